@@ -1,0 +1,9 @@
+package main
+
+import (
+	"io"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	return usagef("koe bench: not yet")
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
+)
+
+// loadElection loads and checks an election record's manifest and ceremony.
+func loadElection(dir string) (*ballot.Election, *ceremony.Result, error) {
+	if _, err := os.Stat(filepath.Join(dir, record.Manifest)); err != nil {
+		return nil, nil, withHint(fmt.Errorf("%s is not an election record: %w", dir, err), "create one with koe election init --manifest FILE %s", dir)
+	}
+	e, res, err := record.LoadElection(dir)
+	if err != nil {
+		return nil, nil, withHint(err, "the key ceremony must be complete: every trustee runs koe trustee keygen, deal, shares and respond")
+	}
+	return e, res, nil
+}
+
+func runTally(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe tally", "koe tally RECORD", stderr)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("koe tally takes one election record")
+	}
+	dir := pos[0]
+	e, _, err := loadElection(dir)
+	if err != nil {
+		return err
+	}
+	acc, err := verifiedTally(dir, e, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	if err := record.WriteJSON(filepath.Join(dir, record.Tally), acc.Publish()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Encrypted tally of %d ballots written to %s; the election is closed.\n", acc.Ballots, filepath.Join(dir, record.Tally))
+	fmt.Fprintf(stdout, "Next: at least %d trustees run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir)
+	return nil
+}
+
+// verifiedTally checks every cast ballot (with the verifier's batched,
+// parallel ballot check) and returns their homomorphic sum.
+func verifiedTally(dir string, e *ballot.Election, stdout, stderr io.Writer) (*tally.Accumulator, error) {
+	var p *progress
+	acc, err := verify.Ballots(dir, e, verify.Options{Progress: func(stage string, done, total int) {
+		if p == nil {
+			p = newProgress(stderr, "checking ballots", total)
+		}
+		p.set(done)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+// loadTally reads the published encrypted tally.
+func loadTally(dir string, e *ballot.Election) (*tally.Accumulator, error) {
+	var pub tally.Encrypted
+	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, withHint(errors.New("the election has no tally yet"), "run koe tally %s first", dir)
+		}
+		return nil, err
+	}
+	return tally.ParseEncrypted(&pub, e.Style)
+}
+
+func electionPublish(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe election publish", "koe election publish RECORD", stderr)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("koe election publish takes one election record")
+	}
+	dir := pos[0]
+	e, res, err := loadElection(dir)
+	if err != nil {
+		return err
+	}
+	acc, err := loadTally(dir, e)
+	if err != nil {
+		return err
+	}
+	partials, err := loadPartials(dir, e, res, acc, stderr)
+	if err != nil {
+		return err
+	}
+	table := elgamal.NewDlogTable(tally.MaxTotal(e.Style, acc.Ballots))
+	totals, err := tally.Combine(acc, partials, e.Manifest.Threshold, table)
+	if err != nil {
+		return withHint(err, "at least %d trustees must run koe trustee decrypt", e.Manifest.Threshold)
+	}
+	results := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
+	if err := record.WriteJSON(filepath.Join(dir, record.Results), results); err != nil {
+		return err
+	}
+	printResults(stdout, e.Manifest, results)
+	fmt.Fprintf(stdout, "\nResults written to %s. Anyone can check them: koe verify %s\n", filepath.Join(dir, record.Results), dir)
+	return nil
+}
+
+// loadPartials reads and checks every trustee's partial decryption,
+// warning about (and skipping) invalid ones.
+func loadPartials(dir string, e *ballot.Election, res *ceremony.Result, acc *tally.Accumulator, stderr io.Writer) (map[int][]*group.Element, error) {
+	files, err := record.Indexed(filepath.Join(dir, record.DecryptDir), "trustee")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]*group.Element{}
+	for _, j := range record.SortedKeys(files) {
+		data, err := record.ReadFile(files[j])
+		if err != nil {
+			return nil, err
+		}
+		s, err := tally.ParseShare(data)
+		if err == nil && s.Trustee != j {
+			err = fmt.Errorf("the file of trustee %d holds trustee %d's share", j, s.Trustee)
+		}
+		if err == nil {
+			Y, ok := res.VerificationKeys[j]
+			if !ok {
+				err = fmt.Errorf("trustee %d is not qualified", j)
+			} else {
+				out[j], err = tally.Check(e, acc, s, Y)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "koe: warning: ignoring %s: %v\n", files[j], err)
+			delete(out, j)
+		}
+	}
+	return out, nil
+}

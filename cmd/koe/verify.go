@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] RECORD", stderr)
+	unbatched := fs.Bool("unbatched", false, "check every proof equation on its own instead of in batches")
+	workers := fs.Int("workers", 0, "parallel workers (default: every core)")
+	quiet := fs.Bool("q", false, "print only failures and the verdict")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return withHint(usagef("koe verify takes one election record"), "koe verify ./record  (a directory written by koe election init or koe demo)")
+	}
+	rep := verifyRecord(pos[0], verify.Options{Workers: *workers, Unbatched: *unbatched}, stdout, stderr, *quiet)
+	if !rep.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// verifyRecord verifies dir, printing progress to stderr and the report to stdout.
+func verifyRecord(dir string, opt verify.Options, stdout, stderr io.Writer, quiet bool) *verify.Report {
+	start := time.Now()
+	var p *progress
+	opt.Progress = func(stage string, done, total int) {
+		if p == nil {
+			p = newProgress(stderr, "verifying "+stage, total)
+		}
+		p.set(done)
+	}
+	fmt.Fprintf(stdout, "Verifying the election record %s\n", dir)
+	rep := verify.Record(dir, opt)
+	printReport(stdout, rep, quiet)
+	if rep.Results != nil && rep.Election != nil && !quiet {
+		fmt.Fprintln(stdout)
+		printResults(stdout, rep.Election.Manifest, rep.Results)
+	}
+	fails := rep.Failures()
+	if rep.OK() {
+		fmt.Fprintf(stdout, "\nVerification PASSED: %d checks, %d ballots, in %.1fs\n", len(rep.Checks), rep.Ballots, time.Since(start).Seconds())
+	} else {
+		fmt.Fprintf(stdout, "\nVerification FAILED: %d problems (listed with ✗ above)\n", max(len(fails), 1))
+	}
+	return rep
+}
+
+func printReport(w io.Writer, rep *verify.Report, quiet bool) {
+	for _, c := range rep.Checks {
+		if c.OK && quiet {
+			continue
+		}
+		mark := "✓"
+		if !c.OK {
+			mark = "✗"
+		}
+		fmt.Fprintf(w, "  %s %-16s %s\n", mark, c.What, c.Detail)
+	}
+	for i, a := range rep.Spoiled {
+		if quiet {
+			break
+		}
+		fmt.Fprintf(w, "    spoiled ballot %d was opened to %s\n", i+1, formatAnswers(a))
+	}
+}
+
+func formatAnswers(a ballot.Answers) string {
+	var parts []string
+	for k, v := range a {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+// printResults prints the results of every question with a bar chart.
+func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
+	fmt.Fprintf(w, "Results: %s\n         %s\n", m.Title.Ja, m.Title.In("en"))
+	fmt.Fprintf(w, "Ballots counted: %d\n", r.Ballots)
+	for qi, q := range m.Questions {
+		qr := r.Questions[qi]
+		fmt.Fprintf(w, "\n  %d. %s\n     %s\n", qi+1, q.Label.Ja, q.Label.In("en"))
+		switch q.Kind {
+		case ballot.KindRating:
+			mean := qr.Mean(r.Ballots)
+			fmt.Fprintf(w, "     mean %.2f on %d..%d  %s\n", mean, q.Min, q.Max, bar(int((mean-float64(q.Min))*1000), (q.Max-q.Min)*1000, 30))
+		default:
+			var most uint64 = 1
+			for _, o := range qr.Options {
+				most = max(most, o.Count)
+			}
+			for oi, o := range q.Options {
+				n := qr.Options[oi].Count
+				pct := 0.0
+				if r.Ballots > 0 {
+					pct = 100 * float64(n) / float64(r.Ballots)
+				}
+				label := o.Label.Ja
+				if en := o.Label.In("en"); en != label {
+					label += " / " + en
+				}
+				fmt.Fprintf(w, "     %s %8d %5.1f%%  %s\n", bar(int(n), int(most), 30), n, pct, label)
+			}
+		}
+	}
+}

@@ -1,0 +1,307 @@
+package ballot
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/zkp"
+)
+
+// Plaintext holds the value of every selection, question by question, in
+// manifest order: 0 or 1 for an option, value − min for a rating.
+type Plaintext [][]uint64
+
+// Answers maps a question id to its answer, as a voter gives it: an option id
+// (single choice), a list of option ids (multiple choice), or a number
+// (rating). A blank optional single-choice question is absent or null.
+type Answers map[string]any
+
+// Plaintext turns answers into selection values, checking every rule of the
+// manifest.
+func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
+	for id := range a {
+		if !slices.ContainsFunc(m.Questions, func(q Question) bool { return q.ID == id }) {
+			return nil, fmt.Errorf("answer to unknown question %q", id)
+		}
+	}
+	pt := make(Plaintext, len(m.Questions))
+	for qi := range m.Questions {
+		q := &m.Questions[qi]
+		v, given := a[q.ID]
+		if v == nil {
+			given = false
+		}
+		optionIndex := func(x any) (int, error) {
+			s, ok := x.(string)
+			if !ok {
+				return 0, fmt.Errorf("question %q: %v is not an option id", q.ID, x)
+			}
+			for i, o := range q.Options {
+				if o.ID == s {
+					return i, nil
+				}
+			}
+			return 0, fmt.Errorf("question %q has no option %q", q.ID, s)
+		}
+		switch q.Kind {
+		case KindSingle:
+			pt[qi] = make([]uint64, len(q.Options))
+			if !given {
+				if !q.Optional {
+					return nil, fmt.Errorf("question %q needs an answer", q.ID)
+				}
+				continue
+			}
+			i, err := optionIndex(v)
+			if err != nil {
+				return nil, err
+			}
+			pt[qi][i] = 1
+		case KindMultiple:
+			pt[qi] = make([]uint64, len(q.Options))
+			var list []any
+			if given {
+				var ok bool
+				if list, ok = v.([]any); !ok {
+					if s, isString := v.(string); isString {
+						list = []any{s}
+					} else {
+						return nil, fmt.Errorf("question %q: answer with a list of option ids", q.ID)
+					}
+				}
+			}
+			for _, x := range list {
+				i, err := optionIndex(x)
+				if err != nil {
+					return nil, err
+				}
+				if pt[qi][i] == 1 {
+					return nil, fmt.Errorf("question %q: option %q chosen twice", q.ID, q.Options[i].ID)
+				}
+				pt[qi][i] = 1
+			}
+			if len(list) < q.Min || len(list) > q.Max {
+				return nil, fmt.Errorf("question %q: %d options chosen, allowed %d to %d", q.ID, len(list), q.Min, q.Max)
+			}
+		case KindRating:
+			if !given {
+				return nil, fmt.Errorf("question %q needs an answer from %d to %d", q.ID, q.Min, q.Max)
+			}
+			var r float64
+			switch x := v.(type) {
+			case float64:
+				r = x
+			case int:
+				r = float64(x)
+			case json.Number:
+				f, err := x.Float64()
+				if err != nil {
+					return nil, fmt.Errorf("question %q: %v", q.ID, err)
+				}
+				r = f
+			default:
+				return nil, fmt.Errorf("question %q: answer with a number from %d to %d", q.ID, q.Min, q.Max)
+			}
+			if r != float64(int(r)) || int(r) < q.Min || int(r) > q.Max {
+				return nil, fmt.Errorf("question %q: %v is not a whole number from %d to %d", q.ID, v, q.Min, q.Max)
+			}
+			pt[qi] = []uint64{uint64(int(r) - q.Min)}
+		}
+	}
+	return pt, nil
+}
+
+// ParseAnswers decodes answers given as a JSON object.
+func ParseAnswers(data []byte) (Answers, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var a Answers
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("answers: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("answers: trailing data")
+	}
+	return a, nil
+}
+
+// Answers turns selection values back into answers (for showing a voter
+// what a spoiled ballot contained).
+func (m *Manifest) Answers(pt Plaintext) Answers {
+	a := Answers{}
+	for qi := range m.Questions {
+		q := &m.Questions[qi]
+		switch q.Kind {
+		case KindSingle:
+			for i, v := range pt[qi] {
+				if v == 1 {
+					a[q.ID] = q.Options[i].ID
+				}
+			}
+		case KindMultiple:
+			list := []any{}
+			for i, v := range pt[qi] {
+				if v == 1 {
+					list = append(list, q.Options[i].ID)
+				}
+			}
+			a[q.ID] = list
+		case KindRating:
+			a[q.ID] = float64(q.Min + int(pt[qi][0]))
+		}
+	}
+	return a
+}
+
+// Nonces are the encryption nonces of a ballot's selections. They are the
+// voter's secret until the voter spoils the ballot.
+type Nonces [][]*group.Scalar
+
+func (e *Election) checkPlaintext(pt Plaintext) error {
+	if len(pt) != len(e.Style.Questions) {
+		return fmt.Errorf("plaintext has %d questions, the manifest %d", len(pt), len(e.Style.Questions))
+	}
+	for qi, qs := range e.Style.Questions {
+		if len(pt[qi]) != qs.Selections {
+			return fmt.Errorf("question %d: %d values, want %d", qi+1, len(pt[qi]), qs.Selections)
+		}
+		var total uint64
+		for si, v := range pt[qi] {
+			if v > qs.Max {
+				return fmt.Errorf("question %d selection %d: value %d above %d", qi+1, si+1, v, qs.Max)
+			}
+			total += v
+		}
+		if qs.HasTotal && (total < qs.TotalLo || total > qs.TotalHi) {
+			return fmt.Errorf("question %d: total %d outside %d..%d", qi+1, total, qs.TotalLo, qs.TotalHi)
+		}
+	}
+	return nil
+}
+
+// Encrypt encrypts a plaintext into a ballot bound to binding, with a range
+// proof for every selection and a proof of every question's total. It
+// returns the nonces, which open the ballot if the voter spoils it.
+func Encrypt(rand io.Reader, e *Election, binding [32]byte, pt Plaintext) (*Ballot, Nonces, error) {
+	if err := e.checkPlaintext(pt); err != nil {
+		return nil, nil, err
+	}
+	b := &Ballot{Context: e.Context, Binding: binding, Questions: make([]EncryptedQuestion, len(pt))}
+	nonces := make(Nonces, len(pt))
+	for qi, qs := range e.Style.Questions {
+		q := &b.Questions[qi]
+		q.Selections = make([]Selection, qs.Selections)
+		nonces[qi] = make([]*group.Scalar, qs.Selections)
+		rSum := group.NewScalar()
+		var total uint64
+		for si, v := range pt[qi] {
+			ct, r, err := elgamal.EncryptRandom(rand, e.Key, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			st := &zkp.RangeStatement{
+				Context: selectionContext(&b.Context, &b.Binding, qi, si),
+				K:       e.Key, A: ct.A, B: ct.B, Lo: 0, Hi: qs.Max,
+			}
+			proof, err := zkp.ProveRange(rand, st, v, r)
+			if err != nil {
+				return nil, nil, err
+			}
+			q.Selections[si] = Selection{Ciphertext: ct, Proof: proof}
+			nonces[qi][si] = r
+			rSum.Add(rSum, r)
+			total += v
+		}
+		if qs.HasTotal {
+			sum := q.Sum()
+			st := &zkp.RangeStatement{
+				Context: totalContext(&b.Context, &b.Binding, qi),
+				K:       e.Key, A: sum.A, B: sum.B, Lo: qs.TotalLo, Hi: qs.TotalHi,
+			}
+			proof, err := zkp.ProveRange(rand, st, total, rSum)
+			if err != nil {
+				return nil, nil, err
+			}
+			q.Total = proof
+		}
+	}
+	b.raw = b.encode()
+	return b, nonces, nil
+}
+
+// Spoiled is a ballot opened by a Benaloh challenge (SPEC.md §8.6): the
+// ballot, the values it claims to encrypt and the nonces that prove it.
+// A spoiled ballot is published and never counted.
+type Spoiled struct {
+	Ballot []byte     `json:"ballot"` // the encoded ballot (base64 in JSON)
+	Values Plaintext  `json:"values"`
+	Nonces [][]string `json:"nonces"` // hex scalars
+}
+
+// Spoil opens a ballot with its nonces.
+func Spoil(b *Ballot, pt Plaintext, nonces Nonces) *Spoiled {
+	s := &Spoiled{Ballot: b.Bytes(), Values: pt, Nonces: make([][]string, len(nonces))}
+	for qi := range nonces {
+		for _, r := range nonces[qi] {
+			s.Nonces[qi] = append(s.Nonces[qi], hex.EncodeToString(r.Bytes()))
+		}
+	}
+	return s
+}
+
+// ParseSpoiled decodes a spoiled ballot's JSON strictly.
+func ParseSpoiled(data []byte) (*Spoiled, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s Spoiled
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("spoiled ballot: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("spoiled ballot: trailing data")
+	}
+	return &s, nil
+}
+
+// Check decodes and verifies the spoiled ballot and checks that every
+// selection opens to the stated value with the stated nonce. It returns the
+// decoded ballot.
+func (s *Spoiled) Check(e *Election) (*Ballot, error) {
+	b, err := Decode(e, s.Ballot)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Verify(e); err != nil {
+		return nil, err
+	}
+	if err := e.checkPlaintext(s.Values); err != nil {
+		return nil, fmt.Errorf("spoiled ballot: %v", err)
+	}
+	if len(s.Nonces) != len(s.Values) {
+		return nil, fmt.Errorf("spoiled ballot: nonces for %d questions, want %d", len(s.Nonces), len(s.Values))
+	}
+	for qi := range s.Values {
+		if len(s.Nonces[qi]) != len(s.Values[qi]) {
+			return nil, fmt.Errorf("spoiled ballot: question %d: %d nonces, want %d", qi+1, len(s.Nonces[qi]), len(s.Values[qi]))
+		}
+		for si, v := range s.Values[qi] {
+			raw, err := hex.DecodeString(s.Nonces[qi][si])
+			if err != nil || hex.EncodeToString(raw) != s.Nonces[qi][si] {
+				return nil, fmt.Errorf("spoiled ballot: question %d selection %d: nonce is not lowercase hex", qi+1, si+1)
+			}
+			r, err := group.DecodeScalar(raw)
+			if err != nil {
+				return nil, fmt.Errorf("spoiled ballot: question %d selection %d: nonce: %v", qi+1, si+1, err)
+			}
+			if !b.Questions[qi].Selections[si].Ciphertext.Opens(e.Key, v, r) {
+				return nil, fmt.Errorf("spoiled ballot: question %d selection %d does not encrypt %d with the revealed nonce", qi+1, si+1, v)
+			}
+		}
+	}
+	return b, nil
+}

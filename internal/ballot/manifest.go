@@ -1,0 +1,276 @@
+// Package ballot defines koe's election manifest and its ballots (SPEC.md §7
+// and §8): the questions an election asks, the fixed-size encrypted ballot
+// that answers them with a range proof per selection and a proof that each
+// question's total is allowed, and the Benaloh challenge that opens a spoiled
+// ballot.
+package ballot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/koe-vote/koe/internal/group"
+)
+
+// Question kinds.
+const (
+	KindSingle   = "single"   // choose one option (or none, if optional)
+	KindMultiple = "multiple" // choose between min and max options
+	KindRating   = "rating"   // a whole number on a scale min..max
+	KindText     = "text"     // free text: reserved, not in koe/v1 ballots
+)
+
+// Limits on a manifest (SPEC.md §7.2).
+const (
+	MaxManifestSize = 1 << 20
+	MaxQuestions    = 64
+	MaxOptions      = 64
+	MaxSelections   = 1024
+	MaxRatingSpan   = 100
+	MaxTrustees     = 64
+	maxLabel        = 2000
+)
+
+// Text is a label in Japanese and English. Japanese is required; English
+// falls back to Japanese when empty.
+type Text struct {
+	Ja string `json:"ja"`
+	En string `json:"en,omitempty"`
+}
+
+// In returns the label in lang ("ja" or "en"), falling back to Japanese.
+func (t Text) In(lang string) string {
+	if lang == "en" && t.En != "" {
+		return t.En
+	}
+	return t.Ja
+}
+
+// Option is one choice of a single- or multiple-choice question.
+type Option struct {
+	ID          string `json:"id"`
+	Label       Text   `json:"label"`
+	Description *Text  `json:"description,omitempty"`
+}
+
+// Question is one question of a manifest.
+type Question struct {
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"`
+	Label    Text     `json:"label"`
+	Options  []Option `json:"options,omitempty"`  // single, multiple
+	Min      int      `json:"min,omitempty"`      // multiple: fewest selections; rating: lowest value
+	Max      int      `json:"max,omitempty"`      // multiple: most selections; rating: highest value
+	Optional bool     `json:"optional,omitempty"` // single: may be left blank
+	MinLabel *Text    `json:"minLabel,omitempty"` // rating: meaning of the lowest value
+	MaxLabel *Text    `json:"maxLabel,omitempty"` // rating: meaning of the highest value
+}
+
+// Manifest describes an election or survey. Its hash is the SHA-256
+// transcript of its exact bytes (SPEC.md §7.3), so it is always handled
+// together with the bytes it was decoded from.
+type Manifest struct {
+	Spec        string     `json:"spec"`
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"` // "vote" or "survey"
+	Title       Text       `json:"title"`
+	Description *Text      `json:"description,omitempty"`
+	Opens       string     `json:"opens,omitempty"`  // RFC 3339
+	Closes      string     `json:"closes,omitempty"` // RFC 3339
+	Trustees    int        `json:"trustees"`
+	Threshold   int        `json:"threshold"`
+	Questions   []Question `json:"questions"`
+}
+
+// ErrManifest is wrapped by every manifest validation error.
+var ErrManifest = errors.New("invalid manifest")
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// ParseManifest decodes and validates a manifest strictly: unknown fields,
+// trailing data, oversize input and every rule of SPEC.md §7.2 are errors.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrManifest, len(data), MaxManifestSize)
+	}
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: not UTF-8", ErrManifest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrManifest)
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrManifest)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrManifest, fmt.Sprintf(format, args...))
+}
+
+func checkText(where string, t Text) error {
+	if t.Ja == "" {
+		return bad("%s: Japanese label is empty", where)
+	}
+	if len(t.Ja) > maxLabel || len(t.En) > maxLabel {
+		return bad("%s: label longer than %d bytes", where, maxLabel)
+	}
+	return nil
+}
+
+// Validate checks the rules of SPEC.md §7.2.
+func (m *Manifest) Validate() error {
+	if m.Spec != group.Version {
+		return bad("spec is %q, want %q", m.Spec, group.Version)
+	}
+	if !idPattern.MatchString(m.ID) {
+		return bad("id %q: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit", m.ID)
+	}
+	if m.Kind != "vote" && m.Kind != "survey" {
+		return bad("kind is %q, want \"vote\" or \"survey\"", m.Kind)
+	}
+	if err := checkText("title", m.Title); err != nil {
+		return err
+	}
+	if m.Description != nil {
+		if err := checkText("description", *m.Description); err != nil {
+			return err
+		}
+	}
+	var opens, closes time.Time
+	var err error
+	if m.Opens != "" {
+		if opens, err = time.Parse(time.RFC3339, m.Opens); err != nil {
+			return bad("opens: %v", err)
+		}
+	}
+	if m.Closes != "" {
+		if closes, err = time.Parse(time.RFC3339, m.Closes); err != nil {
+			return bad("closes: %v", err)
+		}
+	}
+	if !opens.IsZero() && !closes.IsZero() && !closes.After(opens) {
+		return bad("closes (%s) is not after opens (%s)", m.Closes, m.Opens)
+	}
+	if m.Trustees < 1 || m.Trustees > MaxTrustees {
+		return bad("trustees is %d, want 1..%d", m.Trustees, MaxTrustees)
+	}
+	if m.Threshold < 1 || m.Threshold > m.Trustees {
+		return bad("threshold is %d, want 1..%d (the number of trustees)", m.Threshold, m.Trustees)
+	}
+	if len(m.Questions) == 0 || len(m.Questions) > MaxQuestions {
+		return bad("%d questions, want 1..%d", len(m.Questions), MaxQuestions)
+	}
+	seen := map[string]bool{}
+	selections := 0
+	for i := range m.Questions {
+		q := &m.Questions[i]
+		if !idPattern.MatchString(q.ID) {
+			return bad("question %d: id %q is not valid", i+1, q.ID)
+		}
+		if seen[q.ID] {
+			return bad("question %d: id %q used twice", i+1, q.ID)
+		}
+		seen[q.ID] = true
+		where := fmt.Sprintf("question %q", q.ID)
+		if err := checkText(where+" label", q.Label); err != nil {
+			return err
+		}
+		if err := q.validate(where); err != nil {
+			return err
+		}
+		selections += q.selections()
+	}
+	if selections > MaxSelections {
+		return bad("%d selections in all, limit %d", selections, MaxSelections)
+	}
+	return nil
+}
+
+func (q *Question) validate(where string) error {
+	switch q.Kind {
+	case KindSingle, KindMultiple:
+		if len(q.Options) < 1 || len(q.Options) > MaxOptions {
+			return bad("%s: %d options, want 1..%d", where, len(q.Options), MaxOptions)
+		}
+		ids := map[string]bool{}
+		for j, o := range q.Options {
+			if !idPattern.MatchString(o.ID) {
+				return bad("%s option %d: id %q is not valid", where, j+1, o.ID)
+			}
+			if ids[o.ID] {
+				return bad("%s: option id %q used twice", where, o.ID)
+			}
+			ids[o.ID] = true
+			if err := checkText(fmt.Sprintf("%s option %q", where, o.ID), o.Label); err != nil {
+				return err
+			}
+			if o.Description != nil {
+				if err := checkText(fmt.Sprintf("%s option %q description", where, o.ID), *o.Description); err != nil {
+					return err
+				}
+			}
+		}
+		if q.MinLabel != nil || q.MaxLabel != nil {
+			return bad("%s: minLabel and maxLabel are for rating questions", where)
+		}
+		if q.Kind == KindSingle {
+			if q.Min != 0 || q.Max != 0 {
+				return bad("%s: a single-choice question takes no min or max (use \"optional\")", where)
+			}
+			return nil
+		}
+		if q.Optional {
+			return bad("%s: a multiple-choice question has min instead of \"optional\"", where)
+		}
+		if q.Min < 0 || q.Max < 1 || q.Min > q.Max || q.Max > len(q.Options) {
+			return bad("%s: min %d and max %d must satisfy 0 ≤ min ≤ max, 1 ≤ max ≤ %d options", where, q.Min, q.Max, len(q.Options))
+		}
+	case KindRating:
+		if len(q.Options) != 0 || q.Optional {
+			return bad("%s: a rating question has no options and cannot be optional", where)
+		}
+		if q.Min < 0 || q.Max <= q.Min || q.Max-q.Min > MaxRatingSpan {
+			return bad("%s: scale %d..%d must have 0 ≤ min < max ≤ min+%d", where, q.Min, q.Max, MaxRatingSpan)
+		}
+		for _, t := range []*Text{q.MinLabel, q.MaxLabel} {
+			if t != nil {
+				if err := checkText(where+" scale label", *t); err != nil {
+					return err
+				}
+			}
+		}
+	case KindText:
+		return bad("%s: free-text questions are not supported by %s ballots yet", where, group.Version)
+	default:
+		return bad("%s: kind %q, want single, multiple or rating", where, q.Kind)
+	}
+	return nil
+}
+
+func (q *Question) selections() int {
+	if q.Kind == KindRating {
+		return 1
+	}
+	return len(q.Options)
+}
+
+// Hash returns the manifest hash of the exact manifest bytes (SPEC.md §7.3).
+func Hash(manifestBytes []byte) [32]byte {
+	return group.NewDigest("koe/v1/manifest").Bytes("manifest", manifestBytes).Digest32()
+}

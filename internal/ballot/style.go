@@ -1,0 +1,92 @@
+package ballot
+
+import (
+	"fmt"
+
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/zkp"
+)
+
+// QuestionStyle is the shape of one question's encrypted answer
+// (SPEC.md §8.1): how many selections, the range of each, and the allowed
+// range of their total.
+type QuestionStyle struct {
+	Selections int
+	Max        uint64 // each selection encrypts a value in 0..Max
+	HasTotal   bool   // whether the ballot proves the total in TotalLo..TotalHi
+	TotalLo    uint64
+	TotalHi    uint64
+}
+
+// Style is the shape of every ballot of one manifest.
+type Style struct {
+	Questions []QuestionStyle
+	size      int
+	total     int
+}
+
+// StyleOf derives the ballot style of a validated manifest.
+func StyleOf(m *Manifest) *Style {
+	s := &Style{size: HeaderSize}
+	for i := range m.Questions {
+		q := &m.Questions[i]
+		var qs QuestionStyle
+		switch q.Kind {
+		case KindSingle:
+			qs = QuestionStyle{Selections: len(q.Options), Max: 1, HasTotal: true, TotalLo: 1, TotalHi: 1}
+			if q.Optional {
+				qs.TotalLo = 0
+			}
+		case KindMultiple:
+			qs = QuestionStyle{Selections: len(q.Options), Max: 1, HasTotal: true, TotalLo: uint64(q.Min), TotalHi: uint64(q.Max)}
+		case KindRating:
+			qs = QuestionStyle{Selections: 1, Max: uint64(q.Max - q.Min)}
+		default:
+			panic("ballot: StyleOf on an unvalidated manifest")
+		}
+		s.Questions = append(s.Questions, qs)
+		s.size += qs.Selections * (elgamal.CiphertextSize + zkp.RangeSize(0, qs.Max))
+		if qs.HasTotal {
+			s.size += zkp.RangeSize(qs.TotalLo, qs.TotalHi)
+		}
+		s.total += qs.Selections
+	}
+	return s
+}
+
+// Size returns the length in bytes of every encoded ballot of this style.
+func (s *Style) Size() int { return s.size }
+
+// Selections returns the number of selections (ciphertexts) in a ballot.
+func (s *Style) Selections() int { return s.total }
+
+// Election is everything a ballot is bound to: the manifest, its hash, the
+// joint election key and the election context derived from them.
+type Election struct {
+	Manifest      *Manifest
+	ManifestBytes []byte
+	ManifestHash  [32]byte
+	Key           *group.Element // the joint election public key K
+	Context       [32]byte
+	Style         *Style
+}
+
+// NewElection parses the manifest and binds it to the joint key (SPEC.md §7.4):
+//
+//	context = SHA-256 transcript "koe/v1/election" with manifest = manifest hash, key = K
+func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
+	m, err := ParseManifest(manifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil || group.IsIdentity(key) {
+		return nil, fmt.Errorf("election key: %w", group.ErrIdentity)
+	}
+	h := Hash(manifestBytes)
+	ctx := group.NewDigest("koe/v1/election").Bytes("manifest", h[:]).Element("key", key).Digest32()
+	return &Election{
+		Manifest: m, ManifestBytes: manifestBytes, ManifestHash: h,
+		Key: key, Context: ctx, Style: StyleOf(m),
+	}, nil
+}

@@ -1,0 +1,456 @@
+// Package demo runs a whole koe election on one machine: the key ceremony
+// among n trustees, N voters encrypting ballots, a Benaloh challenge, the
+// encrypted tally, a threshold decryption with some trustees absent, the
+// results and the verification of the record that all of this wrote.
+package demo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	crand "crypto/rand"
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
+)
+
+// Options configure a demo election.
+type Options struct {
+	Dir       string // where to write the record; must not exist or be empty
+	Manifest  []byte // the manifest; Trustees and Threshold override its own when > 0
+	Voters    int
+	Trustees  int
+	Threshold int
+	Absent    []int // trustees who do not take part in the decryption
+	Spoil     int   // ballots challenged (spoiled) besides the N cast
+	Workers   int   // 0: every core
+	Seed      uint64
+	Progress  func(stage string, done, total int)
+	Log       io.Writer
+}
+
+// Summary is what a demo did and found.
+type Summary struct {
+	Election *ballot.Election
+	Results  *tally.Results
+	Expected []uint64 // per-selection totals of the plaintexts the voters chose
+	Report   *verify.Report
+	Timings  []Timing
+}
+
+// Timing is the wall-clock duration of one stage.
+type Timing struct {
+	Stage    string
+	Duration time.Duration
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format, args...)
+	}
+}
+
+func (o *Options) progress(stage string, done, total int) {
+	if o.Progress != nil {
+		o.Progress(stage, done, total)
+	}
+}
+
+// Run runs the demo.
+func Run(o Options) (*Summary, error) {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Voters < 1 {
+		return nil, errors.New("demo: at least one voter")
+	}
+	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("demo: %s exists and is not empty", o.Dir)
+	}
+	manifest, err := adjustManifest(o.Manifest, o.Trustees, o.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ballot.ParseManifest(manifest)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range o.Absent {
+		if a < 1 || a > m.Trustees {
+			return nil, fmt.Errorf("demo: absent trustee %d is not one of 1..%d", a, m.Trustees)
+		}
+	}
+	if m.Trustees-len(o.Absent) < m.Threshold {
+		return nil, fmt.Errorf("demo: with %d of %d trustees absent, fewer than the threshold %d can decrypt", len(o.Absent), m.Trustees, m.Threshold)
+	}
+	s := &Summary{}
+	stage := func(name string, start time.Time) {
+		s.Timings = append(s.Timings, Timing{Stage: name, Duration: time.Since(start)})
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := record.WriteFile(filepath.Join(o.Dir, record.Manifest), manifest); err != nil {
+		return nil, err
+	}
+
+	// 1. Key ceremony.
+	t0 := time.Now()
+	o.logf("Key ceremony: %d trustees, threshold %d\n", m.Trustees, m.Threshold)
+	trustees, err := runCeremony(o.Dir, m, manifest)
+	if err != nil {
+		return nil, err
+	}
+	e, res, err := record.LoadElection(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := record.WriteJSON(filepath.Join(o.Dir, record.Election), record.ParamsOf(e, res)); err != nil {
+		return nil, err
+	}
+	s.Election = e
+	stage("key ceremony", t0)
+	o.logf("  joint election key %x…\n", e.Key.Bytes()[:12])
+
+	// 2. Voting.
+	t0 = time.Now()
+	o.logf("Voting: %d voters encrypt and cast ballots (%d bytes each)\n", o.Voters, e.Style.Size())
+	s.Expected, err = castBallots(&o, e)
+	if err != nil {
+		return nil, err
+	}
+	stage(fmt.Sprintf("encrypt and cast %d ballots", o.Voters), t0)
+	for i := 0; i < o.Spoil; i++ {
+		if err := spoilOne(&o, e, uint64(i)); err != nil {
+			return nil, err
+		}
+	}
+	if o.Spoil > 0 {
+		o.logf("  %d ballot(s) challenged (Benaloh): opened, published, not counted\n", o.Spoil)
+	}
+
+	// 3. Tally.
+	t0 = time.Now()
+	acc, err := sumBallots(&o, e)
+	if err != nil {
+		return nil, err
+	}
+	if err := record.WriteJSON(filepath.Join(o.Dir, record.Tally), acc.Publish()); err != nil {
+		return nil, err
+	}
+	stage("encrypted tally", t0)
+
+	// 4. Threshold decryption.
+	t0 = time.Now()
+	transcript, err := record.LoadTranscript(o.Dir, ceremony.Params{N: m.Trustees, T: m.Threshold})
+	if err != nil {
+		return nil, err
+	}
+	partials := map[int][]*group.Element{}
+	var present []int
+	for _, tr := range trustees {
+		if slices.Contains(o.Absent, tr.Index) {
+			continue
+		}
+		if _, err := tr.Finish(e.ManifestHash[:], transcript); err != nil {
+			return nil, err
+		}
+		share, err := tally.Decrypt(crand.Reader, e, acc, tr.Index, tr.Share())
+		if err != nil {
+			return nil, err
+		}
+		if err := record.WriteJSON(record.DecryptionFile(o.Dir, tr.Index), share); err != nil {
+			return nil, err
+		}
+		Ds, err := tally.Check(e, acc, share, res.VerificationKeys[tr.Index])
+		if err != nil {
+			return nil, err
+		}
+		partials[tr.Index] = Ds
+		present = append(present, tr.Index)
+	}
+	o.logf("Decryption: trustees %v decrypt, %v absent\n", present, o.Absent)
+	table := elgamal.NewDlogTable(tally.MaxTotal(e.Style, acc.Ballots))
+	totals, err := tally.Combine(acc, partials, m.Threshold, table)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(totals, s.Expected) {
+		return nil, fmt.Errorf("demo: decrypted totals %v differ from what the voters chose %v", totals, s.Expected)
+	}
+	s.Results = tally.ResultsOf(m, acc.Ballots, totals)
+	if err := record.WriteJSON(filepath.Join(o.Dir, record.Results), s.Results); err != nil {
+		return nil, err
+	}
+	stage("threshold decryption", t0)
+
+	// 5. Verification.
+	t0 = time.Now()
+	s.Report = verify.Record(o.Dir, verify.Options{Workers: o.Workers, Progress: o.Progress})
+	stage("verification of the record", t0)
+	return s, nil
+}
+
+// trusteeNames are the roles of the sample referendum's five trustees.
+var trusteeNames = []string{"選挙管理委員長 (election board chair)", "選挙管理委員 (board member)", "選挙管理委員 (board member)", "外部監査人 (external auditor)", "市民代表 (citizen representative)"}
+
+// runCeremony runs the four rounds of the key ceremony among m.Trustees
+// in-process trustees, publishing every message to the record.
+func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.Trustee, error) {
+	p := ceremony.Params{N: m.Trustees, T: m.Threshold}
+	h := ballot.Hash(manifest)
+	ctx := h[:]
+	trustees := make([]*ceremony.Trustee, p.N)
+	anns := make([]ceremony.Announcement, p.N)
+	for j := 1; j <= p.N; j++ {
+		name := fmt.Sprintf("受託者 %d (trustee %d)", j, j)
+		if p.N == len(trusteeNames) {
+			name = trusteeNames[j-1]
+		}
+		t, a, err := ceremony.NewTrustee(crand.Reader, p, ctx, j, name)
+		if err != nil {
+			return nil, err
+		}
+		trustees[j-1], anns[j-1] = t, *a
+		if err := record.WriteJSON(record.CeremonyFile(dir, record.Announce, j), a); err != nil {
+			return nil, err
+		}
+	}
+	deals := make([]ceremony.Dealing, p.N)
+	for i, t := range trustees {
+		d, err := t.Deal(crand.Reader, ctx, anns)
+		if err != nil {
+			return nil, err
+		}
+		deals[i] = *d
+		if err := record.WriteJSON(record.CeremonyFile(dir, record.Deal, t.Index), d); err != nil {
+			return nil, err
+		}
+	}
+	verdicts := make([]ceremony.Verdict, p.N)
+	for i, t := range trustees {
+		v, err := t.Receive(ctx, anns, deals)
+		if err != nil {
+			return nil, err
+		}
+		verdicts[i] = *v
+		if err := record.WriteJSON(record.CeremonyFile(dir, record.Verdict, t.Index), v); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range trustees {
+		rs, err := t.Respond(ctx, verdicts)
+		if err != nil {
+			return nil, err
+		}
+		if rs == nil {
+			rs = []ceremony.Response{}
+		}
+		if err := record.WriteJSON(record.CeremonyFile(dir, record.Respond, t.Index), rs); err != nil {
+			return nil, err
+		}
+	}
+	return trustees, nil
+}
+
+// adjustManifest sets the number of trustees and the threshold.
+func adjustManifest(data []byte, n, t int) ([]byte, error) {
+	if n == 0 && t == 0 {
+		return data, nil
+	}
+	m, err := ballot.ParseManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		m.Trustees = n
+	}
+	if t > 0 {
+		m.Threshold = t
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, '\n')
+	if _, err := ballot.ParseManifest(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// voterRand gives each simulated voter reproducible answers.
+func voterRand(seed uint64, i int) *rand.Rand { return rand.New(rand.NewPCG(seed, uint64(i))) }
+
+// answersFor picks plausible answers: each question leans towards its
+// first options, so the demo's results look like a real count.
+func answersFor(m *ballot.Manifest, rng *rand.Rand) ballot.Plaintext {
+	pt := make(ballot.Plaintext, len(m.Questions))
+	for qi, q := range m.Questions {
+		switch q.Kind {
+		case ballot.KindRating:
+			span := q.Max - q.Min
+			v := (rng.IntN(span+1) + rng.IntN(span+1) + 1) / 2
+			pt[qi] = []uint64{uint64(v)}
+		case ballot.KindSingle:
+			pt[qi] = make([]uint64, len(q.Options))
+			if q.Optional && rng.IntN(10) == 0 {
+				continue
+			}
+			pt[qi][weighted(rng, len(q.Options))] = 1
+		case ballot.KindMultiple:
+			pt[qi] = make([]uint64, len(q.Options))
+			k := q.Min + rng.IntN(q.Max-q.Min+1)
+			for chosen := 0; chosen < k; {
+				i := weighted(rng, len(q.Options))
+				if pt[qi][i] == 0 {
+					pt[qi][i] = 1
+					chosen++
+				}
+			}
+		}
+	}
+	return pt
+}
+
+// weighted picks 0..n-1 with weights n, n-1, …, 1 plus some noise.
+func weighted(rng *rand.Rand, n int) int {
+	total := n * (n + 1) / 2
+	x := rng.IntN(total + n)
+	if x >= total {
+		return x - total
+	}
+	for i := 0; i < n; i++ {
+		x -= n - i
+		if x < 0 {
+			return i
+		}
+	}
+	return n - 1
+}
+
+// castBallots encrypts one ballot per voter on every core and appends them
+// to the record, returning the plaintext totals per selection.
+func castBallots(o *Options, e *ballot.Election) ([]uint64, error) {
+	w, err := record.AppendBallots(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	type out struct {
+		i   int
+		raw []byte
+		err error
+	}
+	jobs := make(chan int, 256)
+	outs := make(chan out, 256)
+	expected := make([][]uint64, o.Workers)
+	var wg sync.WaitGroup
+	for wk := range o.Workers {
+		expected[wk] = make([]uint64, e.Style.Selections())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				pt := answersFor(e.Manifest, voterRand(o.Seed, i))
+				var binding [32]byte
+				crand.Read(binding[:])
+				b, _, err := ballot.Encrypt(crand.Reader, e, binding, pt)
+				if err == nil {
+					k := 0
+					for _, q := range pt {
+						for _, v := range q {
+							expected[wk][k] += v
+							k++
+						}
+					}
+					outs <- out{i: i, raw: b.Bytes()}
+					continue
+				}
+				outs <- out{i: i, err: err}
+			}
+		}()
+	}
+	go func() {
+		for i := 0; i < o.Voters; i++ {
+			jobs <- i
+		}
+		close(jobs)
+	}()
+	go func() { wg.Wait(); close(outs) }()
+	var firstErr error
+	done := 0
+	for r := range outs {
+		if r.err != nil {
+			if firstErr == nil {
+				firstErr = r.err
+			}
+			continue
+		}
+		if err := w.Write(r.raw); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		done++
+		o.progress("encrypting ballots", done, o.Voters)
+	}
+	if err := w.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	total := make([]uint64, e.Style.Selections())
+	for _, ex := range expected {
+		for k := range total {
+			total[k] += ex[k]
+		}
+	}
+	return total, nil
+}
+
+// spoilOne encrypts a ballot and opens it, as a voter does who challenges
+// the booth's encryption instead of casting.
+func spoilOne(o *Options, e *ballot.Election, i uint64) error {
+	pt := answersFor(e.Manifest, voterRand(o.Seed^0x5f0113d, int(i)))
+	var binding [32]byte
+	crand.Read(binding[:])
+	b, nonces, err := ballot.Encrypt(crand.Reader, e, binding, pt)
+	if err != nil {
+		return err
+	}
+	return record.AppendSpoiled(o.Dir, ballot.Spoil(b, pt, nonces))
+}
+
+// sumBallots adds up the cast ballots' ciphertexts. The verification at the
+// end of the demo re-checks every proof.
+func sumBallots(o *Options, e *ballot.Election) (*tally.Accumulator, error) {
+	r, err := record.OpenBallots(o.Dir, e.Style.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var raws [][]byte
+	for {
+		raw, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		raws = append(raws, raw)
+	}
+	return tally.Sum(e, raws)
+}

@@ -1,0 +1,148 @@
+package record
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/group"
+)
+
+// Params is election.json: the public parameters that follow from the
+// manifest and the ceremony (SPEC.md §10.2). A verifier recomputes them.
+type Params struct {
+	Spec             string       `json:"spec"`
+	ManifestHash     string       `json:"manifestHash"`
+	Trustees         int          `json:"trustees"`
+	Threshold        int          `json:"threshold"`
+	Qual             []int        `json:"qual"`
+	JointKey         string       `json:"jointKey"`
+	VerificationKeys []TrusteeKey `json:"verificationKeys"`
+	Context          string       `json:"context"`
+}
+
+// TrusteeKey is a trustee's public verification key Yⱼ = xⱼ·G.
+type TrusteeKey struct {
+	Trustee int    `json:"trustee"`
+	Key     string `json:"key"`
+}
+
+// ParamsOf derives election.json from an election and its ceremony result.
+func ParamsOf(e *ballot.Election, res *ceremony.Result) *Params {
+	p := &Params{
+		Spec:         group.Version,
+		ManifestHash: hex.EncodeToString(e.ManifestHash[:]),
+		Trustees:     e.Manifest.Trustees,
+		Threshold:    e.Manifest.Threshold,
+		Qual:         res.Qual,
+		JointKey:     hex.EncodeToString(e.Key.Bytes()),
+		Context:      hex.EncodeToString(e.Context[:]),
+	}
+	for _, j := range res.Qual {
+		p.VerificationKeys = append(p.VerificationKeys, TrusteeKey{Trustee: j, Key: hex.EncodeToString(res.VerificationKeys[j].Bytes())})
+	}
+	return p
+}
+
+// LoadTranscript assembles the ceremony transcript from dir's ceremony files.
+func LoadTranscript(dir string, params ceremony.Params) (*ceremony.Transcript, error) {
+	tr := &ceremony.Transcript{Params: params}
+	cdir := filepath.Join(dir, CeremonyDir)
+	for _, round := range []string{Announce, Deal, Verdict, Respond} {
+		files, err := Indexed(cdir, round)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range SortedKeys(files) {
+			data, err := ReadFile(files[j])
+			if err != nil {
+				return nil, err
+			}
+			if err := addMessage(tr, round, j, data); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Join(CeremonyDir, filepath.Base(files[j])), err)
+			}
+		}
+	}
+	return tr, nil
+}
+
+// LoadElection reads the manifest and the ceremony transcript, verifies the
+// ceremony and returns the election it defines. It trusts nothing in
+// election.json.
+func LoadElection(dir string) (*ballot.Election, *ceremony.Result, error) {
+	data, err := ReadFile(filepath.Join(dir, Manifest))
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := ballot.ParseManifest(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", Manifest, err)
+	}
+	tr, err := LoadTranscript(dir, ceremony.Params{N: m.Trustees, T: m.Threshold})
+	if err != nil {
+		return nil, nil, err
+	}
+	h := ballot.Hash(data)
+	res, err := tr.Verify(h[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("ceremony: %w", err)
+	}
+	e, err := ballot.NewElection(data, res.JointKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, res, nil
+}
+
+// addMessage decodes trustee j's message of a round into the transcript.
+func addMessage(tr *ceremony.Transcript, round string, j int, data []byte) error {
+	signed := func(by int) error {
+		if by != j {
+			return fmt.Errorf("the file of trustee %d holds a message of trustee %d", j, by)
+		}
+		return nil
+	}
+	switch round {
+	case Announce:
+		a, err := ceremony.DecodeAnnouncement(tr.Params, data)
+		if err != nil {
+			return err
+		}
+		tr.Announcements = append(tr.Announcements, *a)
+		return signed(a.Index)
+	case Deal:
+		d, err := ceremony.DecodeDealing(tr.Params, data)
+		if err != nil {
+			return err
+		}
+		tr.Dealings = append(tr.Dealings, *d)
+		return signed(d.From)
+	case Verdict:
+		v, err := ceremony.DecodeVerdict(tr.Params, data)
+		if err != nil {
+			return err
+		}
+		tr.Verdicts = append(tr.Verdicts, *v)
+		return signed(v.From)
+	case Respond:
+		var raws []json.RawMessage
+		if err := DecodeStrict(data, &raws); err != nil {
+			return fmt.Errorf("want a JSON array of responses: %w", err)
+		}
+		for _, raw := range raws {
+			r, err := ceremony.DecodeResponse(tr.Params, raw)
+			if err != nil {
+				return err
+			}
+			if err := signed(r.Dealer); err != nil {
+				return err
+			}
+			tr.Responses = append(tr.Responses, *r)
+		}
+		return nil
+	}
+	panic("record: unknown ceremony round " + round)
+}

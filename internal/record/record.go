@@ -1,0 +1,316 @@
+// Package record reads and writes koe's election record (SPEC.md §10): one
+// directory holding everything a verifier needs and nothing secret.
+//
+//	manifest.json             the manifest, byte for byte as hashed
+//	ceremony/announce-J.json  trustee J's commitments, proofs and HPKE key
+//	ceremony/deal-J.json      trustee J's encrypted shares
+//	ceremony/verdict-J.json   trustee J's complaints (possibly none)
+//	ceremony/respond-J.json   trustee J's answers to complaints against it
+//	election.json             the derived public parameters
+//	ballots.bin               the counted ballots, concatenated
+//	spoiled.jsonl             spoiled (Benaloh-challenged) ballots, one per line
+//	tally.json                the encrypted tally
+//	decryptions/trustee-J.json  trustee J's partial decryptions
+//	results.json              the results
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+// File names in a record.
+const (
+	Manifest    = "manifest.json"
+	Election    = "election.json"
+	Ballots     = "ballots.bin"
+	Spoiled     = "spoiled.jsonl"
+	Tally       = "tally.json"
+	Results     = "results.json"
+	CeremonyDir = "ceremony"
+	DecryptDir  = "decryptions"
+)
+
+// MaxJSONFile bounds every JSON file a reader accepts.
+const MaxJSONFile = 64 << 20
+
+// Ceremony rounds, as file-name prefixes in CeremonyDir.
+const (
+	Announce = "announce"
+	Deal     = "deal"
+	Verdict  = "verdict"
+	Respond  = "respond"
+)
+
+// CeremonyFile returns the path of trustee j's message for a round.
+func CeremonyFile(dir, round string, j int) string {
+	return filepath.Join(dir, CeremonyDir, fmt.Sprintf("%s-%d.json", round, j))
+}
+
+// DecryptionFile returns the path of trustee j's partial decryption.
+func DecryptionFile(dir string, j int) string {
+	return filepath.Join(dir, DecryptDir, fmt.Sprintf("trustee-%d.json", j))
+}
+
+// WriteFile writes data durably and atomically: to a temporary file that is
+// synced and then renamed over name, and the directory synced.
+func WriteFile(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(name))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// WriteJSON writes v as indented JSON with WriteFile.
+func WriteJSON(name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFile(name, append(data, '\n'))
+}
+
+// ReadFile reads a file of at most MaxJSONFile bytes.
+func ReadFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxJSONFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxJSONFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxJSONFile)
+	}
+	return data, nil
+}
+
+// DecodeStrict decodes one JSON value into v, rejecting unknown fields and
+// trailing data.
+func DecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+// ReadJSON reads a JSON file strictly into v.
+func ReadJSON(name string, v any) error {
+	data, err := ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if err := DecodeStrict(data, v); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(name), err)
+	}
+	return nil
+}
+
+// Indexed lists the files "PREFIX-J.json" in dir and returns them by J.
+// Other files are ignored.
+func Indexed(dir, prefix string) (map[int]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[int]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-([1-9][0-9]{0,2})\.json$`)
+	out := map[int]string{}
+	for _, e := range entries {
+		m := re.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		j, _ := strconv.Atoi(m[1])
+		out[j] = filepath.Join(dir, e.Name())
+	}
+	return out, nil
+}
+
+// SortedKeys returns the keys of an Indexed map in order.
+func SortedKeys(m map[int]string) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// BallotWriter appends ballots to a record's ballots.bin durably.
+type BallotWriter struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// AppendBallots opens dir's ballots.bin for appending.
+func AppendBallots(dir string) (*BallotWriter, error) {
+	f, err := os.OpenFile(filepath.Join(dir, Ballots), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &BallotWriter{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// Write appends one encoded ballot (buffered until Close or Sync).
+func (w *BallotWriter) Write(raw []byte) error {
+	_, err := w.w.Write(raw)
+	return err
+}
+
+// Sync flushes and syncs what was written.
+func (w *BallotWriter) Sync() error {
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
+	return w.f.Sync()
+}
+
+// Close syncs and closes the file.
+func (w *BallotWriter) Close() error {
+	if err := w.Sync(); err != nil {
+		w.f.Close()
+		return err
+	}
+	return w.f.Close()
+}
+
+// BallotReader reads the fixed-size ballots of ballots.bin in order.
+type BallotReader struct {
+	f     *os.File
+	r     *bufio.Reader
+	size  int
+	Count int // number of ballots in the file
+}
+
+// OpenBallots opens dir's ballots.bin, whose ballots are each size bytes.
+// A missing file holds no ballots.
+func OpenBallots(dir string, size int) (*BallotReader, error) {
+	f, err := os.Open(filepath.Join(dir, Ballots))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &BallotReader{size: size}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size()%int64(size) != 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: %d bytes is not a whole number of %d-byte ballots", Ballots, st.Size(), size)
+	}
+	return &BallotReader{f: f, r: bufio.NewReaderSize(f, 1<<20), size: size, Count: int(st.Size() / int64(size))}, nil
+}
+
+// Next returns the next ballot, or io.EOF.
+func (r *BallotReader) Next() ([]byte, error) {
+	if r.f == nil {
+		return nil, io.EOF
+	}
+	buf := make([]byte, r.size)
+	if _, err := io.ReadFull(r.r, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: truncated ballot", Ballots)
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+// Close closes the file.
+func (r *BallotReader) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Close()
+}
+
+// ReadSpoiled returns the lines of spoiled.jsonl (none if it is missing).
+func ReadSpoiled(dir string) ([][]byte, error) {
+	data, err := os.ReadFile(filepath.Join(dir, Spoiled))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}
+
+// AppendSpoiled appends one spoiled ballot as a line of JSON, durably.
+func AppendSpoiled(dir string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, Spoiled), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,86 @@
+package tally
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/koe-vote/koe/internal/ballot"
+)
+
+// Results are an election's published results (SPEC.md §9.4).
+type Results struct {
+	Election  string           `json:"election"` // the manifest id
+	Ballots   int              `json:"ballots"`  // ballots counted
+	Questions []QuestionResult `json:"questions"`
+}
+
+// QuestionResult is the result of one question.
+type QuestionResult struct {
+	ID      string         `json:"id"`
+	Kind    string         `json:"kind"`
+	Options []OptionResult `json:"options,omitempty"` // single, multiple: votes per option
+	Total   *uint64        `json:"total,omitempty"`   // rating: the sum of all ratings given
+}
+
+// OptionResult is the number of ballots that chose an option.
+type OptionResult struct {
+	ID    string `json:"id"`
+	Count uint64 `json:"count"`
+}
+
+// Mean returns the average rating of a rating question.
+func (r *QuestionResult) Mean(ballots int) float64 {
+	if r.Total == nil || ballots == 0 {
+		return 0
+	}
+	return float64(*r.Total) / float64(ballots)
+}
+
+// ResultsOf turns per-selection totals into results.
+func ResultsOf(m *ballot.Manifest, ballots int, totals []uint64) *Results {
+	r := &Results{Election: m.ID, Ballots: ballots}
+	k := 0
+	for _, q := range m.Questions {
+		qr := QuestionResult{ID: q.ID, Kind: q.Kind}
+		switch q.Kind {
+		case ballot.KindRating:
+			t := totals[k] + uint64(ballots)*uint64(q.Min)
+			qr.Total = &t
+			k++
+		default:
+			for _, o := range q.Options {
+				qr.Options = append(qr.Options, OptionResult{ID: o.ID, Count: totals[k]})
+				k++
+			}
+		}
+		r.Questions = append(r.Questions, qr)
+	}
+	return r
+}
+
+// MaxTotal returns the largest total any selection can reach with n
+// ballots: the bound for the discrete-logarithm table.
+func MaxTotal(st *ballot.Style, n int) uint64 {
+	var max uint64 = 1
+	for _, q := range st.Questions {
+		if q.Max > max {
+			max = q.Max
+		}
+	}
+	return max * uint64(n)
+}
+
+// ParseResults decodes results strictly.
+func ParseResults(data []byte) (*Results, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Results
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("results: trailing data")
+	}
+	return &r, nil
+}

@@ -1,0 +1,497 @@
+// Package verify is koe's universal verifier (SPEC.md §11): given an
+// election record, it re-checks the ceremony, every ballot and its proofs,
+// the spoiled ballots, the homomorphic tally, every partial decryption and
+// the published results, and reports each failure with what and where.
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
+)
+
+// Options tune a verification.
+type Options struct {
+	Workers   int                                // parallel workers for ballots; 0 means GOMAXPROCS
+	Unbatched bool                               // check every proof equation on its own
+	Progress  func(stage string, done, total int) // called as ballots are checked; may be nil
+}
+
+// Check is one line of a report.
+type Check struct {
+	OK     bool
+	What   string // the part of the record
+	Detail string
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Checks   []Check
+	Results  *tally.Results
+	Spoiled  []ballot.Answers // what each spoiled ballot was opened to
+	Ballots  int
+	Election *ballot.Election
+}
+
+// OK reports whether every check passed.
+func (r *Report) OK() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Failures returns the failed checks.
+func (r *Report) Failures() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *Report) pass(what, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{OK: true, What: what, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (r *Report) fail(what, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{OK: false, What: what, Detail: fmt.Sprintf(format, args...)})
+}
+
+// maxListed bounds how many failures of one kind a report lists one by one.
+const maxListed = 20
+
+// Record verifies the election record in dir.
+func Record(dir string, opt Options) *Report {
+	r := &Report{}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		r.fail("record", "%s is not a directory holding an election record", dir)
+		return r
+	}
+
+	// 1. Manifest and ceremony.
+	e, res, err := record.LoadElection(dir)
+	if err != nil {
+		r.fail("manifest and ceremony", "%v", err)
+		return r
+	}
+	r.Election = e
+	r.pass(record.Manifest, "%q (%s), %d questions, manifest hash %x", e.Manifest.Title.Ja, e.Manifest.ID, len(e.Manifest.Questions), e.ManifestHash[:8])
+	r.pass(record.CeremonyDir, "%d trustees, threshold %d: every commitment and proof checks; qualified trustees %v", e.Manifest.Trustees, e.Manifest.Threshold, res.Qual)
+
+	// 2. election.json must be what the ceremony implies.
+	var published record.Params
+	if err := record.ReadJSON(filepath.Join(dir, record.Election), &published); err != nil {
+		r.fail(record.Election, "%v", err)
+	} else {
+		want, _ := json.Marshal(record.ParamsOf(e, res))
+		got, _ := json.Marshal(&published)
+		if !bytes.Equal(want, got) {
+			r.fail(record.Election, "does not match the parameters the manifest and ceremony imply (joint key, context or verification keys differ)")
+		} else {
+			r.pass(record.Election, "joint key %x…, context %x… follow from the ceremony", e.Key.Bytes()[:8], e.Context[:8])
+		}
+	}
+
+	// 3. Cast ballots.
+	acc, cast, ok := checkBallots(r, dir, e, opt)
+
+	// 4. Spoiled ballots.
+	checkSpoiled(r, dir, e, cast)
+	if !ok {
+		return r
+	}
+
+	// 5. The encrypted tally.
+	var pub tally.Encrypted
+	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
+		r.fail(record.Tally, "%v", err)
+		return r
+	}
+	want := acc.Publish()
+	if pub.Ballots != want.Ballots {
+		r.fail(record.Tally, "counts %d ballots, the record holds %d", pub.Ballots, want.Ballots)
+		return r
+	}
+	if len(pub.Ciphertexts) != len(want.Ciphertexts) {
+		r.fail(record.Tally, "has %d ciphertexts, a ballot has %d selections", len(pub.Ciphertexts), len(want.Ciphertexts))
+		return r
+	}
+	for k := range want.Ciphertexts {
+		if pub.Ciphertexts[k] != want.Ciphertexts[k] {
+			r.fail(record.Tally, "selection %d is not the sum of the ballots' ciphertexts", k+1)
+			return r
+		}
+	}
+	r.pass(record.Tally, "is the homomorphic sum of the %d ballots", acc.Ballots)
+
+	// 6. Partial decryptions.
+	partials := checkDecryptions(r, dir, e, res, acc)
+	if len(partials) < e.Manifest.Threshold {
+		r.fail(record.DecryptDir, "%d valid partial decryptions, the threshold is %d", len(partials), e.Manifest.Threshold)
+		return r
+	}
+
+	// 7. Results.
+	table := elgamal.NewDlogTable(tally.MaxTotal(e.Style, acc.Ballots))
+	totals, err := tally.Combine(acc, partials, e.Manifest.Threshold, table)
+	if err != nil {
+		r.fail(record.Results, "combining the partial decryptions: %v", err)
+		return r
+	}
+	computed := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
+	r.Results = computed
+	data, err := record.ReadFile(filepath.Join(dir, record.Results))
+	if err != nil {
+		r.fail(record.Results, "%v", err)
+		return r
+	}
+	published2, err := tally.ParseResults(data)
+	if err != nil {
+		r.fail(record.Results, "%v", err)
+		return r
+	}
+	if diff := compareResults(computed, published2); diff != "" {
+		r.fail(record.Results, "the published results do not follow from the decryption: %s", diff)
+		return r
+	}
+	r.pass(record.Results, "follow from the tally and the partial decryptions of trustees %v", sortedKeys(partials))
+	return r
+}
+
+func sortedKeys(m map[int][]*group.Element) []int {
+	out := make([]int, 0, len(m))
+	for j := 1; j <= ballot.MaxTrustees; j++ {
+		if _, ok := m[j]; ok {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func compareResults(want, got *tally.Results) string {
+	if want.Election != got.Election {
+		return fmt.Sprintf("election %q, want %q", got.Election, want.Election)
+	}
+	if want.Ballots != got.Ballots {
+		return fmt.Sprintf("%d ballots counted, want %d", got.Ballots, want.Ballots)
+	}
+	if len(want.Questions) != len(got.Questions) {
+		return fmt.Sprintf("%d questions, want %d", len(got.Questions), len(want.Questions))
+	}
+	for i := range want.Questions {
+		w, g := want.Questions[i], got.Questions[i]
+		if w.ID != g.ID || w.Kind != g.Kind {
+			return fmt.Sprintf("question %d is %q (%s), want %q (%s)", i+1, g.ID, g.Kind, w.ID, w.Kind)
+		}
+		if (w.Total == nil) != (g.Total == nil) || (w.Total != nil && *w.Total != *g.Total) {
+			return fmt.Sprintf("question %q: total differs", w.ID)
+		}
+		if len(w.Options) != len(g.Options) {
+			return fmt.Sprintf("question %q: %d options, want %d", w.ID, len(g.Options), len(w.Options))
+		}
+		for k := range w.Options {
+			if w.Options[k] != g.Options[k] {
+				return fmt.Sprintf("question %q option %q: %d votes published, the decryption gives %d", w.ID, w.Options[k].ID, g.Options[k].Count, w.Options[k].Count)
+			}
+		}
+	}
+	return ""
+}
+
+// Ballots verifies every cast ballot of the record in dir, as Record does,
+// and returns their homomorphic sum, or an error listing the invalid ballots.
+func Ballots(dir string, e *ballot.Election, opt Options) (*tally.Accumulator, error) {
+	r := &Report{}
+	acc, _, ok := checkBallots(r, dir, e, opt)
+	if !ok {
+		var msgs []string
+		for _, f := range r.Failures() {
+			msgs = append(msgs, f.Detail)
+		}
+		return nil, fmt.Errorf("%s: %s", record.Ballots, strings.Join(msgs, "; "))
+	}
+	return acc, nil
+}
+
+// ballotResult is what a worker learns about one ballot.
+type ballotResult struct {
+	index    int
+	tracking [32]byte
+	err      error
+	as       [][32]byte // the A component of every ciphertext, for duplicate detection
+}
+
+// chunk is the number of ballots verified in one batch.
+const chunk = 64
+
+// checkBallots verifies every ballot in parallel, in batches, and sums them.
+func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tally.Accumulator, map[[32]byte]int, bool) {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	br, err := record.OpenBallots(dir, e.Style.Size())
+	if err != nil {
+		r.fail(record.Ballots, "%v", err)
+		return nil, nil, false
+	}
+	defer br.Close()
+	total := br.Count
+	type job struct {
+		start int
+		raws  [][]byte
+	}
+	jobs := make(chan job, opt.Workers*2)
+	results := make(chan []ballotResult, opt.Workers*2)
+	accs := make([]*tally.Accumulator, opt.Workers)
+	var wg sync.WaitGroup
+	for w := range opt.Workers {
+		accs[w] = tally.NewAccumulator(e.Style)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				results <- verifyChunk(e, j.start, j.raws, accs[w], opt.Unbatched)
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(jobs)
+		for start := 0; start < total; start += chunk {
+			var raws [][]byte
+			for i := start; i < total && i < start+chunk; i++ {
+				raw, err := br.Next()
+				if err != nil {
+					readErr <- err
+					return
+				}
+				raws = append(raws, raw)
+			}
+			jobs <- job{start: start, raws: raws}
+		}
+		readErr <- nil
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	cast := make(map[[32]byte]int, total)
+	seenA := make(map[[32]byte]int, total*e.Style.Selections())
+	var failures []string
+	bad, done := 0, 0
+	for rs := range results {
+		for _, b := range rs {
+			switch {
+			case b.err != nil:
+				bad++
+				if len(failures) < maxListed {
+					failures = append(failures, fmt.Sprintf("ballot %d (tracking %s): %v", b.index+1, ShortCode(b.tracking), b.err))
+				}
+				continue
+			}
+			if prev, dup := cast[b.tracking]; dup {
+				bad++
+				if len(failures) < maxListed {
+					failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) is a duplicate of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
+				}
+				continue
+			}
+			cast[b.tracking] = b.index
+			for _, a := range b.as {
+				if prev, dup := seenA[a]; dup {
+					bad++
+					if len(failures) < maxListed {
+						failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) reuses a ciphertext of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
+					}
+					break
+				}
+				seenA[a] = b.index
+			}
+		}
+		done += len(rs)
+		if opt.Progress != nil {
+			opt.Progress("ballots", done, total)
+		}
+	}
+	if err := <-readErr; err != nil {
+		r.fail(record.Ballots, "%v", err)
+		return nil, nil, false
+	}
+	if bad > 0 {
+		for _, f := range failures {
+			r.fail(record.Ballots, "%s", f)
+		}
+		if bad > len(failures) {
+			r.fail(record.Ballots, "and %d more invalid ballots", bad-len(failures))
+		}
+		return nil, cast, false
+	}
+	acc := tally.NewAccumulator(e.Style)
+	for _, a := range accs {
+		acc.Merge(a)
+	}
+	mode := "batched"
+	if opt.Unbatched {
+		mode = "one equation at a time"
+	}
+	r.Ballots = total
+	r.pass(record.Ballots, "%d ballots, every proof valid (%s, %d workers), no duplicates", total, mode, opt.Workers)
+	return acc, cast, true
+}
+
+// verifyChunk decodes and verifies a run of ballots, adding the valid ones
+// to acc. It batches all their proofs and falls back to checking ballot by
+// ballot, to name the bad ones, only if the batch fails.
+func verifyChunk(e *ballot.Election, start int, raws [][]byte, acc *tally.Accumulator, unbatched bool) []ballotResult {
+	out := make([]ballotResult, len(raws))
+	decoded := make([]*ballot.Ballot, len(raws))
+	batch := group.NewBatch()
+	for i, raw := range raws {
+		out[i].index = start + i
+		out[i].tracking = ballot.TrackingCode(raw)
+		b, err := ballot.Decode(e, raw)
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		if unbatched {
+			out[i].err = b.Verify(e)
+		} else {
+			out[i].err = b.AddTo(batch, e)
+		}
+		if out[i].err == nil {
+			decoded[i] = b
+		}
+	}
+	if !unbatched && !batch.Verify() {
+		for i, b := range decoded {
+			if b != nil {
+				if err := b.Verify(e); err != nil {
+					out[i].err = err
+					decoded[i] = nil
+				}
+			}
+		}
+	}
+	for i, b := range decoded {
+		if b == nil {
+			continue
+		}
+		acc.Add(b)
+		for _, q := range b.Questions {
+			for _, s := range q.Selections {
+				var a [32]byte
+				s.Ciphertext.A.Encode(a[:0])
+				out[i].as = append(out[i].as, a)
+			}
+		}
+	}
+	return out
+}
+
+// ShortCode is the first 16 characters of a tracking code, enough for a
+// person to find a ballot.
+func ShortCode(code [32]byte) string {
+	return ballot.FormatTrackingCode(code)[:19]
+}
+
+func checkSpoiled(r *Report, dir string, e *ballot.Election, cast map[[32]byte]int) {
+	lines, err := record.ReadSpoiled(dir)
+	if err != nil {
+		r.fail(record.Spoiled, "%v", err)
+		return
+	}
+	if len(lines) == 0 {
+		r.pass(record.Spoiled, "no spoiled ballots")
+		return
+	}
+	seen := map[[32]byte]bool{}
+	ok := 0
+	for i, line := range lines {
+		s, err := ballot.ParseSpoiled(line)
+		if err != nil {
+			r.fail(record.Spoiled, "line %d: %v", i+1, err)
+			continue
+		}
+		b, err := s.Check(e)
+		if err != nil {
+			r.fail(record.Spoiled, "line %d: %v", i+1, err)
+			continue
+		}
+		code := b.TrackingCode()
+		if _, counted := cast[code]; counted {
+			r.fail(record.Spoiled, "line %d: spoiled ballot %s is also among the counted ballots", i+1, ShortCode(code))
+			continue
+		}
+		if seen[code] {
+			r.fail(record.Spoiled, "line %d: spoiled ballot %s appears twice", i+1, ShortCode(code))
+			continue
+		}
+		seen[code] = true
+		r.Spoiled = append(r.Spoiled, e.Manifest.Answers(s.Values))
+		ok++
+	}
+	if ok == len(lines) {
+		r.pass(record.Spoiled, "%d spoiled ballots open to the choices they state and none is counted", ok)
+	}
+}
+
+func checkDecryptions(r *Report, dir string, e *ballot.Election, res *ceremony.Result, acc *tally.Accumulator) map[int][]*group.Element {
+	files, err := record.Indexed(filepath.Join(dir, record.DecryptDir), "trustee")
+	if err != nil {
+		r.fail(record.DecryptDir, "%v", err)
+		return nil
+	}
+	out := map[int][]*group.Element{}
+	for _, j := range record.SortedKeys(files) {
+		name := filepath.Join(record.DecryptDir, filepath.Base(files[j]))
+		data, err := record.ReadFile(files[j])
+		if err != nil {
+			r.fail(name, "%v", err)
+			continue
+		}
+		s, err := tally.ParseShare(data)
+		if err != nil {
+			r.fail(name, "%v", err)
+			continue
+		}
+		if s.Trustee != j {
+			r.fail(name, "is signed as trustee %d", s.Trustee)
+			continue
+		}
+		Y, ok := res.VerificationKeys[j]
+		if !ok {
+			r.fail(name, "trustee %d is not a qualified trustee of the ceremony", j)
+			continue
+		}
+		Ds, err := tally.Check(e, acc, s, Y)
+		if err != nil {
+			r.fail(name, "%v", err)
+			continue
+		}
+		out[j] = Ds
+	}
+	if len(out) > 0 {
+		r.pass(record.DecryptDir, "%d trustees' partial decryptions carry valid proofs", len(out))
+	}
+	return out
+}
+
