@@ -26,9 +26,9 @@ func runBallot(args []string, stdout, stderr io.Writer) error {
 // ballotSecret is the voter's private side file of an encrypted ballot: the
 // values and nonces that open it. It exists until the ballot is cast or spoiled.
 type ballotSecret struct {
-	Format string          `json:"format"`
+	Format string           `json:"format"`
 	Values ballot.Plaintext `json:"values"`
-	Nonces [][]string      `json:"nonces"`
+	Nonces [][]string       `json:"nonces"`
 }
 
 const secretFormat = "koe/v1/ballot-secret"
@@ -269,4 +269,3 @@ func ballotSpoil(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "If that is what you chose, the encryption is honest: encrypt again and cast the new ballot.")
 	return nil
 }
-

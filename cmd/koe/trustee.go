@@ -369,4 +369,3 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *f.dir)
 	return nil
 }
-

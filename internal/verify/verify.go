@@ -24,8 +24,8 @@ import (
 
 // Options tune a verification.
 type Options struct {
-	Workers   int                                // parallel workers for ballots; 0 means GOMAXPROCS
-	Unbatched bool                               // check every proof equation on its own
+	Workers   int                                 // parallel workers for ballots; 0 means GOMAXPROCS
+	Unbatched bool                                // check every proof equation on its own
 	Progress  func(stage string, done, total int) // called as ballots are checked; may be nil
 }
 
@@ -494,4 +494,3 @@ func checkDecryptions(r *Report, dir string, e *ballot.Election, res *ceremony.R
 	}
 	return out
 }
-
