@@ -16,12 +16,13 @@ type Term struct {
 //	g·G + Σ sᵢ·Pᵢ = 0
 //
 // at once (SPEC.md §4.5): each equation is multiplied by an independent
-// random 128-bit weight and the sum is checked with one multi-scalar
+// random weight in [2¹²⁷, 2¹²⁸) and the sum is checked with one multi-scalar
 // multiplication. If every equation holds the sum is the identity; if any
-// fails, the sum is the identity with probability at most 2⁻¹²⁸.
+// fails, the sum is the identity with probability at most 2⁻¹²⁷.
 //
 // Points that appear in several equations (the same *Element pointer) are
-// merged into one term. A Batch is for public data only.
+// merged into one term, so an element must not change after it was added.
+// A Batch is for public data only, and not safe for concurrent use.
 type Batch struct {
 	rand    io.Reader
 	g       *Scalar
@@ -53,6 +54,7 @@ func (b *Batch) weight() *Scalar {
 	}
 	var buf [ScalarSize]byte
 	copy(buf[:16], b.weights[:16])
+	buf[15] |= 0x80 // weights lie in [2^127, 2^128): never zero, even from a broken reader
 	b.weights = b.weights[16:]
 	s, err := NewScalar().SetCanonicalBytes(buf[:])
 	if err != nil {
@@ -83,8 +85,8 @@ func (b *Batch) Add(g *Scalar, terms ...Term) {
 // Verify reports whether all equations added so far hold (with overwhelming
 // probability). An empty batch verifies.
 func (b *Batch) Verify() bool {
-	scalars := append(b.scalars, b.g)
-	points := append(b.points, generator)
+	scalars := append(append(make([]*Scalar, 0, len(b.scalars)+1), b.scalars...), b.g)
+	points := append(append(make([]*Element, 0, len(b.points)+1), b.points...), generator)
 	return IsIdentity(VarTimeMSM(scalars, points))
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"hash"
+	"math"
 
 	"github.com/gtank/ristretto255"
 )
@@ -22,7 +23,8 @@ type Transcript struct {
 }
 
 // NewTranscript starts a transcript hashed with SHA-512 (used for
-// challenges and other scalars). domain must start with "koe/v1/".
+// challenges and other scalars). domain must be "koe/v1/" followed by a
+// non-empty name.
 func NewTranscript(domain string) *Transcript { return newTranscript(sha512.New(), domain) }
 
 // NewDigest starts a transcript hashed with SHA-256 (used for 32-byte
@@ -39,6 +41,9 @@ func newTranscript(h hash.Hash, domain string) *Transcript {
 }
 
 func (t *Transcript) frame(b []byte) {
+	if uint64(len(b)) > math.MaxUint32 {
+		panic("group: transcript value longer than 2^32-1 bytes")
+	}
 	binary.BigEndian.PutUint32(t.buf[:], uint32(len(b)))
 	t.h.Write(t.buf[:])
 	t.h.Write(b)
