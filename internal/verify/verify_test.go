@@ -42,7 +42,7 @@ func base(t *testing.T) string {
 		}
 		baseDir = filepath.Join(dir, "record")
 		data, _ := examples.Manifest("survey")
-		_, baseErr = demo.Run(demo.verify.Options{Dir: baseDir, Manifest: data, Voters: baseVoters, Trustees: 3, Threshold: 2, Spoil: 1, Seed: 7})
+		_, baseErr = demo.Run(demo.Options{Dir: baseDir, Manifest: data, Voters: baseVoters, Trustees: 3, Threshold: 2, Spoil: 1, Seed: 7})
 	})
 	if baseErr != nil {
 		t.Fatal(baseErr)
