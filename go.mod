@@ -3,9 +3,12 @@ module github.com/koe-vote/koe
 go 1.26.8
 
 require (
+	github.com/gtank/ristretto255 v0.2.0
+	golang.org/x/crypto v0.58.0
+	golang.org/x/term v0.47.0
+)
+
+require (
 	filippo.io/edwards25519 v1.1.0 // indirect
-	github.com/gtank/ristretto255 v0.2.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 )

@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 
+	"github.com/koe-vote/koe/internal/strictjson"
+
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/zkp"
@@ -256,14 +258,9 @@ func Spoil(b *Ballot, pt Plaintext, nonces Nonces) *Spoiled {
 
 // ParseSpoiled decodes a spoiled ballot's JSON strictly.
 func ParseSpoiled(data []byte) (*Spoiled, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var s Spoiled
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Decode(data, &s); err != nil {
 		return nil, fmt.Errorf("spoiled ballot: %v", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("spoiled ballot: trailing data")
 	}
 	return &s, nil
 }

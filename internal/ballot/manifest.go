@@ -6,13 +6,13 @@
 package ballot
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"github.com/koe-vote/koe/internal/strictjson"
 
 	"github.com/koe-vote/koe/internal/group"
 )
@@ -101,17 +101,9 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not UTF-8", ErrManifest)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Decode(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrManifest)
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrManifest)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

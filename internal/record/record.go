@@ -27,6 +27,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+
+	"github.com/koe-vote/koe/internal/strictjson"
 )
 
 // File names in a record.
@@ -128,17 +130,7 @@ func ReadFile(name string) ([]byte, error) {
 
 // DecodeStrict decodes one JSON value into v, rejecting unknown fields and
 // trailing data.
-func DecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
+func DecodeStrict(data []byte, v any) error { return strictjson.Decode(data, v) }
 
 // ReadJSON reads a JSON file strictly into v.
 func ReadJSON(name string, v any) error {

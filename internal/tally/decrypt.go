@@ -1,15 +1,16 @@
 package tally
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 
+	"github.com/koe-vote/koe/internal/strictjson"
+
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/zkp"
@@ -57,14 +58,9 @@ func Decrypt(rand io.Reader, e *ballot.Election, acc *Accumulator, trustee int, 
 
 // ParseShare decodes a share's JSON strictly.
 func ParseShare(data []byte) (*Share, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var s Share
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Decode(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrShare, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrShare)
 	}
 	return &s, nil
 }
@@ -118,21 +114,6 @@ func Check(e *ballot.Election, acc *Accumulator, s *Share, Y *group.Element) ([]
 	return Ds, nil
 }
 
-// Lagrange returns the Lagrange coefficient at 0 of index i for the set of
-// indices: λᵢ = Π_{j≠i} j / (j − i) mod ℓ.
-func Lagrange(indices []int, i int) *group.Scalar {
-	num := group.ScalarFromUint64(1)
-	den := group.ScalarFromUint64(1)
-	for _, j := range indices {
-		if j == i {
-			continue
-		}
-		num.Multiply(num, group.ScalarFromInt64(int64(j)))
-		den.Multiply(den, group.ScalarFromInt64(int64(j-i)))
-	}
-	return num.Multiply(num, group.NewScalar().Invert(den))
-}
-
 // Combine combines the checked partial decryptions of at least threshold
 // trustees (a map from trustee index to its decoded partials) and returns
 // the plaintext total of every selection, found with the table.
@@ -147,7 +128,7 @@ func Combine(acc *Accumulator, partials map[int][]*group.Element, threshold int,
 	slices.Sort(indices)
 	lambdas := make([]*group.Scalar, len(indices))
 	for n, j := range indices {
-		lambdas[n] = Lagrange(indices, j)
+		lambdas[n] = ceremony.Lagrange(indices, j)
 	}
 	out := make([]uint64, len(acc.Sums))
 	for k, c := range acc.Sums {

@@ -1,9 +1,9 @@
 package tally
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
+
+	"github.com/koe-vote/koe/internal/strictjson"
 
 	"github.com/koe-vote/koe/internal/ballot"
 )
@@ -73,14 +73,9 @@ func MaxTotal(st *ballot.Style, n int) uint64 {
 
 // ParseResults decodes results strictly.
 func ParseResults(data []byte) (*Results, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var r Results
-	if err := dec.Decode(&r); err != nil {
+	if err := strictjson.Decode(data, &r); err != nil {
 		return nil, fmt.Errorf("results: %v", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("results: trailing data")
 	}
 	return &r, nil
 }

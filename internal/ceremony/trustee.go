@@ -1,0 +1,481 @@
+package ceremony
+
+import (
+	"crypto/hpke"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/koe-vote/koe/internal/strictjson"
+	"io"
+	"slices"
+
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/zkp"
+)
+
+// SecretKind is the keystore kind under which a Trustee's MarshalBinary
+// output should be sealed.
+const SecretKind = "koe/v1/trustee-secret"
+
+type stage int
+
+const (
+	stageAnnounced stage = iota + 1 // after NewTrustee
+	stageReceived                   // after Receive
+	stageFinished                   // after Finish
+)
+
+var stageNames = map[stage]string{stageAnnounced: "announced", stageReceived: "received", stageFinished: "finished"}
+
+// A Trustee is one participant's secret state across the rounds. It holds
+// the polynomial coefficients, the HPKE private key, the verified shares it
+// received and, after Finish, its share xⱼ of the election secret. Store it
+// with MarshalBinary sealed by keystore.Seal under SecretKind. It never
+// prints its secrets (String and GoString show only the index and name).
+type Trustee struct {
+	Index int
+	Name  string
+
+	params      Params
+	context     [ContextSize]byte
+	hpkeSeed    []byte // serialized HPKE private key (32-byte seed)
+	hpkeKey     hpke.PrivateKey
+	coeffs      []*group.Scalar  // aᵢ₀ … aᵢ,ₜ₋₁: secret
+	commitments []*group.Element // Cᵢₖ = aᵢₖ·G
+	stage       stage
+	received    map[int]*group.Scalar // dealer → verified sᵢⱼ (own share included): secret
+	share       *group.Scalar         // xⱼ: secret
+}
+
+// NewTrustee starts the ceremony for trustee index: it draws the polynomial
+// and the HPKE key pair from rand and returns the trustee's secret state and
+// its public Announcement.
+func NewTrustee(rand io.Reader, params Params, context []byte, index int, name string) (*Trustee, *Announcement, error) {
+	if err := params.Check(); err != nil {
+		return nil, nil, err
+	}
+	if err := checkContext(context); err != nil {
+		return nil, nil, err
+	}
+	if err := checkIndex("ceremony: trustee index", index, params.N); err != nil {
+		return nil, nil, err
+	}
+	if err := checkText("ceremony: trustee name", name, MaxNameLength); err != nil {
+		return nil, nil, err
+	}
+	t := &Trustee{Index: index, Name: name, params: params, stage: stageAnnounced}
+	copy(t.context[:], context)
+	for k := 0; k < params.T; k++ {
+		a, err := group.RandomScalar(rand)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ceremony: %w", err)
+		}
+		t.coeffs = append(t.coeffs, a)
+		t.commitments = append(t.commitments, group.BaseMul(a))
+	}
+	ikm := make([]byte, 32)
+	if _, err := io.ReadFull(rand, ikm); err != nil {
+		return nil, nil, fmt.Errorf("ceremony: reading randomness: %w", err)
+	}
+	sk, err := hpkeKEM.DeriveKeyPair(ikm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ceremony: deriving HPKE key: %w", err)
+	}
+	if t.hpkeSeed, err = sk.Bytes(); err != nil {
+		return nil, nil, fmt.Errorf("ceremony: serializing HPKE key: %w", err)
+	}
+	t.hpkeKey = sk
+	ann := &Announcement{Index: index, Name: name, HPKEPublicKey: sk.PublicKey().Bytes()}
+	for k, a := range t.coeffs {
+		ctx := CoefficientContext(context, index, k)
+		p, err := zkp.ProveSchnorr(rand, ctx[:], a, t.commitments[k])
+		if err != nil {
+			return nil, nil, fmt.Errorf("ceremony: %w", err)
+		}
+		ann.Commitments = append(ann.Commitments, group.NewElement().Set(t.commitments[k]))
+		ann.Proofs = append(ann.Proofs, p)
+	}
+	return t, ann, nil
+}
+
+// Params returns the ceremony parameters the trustee was created with.
+func (t *Trustee) Params() Params { return t.params }
+
+// String describes the trustee without its secrets.
+func (t *Trustee) String() string { return fmt.Sprintf("trustee %d (%q)", t.Index, t.Name) }
+
+// GoString describes the trustee without its secrets.
+func (t *Trustee) GoString() string { return "ceremony." + t.String() }
+
+// eval returns fᵢ(j) = Σₖ aᵢₖ·jᵏ by Horner's rule, in constant time in the
+// coefficients.
+func (t *Trustee) eval(j int) *group.Scalar {
+	x := group.ScalarFromUint64(uint64(j))
+	s := group.NewScalar().Set(t.coeffs[len(t.coeffs)-1])
+	for k := len(t.coeffs) - 2; k >= 0; k-- {
+		s.Multiply(s, x)
+		s.Add(s, t.coeffs[k])
+	}
+	return s
+}
+
+func (t *Trustee) checkContext(context []byte) error {
+	if err := checkContext(context); err != nil {
+		return err
+	}
+	if string(context) != string(t.context[:]) {
+		return fmt.Errorf("ceremony: %v belongs to another election context", t)
+	}
+	return nil
+}
+
+// checkOwn checks that the trustee's own announcement is the one it made.
+func (t *Trustee) checkOwn(anns map[int]*announced) error {
+	a := anns[t.Index]
+	if a.Name != t.Name || string(a.HPKEPublicKey) != string(t.hpkeKey.PublicKey().Bytes()) {
+		return fmt.Errorf("ceremony: the announcement of trustee %d is not the one it made", t.Index)
+	}
+	for k, C := range a.Commitments {
+		if !group.Equal(C, t.commitments[k]) {
+			return fmt.Errorf("ceremony: the announcement of trustee %d is not the one it made", t.Index)
+		}
+	}
+	return nil
+}
+
+// Deal is round 2. It verifies all n announcements (including the trustee's
+// own) and seals sᵢⱼ = fᵢ(j) to every other trustee j with HPKE, info
+// ShareInfo(context, i, j). crypto/hpke draws its encapsulation randomness
+// from crypto/rand; rand is reserved and currently unused.
+func (t *Trustee) Deal(rand io.Reader, context []byte, anns []Announcement) (*Dealing, error) {
+	_ = rand
+	if err := t.checkContext(context); err != nil {
+		return nil, err
+	}
+	ver, err := verifyAnnouncements(context, t.params, anns)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkOwn(ver); err != nil {
+		return nil, err
+	}
+	d := &Dealing{From: t.Index}
+	for j := 1; j <= t.params.N; j++ {
+		if j == t.Index {
+			continue
+		}
+		info := ShareInfo(context, t.Index, j)
+		ct, err := hpke.Seal(ver[j].pk, hpkeKDF, hpkeAEAD, info[:], t.eval(j).Encode(nil))
+		if err != nil {
+			return nil, fmt.Errorf("ceremony: cannot encrypt the share for trustee %d: %w", j, err)
+		}
+		d.Shares = append(d.Shares, EncryptedShare{To: j, Ciphertext: ct})
+	}
+	return d, nil
+}
+
+// Receive is round 3. It verifies the announcements, then opens and checks
+// the share each other dealer sent to this trustee. A missing dealing or
+// share, a ciphertext that does not open, a non-canonical scalar or a share
+// that fails sᵢⱼ·G = Σₖ jᵏ·Cᵢₖ becomes a complaint. Receive remembers the
+// shares that passed and returns the trustee's Verdict.
+func (t *Trustee) Receive(context []byte, anns []Announcement, dealings []Dealing) (*Verdict, error) {
+	if err := t.checkContext(context); err != nil {
+		return nil, err
+	}
+	if t.stage == stageFinished {
+		return nil, errors.New("ceremony: Receive called after Finish")
+	}
+	ver, err := verifyAnnouncements(context, t.params, anns)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkOwn(ver); err != nil {
+		return nil, err
+	}
+	byDealer := make(map[int][]*Dealing)
+	for k := range dealings {
+		d := &dealings[k]
+		byDealer[d.From] = append(byDealer[d.From], d)
+	}
+	received := map[int]*group.Scalar{t.Index: t.eval(t.Index)}
+	v := &Verdict{From: t.Index, Complaints: []Complaint{}}
+	for i := 1; i <= t.params.N; i++ {
+		if i == t.Index {
+			continue
+		}
+		s, reason := t.open(context, i, ver[i], byDealer[i])
+		if reason != "" {
+			v.Complaints = append(v.Complaints, Complaint{Against: i, Reason: reason})
+			continue
+		}
+		received[i] = s
+	}
+	t.received = received
+	t.stage = stageReceived
+	return v, nil
+}
+
+// open returns the verified share from dealer i, or the reason it has none.
+func (t *Trustee) open(context []byte, i int, a *announced, ds []*Dealing) (*group.Scalar, string) {
+	switch {
+	case len(ds) == 0:
+		return nil, "no dealing"
+	case len(ds) > 1:
+		return nil, "more than one dealing"
+	}
+	d := ds[0]
+	if err := d.checkStructure(t.params.N); err != nil || len(d.Shares) != t.params.N-1 {
+		return nil, "malformed dealing"
+	}
+	var ct []byte
+	for _, s := range d.Shares {
+		if s.To == t.Index {
+			ct = s.Ciphertext
+		}
+	}
+	if ct == nil {
+		return nil, "no share"
+	}
+	info := ShareInfo(context, i, t.Index)
+	pt, err := hpke.Open(t.hpkeKey, hpkeKDF, hpkeAEAD, info[:], ct)
+	if err != nil {
+		return nil, "share does not decrypt"
+	}
+	s, err := group.DecodeScalar(pt)
+	if err != nil {
+		return nil, "share is not a canonical scalar"
+	}
+	if !group.Equal(group.BaseMul(s), expectedShare(a.Commitments, t.Index)) {
+		return nil, "share does not match the commitments"
+	}
+	return s, ""
+}
+
+// Respond is round 4: for every complaint against this trustee in verdicts,
+// it reveals the share it owes the complainer. The result may be empty.
+func (t *Trustee) Respond(context []byte, verdicts []Verdict) ([]Response, error) {
+	if err := t.checkContext(context); err != nil {
+		return nil, err
+	}
+	seen := make(map[int]bool)
+	var out []Response
+	for k := range verdicts {
+		v := &verdicts[k]
+		if err := v.checkStructure(t.params.N); err != nil {
+			return nil, fmt.Errorf("ceremony: verdict of trustee %d: %w", v.From, err)
+		}
+		if seen[v.From] {
+			return nil, fmt.Errorf("ceremony: trustee %d published two verdicts", v.From)
+		}
+		seen[v.From] = true
+		for _, c := range v.Complaints {
+			if c.Against == t.Index {
+				out = append(out, Response{Dealer: t.Index, To: v.From, Share: t.eval(v.From)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Response) int { return a.To - b.To })
+	return out, nil
+}
+
+// Finish verifies the transcript, computes the trustee's share
+// xⱼ = Σ_{i∈QUAL} sᵢⱼ — taking a dealer's public response where the share
+// it sent was bad — and checks xⱼ·G = Yⱼ. It returns ErrDisqualified if the
+// trustee itself is not in QUAL.
+func (t *Trustee) Finish(context []byte, tr *Transcript) (*Result, error) {
+	if err := t.checkContext(context); err != nil {
+		return nil, err
+	}
+	if t.stage < stageReceived {
+		return nil, errors.New("ceremony: Finish called before Receive")
+	}
+	if tr.Params != t.params {
+		return nil, fmt.Errorf("ceremony: transcript has n=%d t=%d, trustee has n=%d t=%d", tr.N, tr.T, t.params.N, t.params.T)
+	}
+	res, err := tr.Verify(context)
+	if err != nil {
+		return nil, err
+	}
+	anns := make(map[int]*announced)
+	for k := range tr.Announcements {
+		anns[tr.Announcements[k].Index] = &announced{Announcement: &tr.Announcements[k]}
+	}
+	if err := t.checkOwn(anns); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(res.Qual, t.Index) {
+		return nil, fmt.Errorf("%w: trustee %d", ErrDisqualified, t.Index)
+	}
+	revealed := make(map[int]*group.Scalar)
+	for _, r := range tr.Responses {
+		if r.To == t.Index {
+			revealed[r.Dealer] = r.Share
+		}
+	}
+	x := group.NewScalar()
+	for _, i := range res.Qual {
+		s := t.received[i]
+		if r := revealed[i]; r != nil {
+			s = r // checked against the commitments by Verify, since i ∈ QUAL
+		}
+		if s == nil {
+			return nil, fmt.Errorf("ceremony: trustee %d has no valid share from dealer %d and the transcript reveals none", t.Index, i)
+		}
+		if !group.Equal(group.BaseMul(s), expectedShare(anns[i].Commitments, t.Index)) {
+			return nil, fmt.Errorf("ceremony: the share trustee %d holds from dealer %d does not match the transcript's commitments", t.Index, i)
+		}
+		x.Add(x, s)
+	}
+	if !group.Equal(group.BaseMul(x), res.VerificationKeys[t.Index]) {
+		return nil, fmt.Errorf("ceremony: trustee %d's share does not match its verification key", t.Index)
+	}
+	t.share = x
+	t.stage = stageFinished
+	return res, nil
+}
+
+// Share returns a copy of the trustee's share xⱼ of the election secret, or
+// nil before Finish.
+func (t *Trustee) Share() *group.Scalar {
+	if t.share == nil {
+		return nil
+	}
+	return group.NewScalar().Set(t.share)
+}
+
+// --- Serialization ---
+
+type receivedJSON struct {
+	From  int    `json:"from"`
+	Share string `json:"share"`
+}
+
+type trusteeJSON struct {
+	N            int             `json:"n"`
+	T            int             `json:"t"`
+	Context      string          `json:"context"`
+	Index        int             `json:"index"`
+	Name         string          `json:"name"`
+	Stage        string          `json:"stage"`
+	HPKESeed     string          `json:"hpkeSeed"`
+	Coefficients []string        `json:"coefficients"`
+	Received     *[]receivedJSON `json:"received"`
+	Share        string          `json:"share"`
+}
+
+var trusteeKeys = map[string]bool{
+	"n": true, "t": true, "context": true, "index": true, "name": true, "stage": true,
+	"hpkeSeed": true, "coefficients": true, "received": true, "from": true, "share": true,
+}
+
+// MarshalBinary encodes the trustee's secret state as JSON:
+//
+//	{"n":n,"t":t,"context":hex,"index":j,"name":…,"stage":"announced"|"received"|"finished",
+//	 "hpkeSeed":hex,"coefficients":[hex…],"received":[{"from":i,"share":hex}…],"share":hex|""}
+//
+// The output is secret: seal it with keystore.Seal(…, SecretKind, …).
+func (t *Trustee) MarshalBinary() ([]byte, error) {
+	w := trusteeJSON{
+		N: t.params.N, T: t.params.T, Context: hex.EncodeToString(t.context[:]),
+		Index: t.Index, Name: t.Name, Stage: stageNames[t.stage],
+		HPKESeed: hex.EncodeToString(t.hpkeSeed), Received: &[]receivedJSON{},
+	}
+	for _, a := range t.coeffs {
+		w.Coefficients = append(w.Coefficients, hexScalar(a))
+	}
+	for i := 1; i <= t.params.N; i++ {
+		if s := t.received[i]; s != nil {
+			*w.Received = append(*w.Received, receivedJSON{From: i, Share: hexScalar(s)})
+		}
+	}
+	if t.share != nil {
+		w.Share = hexScalar(t.share)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalBinary decodes the output of MarshalBinary strictly and
+// recomputes the public values (commitments, HPKE public key).
+func (t *Trustee) UnmarshalBinary(data []byte) error {
+	var w trusteeJSON
+	if err := strictjson.DecodeKeys(data, &w, trusteeKeys); err != nil {
+		return fmt.Errorf("ceremony: trustee secret: %w", err)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("ceremony: trustee secret: "+format, args...)
+	}
+	tmp := &Trustee{Index: w.Index, Name: w.Name, params: Params{N: w.N, T: w.T}}
+	if err := tmp.params.Check(); err != nil {
+		return err
+	}
+	if err := checkIndex("index", w.Index, w.N); err != nil {
+		return fail("%v", err)
+	}
+	if err := checkText("name", w.Name, MaxNameLength); err != nil {
+		return fail("%v", err)
+	}
+	ctx, err := decodeHex("context", w.Context, ContextSize)
+	if err != nil {
+		return fail("%v", err)
+	}
+	copy(tmp.context[:], ctx)
+	for s, name := range stageNames {
+		if name == w.Stage {
+			tmp.stage = s
+		}
+	}
+	if tmp.stage == 0 {
+		return fail("unknown stage %q", w.Stage)
+	}
+	seed, err := decodeHex("hpkeSeed", w.HPKESeed, 32)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if tmp.hpkeKey, err = hpkeKEM.NewPrivateKey(seed); err != nil {
+		return fail("HPKE key: %v", err)
+	}
+	tmp.hpkeSeed = seed
+	if len(w.Coefficients) != w.T {
+		return fail("%d coefficients, want t = %d", len(w.Coefficients), w.T)
+	}
+	for k, s := range w.Coefficients {
+		a, err := decodeHexScalar(fmt.Sprintf("coefficient %d", k), s)
+		if err != nil {
+			return fail("%v", err)
+		}
+		tmp.coeffs = append(tmp.coeffs, a)
+		tmp.commitments = append(tmp.commitments, group.BaseMul(a))
+	}
+	if w.Received == nil {
+		return fail("received missing")
+	}
+	if tmp.stage == stageAnnounced && len(*w.Received) != 0 {
+		return fail("received shares before round 3")
+	}
+	if tmp.stage >= stageReceived {
+		tmp.received = make(map[int]*group.Scalar)
+		for _, r := range *w.Received {
+			if err := checkIndex("received from", r.From, w.N); err != nil {
+				return fail("%v", err)
+			}
+			if tmp.received[r.From] != nil {
+				return fail("two shares from dealer %d", r.From)
+			}
+			if tmp.received[r.From], err = decodeHexScalar(fmt.Sprintf("share from %d", r.From), r.Share); err != nil {
+				return fail("%v", err)
+			}
+		}
+	}
+	switch {
+	case tmp.stage == stageFinished:
+		if tmp.share, err = decodeHexScalar("share", w.Share); err != nil {
+			return fail("%v", err)
+		}
+	case w.Share != "":
+		return fail("share present before the ceremony finished")
+	}
+	*t = *tmp
+	return nil
+}
