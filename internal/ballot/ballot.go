@@ -23,6 +23,7 @@ var ErrBallot = errors.New("invalid ballot")
 type Selection struct {
 	Ciphertext elgamal.Ciphertext
 	Proof      *zkp.Range
+	enc        []byte // A ‖ B as decoded, if decoded
 }
 
 // EncryptedQuestion is the encrypted answer to one question.
@@ -117,7 +118,8 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 		q.Selections = make([]Selection, qs.Selections)
 		n := int(qs.Max + 1)
 		for si := range q.Selections {
-			ct, err := elgamal.Decode(p[:elgamal.CiphertextSize])
+			ctBytes := p[:elgamal.CiphertextSize]
+			ct, err := elgamal.Decode(ctBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: question %d selection %d: %v", ErrBallot, qi+1, si+1, err)
 			}
@@ -127,7 +129,7 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 				return nil, fmt.Errorf("%w: question %d selection %d: %v", ErrBallot, qi+1, si+1, err)
 			}
 			p = p[n*zkp.BranchSize:]
-			q.Selections[si] = Selection{Ciphertext: ct, Proof: proof}
+			q.Selections[si] = Selection{Ciphertext: ct, Proof: proof, enc: ctBytes}
 		}
 		if qs.HasTotal {
 			n := int(qs.TotalHi - qs.TotalLo + 1)
@@ -154,6 +156,7 @@ func (b *Ballot) statements(e *Election, f func(where string, st *zkp.RangeState
 			st := &zkp.RangeStatement{
 				Context: selectionContext(&b.Context, &b.Binding, qi, si),
 				K:       e.Key, A: s.Ciphertext.A, B: s.Ciphertext.B, Lo: 0, Hi: qs.Max,
+				KEnc: e.keyBytes, ABEnc: s.enc,
 			}
 			if err := f(fmt.Sprintf("question %d (%s) selection %d", qi+1, e.Manifest.Questions[qi].ID, si+1), st, s.Proof); err != nil {
 				return err
@@ -164,6 +167,7 @@ func (b *Ballot) statements(e *Election, f func(where string, st *zkp.RangeState
 			st := &zkp.RangeStatement{
 				Context: totalContext(&b.Context, &b.Binding, qi),
 				K:       e.Key, A: sum.A, B: sum.B, Lo: qs.TotalLo, Hi: qs.TotalHi,
+				KEnc: e.keyBytes,
 			}
 			if err := f(fmt.Sprintf("question %d (%s) total", qi+1, e.Manifest.Questions[qi].ID), st, q.Total); err != nil {
 				return err

@@ -70,6 +70,7 @@ type Election struct {
 	Key           *group.Element // the joint election public key K
 	Context       [32]byte
 	Style         *Style
+	keyBytes      []byte // the encoding of Key
 }
 
 // NewElection parses the manifest and binds it to the joint key (SPEC.md §7.4):
@@ -87,6 +88,6 @@ func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
 	ctx := group.NewDigest("koe/v1/election").Bytes("manifest", h[:]).Element("key", key).Digest32()
 	return &Election{
 		Manifest: m, ManifestBytes: manifestBytes, ManifestHash: h,
-		Key: key, Context: ctx, Style: StyleOf(m),
+		Key: key, Context: ctx, Style: StyleOf(m), keyBytes: key.Bytes(),
 	}, nil
 }

@@ -21,6 +21,7 @@ func RangeSize(lo, hi uint64) int { return int(hi-lo+1) * BranchSize }
 type Branch struct {
 	U, V *group.Element // commitments
 	C, S *group.Scalar  // challenge share and response
+	uv   []byte         // the encoding of U ‖ V, when decoded from bytes
 }
 
 // Range is a disjunctive Chaum–Pedersen proof (SPEC.md §4.3) that the
@@ -36,6 +37,11 @@ type RangeStatement struct {
 	K       *group.Element // the election public key
 	A, B    *group.Element // the ciphertext
 	Lo, Hi  uint64         // the allowed plaintext range, inclusive
+
+	// Optional encodings of K and of A ‖ B, which spare the verifier
+	// re-encoding elements it has just decoded. If set, they must be the
+	// canonical encodings of K, A and B.
+	KEnc, ABEnc []byte
 }
 
 func (st *RangeStatement) check() error {
@@ -46,11 +52,24 @@ func (st *RangeStatement) check() error {
 }
 
 func (st *RangeStatement) challenge(branches []Branch) *group.Scalar {
-	t := group.NewTranscript("koe/v1/proof/range").
-		Bytes("context", st.Context).Element("K", st.K).Element("A", st.A).Element("B", st.B).
-		Uint64("lo", st.Lo).Uint64("hi", st.Hi)
+	t := group.NewTranscript("koe/v1/proof/range").Bytes("context", st.Context)
+	if st.KEnc != nil {
+		t.Bytes("K", st.KEnc)
+	} else {
+		t.Element("K", st.K)
+	}
+	if st.ABEnc != nil {
+		t.Bytes("A", st.ABEnc[:group.ElementSize]).Bytes("B", st.ABEnc[group.ElementSize:])
+	} else {
+		t.Element("A", st.A).Element("B", st.B)
+	}
+	t.Uint64("lo", st.Lo).Uint64("hi", st.Hi)
 	for i := range branches {
-		t.Element("U", branches[i].U).Element("V", branches[i].V)
+		if br := &branches[i]; br.uv != nil {
+			t.Bytes("U", br.uv[:group.ElementSize]).Bytes("V", br.uv[group.ElementSize:])
+		} else {
+			t.Element("U", br.U).Element("V", br.V)
+		}
 	}
 	return t.Challenge()
 }
@@ -208,6 +227,7 @@ func DecodeRange(b []byte, n int) (*Range, error) {
 		if br.S, err = group.DecodeScalar(chunk[96:128]); err != nil {
 			return nil, fmt.Errorf("range proof: branch %d: s: %w", i, err)
 		}
+		br.uv = chunk[0:64]
 	}
 	return p, nil
 }
