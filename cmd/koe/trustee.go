@@ -204,124 +204,125 @@ func loadRound[T any](dir, round string, n int, decode func([]byte) (*T, error))
 	return out, nil
 }
 
-func trusteeDeal(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe trustee deal", "koe trustee deal --election DIR --key FILE", stderr)
-	f := addTrusteeFlags(fs)
+// trusteeSession is what the ceremony subcommands share: the parsed flags,
+// the election's manifest and ceremony context, and the unlocked trustee.
+type trusteeSession struct {
+	f    trusteeFlags
+	m    *ballot.Manifest
+	ctx  []byte
+	p    ceremony.Params
+	t    *ceremony.Trustee
+	pass []byte
+}
+
+func openTrusteeSession(sub string, args []string, stderr io.Writer) (*trusteeSession, error) {
+	fs := newFlags("koe trustee "+sub, "koe trustee "+sub+" --election DIR --key FILE", stderr)
+	s := &trusteeSession{f: addTrusteeFlags(fs)}
 	if _, err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if err := f.check(); err != nil {
-		return err
+	if err := s.f.check(); err != nil {
+		return nil, err
 	}
-	m, ctx, err := manifestOf(*f.dir)
+	var err error
+	if s.m, s.ctx, err = manifestOf(*s.f.dir); err != nil {
+		return nil, err
+	}
+	s.p = ceremony.Params{N: s.m.Trustees, T: s.m.Threshold}
+	if s.t, s.pass, err = loadTrustee(s.f, stderr); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *trusteeSession) announcements() ([]ceremony.Announcement, error) {
+	return loadRound(*s.f.dir, record.Announce, s.p.N, func(b []byte) (*ceremony.Announcement, error) { return ceremony.DecodeAnnouncement(s.p, b) })
+}
+
+// publish writes the trustee's message of a round to the record.
+func (s *trusteeSession) publish(round string, v any) (string, error) {
+	out := record.CeremonyFile(*s.f.dir, round, s.t.Index)
+	return out, record.WriteJSON(out, v)
+}
+
+func trusteeDeal(args []string, stdout, stderr io.Writer) error {
+	s, err := openTrusteeSession("deal", args, stderr)
 	if err != nil {
 		return err
 	}
-	p := ceremony.Params{N: m.Trustees, T: m.Threshold}
-	t, _, err := loadTrustee(f, stderr)
+	anns, err := s.announcements()
 	if err != nil {
 		return err
 	}
-	anns, err := loadRound(*f.dir, record.Announce, m.Trustees, func(b []byte) (*ceremony.Announcement, error) { return ceremony.DecodeAnnouncement(p, b) })
+	d, err := s.t.Deal(rand.Reader, s.ctx, anns)
 	if err != nil {
 		return err
 	}
-	d, err := t.Deal(rand.Reader, ctx, anns)
+	out, err := s.publish(record.Deal, d)
 	if err != nil {
 		return err
 	}
-	out := record.CeremonyFile(*f.dir, record.Deal, t.Index)
-	if err := record.WriteJSON(out, d); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Trustee %d: shares for the %d other trustees encrypted to their keys and published to %s.\n", t.Index, m.Trustees-1, out)
-	fmt.Fprintf(stdout, "Next, when all have dealt: koe trustee shares --election %s --key %s\n", *f.dir, *f.key)
+	fmt.Fprintf(stdout, "Trustee %d: shares for the %d other trustees encrypted to their keys and published to %s.\n", s.t.Index, s.p.N-1, out)
+	fmt.Fprintf(stdout, "Next, when all have dealt: koe trustee shares --election %s --key %s\n", *s.f.dir, *s.f.key)
 	return nil
 }
 
 func trusteeShares(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe trustee shares", "koe trustee shares --election DIR --key FILE", stderr)
-	f := addTrusteeFlags(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	m, ctx, err := manifestOf(*f.dir)
+	s, err := openTrusteeSession("shares", args, stderr)
 	if err != nil {
 		return err
 	}
-	p := ceremony.Params{N: m.Trustees, T: m.Threshold}
-	t, pass, err := loadTrustee(f, stderr)
+	anns, err := s.announcements()
 	if err != nil {
 		return err
 	}
-	anns, err := loadRound(*f.dir, record.Announce, m.Trustees, func(b []byte) (*ceremony.Announcement, error) { return ceremony.DecodeAnnouncement(p, b) })
+	deals, err := loadRound(*s.f.dir, record.Deal, s.p.N, func(b []byte) (*ceremony.Dealing, error) { return ceremony.DecodeDealing(s.p, b) })
 	if err != nil {
 		return err
 	}
-	deals, err := loadRound(*f.dir, record.Deal, m.Trustees, func(b []byte) (*ceremony.Dealing, error) { return ceremony.DecodeDealing(p, b) })
+	v, err := s.t.Receive(s.ctx, anns, deals)
 	if err != nil {
 		return err
 	}
-	v, err := t.Receive(ctx, anns, deals)
+	if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
+		return err
+	}
+	out, err := s.publish(record.Verdict, v)
 	if err != nil {
-		return err
-	}
-	if err := saveTrustee(*f.key, t, pass); err != nil {
-		return err
-	}
-	out := record.CeremonyFile(*f.dir, record.Verdict, t.Index)
-	if err := record.WriteJSON(out, v); err != nil {
 		return err
 	}
 	if len(v.Complaints) == 0 {
-		fmt.Fprintf(stdout, "Trustee %d: every share sent to you matches its dealer's commitments.\n", t.Index)
-	} else {
-		for _, c := range v.Complaints {
-			fmt.Fprintf(stdout, "Trustee %d: COMPLAINT against trustee %d: %s\n", t.Index, c.Against, c.Reason)
-		}
+		fmt.Fprintf(stdout, "Trustee %d: every share sent to you matches its dealer's commitments.\n", s.t.Index)
 	}
-	fmt.Fprintf(stdout, "Verdict published to %s.\nNext, when all have checked: koe trustee respond --election %s --key %s\n", out, *f.dir, *f.key)
+	for _, c := range v.Complaints {
+		fmt.Fprintf(stdout, "Trustee %d: COMPLAINT against trustee %d: %s\n", s.t.Index, c.Against, c.Reason)
+	}
+	fmt.Fprintf(stdout, "Verdict published to %s.\nNext, when all have checked: koe trustee respond --election %s --key %s\n", out, *s.f.dir, *s.f.key)
 	return nil
 }
 
 func trusteeRespond(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe trustee respond", "koe trustee respond --election DIR --key FILE", stderr)
-	f := addTrusteeFlags(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	m, ctx, err := manifestOf(*f.dir)
+	s, err := openTrusteeSession("respond", args, stderr)
 	if err != nil {
 		return err
 	}
-	p := ceremony.Params{N: m.Trustees, T: m.Threshold}
-	t, _, err := loadTrustee(f, stderr)
+	verdicts, err := loadRound(*s.f.dir, record.Verdict, s.p.N, func(b []byte) (*ceremony.Verdict, error) { return ceremony.DecodeVerdict(s.p, b) })
 	if err != nil {
 		return err
 	}
-	verdicts, err := loadRound(*f.dir, record.Verdict, m.Trustees, func(b []byte) (*ceremony.Verdict, error) { return ceremony.DecodeVerdict(p, b) })
-	if err != nil {
-		return err
-	}
-	rs, err := t.Respond(ctx, verdicts)
+	rs, err := s.t.Respond(s.ctx, verdicts)
 	if err != nil {
 		return err
 	}
 	if rs == nil {
 		rs = []ceremony.Response{}
 	}
-	out := record.CeremonyFile(*f.dir, record.Respond, t.Index)
-	if err := record.WriteJSON(out, rs); err != nil {
+	out, err := s.publish(record.Respond, rs)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", t.Index, len(rs), out)
-	fmt.Fprintf(stdout, "Next, when all have responded, the administrator runs: koe election key %s\n", *f.dir)
+	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), out)
+	fmt.Fprintf(stdout, "Next, when all have responded, the administrator runs: koe election key %s\n", *s.f.dir)
 	return nil
 }
 
