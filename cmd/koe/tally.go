@@ -119,8 +119,8 @@ func electionPublish(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadPartials reads and checks every trustee's partial decryption,
-// warning about (and skipping) invalid ones.
+// loadPartials reads and checks every trustee's partial decryption. An
+// invalid one is an error: a record holding it would not verify.
 func loadPartials(dir string, e *ballot.Election, res *ceremony.Result, acc *tally.Accumulator, stderr io.Writer) (map[int][]*group.Element, error) {
 	files, err := record.Indexed(filepath.Join(dir, record.DecryptDir), "trustee")
 	if err != nil {
@@ -145,8 +145,7 @@ func loadPartials(dir string, e *ballot.Election, res *ceremony.Result, acc *tal
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "koe: warning: ignoring %s: %v\n", files[j], err)
-			delete(out, j)
+			return nil, withHint(fmt.Errorf("%s: %w", files[j], err), "remove the file, and ask trustee %d to run koe trustee decrypt again", j)
 		}
 	}
 	return out, nil

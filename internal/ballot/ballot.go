@@ -84,7 +84,7 @@ func totalContext(ctx, binding *[32]byte, q int) []byte {
 	return d[:]
 }
 
-// Total returns the homomorphic sum of a question's selections.
+// Sum returns the homomorphic sum of a question's selections.
 func (q *EncryptedQuestion) Sum() elgamal.Ciphertext {
 	sum := elgamal.Zero()
 	for _, s := range q.Selections {
@@ -120,6 +120,9 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 		for si := range q.Selections {
 			ctBytes := p[:elgamal.CiphertextSize]
 			ct, err := elgamal.Decode(ctBytes)
+			if err == nil && group.IsIdentity(ct.A) {
+				err = errors.New("ciphertext: A is the identity (nonce 0 reveals the vote)")
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: question %d selection %d: %v", ErrBallot, qi+1, si+1, err)
 			}

@@ -32,6 +32,7 @@ const (
 	MaxOptions      = 64
 	MaxSelections   = 1024
 	MaxRatingSpan   = 100
+	MaxRatingValue  = 1_000_000
 	MaxTrustees     = 64
 	maxLabel        = 2000
 )
@@ -237,8 +238,8 @@ func (q *Question) validate(where string) error {
 		if len(q.Options) != 0 || q.Optional {
 			return bad("%s: a rating question has no options and cannot be optional", where)
 		}
-		if q.Min < 0 || q.Max <= q.Min || q.Max-q.Min > MaxRatingSpan {
-			return bad("%s: scale %d..%d must have 0 ≤ min < max ≤ min+%d", where, q.Min, q.Max, MaxRatingSpan)
+		if q.Min < 0 || q.Max <= q.Min || q.Max-q.Min > MaxRatingSpan || q.Max > MaxRatingValue {
+			return bad("%s: scale %d..%d must have 0 ≤ min < max ≤ min+%d and max ≤ %d", where, q.Min, q.Max, MaxRatingSpan, MaxRatingValue)
 		}
 		for _, t := range []*Text{q.MinLabel, q.MaxLabel} {
 			if t != nil {

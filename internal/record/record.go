@@ -270,7 +270,7 @@ func (r *BallotReader) Close() error {
 
 // ReadSpoiled returns the lines of spoiled.jsonl (none if it is missing).
 func ReadSpoiled(dir string) ([][]byte, error) {
-	data, err := os.ReadFile(filepath.Join(dir, Spoiled))
+	data, err := ReadFile(filepath.Join(dir, Spoiled))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

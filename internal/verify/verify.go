@@ -6,6 +6,7 @@ package verify
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -245,7 +246,14 @@ type ballotResult struct {
 const chunk = 64
 
 // checkBallots verifies every ballot in parallel, in batches, and sums them.
-func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tally.Accumulator, map[[32]byte]int, bool) {
+// counted is what checkBallots learns of the counted ballots: their
+// positions by tracking code and by the A component of every ciphertext.
+type counted struct {
+	byTracking map[[32]byte]int
+	byA        map[[32]byte]int
+}
+
+func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tally.Accumulator, *counted, bool) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -295,6 +303,7 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 
 	cast := make(map[[32]byte]int, total)
 	seenA := make(map[[32]byte]int, total*e.Style.Selections())
+	seen := &counted{byTracking: cast, byA: seenA}
 	var failures []string
 	bad, done := 0, 0
 	for rs := range results {
@@ -319,7 +328,11 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 				if prev, dup := seenA[a]; dup {
 					bad++
 					if len(failures) < maxListed {
-						failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) reuses a ciphertext of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
+						if prev == b.index {
+							failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) uses one ciphertext twice", b.index+1, ShortCode(b.tracking)))
+						} else {
+							failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) reuses a ciphertext of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
+						}
 					}
 					break
 				}
@@ -342,7 +355,7 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 		if bad > len(failures) {
 			r.fail(record.Ballots, "and %d more invalid ballots", bad-len(failures))
 		}
-		return nil, cast, false
+		return nil, seen, false
 	}
 	acc := tally.NewAccumulator(e.Style)
 	for _, a := range accs {
@@ -354,7 +367,7 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 	}
 	r.Ballots = total
 	r.pass(record.Ballots, "%d ballots, every proof valid (%s, %d workers), no duplicates", total, mode, opt.Workers)
-	return acc, cast, true
+	return acc, seen, true
 }
 
 // verifyChunk decodes and verifies a run of ballots, adding the valid ones
@@ -382,12 +395,22 @@ func verifyChunk(e *ballot.Election, start int, raws [][]byte, acc *tally.Accumu
 		}
 	}
 	if !unbatched && !batch.Verify() {
+		found := false
 		for i, b := range decoded {
 			if b != nil {
 				if err := b.Verify(e); err != nil {
 					out[i].err = err
 					decoded[i] = nil
+					found = true
 				}
+			}
+		}
+		// A batch that fails while every proof passes on its own means a
+		// bug somewhere; the rule is the same as for shares: reject.
+		for i := range decoded {
+			if !found && decoded[i] != nil {
+				out[i].err = errors.New("batch verification failed, though each proof verified on its own")
+				decoded[i] = nil
 			}
 		}
 	}
@@ -407,13 +430,13 @@ func verifyChunk(e *ballot.Election, start int, raws [][]byte, acc *tally.Accumu
 	return out
 }
 
-// ShortCode is the first 16 characters of a tracking code, enough for a
-// person to find a ballot.
+// ShortCode is the first 16 characters of a tracking code (in four groups),
+// enough for a person to find a ballot.
 func ShortCode(code [32]byte) string {
 	return ballot.FormatTrackingCode(code)[:19]
 }
 
-func checkSpoiled(r *Report, dir string, e *ballot.Election, cast map[[32]byte]int) {
+func checkSpoiled(r *Report, dir string, e *ballot.Election, seen *counted) {
 	lines, err := record.ReadSpoiled(dir)
 	if err != nil {
 		r.fail(record.Spoiled, "%v", err)
@@ -423,7 +446,7 @@ func checkSpoiled(r *Report, dir string, e *ballot.Election, cast map[[32]byte]i
 		r.pass(record.Spoiled, "no spoiled ballots")
 		return
 	}
-	seen := map[[32]byte]bool{}
+	spoiled := map[[32]byte]bool{}
 	ok := 0
 	for i, line := range lines {
 		s, err := ballot.ParseSpoiled(line)
@@ -437,15 +460,21 @@ func checkSpoiled(r *Report, dir string, e *ballot.Election, cast map[[32]byte]i
 			continue
 		}
 		code := b.TrackingCode()
-		if _, counted := cast[code]; counted {
-			r.fail(record.Spoiled, "line %d: spoiled ballot %s is also among the counted ballots", i+1, ShortCode(code))
-			continue
+		if seen != nil {
+			if _, counted := seen.byTracking[code]; counted {
+				r.fail(record.Spoiled, "line %d: spoiled ballot %s is also among the counted ballots", i+1, ShortCode(code))
+				continue
+			}
+			if j, reused := reusedCiphertext(b, seen.byA); reused {
+				r.fail(record.Spoiled, "line %d: spoiled ballot %s shares a ciphertext with counted ballot %d, whose vote its nonces reveal", i+1, ShortCode(code), j+1)
+				continue
+			}
 		}
-		if seen[code] {
+		if spoiled[code] {
 			r.fail(record.Spoiled, "line %d: spoiled ballot %s appears twice", i+1, ShortCode(code))
 			continue
 		}
-		seen[code] = true
+		spoiled[code] = true
 		r.Spoiled = append(r.Spoiled, e.Manifest.Answers(s.Values))
 		ok++
 	}
@@ -493,4 +522,19 @@ func checkDecryptions(r *Report, dir string, e *ballot.Election, res *ceremony.R
 		r.pass(record.DecryptDir, "%d trustees' partial decryptions carry valid proofs", len(out))
 	}
 	return out
+}
+
+// reusedCiphertext reports whether any of b's ciphertexts has an A component
+// seen among the counted ballots, and which ballot's.
+func reusedCiphertext(b *ballot.Ballot, byA map[[32]byte]int) (int, bool) {
+	for _, q := range b.Questions {
+		for _, s := range q.Selections {
+			var a [32]byte
+			s.Ciphertext.A.Encode(a[:0])
+			if j, ok := byA[a]; ok {
+				return j, true
+			}
+		}
+	}
+	return 0, false
 }

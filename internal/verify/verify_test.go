@@ -259,6 +259,30 @@ func TestTamperedRecordsAreRejected(t *testing.T) {
 			copy(raw[ballot.HeaderSize:end], raws[3][ballot.HeaderSize:end])
 			writeBallots(t, dir, append(raws, raw))
 		}, []string{"ballot 25", "reuses a ciphertext of ballot 4"}},
+		{"counted ballot reusing a spoiled ballot's ciphertexts", func(t *testing.T, dir string) {
+			e, raws := readBallots(t, dir)
+			lines, _ := record.ReadSpoiled(dir)
+			s, _ := ballot.ParseSpoiled(lines[0])
+			victim, err := ballot.Decode(e, s.Ballot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt, _ := e.Manifest.Plaintext(ballot.Answers{"age": "20s", "fields": []any{"digital"}, "science-city": 1.0, "internet-voting": "for"})
+			forged, _, err := ballot.Encrypt(rand.Reader, e, victim.Binding, pt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := bytes.Clone(forged.Bytes())
+			end := questionEnd(e.Style, 0)
+			copy(raw[ballot.HeaderSize:end], s.Ballot[ballot.HeaderSize:end])
+			writeBallots(t, dir, append(raws, raw))
+		}, []string{"spoiled.jsonl", "shares a ciphertext with counted ballot 25"}},
+		{"ciphertext with nonce 0 (A is the identity)", func(t *testing.T, dir string) {
+			e, raws := readBallots(t, dir)
+			off := selectionOffset(e.Style, 3, 1)
+			copy(raws[13][off:off+32], make([]byte, 32))
+			writeBallots(t, dir, raws)
+		}, []string{"ballot 14", "A is the identity"}},
 		{"ballot of another election", func(t *testing.T, dir string) {
 			_, raws := readBallots(t, dir)
 			raws[0][len(ballot.Magic)] ^= 1
