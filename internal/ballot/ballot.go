@@ -1,6 +1,7 @@
 package ballot
 
 import (
+	"bytes"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -104,6 +105,9 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 	if string(raw[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%w: does not start with %q", ErrBallot, Magic)
 	}
+	// The decoded ballot keeps slices of its encoding (to hash them without
+	// re-encoding), so it must own that encoding.
+	raw = bytes.Clone(raw)
 	b := &Ballot{raw: raw}
 	p := raw[len(Magic):]
 	copy(b.Context[:], p[:32])

@@ -126,8 +126,8 @@ func ParseAnswers(data []byte) (Answers, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("answers: %v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("answers: trailing data")
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("answers: trailing data after the JSON object")
 	}
 	return a, nil
 }

@@ -205,7 +205,8 @@ func (p *Range) AppendBytes(out []byte) []byte {
 	return out
 }
 
-// DecodeRange decodes a range proof of exactly n branches.
+// DecodeRange decodes a range proof of exactly n branches. The proof keeps
+// slices of b, which must not change afterwards.
 func DecodeRange(b []byte, n int) (*Range, error) {
 	if n < 1 || n > MaxRangeBranches || len(b) != n*BranchSize {
 		return nil, fmt.Errorf("range proof: length %d, want %d branches of %d bytes", len(b), n, BranchSize)

@@ -1,0 +1,67 @@
+package tally
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func FuzzParseShare(f *testing.F) {
+	f.Add([]byte(`{"trustee":1,"tally":"00","partials":[{"d":"00","proof":"00"}]}`))
+	f.Add([]byte(`{"trustee":1,"tally":"","partials":[]}}`))
+	f.Add([]byte(`{"Trustee":1}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseShare(data)
+		if err != nil {
+			if s != nil {
+				t.Fatal("share returned with an error")
+			}
+			return
+		}
+		// What decodes re-encodes to something that decodes the same.
+		again, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := ParseShare(again)
+		if err != nil {
+			t.Fatalf("re-encoded share %s does not parse: %v", again, err)
+		}
+		if again2, _ := json.Marshal(s2); !bytes.Equal(again, again2) {
+			t.Fatalf("round trip changed %s to %s", again, again2)
+		}
+	})
+}
+
+func FuzzParseResults(f *testing.F) {
+	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"q","kind":"single","options":[{"id":"a","count":2}]}]}`))
+	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"r","kind":"rating","total":12}]}`))
+	f.Add([]byte(`{"election":"x","ballots":1,"questions":[]} {}`))
+	f.Add([]byte(`{"election":"x","ballots":-1}`))
+	f.Add([]byte(`{"election":"0","ballots":0,"questions":[{"id":"0","kind":"000000","options":[]}]}`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseResults(data)
+		if err != nil {
+			if r != nil {
+				t.Fatal("results returned with an error")
+			}
+			return
+		}
+		again, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := ParseResults(again)
+		if err != nil {
+			t.Fatalf("re-encoded results %s do not parse: %v", again, err)
+		}
+		// Compare encodings: an empty list and a missing one (omitempty)
+		// are the same results.
+		if again2, _ := json.Marshal(r2); !bytes.Equal(again, again2) {
+			t.Fatalf("round trip changed %s to %s", again, again2)
+		}
+	})
+}
