@@ -1,0 +1,665 @@
+// Package postgres implements [store.Store] on PostgreSQL with
+// github.com/jackc/pgx/v5, for deployments where several koe front ends
+// share one database.
+//
+// # Concurrency
+//
+// Every method that appends to an election's log first locks the election's
+// row (SELECT … FOR NO KEY UPDATE) in its transaction. The row holds the
+// log's head (tree_size), so appends to one log are serialised across every
+// process that shares the database, while different elections' logs, and
+// reads, proceed in parallel. Checks made after taking the lock (a
+// credential's last counter, a tracking code, a voter's issued flag) cannot
+// be raced by another appender, so READ COMMITTED is enough. Each
+// transaction is durable on commit as far as the server is configured to be
+// (synchronous_commit, which should stay on).
+//
+// # Schema (version 1)
+//
+//	schema_version (version)
+//	elections   (seq, id, state, manifest, config, tree_size)
+//	log_entries (election, idx, data)          -- the board: entry idx of the log
+//	log_hashes  (election, idx, hash)          -- tlog stored hash at storage index idx
+//	checkpoints (election, size, checkpoint)   -- latest signed checkpoint
+//	roll        (election, voter, code, issued)
+//	credentials (election, credential, last_counter, log_index)
+//	tracking    (election, tracking, log_index)
+//
+// Ballot secrecy is structural. The registrar's table (roll) and the ballot
+// box's tables (credentials, tracking) have no column in common but the
+// election id, and nothing in the database relates a voter to a credential:
+// there is no foreign key, no shared sequence, no timestamp and no client
+// address in any of them. The only record of time is the order of entries
+// on the board itself.
+//
+// credentials.last_counter holds the uint64 counter's bits as a bigint;
+// counters are only ever compared in Go, after converting back.
+//
+// # Connection URL
+//
+// Open takes a pgx connection string, a URL or key=value pairs. Tables live
+// in the first schema of the search_path, which may be set in the URL
+// (postgres://host/db?search_path=koe); the schema must exist.
+package postgres
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/koe-vote/koe/internal/store"
+)
+
+// schema lists the migrations; schema version i is reached by applying
+// schema[:i].
+var schema = []string{
+	// Version 1.
+	`
+CREATE TABLE elections (
+	seq       bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+	id        text   NOT NULL PRIMARY KEY,
+	state     text   NOT NULL,
+	manifest  bytea  NOT NULL,
+	config    bytea  NOT NULL,
+	tree_size bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE log_entries (
+	election text   NOT NULL,
+	idx      bigint NOT NULL,
+	data     bytea  NOT NULL,
+	PRIMARY KEY (election, idx)
+);
+CREATE TABLE log_hashes (
+	election text   NOT NULL,
+	idx      bigint NOT NULL,
+	hash     bytea  NOT NULL,
+	PRIMARY KEY (election, idx)
+);
+CREATE TABLE checkpoints (
+	election   text   NOT NULL PRIMARY KEY,
+	size       bigint NOT NULL,
+	checkpoint bytea  NOT NULL
+);
+CREATE TABLE roll (
+	election text    NOT NULL,
+	voter    bytea   NOT NULL,
+	code     bytea   NOT NULL,
+	issued   boolean NOT NULL,
+	PRIMARY KEY (election, voter)
+);
+CREATE TABLE credentials (
+	election     text   NOT NULL,
+	credential   bytea  NOT NULL,
+	last_counter bigint NOT NULL,
+	log_index    bigint NOT NULL,
+	PRIMARY KEY (election, credential)
+);
+CREATE TABLE tracking (
+	election  text   NOT NULL,
+	tracking  bytea  NOT NULL,
+	log_index bigint NOT NULL,
+	PRIMARY KEY (election, tracking)
+);
+`,
+}
+
+// migrationLock is the pg_advisory_xact_lock key that serialises schema
+// migrations between processes ("koe/v1/schema" as an integer).
+const migrationLock = 0x6b6f652f7631
+
+// Store is a PostgreSQL-backed [store.Store].
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url and brings its schema up to date.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors quote the URL, password included; don't.
+		return nil, errors.New("postgres: cannot parse the connection URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var current *string
+		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+			return err
+		}
+		if current == nil {
+			var path string
+			if err := tx.QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil {
+				return err
+			}
+			return fmt.Errorf("no schema of search_path %q exists: create it (CREATE SCHEMA …) or fix search_path in the URL", path)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`); err != nil {
+			return err
+		}
+		var v int
+		err := tx.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&v)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if v > len(schema) {
+			return fmt.Errorf("database schema version %d is newer than this koe's (%d): upgrade koe", v, len(schema))
+		}
+		if v == len(schema) {
+			return nil
+		}
+		for ; v < len(schema); v++ {
+			if _, err := tx.Exec(ctx, schema[v]); err != nil {
+				return fmt.Errorf("migrating to schema version %d: %w", v+1, err)
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE schema_version SET version = $1`, v)
+		return err
+	})
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// tx runs f in a transaction and commits it if f returns nil.
+func (s *Store) tx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, f)
+}
+
+// querier is what the pool and a transaction have in common.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// treeSize returns the size of the election's log, or store.ErrNotFound.
+func treeSize(ctx context.Context, q querier, election string) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT tree_size FROM elections WHERE id = $1`, election).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
+	}
+	return n, err
+}
+
+// lockLog locks the election's row, serialising appends to its log, and
+// returns the log's size and the election's state.
+func lockLog(ctx context.Context, tx pgx.Tx, election string) (n int64, state string, err error) {
+	err = tx.QueryRow(ctx, `SELECT tree_size, state FROM elections WHERE id = $1 FOR NO KEY UPDATE`, election).
+		Scan(&n, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", fmt.Errorf("election %q: %w", election, store.ErrNotFound)
+	}
+	return n, state, err
+}
+
+// readHashes returns the hashes at indexes, in that order, or an error
+// wrapping store.ErrNotFound if one is missing.
+func readHashes(ctx context.Context, q querier, election string, indexes []int64) ([]tlog.Hash, error) {
+	rows, err := q.Query(ctx, `SELECT idx, hash FROM log_hashes WHERE election = $1 AND idx = ANY($2)`, election, indexes)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[int64]tlog.Hash, len(indexes))
+	var x int64
+	var b []byte
+	_, err = pgx.ForEachRow(rows, []any{&x, &b}, func() error {
+		if len(b) != tlog.HashSize {
+			return fmt.Errorf("election %q: stored hash %d has %d bytes", election, x, len(b))
+		}
+		found[x] = tlog.Hash(b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		h, ok := found[x]
+		if !ok {
+			return nil, fmt.Errorf("election %q: hash at storage index %d: %w", election, x, store.ErrNotFound)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// appendEntries appends entries to the election's log of size n, with
+// their hashes, and advances the log head. The caller holds lockLog.
+func appendEntries(ctx context.Context, tx pgx.Tx, election string, n int64, entries [][]byte) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	hashes, err := store.LogHashes(n, entries, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return readHashes(ctx, tx, election, indexes)
+	}))
+	if err != nil {
+		return fmt.Errorf("election %q: computing log hashes: %w", election, err)
+	}
+	idx := make([]int64, len(entries))
+	data := make([][]byte, len(entries))
+	for i, e := range entries {
+		idx[i], data[i] = n+int64(i), nonNil(e)
+	}
+	hidx := make([]int64, len(hashes))
+	hdata := make([][]byte, len(hashes))
+	start := tlog.StoredHashIndex(0, n)
+	for i := range hashes {
+		hidx[i], hdata[i] = start+int64(i), hashes[i][:]
+	}
+	b := new(pgx.Batch)
+	b.Queue(`INSERT INTO log_entries (election, idx, data) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])`,
+		election, idx, data)
+	b.Queue(`INSERT INTO log_hashes (election, idx, hash) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])`,
+		election, hidx, hdata)
+	b.Queue(`UPDATE elections SET tree_size = $1 WHERE id = $2`, n+int64(len(entries)), election)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// CreateElection implements [store.Store].
+func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
+	if e.ID == "" {
+		return errors.New("postgres: empty election id")
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO elections (id, state, manifest, config) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`, e.ID, e.State, nonNil(e.Manifest), nonNil(e.Config))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("election %q: %w", e.ID, store.ErrExists)
+	}
+	return nil
+}
+
+// Election implements [store.Store].
+func (s *Store) Election(ctx context.Context, id string) (store.Election, error) {
+	e := store.Election{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT state, manifest, config FROM elections WHERE id = $1`, id).
+		Scan(&e.State, &e.Manifest, &e.Config)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Election{}, fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Election{}, err
+	}
+	return e, nil
+}
+
+// Elections implements [store.Store].
+func (s *Store) Elections(ctx context.Context) ([]store.Election, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, state, manifest, config FROM elections ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Election
+	var e store.Election
+	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.State, &e.Manifest, &e.Config}, func() error {
+		out = append(out, e)
+		e = store.Election{}
+		return nil
+	})
+	return out, err
+}
+
+// SetState implements [store.Store].
+func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		n, state, err := lockLog(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if state != from {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, state, from, store.ErrStateConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE elections SET state = $1 WHERE id = $2`, to, id); err != nil {
+			return err
+		}
+		if entry == nil {
+			return nil
+		}
+		return appendEntries(ctx, tx, id, n, [][]byte{entry})
+	})
+}
+
+// Append implements [store.Store].
+func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
+	if len(entries) == 0 {
+		return treeSize(ctx, s.pool, election)
+	}
+	var first int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n, _, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		first = n
+		return appendEntries(ctx, tx, election, n, entries)
+	})
+	return first, err
+}
+
+// TreeSize implements [store.Store].
+func (s *Store) TreeSize(ctx context.Context, election string) (int64, error) {
+	return treeSize(ctx, s.pool, election)
+}
+
+// ReadHashes implements [store.Store].
+func (s *Store) ReadHashes(ctx context.Context, election string, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, s.pool, election, indexes)
+}
+
+// ReadEntries implements [store.Store].
+func (s *Store) ReadEntries(ctx context.Context, election string, start, n int64) ([][]byte, error) {
+	if start < 0 || n < 0 {
+		return nil, fmt.Errorf("election %q: bad entry range [%d, %d+%d)", election, start, start, n)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT idx, data FROM log_entries WHERE election = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+		election, start, start+n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, n)
+	var x int64
+	var b []byte
+	_, err = pgx.ForEachRow(rows, []any{&x, &b}, func() error {
+		if x != start+int64(len(out)) {
+			return fmt.Errorf("election %q: entry %d: %w", election, start+int64(len(out)), store.ErrNotFound)
+		}
+		out = append(out, nonNil(b))
+		b = nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) != n {
+		return nil, fmt.Errorf("election %q: entry %d: %w", election, start+int64(len(out)), store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// ImportRoll implements [store.Store].
+func (s *Store) ImportRoll(ctx context.Context, election string, voters []store.RollEntry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := treeSize(ctx, tx, election); err != nil {
+			return err
+		}
+		const chunk = 10000
+		for rest := voters; len(rest) > 0; {
+			part := rest[:min(chunk, len(rest))]
+			rest = rest[len(part):]
+			vs := make([][]byte, len(part))
+			cs := make([][]byte, len(part))
+			for i := range part {
+				vs[i], cs[i] = part[i].Voter[:], part[i].Code[:]
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued)
+				SELECT $1, v, c, false FROM unnest($2::bytea[], $3::bytea[]) AS u(v, c)
+				ON CONFLICT DO NOTHING`, election, vs, cs)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() != int64(len(part)) {
+				return fmt.Errorf("election %q: %d voters already on the roll or listed twice: %w",
+					election, int64(len(part))-tag.RowsAffected(), store.ErrExists)
+			}
+		}
+		return nil
+	})
+}
+
+// RollSize implements [store.Store].
+func (s *Store) RollSize(ctx context.Context, election string) (voters, issued int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(r.voter), count(r.voter) FILTER (WHERE r.issued)
+		FROM elections e LEFT JOIN roll r ON r.election = e.id
+		WHERE e.id = $1 GROUP BY e.id`, election).Scan(&voters, &issued)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return voters, issued, nil
+}
+
+// IssueCredential implements [store.Store].
+func (s *Store) IssueCredential(ctx context.Context, election string, req store.Issue) (int64, error) {
+	var index int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n, _, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		digital := req.Code == [32]byte{}
+		if digital {
+			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES ($1, $2, $3, true)
+				ON CONFLICT DO NOTHING`, election, req.Voter[:], req.Code[:])
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 1 {
+				index = n
+				return appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
+			}
+		}
+		var code []byte
+		var issued bool
+		err = tx.QueryRow(ctx, `SELECT code, issued FROM roll WHERE election = $1 AND voter = $2 FOR UPDATE`,
+			election, req.Voter[:]).Scan(&code, &issued)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case err != nil:
+			return err
+		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
+			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case issued:
+			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE roll SET issued = true WHERE election = $1 AND voter = $2`,
+			election, req.Voter[:]); err != nil {
+			return err
+		}
+		index = n
+		return appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// CastBallots implements [store.Store].
+func (s *Store) CastBallots(ctx context.Context, election string, casts []store.Cast) ([]store.CastResult, error) {
+	var results []store.CastResult
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n, _, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		results = make([]store.CastResult, len(casts))
+		if len(casts) == 0 {
+			return nil
+		}
+
+		// Read the batch's credentials and tracking codes in one round trip.
+		credIDs := make([][]byte, len(casts))
+		trackIDs := make([][]byte, len(casts))
+		for i := range casts {
+			credIDs[i], trackIDs[i] = casts[i].Credential[:], casts[i].Tracking[:]
+		}
+		type cred struct {
+			last  uint64
+			index int64
+			seen  bool // a row exists or an earlier cast in this batch made one
+			dirty bool // to be written
+		}
+		creds := make(map[[32]byte]*cred, len(casts))
+		tracked := make(map[[32]byte]bool, len(casts))
+		b := new(pgx.Batch)
+		b.Queue(`SELECT credential, last_counter FROM credentials WHERE election = $1 AND credential = ANY($2)`,
+			election, credIDs).Query(func(rows pgx.Rows) error {
+			var id []byte
+			var last int64
+			_, err := pgx.ForEachRow(rows, []any{&id, &last}, func() error {
+				creds[[32]byte(id)] = &cred{last: uint64(last), seen: true}
+				return nil
+			})
+			return err
+		})
+		b.Queue(`SELECT tracking FROM tracking WHERE election = $1 AND tracking = ANY($2)`,
+			election, trackIDs).Query(func(rows pgx.Rows) error {
+			var id []byte
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+				tracked[[32]byte(id)] = true
+				return nil
+			})
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+
+		var entries [][]byte
+		var accepted []int
+		for i, c := range casts {
+			results[i].Index = -1
+			cr := creds[c.Credential]
+			if cr == nil {
+				cr = new(cred)
+				creds[c.Credential] = cr
+			}
+			if cr.seen && c.Counter <= cr.last || tracked[c.Tracking] {
+				results[i].Err = store.ErrReplay
+				continue
+			}
+			tracked[c.Tracking] = true
+			index := n + int64(len(entries))
+			cr.last, cr.index, cr.seen, cr.dirty = c.Counter, index, true, true
+			results[i].Index = index
+			entries = append(entries, c.Entry)
+			accepted = append(accepted, i)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		if err := appendEntries(ctx, tx, election, n, entries); err != nil {
+			return err
+		}
+		var tIDs, cIDs [][]byte
+		var tIdx, cIdx, cLast []int64
+		for _, i := range accepted {
+			c := &casts[i]
+			tIDs, tIdx = append(tIDs, c.Tracking[:]), append(tIdx, results[i].Index)
+			if cr := creds[c.Credential]; cr.dirty {
+				cr.dirty = false
+				cIDs, cLast, cIdx = append(cIDs, c.Credential[:]), append(cLast, int64(cr.last)), append(cIdx, cr.index)
+			}
+		}
+		b = new(pgx.Batch)
+		b.Queue(`INSERT INTO tracking (election, tracking, log_index) SELECT $1, * FROM unnest($2::bytea[], $3::bigint[])`,
+			election, tIDs, tIdx)
+		b.Queue(`INSERT INTO credentials (election, credential, last_counter, log_index)
+			SELECT $1, * FROM unnest($2::bytea[], $3::bigint[], $4::bigint[])
+			ON CONFLICT (election, credential) DO UPDATE SET last_counter = excluded.last_counter, log_index = excluded.log_index`,
+			election, cIDs, cLast, cIdx)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// LookupTracking implements [store.Store].
+func (s *Store) LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error) {
+	var index int64
+	err := s.pool.QueryRow(ctx, `SELECT log_index FROM tracking WHERE election = $1 AND tracking = $2`,
+		election, tracking[:]).Scan(&index)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("election %q: tracking code %x: %w", election, tracking[:], store.ErrNotFound)
+	}
+	return index, err
+}
+
+// SaveCheckpoint implements [store.Store].
+func (s *Store) SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if size < 0 || size > n {
+			return fmt.Errorf("election %q: checkpoint of size %d for a log of size %d", election, size, n)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO checkpoints (election, size, checkpoint) VALUES ($1, $2, $3)
+			ON CONFLICT (election) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint
+			WHERE excluded.size >= checkpoints.size`, election, size, nonNil(checkpoint))
+		return err
+	})
+}
+
+// Checkpoint implements [store.Store].
+func (s *Store) Checkpoint(ctx context.Context, election string) ([]byte, error) {
+	var c []byte
+	err := s.pool.QueryRow(ctx, `SELECT checkpoint FROM checkpoints WHERE election = $1`, election).Scan(&c)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("election %q: checkpoint: %w", election, store.ErrNotFound)
+	}
+	return c, err
+}
+
+// TableColumns returns the columns of one of the store's tables, from the
+// catalog (information_schema.columns), so tests can check the schema's
+// promises.
+func (s *Store) TableColumns(ctx context.Context, table string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("table %q: %w", table, store.ErrNotFound)
+	}
+	return cols, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

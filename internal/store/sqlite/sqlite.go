@@ -1,0 +1,712 @@
+// Package sqlite implements [store.Store] in one SQLite file, with the pure-Go
+// driver modernc.org/sqlite. It is koe's embedded default.
+//
+// # Durability and concurrency
+//
+// The database runs in WAL mode with synchronous=FULL, so a transaction is on
+// disk before its method returns and before any receipt is handed out. All
+// writes go through one connection and begin with BEGIN IMMEDIATE, so they
+// are serialised within the process and, through SQLite's own lock (waited
+// for up to busy_timeout), across processes that open the same file. Reads
+// use a separate pool of query-only connections and never wait for writers.
+//
+// # Schema (version 1)
+//
+//	schema_version (version)
+//	elections   (seq, id, state, manifest, config, tree_size)
+//	log_entries (election, idx, data)          -- the board: entry idx of the log
+//	log_hashes  (election, idx, hash)          -- tlog stored hash at storage index idx
+//	checkpoints (election, size, checkpoint)   -- latest signed checkpoint
+//	roll        (election, voter, code, issued)
+//	credentials (election, credential, last_counter, log_index)
+//	tracking    (election, tracking, log_index)
+//
+// elections.tree_size is the head of the election's log: the number of
+// entries, read and advanced in the write transaction that appends.
+//
+// Ballot secrecy is structural. The registrar's table (roll) and the ballot
+// box's tables (credentials, tracking) have no column in common but the
+// election id, and nothing in the database relates a voter to a credential:
+// there is no foreign key, no shared sequence, no timestamp and no client
+// address in any of them. The roll, credential and tracking tables are
+// WITHOUT ROWID tables clustered on their keyed hashes, so not even the
+// physical order of rows records the order in which voters were issued or
+// credentials first cast. The only record of time is the order of entries
+// on the board itself.
+//
+// credentials.last_counter holds the uint64 counter's bits as an int64;
+// counters are only ever compared in Go, after converting back.
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/koe-vote/koe/internal/store"
+)
+
+// schema lists the migrations; schema version i is reached by applying
+// schema[:i].
+var schema = []string{
+	// Version 1.
+	`
+CREATE TABLE elections (
+	seq       INTEGER PRIMARY KEY,
+	id        TEXT    NOT NULL UNIQUE,
+	state     TEXT    NOT NULL,
+	manifest  BLOB    NOT NULL,
+	config    BLOB    NOT NULL,
+	tree_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE log_entries (
+	election TEXT    NOT NULL,
+	idx      INTEGER NOT NULL,
+	data     BLOB    NOT NULL,
+	PRIMARY KEY (election, idx)
+) WITHOUT ROWID;
+CREATE TABLE log_hashes (
+	election TEXT    NOT NULL,
+	idx      INTEGER NOT NULL,
+	hash     BLOB    NOT NULL,
+	PRIMARY KEY (election, idx)
+) WITHOUT ROWID;
+CREATE TABLE checkpoints (
+	election   TEXT    NOT NULL PRIMARY KEY,
+	size       INTEGER NOT NULL,
+	checkpoint BLOB    NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE roll (
+	election TEXT    NOT NULL,
+	voter    BLOB    NOT NULL,
+	code     BLOB    NOT NULL,
+	issued   INTEGER NOT NULL,
+	PRIMARY KEY (election, voter)
+) WITHOUT ROWID;
+CREATE TABLE credentials (
+	election     TEXT    NOT NULL,
+	credential   BLOB    NOT NULL,
+	last_counter INTEGER NOT NULL,
+	log_index    INTEGER NOT NULL,
+	PRIMARY KEY (election, credential)
+) WITHOUT ROWID;
+CREATE TABLE tracking (
+	election  TEXT    NOT NULL,
+	tracking  BLOB    NOT NULL,
+	log_index INTEGER NOT NULL,
+	PRIMARY KEY (election, tracking)
+) WITHOUT ROWID;
+`,
+}
+
+// Store is a SQLite-backed [store.Store].
+type Store struct {
+	w *sql.DB // one connection; every write transaction
+	r *sql.DB // query-only connections
+}
+
+var _ store.Store = (*Store)(nil)
+
+// busyTimeout is how long, in milliseconds, a connection waits for another
+// process's lock on the file.
+const busyTimeout = 10000
+
+// Open opens (creating if need be) the database at path and brings its
+// schema up to date.
+func Open(path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: unsupported database path %q (want a plain file name without '?')", path)
+	}
+	w, err := sql.Open("sqlite", fmt.Sprintf(
+		"%s?_busy_timeout=%d&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate", path, busyTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w}
+	if err := s.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", fmt.Sprintf(
+		"%s?_busy_timeout=%d&_synchronous=FULL&_query_only=1", path, busyTimeout))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	return s, nil
+}
+
+// migrate creates or upgrades the schema.
+func (s *Store) migrate(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		var v int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if v > len(schema) {
+			return fmt.Errorf("database schema version %d is newer than this koe's (%d): upgrade koe", v, len(schema))
+		}
+		for ; v < len(schema); v++ {
+			if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
+				return fmt.Errorf("migrating to schema version %d: %w", v+1, err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v)
+		return err
+	})
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var err error
+	if s.r != nil {
+		err = s.r.Close()
+	}
+	return errors.Join(err, s.w.Close())
+}
+
+// write runs f in a write transaction (BEGIN IMMEDIATE) and commits it if f
+// returns nil.
+func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// treeSize returns the size of the election's log, or store.ErrNotFound.
+func treeSize(ctx context.Context, q querier, election string) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT tree_size FROM elections WHERE id = ?`, election).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
+	}
+	return n, err
+}
+
+// appendEntries appends entries to the election's log of size n, with
+// their hashes, and advances the log head. It returns the new size.
+func appendEntries(ctx context.Context, tx *sql.Tx, election string, n int64, entries [][]byte) (int64, error) {
+	if len(entries) == 0 {
+		return n, nil
+	}
+	hashes, err := store.LogHashes(n, entries, tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return readHashesOrdered(ctx, tx, election, indexes)
+	}))
+	if err != nil {
+		return 0, fmt.Errorf("election %q: computing log hashes: %w", election, err)
+	}
+	insE, err := tx.PrepareContext(ctx, `INSERT INTO log_entries (election, idx, data) VALUES (?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer insE.Close()
+	for i, e := range entries {
+		if e == nil {
+			e = []byte{}
+		}
+		if _, err := insE.ExecContext(ctx, election, n+int64(i), e); err != nil {
+			return 0, err
+		}
+	}
+	insH, err := tx.PrepareContext(ctx, `INSERT INTO log_hashes (election, idx, hash) VALUES (?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer insH.Close()
+	start := tlog.StoredHashIndex(0, n)
+	for i, h := range hashes {
+		if _, err := insH.ExecContext(ctx, election, start+int64(i), h[:]); err != nil {
+			return 0, err
+		}
+	}
+	n += int64(len(entries))
+	if _, err := tx.ExecContext(ctx, `UPDATE elections SET tree_size = ? WHERE id = ?`, n, election); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// readHashesOrdered returns the hashes at indexes, in that order, or an
+// error wrapping store.ErrNotFound if one is missing.
+func readHashesOrdered(ctx context.Context, q querier, election string, indexes []int64) ([]tlog.Hash, error) {
+	found := make(map[int64]tlog.Hash, len(indexes))
+	const chunk = 500
+	for rest := indexes; len(rest) > 0; {
+		part := rest[:min(chunk, len(rest))]
+		rest = rest[len(part):]
+		args := make([]any, 0, 1+len(part))
+		args = append(args, election)
+		for _, x := range part {
+			args = append(args, x)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT idx, hash FROM log_hashes WHERE election = ? AND idx IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var x int64
+			var b []byte
+			if err := rows.Scan(&x, &b); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if len(b) != tlog.HashSize {
+				rows.Close()
+				return nil, fmt.Errorf("election %q: stored hash %d has %d bytes", election, x, len(b))
+			}
+			found[x] = tlog.Hash(b)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		h, ok := found[x]
+		if !ok {
+			return nil, fmt.Errorf("election %q: hash at storage index %d: %w", election, x, store.ErrNotFound)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// CreateElection implements [store.Store].
+func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
+	if e.ID == "" {
+		return errors.New("sqlite: empty election id")
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO elections (id, state, manifest, config) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, e.ID, e.State, nonNil(e.Manifest), nonNil(e.Config))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("election %q: %w", e.ID, store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// Election implements [store.Store].
+func (s *Store) Election(ctx context.Context, id string) (store.Election, error) {
+	e := store.Election{ID: id}
+	err := s.r.QueryRowContext(ctx, `SELECT state, manifest, config FROM elections WHERE id = ?`, id).
+		Scan(&e.State, &e.Manifest, &e.Config)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Election{}, fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Election{}, err
+	}
+	return e, nil
+}
+
+// Elections implements [store.Store].
+func (s *Store) Elections(ctx context.Context) ([]store.Election, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, state, manifest, config FROM elections ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Election
+	for rows.Next() {
+		var e store.Election
+		if err := rows.Scan(&e.ID, &e.State, &e.Manifest, &e.Config); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SetState implements [store.Store].
+func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var state string
+		var n int64
+		err := tx.QueryRowContext(ctx, `SELECT state, tree_size FROM elections WHERE id = ?`, id).Scan(&state, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if state != from {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, state, from, store.ErrStateConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE elections SET state = ? WHERE id = ?`, to, id); err != nil {
+			return err
+		}
+		if entry != nil {
+			_, err = appendEntries(ctx, tx, id, n, [][]byte{entry})
+		}
+		return err
+	})
+}
+
+// Append implements [store.Store].
+func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
+	var first int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		first = n
+		_, err = appendEntries(ctx, tx, election, n, entries)
+		return err
+	})
+	return first, err
+}
+
+// TreeSize implements [store.Store].
+func (s *Store) TreeSize(ctx context.Context, election string) (int64, error) {
+	return treeSize(ctx, s.r, election)
+}
+
+// ReadHashes implements [store.Store].
+func (s *Store) ReadHashes(ctx context.Context, election string, indexes []int64) ([]tlog.Hash, error) {
+	return readHashesOrdered(ctx, s.r, election, indexes)
+}
+
+// ReadEntries implements [store.Store].
+func (s *Store) ReadEntries(ctx context.Context, election string, start, n int64) ([][]byte, error) {
+	if start < 0 || n < 0 {
+		return nil, fmt.Errorf("election %q: bad entry range [%d, %d+%d)", election, start, start, n)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, data FROM log_entries WHERE election = ? AND idx >= ? AND idx < ? ORDER BY idx`,
+		election, start, start+n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([][]byte, 0, n)
+	for rows.Next() {
+		var x int64
+		var b []byte
+		if err := rows.Scan(&x, &b); err != nil {
+			return nil, err
+		}
+		if x != start+int64(len(out)) {
+			return nil, fmt.Errorf("election %q: entry %d: %w", election, start+int64(len(out)), store.ErrNotFound)
+		}
+		out = append(out, nonNil(b))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if int64(len(out)) != n {
+		return nil, fmt.Errorf("election %q: entry %d: %w", election, start+int64(len(out)), store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// ImportRoll implements [store.Store].
+func (s *Store) ImportRoll(ctx context.Context, election string, voters []store.RollEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := treeSize(ctx, tx, election); err != nil {
+			return err
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES (?, ?, ?, 0)
+			ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, v := range voters {
+			res, err := ins.ExecContext(ctx, election, v.Voter[:], v.Code[:])
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return fmt.Errorf("election %q: a voter is already on the roll or listed twice: %w", election, store.ErrExists)
+			}
+		}
+		return nil
+	})
+}
+
+// RollSize implements [store.Store].
+func (s *Store) RollSize(ctx context.Context, election string) (voters, issued int64, err error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	if _, err := treeSize(ctx, tx, election); err != nil {
+		return 0, 0, err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(issued), 0) FROM roll WHERE election = ?`, election).
+		Scan(&voters, &issued)
+	return voters, issued, err
+}
+
+// IssueCredential implements [store.Store].
+func (s *Store) IssueCredential(ctx context.Context, election string, req store.Issue) (int64, error) {
+	var index int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		var code []byte
+		var issued bool
+		err = tx.QueryRowContext(ctx, `SELECT code, issued FROM roll WHERE election = ? AND voter = ?`,
+			election, req.Voter[:]).Scan(&code, &issued)
+		digital := req.Code == [32]byte{}
+		switch {
+		case errors.Is(err, sql.ErrNoRows) && digital:
+			if _, err := tx.ExecContext(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES (?, ?, ?, 1)`,
+				election, req.Voter[:], req.Code[:]); err != nil {
+				return err
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case err != nil:
+			return err
+		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
+			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case issued:
+			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE roll SET issued = 1 WHERE election = ? AND voter = ?`,
+				election, req.Voter[:]); err != nil {
+				return err
+			}
+		}
+		index = n
+		_, err = appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// CastBallots implements [store.Store].
+func (s *Store) CastBallots(ctx context.Context, election string, casts []store.Cast) ([]store.CastResult, error) {
+	var results []store.CastResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		results = make([]store.CastResult, len(casts))
+		type cred struct {
+			last  uint64
+			index int64
+			seen  bool // a row exists or an earlier cast in this batch made one
+			dirty bool // to be written
+		}
+		creds := make(map[[32]byte]*cred)
+		tracked := make(map[[32]byte]bool)
+		getCred, err := tx.PrepareContext(ctx, `SELECT last_counter FROM credentials WHERE election = ? AND credential = ?`)
+		if err != nil {
+			return err
+		}
+		defer getCred.Close()
+		getTrack, err := tx.PrepareContext(ctx, `SELECT 1 FROM tracking WHERE election = ? AND tracking = ?`)
+		if err != nil {
+			return err
+		}
+		defer getTrack.Close()
+		var entries [][]byte
+		var accepted []int
+		for i, c := range casts {
+			results[i].Index = -1
+			cr, ok := creds[c.Credential]
+			if !ok {
+				cr = new(cred)
+				var last int64
+				err := getCred.QueryRowContext(ctx, election, c.Credential[:]).Scan(&last)
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
+				case err != nil:
+					return err
+				default:
+					cr.last, cr.seen = uint64(last), true
+				}
+				creds[c.Credential] = cr
+			}
+			if cr.seen && c.Counter <= cr.last {
+				results[i].Err = store.ErrReplay
+				continue
+			}
+			dup, ok := tracked[c.Tracking]
+			if !ok {
+				var one int
+				err := getTrack.QueryRowContext(ctx, election, c.Tracking[:]).Scan(&one)
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
+				case err != nil:
+					return err
+				default:
+					dup = true
+				}
+			}
+			if dup {
+				results[i].Err = store.ErrReplay
+				continue
+			}
+			tracked[c.Tracking] = true
+			index := n + int64(len(entries))
+			cr.last, cr.index, cr.seen, cr.dirty = c.Counter, index, true, true
+			results[i].Index = index
+			entries = append(entries, c.Entry)
+			accepted = append(accepted, i)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		if _, err := appendEntries(ctx, tx, election, n, entries); err != nil {
+			return err
+		}
+		putTrack, err := tx.PrepareContext(ctx, `INSERT INTO tracking (election, tracking, log_index) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer putTrack.Close()
+		for _, i := range accepted {
+			if _, err := putTrack.ExecContext(ctx, election, casts[i].Tracking[:], results[i].Index); err != nil {
+				return err
+			}
+		}
+		putCred, err := tx.PrepareContext(ctx, `INSERT INTO credentials (election, credential, last_counter, log_index)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (election, credential) DO UPDATE SET last_counter = excluded.last_counter, log_index = excluded.log_index`)
+		if err != nil {
+			return err
+		}
+		defer putCred.Close()
+		for _, i := range accepted {
+			k := casts[i].Credential
+			cr := creds[k]
+			if !cr.dirty {
+				continue
+			}
+			cr.dirty = false
+			if _, err := putCred.ExecContext(ctx, election, k[:], int64(cr.last), cr.index); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// LookupTracking implements [store.Store].
+func (s *Store) LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error) {
+	var index int64
+	err := s.r.QueryRowContext(ctx, `SELECT log_index FROM tracking WHERE election = ? AND tracking = ?`,
+		election, tracking[:]).Scan(&index)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("election %q: tracking code %x: %w", election, tracking[:], store.ErrNotFound)
+	}
+	return index, err
+}
+
+// SaveCheckpoint implements [store.Store].
+func (s *Store) SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if size < 0 || size > n {
+			return fmt.Errorf("election %q: checkpoint of size %d for a log of size %d", election, size, n)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO checkpoints (election, size, checkpoint) VALUES (?, ?, ?)
+			ON CONFLICT (election) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint
+			WHERE excluded.size >= checkpoints.size`, election, size, nonNil(checkpoint))
+		return err
+	})
+}
+
+// Checkpoint implements [store.Store].
+func (s *Store) Checkpoint(ctx context.Context, election string) ([]byte, error) {
+	var c []byte
+	err := s.r.QueryRowContext(ctx, `SELECT checkpoint FROM checkpoints WHERE election = ?`, election).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("election %q: checkpoint: %w", election, store.ErrNotFound)
+	}
+	return c, err
+}
+
+// TableColumns returns the columns of one of the store's tables, from the
+// catalog (PRAGMA table_info), so tests can check the schema's promises.
+func (s *Store) TableColumns(ctx context.Context, table string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		cols = append(cols, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("table %q: %w", table, store.ErrNotFound)
+	}
+	return cols, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

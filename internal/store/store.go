@@ -1,0 +1,208 @@
+// Package store is koe's durable state behind one narrow interface, with an
+// embedded SQLite backend (store/sqlite) and a PostgreSQL backend
+// (store/postgres) that both pass the conformance suite in store/storetest.
+//
+// Three kinds of data live here and never meet in a row, an index or a key
+// that would let one be joined with another:
+//
+//   - the bulletin board: one append-only RFC 6962 Merkle log per election,
+//     each entry stored in the same transaction as every hash it adds;
+//   - the registrar's side: the voter roll (keyed hashes of voter ids and of
+//     one-time codes) and whether each voter was issued a credential;
+//   - the ballot box's side: for each anonymous credential (by the hash of
+//     its public key), the highest counter it cast and where.
+//
+// Every method is one transaction, durable when it returns without error.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrExists        = errors.New("already exists")
+	ErrStateConflict = errors.New("election is not in the expected state")
+	ErrNotEligible   = errors.New("not on the voter roll, or wrong one-time code")
+	ErrAlreadyIssued = errors.New("a credential was already issued to this voter")
+	ErrReplay        = errors.New("counter not above the credential's last cast")
+)
+
+// Election is an election's row: its id, its state and its manifest.
+type Election struct {
+	ID       string
+	State    string // "setup", "open", "closed", "tallied", "published" — see server
+	Manifest []byte
+	// Config is the server's private JSON configuration of the election
+	// (registration methods, rate limits); it is not published.
+	Config []byte
+}
+
+// RollEntry is one voter on the roll: keyed hashes of the voter's id and of
+// the one-time code, as the registrar computes them. The store never sees
+// either in the clear.
+type RollEntry struct {
+	Voter [32]byte
+	Code  [32]byte
+}
+
+// Issue asks to issue a credential to a voter, atomically recording the
+// issuance on the board.
+type Issue struct {
+	Voter [32]byte // keyed hash of the voter id (or of the digital identity)
+	Code  [32]byte // keyed hash of the one-time code; zero for digital-ID registration
+	Entry []byte   // the board entry recording the issuance
+}
+
+// Cast asks to append a ballot to the board for a credential.
+type Cast struct {
+	Credential [32]byte // hash of the credential's public key
+	Counter    uint64   // must exceed the credential's last counter
+	Tracking   [32]byte // the ballot's tracking code
+	Entry      []byte   // the board entry holding the signed ballot
+}
+
+// CastResult is the outcome of one Cast in a batch.
+type CastResult struct {
+	Index int64 // the entry's index in the election's log; -1 if Err is not nil
+	Err   error // ErrReplay, or nil
+}
+
+// Store is koe's storage. Implementations serialise appends to one log
+// across every process that shares the database.
+type Store interface {
+	// CreateElection adds an election; ErrExists if the id is taken.
+	CreateElection(ctx context.Context, e Election) error
+	// Election returns one election; ErrNotFound if there is none.
+	Election(ctx context.Context, id string) (Election, error)
+	// Elections lists every election, in order of creation.
+	Elections(ctx context.Context) ([]Election, error)
+	// SetState moves an election from state from to state to, and appends
+	// entry (if not nil) to its log in the same transaction;
+	// ErrStateConflict if it is not in state from.
+	SetState(ctx context.Context, id, from, to string, entry []byte) error
+
+	// Append adds entries to the election's log with their hashes, in one
+	// transaction, and returns the index of the first (with no entries, the
+	// tree size). ErrNotFound if there is no such election.
+	Append(ctx context.Context, election string, entries [][]byte) (int64, error)
+	// TreeSize returns the number of entries in the election's log.
+	TreeSize(ctx context.Context, election string) (int64, error)
+	// ReadHashes returns the stored hashes at the given storage indexes
+	// (tlog.StoredHashIndex), in that order, as tlog.HashReader does; an
+	// error wrapping ErrNotFound if one is not stored.
+	ReadHashes(ctx context.Context, election string, indexes []int64) ([]tlog.Hash, error)
+	// ReadEntries returns entries [start, start+n) of the election's log;
+	// an error wrapping ErrNotFound if the log has fewer than start+n.
+	ReadEntries(ctx context.Context, election string, start, n int64) ([][]byte, error)
+
+	// ImportRoll adds voters to the election's roll; ErrExists (and nothing
+	// stored) if any voter is on it already.
+	ImportRoll(ctx context.Context, election string, voters []RollEntry) error
+	// RollSize returns the number of voters on the roll and how many were issued a credential.
+	RollSize(ctx context.Context, election string) (voters, issued int64, err error)
+	// IssueCredential checks that the voter may be issued a credential
+	// (on the roll with this code, or, when Code is zero, registered by
+	// digital ID: then the voter is added if absent), marks it issued and
+	// appends the issuance entry, all in one transaction, and returns the
+	// entry's index. ErrNotEligible if the voter is not on the roll or the
+	// code is not theirs (checked first, so that a wrong code does not reveal
+	// whether the voter was issued); ErrAlreadyIssued.
+	IssueCredential(ctx context.Context, election string, req Issue) (int64, error)
+
+	// CastBallots appends each cast whose counter exceeds its credential's
+	// last one, updates the counters and indexes the tracking codes, all in
+	// one transaction; the others get ErrReplay. Casts in one call are
+	// applied in order, so two with the same credential and counter store
+	// one ballot; a cast whose tracking code is already on the board also
+	// gets ErrReplay. A returned error means nothing of the batch was stored.
+	CastBallots(ctx context.Context, election string, casts []Cast) ([]CastResult, error)
+	// LookupTracking returns the log index of the ballot with this tracking
+	// code; ErrNotFound if there is none.
+	LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error)
+
+	// SaveCheckpoint stores a signed checkpoint of the election's log of
+	// the given size, unless a larger one is stored already (then it does
+	// nothing and returns nil: checkpoints never go back; one of equal
+	// size, say with more cosignatures, replaces it). An error if size is
+	// beyond the log. Checkpoint returns the stored one (ErrNotFound if none).
+	SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error
+	Checkpoint(ctx context.Context, election string) ([]byte, error)
+
+	Close() error
+}
+
+// LogHashes returns the hashes that appending entries to a log of size n
+// stores, in storage-index order from tlog.StoredHashIndex(0, n): those of
+// tlog.StoredHashes for entry n, then for entry n+1, and so on. r reads the
+// hashes already stored; LogHashes reads at most once from it, the hashes
+// of the complete subtrees of the tree of size n (the only stored hashes an
+// append can need), so a backend can serve it with one query.
+func LogHashes(n int64, entries [][]byte, r tlog.HashReader) ([]tlog.Hash, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("store: negative tree size %d", n)
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	start := tlog.StoredHashIndex(0, n)
+
+	// The complete subtrees of the tree of size n: one at each level whose
+	// bit is set in n.
+	var peaks []int64
+	for level := 62; level >= 0; level-- {
+		if n>>level&1 == 1 {
+			peaks = append(peaks, tlog.StoredHashIndex(level, n>>level-1))
+		}
+	}
+	known := make(map[int64]tlog.Hash, len(peaks))
+	if len(peaks) > 0 {
+		hs, err := r.ReadHashes(peaks)
+		if err != nil {
+			return nil, err
+		}
+		if len(hs) != len(peaks) {
+			return nil, fmt.Errorf("store: read %d hashes, want %d", len(hs), len(peaks))
+		}
+		for i, x := range peaks {
+			known[x] = hs[i]
+		}
+	}
+
+	var added []tlog.Hash
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, x := range indexes {
+			switch h, ok := known[x]; {
+			case ok:
+				out[i] = h
+			case x >= start && x-start < int64(len(added)):
+				out[i] = added[x-start]
+			default:
+				// Unreachable if the peaks above are right; read it anyway.
+				hs, err := r.ReadHashes([]int64{x})
+				if err != nil {
+					return nil, err
+				}
+				if len(hs) != 1 {
+					return nil, fmt.Errorf("store: read %d hashes, want 1", len(hs))
+				}
+				out[i] = hs[0]
+			}
+		}
+		return out, nil
+	})
+	for i, e := range entries {
+		hs, err := tlog.StoredHashes(n+int64(i), e, reader)
+		if err != nil {
+			return nil, err
+		}
+		added = append(added, hs...)
+	}
+	return added, nil
+}

@@ -1,0 +1,998 @@
+// Package storetest is the conformance suite every [store.Store] backend
+// passes: call [Run] from the backend's tests, and [BenchmarkCastBallots]
+// from its benchmarks.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/koe-vote/koe/internal/store"
+)
+
+// An Option adds to what [Run] tests.
+type Option func(*config)
+
+type config struct {
+	reopen func(t *testing.T, s store.Store) store.Store
+}
+
+// Reopen enables the persistence tests: reopen must close s and return a
+// new Store on the same database.
+func Reopen(reopen func(t *testing.T, s store.Store) store.Store) Option {
+	return func(c *config) { c.reopen = reopen }
+}
+
+// A Cataloger reports the columns of a table of its database, from the
+// database's own catalog. Backends implement it so that Run can check that
+// the schema keeps the registrar's and the ballot box's data apart.
+type Cataloger interface {
+	TableColumns(ctx context.Context, table string) ([]string, error)
+}
+
+// Run runs the conformance suite. open must return a new, empty store and
+// arrange (with t.Cleanup) for it to be closed and removed.
+func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s store.Store)
+	}{
+		{"Elections", testElections},
+		{"SetState", testSetState},
+		{"Log", testLog},
+		{"LogErrors", testLogErrors},
+		{"Roll", testRoll},
+		{"Issue", testIssue},
+		{"Cast", testCast},
+		{"CastConcurrentReplay", testCastConcurrentReplay},
+		{"ConcurrentAppends", testConcurrentAppends},
+		{"Isolation", testIsolation},
+		{"Checkpoint", testCheckpoint},
+		{"Schema", testSchema},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
+	}
+	t.Run("Reopen", func(t *testing.T) {
+		if c.reopen == nil {
+			t.Skip("backend has no Reopen hook")
+		}
+		testReopen(t, open(t), c.reopen)
+	})
+}
+
+func newElection(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	err := s.CreateElection(t.Context(), store.Election{
+		ID: id, State: "setup", Manifest: []byte("manifest of " + id), Config: []byte(`{"id":"` + id + `"}`),
+	})
+	if err != nil {
+		t.Fatalf("CreateElection(%q): %v", id, err)
+	}
+}
+
+func testElections(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if es, err := s.Elections(ctx); err != nil || len(es) != 0 {
+		t.Fatalf("Elections of an empty store = %v, %v; want none", es, err)
+	}
+	ids := []string{"zeta", "alpha", "mu"}
+	for _, id := range ids {
+		newElection(t, s, id)
+	}
+	err := s.CreateElection(ctx, store.Election{ID: "alpha", State: "open", Manifest: []byte("other")})
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateElection of a taken id: %v, want ErrExists", err)
+	}
+	for _, id := range ids {
+		e, err := s.Election(ctx, id)
+		if err != nil {
+			t.Fatalf("Election(%q): %v", id, err)
+		}
+		if e.ID != id || e.State != "setup" || string(e.Manifest) != "manifest of "+id || string(e.Config) != `{"id":"`+id+`"}` {
+			t.Errorf("Election(%q) = %+v", id, e)
+		}
+	}
+	if _, err := s.Election(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Election of a missing id: %v, want ErrNotFound", err)
+	}
+	es, err := s.Elections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.ID)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("Elections = %q, want %q (order of creation)", got, ids)
+	}
+}
+
+func testSetState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	steps := []struct {
+		name     string
+		id       string
+		from, to string
+		entry    []byte
+		err      error
+		state    string // afterwards
+		size     int64  // afterwards
+	}{
+		{"open with entry", "e", "setup", "open", []byte("open"), nil, "open", 1},
+		{"stale from", "e", "setup", "open", []byte("open again"), store.ErrStateConflict, "open", 1},
+		{"stale from, no entry", "e", "setup", "closed", nil, store.ErrStateConflict, "open", 1},
+		{"close without entry", "e", "open", "closed", nil, nil, "closed", 1},
+		{"empty entry", "e", "closed", "tallied", []byte{}, nil, "tallied", 2},
+		{"missing election", "nope", "setup", "open", []byte("x"), store.ErrNotFound, "tallied", 2},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			err := s.SetState(ctx, st.id, st.from, st.to, st.entry)
+			if !errors.Is(err, st.err) || (err != nil) != (st.err != nil) {
+				t.Fatalf("SetState(%q, %q, %q) = %v, want %v", st.id, st.from, st.to, err, st.err)
+			}
+			e, err := s.Election(ctx, "e")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.State != st.state {
+				t.Errorf("state = %q, want %q", e.State, st.state)
+			}
+			if n := treeSize(t, s, "e"); n != st.size {
+				t.Errorf("tree size = %d, want %d", n, st.size)
+			}
+		})
+	}
+	ents, err := s.ReadEntries(ctx, "e", 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ents[0]) != "open" || len(ents[1]) != 0 {
+		t.Errorf("entries = %q, want [open, \"\"]", ents)
+	}
+}
+
+// refTree is an in-memory reference log.
+type refTree struct {
+	entries [][]byte
+	hashes  []tlog.Hash
+}
+
+func (r *refTree) add(t *testing.T, entries ...[]byte) {
+	t.Helper()
+	for _, e := range entries {
+		hs, err := tlog.StoredHashes(int64(len(r.entries)), e, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.hashes = append(r.hashes, hs...)
+		r.entries = append(r.entries, e)
+	}
+}
+
+func (r *refTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(r.hashes)) {
+			return nil, fmt.Errorf("reference tree has no hash %d", x)
+		}
+		out[i] = r.hashes[x]
+	}
+	return out, nil
+}
+
+// reader is a store's log as a tlog.HashReader.
+func reader(ctx context.Context, s store.Store, election string) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return s.ReadHashes(ctx, election, indexes)
+	})
+}
+
+func treeSize(t *testing.T, s store.Store, election string) int64 {
+	t.Helper()
+	n, err := s.TreeSize(t.Context(), election)
+	if err != nil {
+		t.Fatalf("TreeSize(%q): %v", election, err)
+	}
+	return n
+}
+
+// checkLog checks the store's log against ref: entries, every stored hash,
+// the tree hash, and inclusion and consistency proofs made from the store's
+// hashes and checked against the reference tree.
+func checkLog(t *testing.T, s store.Store, election string, ref *refTree) {
+	t.Helper()
+	ctx := t.Context()
+	n := int64(len(ref.entries))
+	if got := treeSize(t, s, election); got != n {
+		t.Fatalf("TreeSize = %d, want %d", got, n)
+	}
+	ents, err := s.ReadEntries(ctx, election, 0, n)
+	if err != nil {
+		t.Fatalf("ReadEntries(0, %d): %v", n, err)
+	}
+	for i := range ents {
+		if !bytes.Equal(ents[i], ref.entries[i]) {
+			t.Fatalf("entry %d = %.40q, want %.40q", i, ents[i], ref.entries[i])
+		}
+	}
+	all := make([]int64, tlog.StoredHashCount(n))
+	for i := range all {
+		all[i] = int64(i)
+	}
+	hs, err := s.ReadHashes(ctx, election, all)
+	if err != nil {
+		t.Fatalf("ReadHashes(all %d): %v", len(all), err)
+	}
+	for i := range hs {
+		if hs[i] != ref.hashes[i] {
+			t.Fatalf("stored hash %d = %v, want %v", i, hs[i], ref.hashes[i])
+		}
+	}
+	r := reader(ctx, s, election)
+	th, err := tlog.TreeHash(n, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tlog.TreeHash(n, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th != want {
+		t.Fatalf("TreeHash(%d) = %v, want %v", n, th, want)
+	}
+	if n == 0 {
+		return
+	}
+	for _, i := range []int64{0, n / 3, n / 2, n - 1} {
+		p, err := tlog.ProveRecord(n, i, r)
+		if err != nil {
+			t.Fatalf("ProveRecord(%d, %d): %v", n, i, err)
+		}
+		if err := tlog.CheckRecord(p, n, want, i, tlog.RecordHash(ref.entries[i])); err != nil {
+			t.Fatalf("CheckRecord(%d, %d): %v", n, i, err)
+		}
+	}
+	for _, m := range []int64{1, n / 2, n - 1, n} {
+		if m < 1 {
+			continue
+		}
+		p, err := tlog.ProveTree(n, m, r)
+		if err != nil {
+			t.Fatalf("ProveTree(%d, %d): %v", n, m, err)
+		}
+		old, err := tlog.TreeHash(m, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tlog.CheckTree(p, n, want, m, old); err != nil {
+			t.Fatalf("CheckTree(%d, %d): %v", n, m, err)
+		}
+	}
+}
+
+func entry(kind string, i int) []byte {
+	return fmt.Appendf(nil, "koe/test/%s/%d", kind, i)
+}
+
+func testLog(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	ref := new(refTree)
+	checkLog(t, s, "e", ref)
+	k := 0
+	for _, batch := range []int{1, 1, 2, 3, 5, 8, 13, 0, 1, 32, 64, 127, 1, 1, 1} {
+		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
+			var ents [][]byte
+			for range batch {
+				ents = append(ents, entry("log", k))
+				k++
+			}
+			if batch == 1 && k%3 == 0 {
+				ents[0] = []byte{} // empty entries are entries too
+			}
+			first, err := s.Append(ctx, "e", ents)
+			if err != nil {
+				t.Fatalf("Append(%d entries): %v", batch, err)
+			}
+			if first != int64(len(ref.entries)) {
+				t.Errorf("Append returned %d, want %d", first, len(ref.entries))
+			}
+			ref.add(t, ents...)
+			checkLog(t, s, "e", ref)
+		})
+	}
+	// Entries read in pieces match too.
+	n := int64(len(ref.entries))
+	for _, r := range [][2]int64{{0, 0}, {0, 1}, {5, 17}, {n - 1, 1}, {n, 0}} {
+		ents, err := s.ReadEntries(ctx, "e", r[0], r[1])
+		if err != nil {
+			t.Fatalf("ReadEntries(%d, %d): %v", r[0], r[1], err)
+		}
+		if int64(len(ents)) != r[1] {
+			t.Fatalf("ReadEntries(%d, %d) returned %d entries", r[0], r[1], len(ents))
+		}
+		for i := range ents {
+			if !bytes.Equal(ents[i], ref.entries[r[0]+int64(i)]) {
+				t.Fatalf("ReadEntries(%d, %d)[%d] = %q", r[0], r[1], i, ents[i])
+			}
+		}
+	}
+	// Hashes come back in the order asked, repeats included.
+	idx := []int64{7, 0, 7, 3}
+	hs, err := s.ReadHashes(ctx, "e", idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range idx {
+		if hs[i] != ref.hashes[x] {
+			t.Errorf("ReadHashes(%v)[%d] = %v, want %v", idx, i, hs[i], ref.hashes[x])
+		}
+	}
+}
+
+func testLogErrors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if _, err := s.Append(ctx, "e", [][]byte{[]byte("a"), []byte("b"), []byte("c")}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		f        func() error
+		notFound bool // the error must wrap ErrNotFound
+	}{
+		{"Append to missing election", func() error {
+			_, err := s.Append(ctx, "nope", [][]byte{[]byte("x")})
+			return err
+		}, true},
+		{"TreeSize of missing election", func() error { _, err := s.TreeSize(ctx, "nope"); return err }, true},
+		{"ReadEntries past the end", func() error { _, err := s.ReadEntries(ctx, "e", 2, 2); return err }, true},
+		{"ReadEntries of missing election", func() error { _, err := s.ReadEntries(ctx, "nope", 0, 1); return err }, true},
+		{"ReadEntries negative", func() error { _, err := s.ReadEntries(ctx, "e", -1, 1); return err }, false},
+		{"ReadHashes past the end", func() error {
+			_, err := s.ReadHashes(ctx, "e", []int64{0, tlog.StoredHashCount(3)})
+			return err
+		}, true},
+		{"ReadHashes of missing election", func() error { _, err := s.ReadHashes(ctx, "nope", []int64{0}); return err }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tt.notFound && !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("error %v does not wrap ErrNotFound", err)
+			}
+		})
+	}
+	if first, err := s.Append(ctx, "e", nil); err != nil || first != 3 {
+		t.Errorf("Append(no entries) = %d, %v; want 3, nil", first, err)
+	}
+	if n := treeSize(t, s, "e"); n != 3 {
+		t.Errorf("tree size after failed calls = %d, want 3", n)
+	}
+}
+
+func voter(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "voter %d", i)) }
+func code(i int) [32]byte  { return sha256.Sum256(fmt.Appendf(nil, "code %d", i)) }
+
+func rollSize(t *testing.T, s store.Store, election string) (int64, int64) {
+	t.Helper()
+	v, i, err := s.RollSize(t.Context(), election)
+	if err != nil {
+		t.Fatalf("RollSize(%q): %v", election, err)
+	}
+	return v, i
+}
+
+func testRoll(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if v, i := rollSize(t, s, "e"); v != 0 || i != 0 {
+		t.Fatalf("RollSize of a new election = %d, %d", v, i)
+	}
+	var roll []store.RollEntry
+	for i := range 1200 { // more than one chunk of anything
+		roll = append(roll, store.RollEntry{Voter: voter(i), Code: code(i)})
+	}
+	tests := []struct {
+		name     string
+		election string
+		voters   []store.RollEntry
+		err      error
+		size     int64 // afterwards
+	}{
+		{"import", "e", roll[:1000], nil, 1000},
+		{"empty import", "e", nil, nil, 1000},
+		{"one already on the roll", "e", append(slices.Clone(roll[1000:1100]), roll[5]), store.ErrExists, 1000},
+		{"twice in one import", "e", append(slices.Clone(roll[1000:1100]), roll[1050]), store.ErrExists, 1000},
+		{"same voter, other code", "e", []store.RollEntry{{Voter: voter(3), Code: code(9999)}}, store.ErrExists, 1000},
+		{"more", "e", roll[1100:], nil, 1100},
+		{"missing election", "nope", roll[:1], store.ErrNotFound, 1100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.ImportRoll(ctx, tt.election, tt.voters)
+			if !errors.Is(err, tt.err) || (err != nil) != (tt.err != nil) {
+				t.Fatalf("ImportRoll = %v, want %v", err, tt.err)
+			}
+			if v, i := rollSize(t, s, "e"); v != tt.size || i != 0 {
+				t.Fatalf("RollSize = %d, %d; want %d, 0", v, i, tt.size)
+			}
+		})
+	}
+	if _, _, err := s.RollSize(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RollSize of a missing election: %v, want ErrNotFound", err)
+	}
+	// Nothing of the failed imports was stored.
+	_, err := s.IssueCredential(ctx, "e", store.Issue{Voter: voter(1050), Code: code(1050), Entry: []byte("i")})
+	if !errors.Is(err, store.ErrNotEligible) {
+		t.Fatalf("IssueCredential to a voter of a rejected import: %v, want ErrNotEligible", err)
+	}
+	_, err = s.IssueCredential(ctx, "e", store.Issue{Voter: voter(3), Code: code(9999), Entry: []byte("i")})
+	if !errors.Is(err, store.ErrNotEligible) {
+		t.Fatalf("IssueCredential with the rejected import's code: %v, want ErrNotEligible", err)
+	}
+}
+
+func testIssue(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if err := s.ImportRoll(ctx, "e", []store.RollEntry{
+		{Voter: voter(1), Code: code(1)},
+		{Voter: voter(2), Code: code(2)},
+		{Voter: voter(3), Code: code(3)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var zero [32]byte
+	ref := new(refTree)
+	steps := []struct {
+		name          string
+		election      string
+		voter, code   [32]byte
+		err           error
+		voters, issue int64 // RollSize afterwards
+	}{
+		{"not on the roll", "e", voter(9), code(9), store.ErrNotEligible, 3, 0},
+		{"wrong code", "e", voter(1), code(2), store.ErrNotEligible, 3, 0},
+		{"on the roll", "e", voter(1), code(1), nil, 3, 1},
+		{"again", "e", voter(1), code(1), store.ErrAlreadyIssued, 3, 1},
+		{"again, wrong code", "e", voter(1), code(3), store.ErrNotEligible, 3, 1},
+		{"again, digital ID", "e", voter(1), zero, store.ErrAlreadyIssued, 3, 1},
+		{"digital ID, new voter", "e", voter(10), zero, nil, 4, 2},
+		{"digital ID, again", "e", voter(10), zero, store.ErrAlreadyIssued, 4, 2},
+		{"digital ID, another new voter", "e", voter(11), zero, nil, 5, 3},
+		{"digital-ID voter with a code", "e", voter(11), code(11), store.ErrNotEligible, 5, 3},
+		{"digital ID, on the roll", "e", voter(2), zero, nil, 5, 4},
+		{"code after digital ID", "e", voter(2), code(2), store.ErrAlreadyIssued, 5, 4},
+		{"missing election", "nope", voter(3), code(3), store.ErrNotFound, 5, 4},
+	}
+	for i, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			e := entry("issue", i)
+			index, err := s.IssueCredential(ctx, st.election, store.Issue{Voter: st.voter, Code: st.code, Entry: e})
+			if !errors.Is(err, st.err) || (err != nil) != (st.err != nil) {
+				t.Fatalf("IssueCredential = %v, want %v", err, st.err)
+			}
+			if err == nil {
+				if index != int64(len(ref.entries)) {
+					t.Errorf("index = %d, want %d", index, len(ref.entries))
+				}
+				ref.add(t, e)
+			}
+			checkLog(t, s, "e", ref)
+			if v, n := rollSize(t, s, "e"); v != st.voters || n != st.issue {
+				t.Errorf("RollSize = %d, %d; want %d, %d", v, n, st.voters, st.issue)
+			}
+		})
+	}
+}
+
+func cred(i int) [32]byte  { return sha256.Sum256(fmt.Appendf(nil, "credential %d", i)) }
+func track(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "tracking %d", i)) }
+
+func testCast(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if _, err := s.Append(ctx, "e", [][]byte{[]byte("manifest")}); err != nil {
+		t.Fatal(err)
+	}
+	ref := new(refTree)
+	ref.add(t, []byte("manifest"))
+	type cast struct {
+		cred    int
+		counter uint64
+		track   int
+		replay  bool // want ErrReplay
+	}
+	batches := []struct {
+		name  string
+		casts []cast
+	}{
+		{"first", []cast{{1, 1, 1, false}}},
+		{"same counter", []cast{{1, 1, 2, true}}},
+		{"lower counter", []cast{{1, 0, 3, true}}},
+		{"higher counter", []cast{{1, 2, 4, false}}},
+		{"duplicate in batch", []cast{{2, 7, 5, false}, {2, 7, 6, true}}},
+		{"increasing in batch", []cast{{3, 1, 7, false}, {3, 5, 8, false}, {3, 3, 9, true}, {3, 6, 10, false}}},
+		{"mixed", []cast{{4, 0, 11, false}, {1, 2, 12, true}, {5, 1, 13, false}, {4, 0, 14, true}, {1, 3, 15, false}}},
+		{"tracking code reused", []cast{{6, 1, 1, true}, {6, 2, 16, false}}},
+		{"tracking code twice in batch", []cast{{7, 1, 17, false}, {8, 1, 17, true}}},
+		{"replay of a rejected cast is still fresh", []cast{{8, 1, 18, false}}},
+		{"all replays", []cast{{1, 1, 19, true}, {2, 7, 20, true}}},
+		{"largest counter", []cast{{9, 1<<64 - 2, 21, false}, {9, 1<<63 + 5, 22, true}, {9, 1<<64 - 1, 23, false}}},
+		{"after the largest", []cast{{9, 1 << 63, 24, true}, {9, 1<<64 - 1, 25, true}, {9, 3, 26, true}}},
+		{"empty batch", nil},
+	}
+	want := make(map[int]int64) // tracking code → index
+	for bi, b := range batches {
+		t.Run(b.name, func(t *testing.T) {
+			var casts []store.Cast
+			for i, c := range b.casts {
+				casts = append(casts, store.Cast{
+					Credential: cred(c.cred), Counter: c.counter, Tracking: track(c.track),
+					Entry: entry(fmt.Sprint("cast/", bi), i),
+				})
+			}
+			res, err := s.CastBallots(ctx, "e", casts)
+			if err != nil {
+				t.Fatalf("CastBallots: %v", err)
+			}
+			if len(res) != len(casts) {
+				t.Fatalf("CastBallots returned %d results for %d casts", len(res), len(casts))
+			}
+			for i, c := range b.casts {
+				r := res[i]
+				if c.replay {
+					if !errors.Is(r.Err, store.ErrReplay) {
+						t.Errorf("cast %d: %v, want ErrReplay", i, r.Err)
+					}
+					if r.Index != -1 {
+						t.Errorf("cast %d: rejected with index %d, want -1", i, r.Index)
+					}
+					continue
+				}
+				if r.Err != nil {
+					t.Errorf("cast %d: %v", i, r.Err)
+					continue
+				}
+				if r.Index != int64(len(ref.entries)) {
+					t.Errorf("cast %d: index %d, want %d", i, r.Index, len(ref.entries))
+				}
+				want[c.track] = int64(len(ref.entries))
+				ref.add(t, casts[i].Entry)
+			}
+			checkLog(t, s, "e", ref)
+		})
+	}
+	for tr := range 30 {
+		index, err := s.LookupTracking(ctx, "e", track(tr))
+		if w, ok := want[tr]; ok {
+			if err != nil || index != w {
+				t.Errorf("LookupTracking(%d) = %d, %v; want %d", tr, index, err, w)
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LookupTracking(%d) = %d, %v; want ErrNotFound", tr, index, err)
+		}
+	}
+	if _, err := s.CastBallots(ctx, "nope", []store.Cast{{Credential: cred(1), Counter: 100, Entry: []byte("x")}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CastBallots to a missing election: %v, want ErrNotFound", err)
+	}
+}
+
+func testCastConcurrentReplay(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	// Several rounds, so that later ones race on warm connections.
+	const n, rounds = 50, 4
+	for round := range rounds {
+		var wg sync.WaitGroup
+		results := make([]store.CastResult, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				// Same credential and counter, different tracking codes (so
+				// only the counter can stop them).
+				res, err := s.CastBallots(ctx, "e", []store.Cast{{
+					Credential: cred(round), Counter: 1, Tracking: track(round*n + i), Entry: entry("race", round*n+i),
+				}})
+				errs[i] = err
+				if err == nil {
+					results[i] = res[0]
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		stored := 0
+		for i := range n {
+			switch {
+			case errs[i] != nil:
+				t.Errorf("round %d: CastBallots %d: %v", round, i, errs[i])
+			case results[i].Err == nil:
+				stored++
+			case !errors.Is(results[i].Err, store.ErrReplay):
+				t.Errorf("round %d: cast %d: %v, want nil or ErrReplay", round, i, results[i].Err)
+			}
+		}
+		if stored != 1 {
+			t.Errorf("round %d: %d of %d identical casts stored, want 1", round, stored, n)
+		}
+	}
+	if size := treeSize(t, s, "e"); size != rounds {
+		t.Errorf("tree size = %d, want %d", size, rounds)
+	}
+}
+
+func testConcurrentAppends(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	const workers, rounds = 16, 12
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		placed = make(map[int64][]byte) // index → entry, as the calls reported
+	)
+	place := func(index int64, e []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := placed[index]; ok {
+			t.Errorf("index %d returned twice", index)
+		}
+		placed[index] = e
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				k := w*rounds + r
+				switch r % 3 {
+				case 0:
+					ents := [][]byte{entry("append", k), entry("append", k+1e6), entry("append", k+2e6)}
+					first, err := s.Append(ctx, "e", ents[:1+k%3])
+					if err != nil {
+						t.Errorf("Append: %v", err)
+						return
+					}
+					for i, e := range ents[:1+k%3] {
+						place(first+int64(i), e)
+					}
+				case 1:
+					e := entry("issue", k)
+					index, err := s.IssueCredential(ctx, "e", store.Issue{Voter: voter(k), Entry: e})
+					if err != nil {
+						t.Errorf("IssueCredential: %v", err)
+						return
+					}
+					place(index, e)
+				case 2:
+					casts := []store.Cast{
+						{Credential: cred(k), Counter: 1, Tracking: track(k), Entry: entry("cast", k)},
+						{Credential: cred(k), Counter: 2, Tracking: track(k + 1e6), Entry: entry("cast", k+1e6)},
+					}
+					res, err := s.CastBallots(ctx, "e", casts)
+					if err != nil {
+						t.Errorf("CastBallots: %v", err)
+						return
+					}
+					for i, r := range res {
+						if r.Err != nil {
+							t.Errorf("cast: %v", r.Err)
+							return
+						}
+						place(r.Index, casts[i].Entry)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	ref := new(refTree)
+	for i := range int64(len(placed)) {
+		e, ok := placed[i]
+		if !ok {
+			t.Fatalf("no call returned index %d of %d", i, len(placed))
+		}
+		ref.add(t, e)
+	}
+	checkLog(t, s, "e", ref)
+}
+
+func testIsolation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "a")
+	newElection(t, s, "b")
+	ra, rb := new(refTree), new(refTree)
+	roll := []store.RollEntry{{Voter: voter(1), Code: code(1)}}
+	for _, id := range []string{"a", "b"} {
+		if err := s.ImportRoll(ctx, id, roll); err != nil {
+			t.Fatalf("ImportRoll(%q): %v", id, err)
+		}
+	}
+	do := func(id string, ref *refTree, k int) {
+		t.Helper()
+		e := entry(id, k)
+		if _, err := s.Append(ctx, id, [][]byte{e}); err != nil {
+			t.Fatal(err)
+		}
+		ref.add(t, e)
+	}
+	do("a", ra, 0)
+	do("a", ra, 1)
+	do("b", rb, 0)
+	for _, x := range []struct {
+		id  string
+		ref *refTree
+	}{{"a", ra}, {"b", rb}} {
+		e := entry(x.id+"/issue", 0)
+		if _, err := s.IssueCredential(ctx, x.id, store.Issue{Voter: voter(1), Code: code(1), Entry: e}); err != nil {
+			t.Fatalf("IssueCredential(%q): %v", x.id, err)
+		}
+		x.ref.add(t, e)
+		// The same credential and tracking code in two elections are two ballots.
+		e = entry(x.id+"/cast", 0)
+		res, err := s.CastBallots(ctx, x.id, []store.Cast{{Credential: cred(1), Counter: 1, Tracking: track(1), Entry: e}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("CastBallots(%q): %v, %v", x.id, err, res)
+		}
+		x.ref.add(t, e)
+		if i, err := s.LookupTracking(ctx, x.id, track(1)); err != nil || i != int64(len(x.ref.entries)-1) {
+			t.Errorf("LookupTracking(%q) = %d, %v", x.id, i, err)
+		}
+	}
+	do("b", rb, 1)
+	checkLog(t, s, "a", ra)
+	checkLog(t, s, "b", rb)
+	if err := s.SaveCheckpoint(ctx, "a", 2, []byte("a@2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Checkpoint(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint of b after saving a's: %v, want ErrNotFound", err)
+	}
+}
+
+func testCheckpoint(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if _, err := s.Checkpoint(ctx, "e"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Checkpoint before any: %v, want ErrNotFound", err)
+	}
+	var ents [][]byte
+	for i := range 20 {
+		ents = append(ents, entry("cp", i))
+	}
+	if _, err := s.Append(ctx, "e", ents); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		election string
+		size     int64
+		err      bool
+		want     string // afterwards
+	}{
+		{"first", "e", 5, false, "cp@5"},
+		{"newer", "e", 10, false, "cp@10"},
+		{"older is ignored", "e", 7, false, "cp@10"},
+		{"empty tree is older", "e", 0, false, "cp@10"},
+		{"same size replaces (more cosignatures)", "e", 10, false, "cp@10+"},
+		{"whole tree", "e", 20, false, "cp@20"},
+		{"beyond the tree", "e", 21, true, "cp@20"},
+		{"negative", "e", -1, true, "cp@20"},
+		{"missing election", "nope", 1, true, "cp@20"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			c := fmt.Sprintf("cp@%d", st.size)
+			if st.want == "cp@10+" {
+				c = st.want
+			}
+			err := s.SaveCheckpoint(ctx, st.election, st.size, []byte(c))
+			if (err != nil) != st.err {
+				t.Fatalf("SaveCheckpoint(%d) = %v, want error: %v", st.size, err, st.err)
+			}
+			got, err := s.Checkpoint(ctx, "e")
+			if err != nil || string(got) != st.want {
+				t.Fatalf("Checkpoint = %q, %v; want %q", got, err, st.want)
+			}
+		})
+	}
+	if _, err := s.Checkpoint(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Checkpoint of a missing election: %v, want ErrNotFound", err)
+	}
+}
+
+// testSchema checks the structural secrecy promise: the registrar's roll and
+// the ballot box's credentials and tracking codes share no column but the
+// election id, and none of them has a column that could hold a time or a
+// client address.
+func testSchema(t *testing.T, s store.Store) {
+	c, ok := s.(Cataloger)
+	if !ok {
+		t.Skip("backend does not implement storetest.Cataloger")
+	}
+	cols := make(map[string][]string)
+	for _, table := range []string{"roll", "credentials", "tracking"} {
+		cs, err := c.TableColumns(t.Context(), table)
+		if err != nil {
+			t.Fatalf("TableColumns(%q): %v", table, err)
+		}
+		if !slices.Contains(cs, "election") {
+			t.Errorf("table %s has no election column: %q", table, cs)
+		}
+		for _, col := range cs {
+			for _, bad := range []string{"time", "date", "created", "updated", "ip", "addr", "seq", "id"} {
+				if col == bad || containsWord(col, bad) {
+					t.Errorf("table %s has column %q", table, col)
+				}
+			}
+		}
+		cols[table] = cs
+	}
+	for _, other := range []string{"credentials", "tracking"} {
+		for _, col := range cols["roll"] {
+			if col != "election" && slices.Contains(cols[other], col) {
+				t.Errorf("tables roll and %s share column %q", other, col)
+			}
+		}
+	}
+}
+
+// containsWord reports whether word is one of the _-separated words of col.
+func containsWord(col, word string) bool {
+	for w := range bytes.SplitSeq([]byte(col), []byte("_")) {
+		if string(w) == word {
+			return true
+		}
+	}
+	return false
+}
+
+func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.Store) store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if err := s.SetState(ctx, "e", "setup", "open", []byte("open")); err != nil {
+		t.Fatal(err)
+	}
+	ref := new(refTree)
+	ref.add(t, []byte("open"))
+	if err := s.ImportRoll(ctx, "e", []store.RollEntry{{Voter: voter(1), Code: code(1)}, {Voter: voter(2), Code: code(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IssueCredential(ctx, "e", store.Issue{Voter: voter(1), Code: code(1), Entry: []byte("issue 1")}); err != nil {
+		t.Fatal(err)
+	}
+	ref.add(t, []byte("issue 1"))
+	if _, err := s.CastBallots(ctx, "e", []store.Cast{{Credential: cred(1), Counter: 5, Tracking: track(1), Entry: []byte("cast 1")}}); err != nil {
+		t.Fatal(err)
+	}
+	ref.add(t, []byte("cast 1"))
+	if err := s.SaveCheckpoint(ctx, "e", 3, []byte("cp@3")); err != nil {
+		t.Fatal(err)
+	}
+
+	s = reopen(t, s)
+
+	if e, err := s.Election(ctx, "e"); err != nil || e.State != "open" || string(e.Manifest) != "manifest of e" {
+		t.Fatalf("Election after reopening = %+v, %v", e, err)
+	}
+	checkLog(t, s, "e", ref)
+	if v, i := rollSize(t, s, "e"); v != 2 || i != 1 {
+		t.Errorf("RollSize after reopening = %d, %d; want 2, 1", v, i)
+	}
+	if _, err := s.IssueCredential(ctx, "e", store.Issue{Voter: voter(1), Code: code(1), Entry: []byte("x")}); !errors.Is(err, store.ErrAlreadyIssued) {
+		t.Errorf("IssueCredential after reopening: %v, want ErrAlreadyIssued", err)
+	}
+	res, err := s.CastBallots(ctx, "e", []store.Cast{
+		{Credential: cred(1), Counter: 5, Tracking: track(2), Entry: []byte("replay")},
+		{Credential: cred(1), Counter: 6, Tracking: track(3), Entry: []byte("cast 2")},
+	})
+	if err != nil || !errors.Is(res[0].Err, store.ErrReplay) || res[1].Err != nil {
+		t.Fatalf("CastBallots after reopening = %v, %v; want [ErrReplay, nil]", res, err)
+	}
+	ref.add(t, []byte("cast 2"))
+	if i, err := s.LookupTracking(ctx, "e", track(1)); err != nil || i != 2 {
+		t.Errorf("LookupTracking after reopening = %d, %v; want 2", i, err)
+	}
+	if c, err := s.Checkpoint(ctx, "e"); err != nil || string(c) != "cp@3" {
+		t.Errorf("Checkpoint after reopening = %q, %v", c, err)
+	}
+	if _, err := s.Append(ctx, "e", [][]byte{[]byte("more")}); err != nil {
+		t.Fatal(err)
+	}
+	ref.add(t, []byte("more"))
+	checkLog(t, s, "e", ref)
+}
+
+// BenchmarkCastBallots measures CastBallots with fresh credentials and
+// ~4 KB entries, in batches of 1 and of 32, from one goroutine and from
+// several, and reports casts/s. open must return a new, empty store.
+func BenchmarkCastBallots(b *testing.B, open func(b *testing.B) store.Store) {
+	// Ballots are ciphertexts and signatures: incompressible.
+	entry := make([]byte, 4096)
+	rand.Read(entry)
+	for _, batch := range []int{1, 32} {
+		for _, parallel := range []bool{false, true} {
+			name := fmt.Sprintf("batch=%d", batch)
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := open(b)
+				ctx := b.Context()
+				if err := s.CreateElection(ctx, store.Election{ID: "bench", State: "open"}); err != nil {
+					b.Fatal(err)
+				}
+				var next sync.Mutex
+				k := uint64(0)
+				castBatch := func() error {
+					next.Lock()
+					base := k
+					k += uint64(batch)
+					next.Unlock()
+					casts := make([]store.Cast, batch)
+					for i := range casts {
+						var id [32]byte
+						binary.BigEndian.PutUint64(id[:], base+uint64(i))
+						e := slices.Clone(entry)
+						copy(e, id[:8])
+						casts[i] = store.Cast{Credential: sha256.Sum256(id[:]), Counter: 1, Tracking: id, Entry: e}
+					}
+					res, err := s.CastBallots(ctx, "bench", casts)
+					if err != nil {
+						return err
+					}
+					for _, r := range res {
+						if r.Err != nil {
+							return r.Err
+						}
+					}
+					return nil
+				}
+				b.SetBytes(int64(batch * len(entry)))
+				b.ResetTimer()
+				if parallel {
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := castBatch(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				} else {
+					for b.Loop() {
+						if err := castBatch(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "casts/s")
+			})
+		}
+	}
+}
