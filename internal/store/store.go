@@ -23,6 +23,9 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+// StateOpen is the election state in which CastBallots accepts ballots.
+const StateOpen = "open"
+
 // Errors callers branch on.
 var (
 	ErrNotFound      = errors.New("not found")
@@ -115,7 +118,9 @@ type Store interface {
 	// whether the voter was issued); ErrAlreadyIssued.
 	IssueCredential(ctx context.Context, election string, req Issue) (int64, error)
 
-	// CastBallots appends each cast whose counter exceeds its credential's
+	// CastBallots fails with ErrStateConflict, storing nothing, unless the
+	// election is in StateOpen when the transaction runs, so no ballot can
+	// follow the entry that closed the election. Otherwise it appends each cast whose counter exceeds its credential's
 	// last one, updates the counters and indexes the tracking codes, all in
 	// one transaction; the others get ErrReplay. Casts in one call are
 	// applied in order, so two with the same credential and counter store

@@ -502,9 +502,12 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 func (s *Store) CastBallots(ctx context.Context, election string, casts []store.Cast) ([]store.CastResult, error) {
 	var results []store.CastResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		n, _, err := lockLog(ctx, tx, election)
+		n, state, err := lockLog(ctx, tx, election)
 		if err != nil {
 			return err
+		}
+		if state != store.StateOpen {
+			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
 		}
 		results = make([]store.CastResult, len(casts))
 		if len(casts) == 0 {

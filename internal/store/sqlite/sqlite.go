@@ -535,6 +535,13 @@ func (s *Store) CastBallots(ctx context.Context, election string, casts []store.
 		if err != nil {
 			return err
 		}
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, election).Scan(&state); err != nil {
+			return err
+		}
+		if state != store.StateOpen {
+			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
+		}
 		results = make([]store.CastResult, len(casts))
 		type cred struct {
 			last  uint64

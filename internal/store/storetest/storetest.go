@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 	}{
 		{"Elections", testElections},
 		{"SetState", testSetState},
+		{"CastOnlyWhenOpen", testCastOnlyWhenOpen},
 		{"Log", testLog},
 		{"LogErrors", testLogErrors},
 		{"Roll", testRoll},
@@ -82,6 +83,40 @@ func newElection(t *testing.T, s store.Store, id string) {
 	})
 	if err != nil {
 		t.Fatalf("CreateElection(%q): %v", id, err)
+	}
+}
+
+// openElection creates an election and opens it for casting.
+func openElection(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	newElection(t, s, id)
+	if err := s.SetState(t.Context(), id, "setup", store.StateOpen, nil); err != nil {
+		t.Fatalf("SetState(%q, open): %v", id, err)
+	}
+}
+
+func testCastOnlyWhenOpen(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	c := []store.Cast{{Credential: cred(1), Counter: 1, Tracking: track(1), Entry: entry("cast", 0)}}
+	if _, err := s.CastBallots(ctx, "e", c); !errors.Is(err, store.ErrStateConflict) {
+		t.Fatalf("CastBallots before opening = %v, want ErrStateConflict", err)
+	}
+	if err := s.SetState(ctx, "e", "setup", store.StateOpen, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.CastBallots(ctx, "e", c); err != nil || res[0].Err != nil {
+		t.Fatalf("CastBallots while open = %v, %v", res, err)
+	}
+	if err := s.SetState(ctx, "e", store.StateOpen, "closed", []byte("closed")); err != nil {
+		t.Fatal(err)
+	}
+	c[0].Counter, c[0].Tracking = 2, track(2)
+	if _, err := s.CastBallots(ctx, "e", c); !errors.Is(err, store.ErrStateConflict) {
+		t.Fatalf("CastBallots after closing = %v, want ErrStateConflict", err)
+	}
+	if n, _ := s.TreeSize(ctx, "e"); n != 2 {
+		t.Fatalf("tree size %d after a cast and a close, want 2", n)
 	}
 }
 
@@ -513,7 +548,7 @@ func track(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "tracking %d"
 
 func testCast(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	newElection(t, s, "e")
+	openElection(t, s, "e")
 	if _, err := s.Append(ctx, "e", [][]byte{[]byte("manifest")}); err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +637,7 @@ func testCast(t *testing.T, s store.Store) {
 
 func testCastConcurrentReplay(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	newElection(t, s, "e")
+	openElection(t, s, "e")
 	// Several rounds, so that later ones race on warm connections.
 	const n, rounds = 50, 4
 	for round := range rounds {
@@ -648,7 +683,7 @@ func testCastConcurrentReplay(t *testing.T, s store.Store) {
 
 func testConcurrentAppends(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	newElection(t, s, "e")
+	openElection(t, s, "e")
 	const workers, rounds = 16, 12
 	var (
 		wg     sync.WaitGroup
@@ -724,8 +759,8 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 
 func testIsolation(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	newElection(t, s, "a")
-	newElection(t, s, "b")
+	openElection(t, s, "a")
+	openElection(t, s, "b")
 	ra, rb := new(refTree), new(refTree)
 	roll := []store.RollEntry{{Voter: voter(1), Code: code(1)}}
 	for _, id := range []string{"a", "b"} {
