@@ -61,7 +61,7 @@ func LoadTranscript(dir string, params ceremony.Params) (*ceremony.Transcript, e
 			if err != nil {
 				return nil, err
 			}
-			if err := addMessage(tr, round, j, data); err != nil {
+			if err := AddMessage(tr, round, j, data); err != nil {
 				return nil, fmt.Errorf("%s: %w", filepath.Join(CeremonyDir, filepath.Base(files[j])), err)
 			}
 		}
@@ -97,8 +97,8 @@ func LoadElection(dir string) (*ballot.Election, *ceremony.Result, error) {
 	return e, res, nil
 }
 
-// addMessage decodes trustee j's message of a round into the transcript.
-func addMessage(tr *ceremony.Transcript, round string, j int, data []byte) error {
+// AddMessage decodes trustee j's message of a round into the transcript.
+func AddMessage(tr *ceremony.Transcript, round string, j int, data []byte) error {
 	signed := func(by int) error {
 		if by != j {
 			return fmt.Errorf("the file of trustee %d holds a message of trustee %d", j, by)

@@ -12,6 +12,7 @@
 //	tally.json                the encrypted tally
 //	decryptions/trustee-J.json  trustee J's partial decryptions
 //	results.json              the results
+//	board/                    from a server: the bulletin board itself
 package record
 
 import (
@@ -41,6 +42,11 @@ const (
 	Results     = "results.json"
 	CeremonyDir = "ceremony"
 	DecryptDir  = "decryptions"
+
+	// A record exported from a server's bulletin board (SPEC.md §13.6) also holds:
+	BoardEntries    = "board/entries.jsonl" // every board entry, one per line, as hashed
+	BoardCheckpoint = "board/checkpoint"    // the latest signed checkpoint
+	BoardKey        = "board/key"           // the note verifier key that signs checkpoints
 )
 
 // MaxJSONFile bounds every JSON file a reader accepts.

@@ -1,0 +1,658 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ballotbox"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/credential"
+	"github.com/koe-vote/koe/internal/elgamal"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/store"
+	"github.com/koe-vote/koe/internal/strictjson"
+	"github.com/koe-vote/koe/internal/tally"
+)
+
+// ElectionInfo is the public description of an election (GET /elections/{id}).
+type ElectionInfo struct {
+	ID           string          `json:"id"`
+	State        string          `json:"state"`
+	Title        ballot.Text     `json:"title"`
+	Kind         string          `json:"kind"`
+	Manifest     json.RawMessage `json:"manifest,omitempty"`
+	RegistrarKey string          `json:"registrarKey"`
+	BoardKey     string          `json:"boardKey"`
+	Origin       string          `json:"origin"`
+	Params       *record.Params  `json:"params,omitempty"` // once the ceremony is complete
+}
+
+// Created is the administrator's answer to creating an election: the
+// trustees' tokens are shown once, here, and never again.
+type Created struct {
+	ElectionInfo
+	TrusteeTokens []string `json:"trusteeTokens"`
+}
+
+func (s *Server) info(el *election, withManifest bool) ElectionInfo {
+	pub, _ := el.registrar.PublicKey().MarshalText()
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	in := ElectionInfo{
+		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
+		RegistrarKey: string(pub), BoardKey: s.cfg.BoardKey, Origin: el.log.Origin(),
+	}
+	if withManifest {
+		in.Manifest = el.manifestBytes
+	}
+	if el.e != nil {
+		in.Params = record.ParamsOf(el.e, el.ceremony)
+	}
+	return in
+}
+
+func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
+	rows, err := s.cfg.Store.Elections(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []ElectionInfo{}
+	for _, row := range rows {
+		el, err := s.lookup(r.Context(), row.ID)
+		if err != nil {
+			return err
+		}
+		out = append(out, s.info(el, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getElection(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.info(el, true))
+	return nil
+}
+
+func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(el.manifestBytes)
+	return nil
+}
+
+func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(w, r, maxManifestBody)
+	if err != nil {
+		return err
+	}
+	m, err := ballot.ParseManifest(data)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid-manifest", "%v", err)
+	}
+	if len(data) > maxServerManifest || m.Trustees > maxServerTrustees || ballot.StyleOf(m).Selections() > maxServerSelections {
+		return errorf(http.StatusBadRequest, "too-large", "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
+	}
+	reg, err := credential.NewRegistrar(rand.Reader, s.cfg.RegistrarBits)
+	if err != nil {
+		return err
+	}
+	secret, err := reg.MarshalPrivate()
+	if err != nil {
+		return err
+	}
+	rollKey := make([]byte, 32)
+	rand.Read(rollKey)
+	cfg := electionConfig{Registrar: string(secret), RollKey: hex.EncodeToString(rollKey)}
+	tokens := make([]string, m.Trustees)
+	for i := range tokens {
+		t, h := newToken()
+		tokens[i] = t
+		cfg.TrusteeTokens = append(cfg.TrusteeTokens, hex.EncodeToString(h[:]))
+	}
+	cfgJSON, _ := json.Marshal(cfg)
+	row := store.Election{ID: m.ID, State: StateSetup, Manifest: data, Config: cfgJSON}
+	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrExists) {
+		return errorf(http.StatusConflict, "exists", "an election with id %q exists already", m.ID)
+	} else if err != nil {
+		return err
+	}
+	el, err := s.lookup(r.Context(), m.ID)
+	if err != nil {
+		return err
+	}
+	pub, _ := reg.PublicKey().MarshalText()
+	manifestEntry, err := s.entry(el, board.TypeManifest, map[string]string{"manifest": base64.StdEncoding.EncodeToString(data)})
+	if err != nil {
+		return err
+	}
+	keyEntry, err := s.entry(el, board.TypeRegistrarKey, map[string]string{"key": string(pub)})
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{manifestEntry, keyEntry}); err != nil {
+		return err
+	}
+	s.log.Info("election created", "election", el.id)
+	writeJSON(w, http.StatusCreated, Created{ElectionInfo: s.info(el, true), TrusteeTokens: tokens})
+	return nil
+}
+
+// trustee returns the index of the trustee whose token the request bears.
+func (s *Server) trustee(r *http.Request, el *election) (int, error) {
+	t := bearer(r)
+	for j, h := range el.cfg.TrusteeTokens {
+		want, err := hex.DecodeString(h)
+		if err == nil && len(want) == 32 && tokenMatches(t, [32]byte(want)) {
+			return j + 1, nil
+		}
+	}
+	return 0, errorf(http.StatusUnauthorized, "unauthorized", "this needs a trustee's token of election %s (Authorization: Bearer …)", el.id)
+}
+
+// ceremonyMessages returns the ceremony messages on the board, by round.
+func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]ceremonyBody, error) {
+	entries, err := s.readEntries(ctx, el)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]ceremonyBody{record.Announce: {}, record.Deal: {}, record.Verdict: {}, record.Respond: {}}
+	for _, e := range entries {
+		round, ok := roundOf[e.Type]
+		if !ok {
+			continue
+		}
+		var b ceremonyBody
+		if err := strictjson.Decode(e.Body, &b); err != nil {
+			return nil, err
+		}
+		out[round] = append(out[round], b)
+	}
+	return out, nil
+}
+
+func (s *Server) getCeremony(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	msgs, err := s.ceremonyMessages(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, msgs)
+	return nil
+}
+
+func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := s.trustee(r, el)
+	if err != nil {
+		return err
+	}
+	round := r.PathValue("round")
+	typ, ok := typeOfRound[round]
+	if !ok {
+		return errorf(http.StatusNotFound, "no-round", "no ceremony round %q (announce, deal, verdict, respond)", round)
+	}
+	data, err := readBody(w, r, maxCeremonyBody)
+	if err != nil {
+		return err
+	}
+	// The message must decode as the record holds it, signed by trustee j.
+	probe := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
+	if err := record.AddMessage(probe, round, j, data); err != nil {
+		return errorf(http.StatusBadRequest, "invalid-message", "trustee %d's %s message: %v", j, round, err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateSetup {
+		return errorf(http.StatusConflict, "wrong-state", "the key ceremony is over: the election is %s", el.state)
+	}
+	msgs, err := s.ceremonyMessages(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs[round] {
+		if m.Trustee == j {
+			return errorf(http.StatusConflict, "duplicate", "trustee %d has already posted its %s message", j, round)
+		}
+	}
+	entry, err := s.entry(el, typ, ceremonyBody{Trustee: j, Message: compact.Bytes()})
+	if err != nil {
+		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+	}
+	index, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"trustee": j, "round": round, "index": index})
+	return nil
+}
+
+// rollHash is the registrar's keyed hash of a voter id or a one-time code.
+func rollHash(key []byte, kind, value string) [32]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("koe/v1/roll/" + kind + "\x00" + value))
+	return [32]byte(m.Sum(nil))
+}
+
+var codeAlphabet = base32.NewEncoding("ABCDEFGHJKLMNPQRSTUVWXYZ23456789").WithPadding(base32.NoPadding)
+
+// newCode returns a one-time code of 16 characters (80 bits) in groups of four.
+func newCode() string {
+	var b [10]byte
+	rand.Read(b[:])
+	c := codeAlphabet.EncodeToString(b[:])
+	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
+}
+
+// normalizeCode accepts a code typed by a person: any case, with or without dashes and spaces.
+func normalizeCode(c string) string {
+	c = strings.ToUpper(strings.NewReplacer("-", "", " ", "", "\u3000", "", "－", "").Replace(c))
+	if len(c) != 16 {
+		return c
+	}
+	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
+}
+
+// importRoll reads voter ids (the first CSV column; a "voter_id" header is
+// skipped) and answers with a CSV of voter_id,code for the letters.
+func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data, err := readBody(w, r, maxRollBody)
+	if err != nil {
+		return err
+	}
+	rd := csv.NewReader(bytes.NewReader(data))
+	rd.FieldsPerRecord = -1
+	var ids []string
+	seen := map[string]bool{}
+	for line := 1; ; line++ {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return errorf(http.StatusBadRequest, "malformed", "voter roll: %v", err)
+		}
+		id := strings.TrimSpace(rec[0])
+		if line == 1 && strings.EqualFold(id, "voter_id") {
+			continue
+		}
+		if id == "" || len(id) > 128 {
+			return errorf(http.StatusBadRequest, "malformed", "voter roll line %d: a voter id must have 1 to 128 characters", line)
+		}
+		if seen[id] {
+			return errorf(http.StatusBadRequest, "duplicate", "voter roll line %d: voter %q is listed twice", line, id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return errorf(http.StatusBadRequest, "malformed", "the voter roll is empty")
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateSetup && el.state != StateOpen {
+		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election closes (it is %s)", el.state)
+	}
+	entries := make([]store.RollEntry, len(ids))
+	codes := make([]string, len(ids))
+	for i, id := range ids {
+		codes[i] = newCode()
+		entries[i] = store.RollEntry{Voter: rollHash(el.rollKey, "voter", id), Code: rollHash(el.rollKey, "code", codes[i])}
+	}
+	if err := s.cfg.Store.ImportRoll(r.Context(), el.id, entries); errors.Is(err, store.ErrExists) {
+		return errorf(http.StatusConflict, "duplicate", "a voter in this list is on the roll already; nothing was imported")
+	} else if err != nil {
+		return err
+	}
+	voters, _, err := s.cfg.Store.RollSize(r.Context(), el.id)
+	if err != nil {
+		return err
+	}
+	entry, err := s.entry(el, board.TypeRoll, map[string]int64{"added": int64(len(ids)), "voters": voters})
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+el.id+`-codes.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"voter_id", "code"})
+	for i, id := range ids {
+		cw.Write([]string{id, codes[i]})
+	}
+	cw.Flush()
+	return nil
+}
+
+// transition moves the election from one state to another, appending
+// entry, under el.mu.
+func (s *Server) transition(ctx context.Context, el *election, from, to, typ string, body any) error {
+	if el.state != from {
+		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, from)
+	}
+	entry, err := s.entry(el, typ, body)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SetState(ctx, el.id, from, to, entry); errors.Is(err, store.ErrStateConflict) {
+		return errorf(http.StatusConflict, "wrong-state", "the election changed state meanwhile; reload it")
+	} else if err != nil {
+		return err
+	}
+	el.state = to
+	s.log.Info("election state", "election", el.id, "state", to)
+	return nil
+}
+
+func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateSetup {
+		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateSetup)
+	}
+	if err := s.completeCeremony(r.Context(), el); err != nil {
+		return err
+	}
+	keyEntry, err := s.entry(el, board.TypeElectionKey, record.ParamsOf(el.e, el.ceremony))
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{keyEntry}); err != nil {
+		return err
+	}
+	if err := s.transition(r.Context(), el, StateSetup, StateOpen, board.TypeOpen, map[string]string{}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
+	return nil
+}
+
+func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": el.state})
+	return nil
+}
+
+// countedBallots reads the board's ballot entries and returns, for every
+// credential, the ballot it cast with its highest counter (SPEC.md §15.4),
+// in board order.
+func (s *Server) countedBallots(ctx context.Context, el *election) ([][]byte, error) {
+	entries, err := s.readEntries(ctx, el)
+	if err != nil {
+		return nil, err
+	}
+	envs, err := ballotbox.Counted(entries)
+	if err != nil {
+		return nil, err
+	}
+	raws := make([][]byte, len(envs))
+	for i, env := range envs {
+		raws[i] = env.Ballot
+	}
+	return raws, nil
+}
+
+func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateClosed {
+		return errorf(http.StatusConflict, "wrong-state", "the election is %s; close it before the tally", el.state)
+	}
+	raws, err := s.countedBallots(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	acc, err := tally.Sum(el.e, raws)
+	if err != nil {
+		return err
+	}
+	pub := acc.Publish()
+	if err := s.transition(r.Context(), el, StateClosed, StateTallied, board.TypeTally, pub); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pub)
+	return nil
+}
+
+// latest returns the body of the last board entry of a type, or nil.
+func (s *Server) latest(ctx context.Context, el *election, typ string) (json.RawMessage, error) {
+	entries, err := s.readEntries(ctx, el)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Type == typ {
+			return entries[i].Body, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) loadTally(ctx context.Context, el *election) (*tally.Accumulator, error) {
+	body, err := s.latest(ctx, el, board.TypeTally)
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		return nil, errorf(http.StatusConflict, "no-tally", "the election has no tally yet")
+	}
+	var pub tally.Encrypted
+	if err := strictjson.Decode(body, &pub); err != nil {
+		return nil, err
+	}
+	return tally.ParseEncrypted(&pub, el.e.Style)
+}
+
+func (s *Server) getTally(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	body, err := s.latest(r.Context(), el, board.TypeTally)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errorf(http.StatusNotFound, "no-tally", "the election has no tally yet")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(body)
+	return nil
+}
+
+// decryptionBody is the body of a decryption entry.
+type decryptionBody struct {
+	Trustee int             `json:"trustee"`
+	Share   json.RawMessage `json:"share"`
+}
+
+func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := s.trustee(r, el)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(w, r, maxShareBody)
+	if err != nil {
+		return err
+	}
+	share, err := tally.ParseShare(data)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateTallied {
+		return errorf(http.StatusConflict, "wrong-state", "the election is %s; trustees decrypt once it is tallied", el.state)
+	}
+	if share.Trustee != j {
+		return errorf(http.StatusForbidden, "wrong-trustee", "your token is trustee %d's, the share is trustee %d's", j, share.Trustee)
+	}
+	Y, ok := el.ceremony.VerificationKeys[j]
+	if !ok {
+		return errorf(http.StatusForbidden, "not-qualified", "trustee %d is not a qualified trustee of the ceremony", j)
+	}
+	acc, err := s.loadTally(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	if _, err := tally.Check(el.e, acc, share, Y); err != nil {
+		return errorf(http.StatusBadRequest, "invalid-share", "%v", err)
+	}
+	if done, err := s.decryptions(r.Context(), el); err != nil {
+		return err
+	} else if _, dup := done[j]; dup {
+		return errorf(http.StatusConflict, "duplicate", "trustee %d has already decrypted", j)
+	}
+	var compact bytes.Buffer
+	json.Compact(&compact, data)
+	entry, err := s.entry(el, board.TypeDecryption, decryptionBody{Trustee: j, Share: compact.Bytes()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]int{"trustee": j})
+	return nil
+}
+
+// decryptions returns the trustees' shares on the board.
+func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.Share, error) {
+	entries, err := s.readEntries(ctx, el)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]*tally.Share{}
+	for _, e := range entries {
+		if e.Type != board.TypeDecryption {
+			continue
+		}
+		var b decryptionBody
+		if err := strictjson.Decode(e.Body, &b); err != nil {
+			return nil, err
+		}
+		sh, err := tally.ParseShare(b.Share)
+		if err != nil {
+			return nil, err
+		}
+		out[b.Trustee] = sh
+	}
+	return out, nil
+}
+
+func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if el.state != StateTallied {
+		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateTallied)
+	}
+	acc, err := s.loadTally(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	shares, err := s.decryptions(r.Context(), el)
+	if err != nil {
+		return err
+	}
+	partials := map[int][]*group.Element{}
+	for j, sh := range shares {
+		Ds, err := tally.Check(el.e, acc, sh, el.ceremony.VerificationKeys[j])
+		if err != nil {
+			return err
+		}
+		partials[j] = Ds
+	}
+	if len(partials) < el.manifest.Threshold {
+		return errorf(http.StatusConflict, "too-few-shares", "%d trustees have decrypted, the threshold is %d", len(partials), el.manifest.Threshold)
+	}
+	totals, err := tally.Combine(acc, partials, el.manifest.Threshold, elgamal.NewDlogTable(tally.MaxTotal(el.e.Style, acc.Ballots)))
+	if err != nil {
+		return err
+	}
+	res := tally.ResultsOf(el.manifest, acc.Ballots, totals)
+	if err := s.transition(r.Context(), el, StateTallied, StatePublished, board.TypeResults, res); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) getResults(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	body, err := s.latest(r.Context(), el, board.TypeResults)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errorf(http.StatusNotFound, "no-results", "the results are not published yet")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(body)
+	return nil
+}
+

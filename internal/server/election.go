@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/credential"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/store"
+	"github.com/koe-vote/koe/internal/strictjson"
+)
+
+// Election states (SPEC.md §15.2).
+const (
+	StateSetup     = "setup"     // created; trustees run the key ceremony; the roll is imported
+	StateOpen      = "open"      // voters register and cast
+	StateClosed    = "closed"    // no more ballots
+	StateTallied   = "tallied"   // the encrypted tally is on the board; trustees decrypt
+	StatePublished = "published" // the results are on the board
+)
+
+// Limits for elections run by the server: every board entry must fit in
+// a tlog-tiles entry bundle (board.MaxEntrySize).
+const (
+	maxServerManifest   = 40 << 10
+	maxServerTrustees   = 16
+	maxServerSelections = 160
+)
+
+// electionConfig is an election's private server-side configuration,
+// kept in the store and never published.
+type electionConfig struct {
+	TrusteeTokens []string `json:"trusteeTokens"` // hex token hashes, trustee j at j−1
+	Registrar     string   `json:"registrar"`     // the registrar's secret key (credential.SecretKeyPrefix…)
+	RollKey       string   `json:"rollKey"`       // hex HMAC key for voter ids and one-time codes
+}
+
+// election is the server's in-memory view of one election.
+type election struct {
+	id            string
+	manifest      *ballot.Manifest
+	manifestBytes []byte
+	cfg           electionConfig
+	registrar     *credential.Registrar
+	rollKey       []byte
+	log           *board.Log
+
+	mu        sync.Mutex // guards the fields below and serialises state changes
+	state     string
+	e         *ballot.Election // once the ceremony is complete (state ≥ open)
+	ceremony  *ceremony.Result
+	committer *committer
+}
+
+func (el *election) stop() {
+	el.mu.Lock()
+	c := el.committer
+	el.mu.Unlock()
+	if c != nil {
+		c.stop()
+	}
+}
+
+// lookup returns the election with this id, loading it from the store.
+func (s *Server) lookup(ctx context.Context, id string) (*election, error) {
+	s.mu.Lock()
+	el, ok := s.elections[id]
+	s.mu.Unlock()
+	if ok {
+		return el, nil
+	}
+	row, err := s.cfg.Store.Election(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(http.StatusNotFound, "no-election", "there is no election %q", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	el, err = s.load(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.elections[id]; ok {
+		return prev, nil
+	}
+	s.elections[id] = el
+	return el, nil
+}
+
+func (s *Server) load(ctx context.Context, row store.Election) (*election, error) {
+	m, err := ballot.ParseManifest(row.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("stored manifest of %s: %w", row.ID, err)
+	}
+	el := &election{id: row.ID, manifest: m, manifestBytes: row.Manifest, state: row.State}
+	if err := strictjson.Decode(row.Config, &el.cfg); err != nil {
+		return nil, fmt.Errorf("stored configuration of %s: %w", row.ID, err)
+	}
+	if el.registrar, err = credential.UnmarshalRegistrar([]byte(el.cfg.Registrar)); err != nil {
+		return nil, fmt.Errorf("stored registrar key of %s: %w", row.ID, err)
+	}
+	if el.rollKey, err = hex.DecodeString(el.cfg.RollKey); err != nil || len(el.rollKey) != 32 {
+		return nil, fmt.Errorf("stored roll key of %s is malformed", row.ID)
+	}
+	el.log = board.New(s.cfg.Store, row.ID, s.cfg.Origin+"/koe/"+row.ID, s.cfg.BoardSigner)
+	if row.State != StateSetup {
+		if err := s.completeCeremony(ctx, el); err != nil {
+			return nil, err
+		}
+	}
+	return el, nil
+}
+
+// entry builds a board entry of this election.
+func (s *Server) entry(el *election, typ string, body any) ([]byte, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return board.Entry{Type: typ, Election: el.id, Time: s.cfg.Now(), Body: raw}.Encode()
+}
+
+// readEntries returns every entry of the election's board, decoded.
+func (s *Server) readEntries(ctx context.Context, el *election) ([]board.Entry, error) {
+	size, err := s.cfg.Store.TreeSize(ctx, el.id)
+	if err != nil {
+		return nil, err
+	}
+	raws, err := s.cfg.Store.ReadEntries(ctx, el.id, 0, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]board.Entry, len(raws))
+	for i, raw := range raws {
+		e, err := board.DecodeEntry(raw)
+		if err != nil {
+			return nil, fmt.Errorf("board entry %d: %w", i, err)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// transcript assembles the ceremony transcript from the board.
+func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transcript, error) {
+	entries, err := s.readEntries(ctx, el)
+	if err != nil {
+		return nil, err
+	}
+	tr := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
+	for _, e := range entries {
+		var body ceremonyBody
+		switch e.Type {
+		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
+		default:
+			continue
+		}
+		if err := strictjson.Decode(e.Body, &body); err != nil {
+			return nil, fmt.Errorf("ceremony entry: %w", err)
+		}
+		if err := record.AddMessage(tr, roundOf[e.Type], body.Trustee, body.Message); err != nil {
+			return nil, err
+		}
+	}
+	return tr, nil
+}
+
+// ceremonyBody is the body of a ceremony entry: the trustee's message as
+// the record holds it.
+type ceremonyBody struct {
+	Trustee int             `json:"trustee"`
+	Message json.RawMessage `json:"message"`
+}
+
+var roundOf = map[string]string{
+	board.TypeAnnounce: record.Announce, board.TypeDeal: record.Deal,
+	board.TypeVerdict: record.Verdict, board.TypeRespond: record.Respond,
+}
+
+var typeOfRound = map[string]string{
+	record.Announce: board.TypeAnnounce, record.Deal: board.TypeDeal,
+	record.Verdict: board.TypeVerdict, record.Respond: board.TypeRespond,
+}
+
+// completeCeremony verifies the ceremony on the board and fixes the
+// election's key. Callers hold el.mu or own el exclusively.
+func (s *Server) completeCeremony(ctx context.Context, el *election) error {
+	tr, err := s.transcript(ctx, el)
+	if err != nil {
+		return err
+	}
+	h := ballot.Hash(el.manifestBytes)
+	res, err := tr.Verify(h[:])
+	if err != nil {
+		return errorf(http.StatusConflict, "ceremony-incomplete", "the key ceremony is not complete: %v", err)
+	}
+	e, err := ballot.NewElection(el.manifestBytes, res.JointKey)
+	if err != nil {
+		return err
+	}
+	el.e, el.ceremony = e, res
+	if el.committer == nil {
+		el.committer = newCommitter(s.cfg.Store, el.id, func(ctx context.Context) {
+			if _, err := el.log.Checkpoint(ctx); err != nil {
+				s.log.Error("signing a checkpoint", "election", el.id, "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+func newToken() (string, [32]byte) {
+	var b [24]byte
+	rand.Read(b[:])
+	t := base64.RawURLEncoding.EncodeToString(b[:])
+	return t, tokenHash(t)
+}

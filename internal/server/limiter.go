@@ -1,0 +1,61 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter limits registrations per client address with a token bucket per
+// address. Addresses live only in this map, in memory, and are forgotten
+// after ten idle minutes; they are never logged or stored.
+type limiter struct {
+	mu      sync.Mutex
+	rate    rate.Limit
+	burst   int
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(perSecond float64, burst int) *limiter {
+	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// allow reports whether the request's client may make another request now.
+func (l *limiter) allow(r *http.Request) bool {
+	now := time.Now()
+	addr := clientAddr(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.sweep) > time.Minute {
+		for a, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, a)
+			}
+		}
+		l.sweep = now
+	}
+	b, ok := l.buckets[addr]
+	if !ok {
+		b = &bucket{l: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[addr] = b
+	}
+	b.seen = now
+	return b.l.AllowN(now, 1)
+}

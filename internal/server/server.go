@@ -1,0 +1,180 @@
+// Package server is koe's HTTP service (SPEC.md §15): the administrator's
+// election lifecycle, the trustees' ceremony and decryption, the registrar
+// that blind-signs one anonymous credential per voter, the ballot box that
+// accepts ballots authorised by those credentials and answers with receipts,
+// and the public bulletin board, all under /api/v1.
+//
+// The registrar and the ballot box share this process but not their data:
+// the registrar's requests carry a voter's identity and a blinded message;
+// the ballot box's carry a credential and a ballot; no cookie, session or
+// log line connects the two (see logRequests).
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/koe-vote/koe/internal/store"
+)
+
+var errClosing = errors.New("server is shutting down")
+
+// Body-size limits per endpoint.
+const (
+	maxManifestBody = 1 << 20
+	maxCeremonyBody = 1 << 20
+	maxRollBody     = 16 << 20
+	maxRegisterBody = 8 << 10
+	maxBallotBody   = 256 << 10
+	maxShareBody    = 4 << 20
+)
+
+// Config configures a Server.
+type Config struct {
+	Store store.Store
+	// Origin names this board in checkpoints: "<Origin>/koe/<election id>".
+	Origin string
+	// BoardSigner signs checkpoints; BoardKey is its public verifier key.
+	BoardSigner note.Signer
+	BoardKey    string
+	// AdminToken authenticates the administrator (Authorization: Bearer).
+	AdminToken string
+	// RegistrarBits is the registrar's RSA modulus size (default 3072).
+	RegistrarBits int
+	// RegisterRate and RegisterBurst limit registrations per client address
+	// (the address is held in memory only, never logged or stored).
+	RegisterRate  float64
+	RegisterBurst int
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry
+	Now           func() time.Time
+}
+
+// Server serves koe's API.
+type Server struct {
+	cfg       Config
+	adminHash [32]byte
+	log       *slog.Logger
+	metrics   *metrics
+	limiter   *limiter
+
+	mu        sync.Mutex
+	elections map[string]*election
+	closing   bool
+}
+
+// New returns a server; call Handler to serve it and Close to stop it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.BoardSigner == nil || cfg.AdminToken == "" {
+		return nil, errors.New("server: Store, BoardSigner and AdminToken are required")
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = "localhost"
+	}
+	if cfg.RegistrarBits == 0 {
+		cfg.RegistrarBits = 3072
+	}
+	if cfg.RegisterRate == 0 {
+		cfg.RegisterRate, cfg.RegisterBurst = 1, 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger,
+		metrics: newMetrics(cfg.Registry), limiter: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
+		elections: map[string]*election{},
+	}
+	return s, nil
+}
+
+// Close stops accepting casts, commits those in flight and releases the
+// elections' resources. It does not close the store.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closing = true
+	es := make([]*election, 0, len(s.elections))
+	for _, e := range s.elections {
+		es = append(es, e)
+	}
+	s.mu.Unlock()
+	for _, e := range es {
+		e.stop()
+	}
+}
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r); err != nil {
+				writeError(w, err)
+			}
+		})
+	}
+	// Public.
+	api("GET /api/v1/elections", s.listElections)
+	api("GET /api/v1/elections/{id}", s.getElection)
+	api("GET /api/v1/elections/{id}/manifest", s.getManifest)
+	api("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
+	api("GET /api/v1/elections/{id}/tally", s.getTally)
+	api("GET /api/v1/elections/{id}/results", s.getResults)
+	api("GET /api/v1/elections/{id}/record", s.getRecord)
+	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
+	mux.HandleFunc("GET /api/v1/elections/{id}/log/", s.serveLog)
+	// Administrator.
+	api("POST /api/v1/elections", s.admin(s.createElection))
+	api("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
+	api("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
+	api("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
+	api("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
+	api("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
+	// Trustees.
+	api("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
+	api("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
+	// Registrar.
+	api("POST /api/v1/elections/{id}/register", s.register)
+	// Ballot box.
+	api("POST /api/v1/elections/{id}/ballots", s.castBallot)
+	api("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ping(r.Context()); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return logRequests(s.log, s.metrics.instrument(mux))
+}
+
+func (s *Server) ping(ctx context.Context) error {
+	_, err := s.cfg.Store.Elections(ctx)
+	return err
+}
+
+// admin wraps a handler that only the administrator may call.
+func (s *Server) admin(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !tokenMatches(bearer(r), s.adminHash) {
+			return errorf(http.StatusUnauthorized, "unauthorized", "this needs the administrator's token (Authorization: Bearer …)")
+		}
+		return h(w, r)
+	}
+}

@@ -1,0 +1,238 @@
+package server
+
+import (
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ballotbox"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/store"
+)
+
+// RegisterRequest asks the registrar for a blind signature (SPEC.md §15.3).
+type RegisterRequest struct {
+	Voter   string `json:"voter"`   // the voter id on the roll
+	Code    string `json:"code"`    // the one-time code from the voter's letter
+	Blinded []byte `json:"blinded"` // the blinded credential message (base64)
+}
+
+// RegisterResponse carries the registrar's blind signature.
+type RegisterResponse struct {
+	BlindSignature []byte `json:"blindSignature"`
+}
+
+// openElectionFor returns the election if it is open for voters.
+func (s *Server) openElectionFor(r *http.Request) (*election, error) {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	el.mu.Lock()
+	state := el.state
+	el.mu.Unlock()
+	switch state {
+	case StateOpen:
+		return el, nil
+	case StateSetup:
+		return nil, errorf(http.StatusConflict, "not-open", "the election %s is not open yet", el.id)
+	default:
+		return nil, errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+	}
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
+	if !s.limiter.allow(r) {
+		w.Header().Set("Retry-After", "10")
+		return errorf(http.StatusTooManyRequests, "rate-limited", "too many registration attempts; wait a little and try again")
+	}
+	var req RegisterRequest
+	if err := decodeBody(w, r, maxRegisterBody, &req); err != nil {
+		return err
+	}
+	el, err := s.openElectionFor(r)
+	if err != nil {
+		return err
+	}
+	voter := strings.TrimSpace(req.Voter)
+	if voter == "" || req.Code == "" {
+		return errorf(http.StatusBadRequest, "malformed", "voter and code are required")
+	}
+	sig, err := el.registrar.Sign(req.Blinded)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
+	}
+	vh := rollHash(el.rollKey, "voter", voter)
+	entry, err := s.entry(el, board.TypeCredentialIssued, map[string]string{"voter": hex.EncodeToString(vh[:])})
+	if err != nil {
+		return err
+	}
+	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{Voter: vh, Code: rollHash(el.rollKey, "code", normalizeCode(req.Code)), Entry: entry})
+	switch {
+	case errors.Is(err, store.ErrNotEligible):
+		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
+	case errors.Is(err, store.ErrAlreadyIssued):
+		return errorf(http.StatusConflict, "already-registered", "a credential was already issued for this voter")
+	case err != nil:
+		return err
+	}
+	s.metrics.issued.Inc()
+	writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig})
+	return nil
+}
+
+// CastResponse is the voter's receipt for a cast ballot.
+type CastResponse struct {
+	TrackingCode string `json:"trackingCode"` // for people: base32 in groups of four
+	Receipt      *board.Receipt `json:"receipt"`
+}
+
+func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(w, r, maxBallotBody)
+	if err != nil {
+		return err
+	}
+	env, err := ballotbox.ParseEnvelope(data)
+	if err != nil {
+		s.metrics.casts.WithLabelValues("malformed").Inc()
+		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+	}
+	el, err := s.openElectionFor(r)
+	if err != nil {
+		s.metrics.casts.WithLabelValues("closed").Inc()
+		return err
+	}
+	batch := group.NewBatch()
+	c, err := ballotbox.Check(el.e, el.registrar.PublicKey(), env, batch)
+	if err == nil && !batch.Verify() {
+		// Name the failing proof.
+		if err = c.Ballot.Verify(el.e); err == nil {
+			err = ballotbox.ErrInvalidBallot
+		}
+		err = errors.Join(ballotbox.ErrInvalidBallot, err)
+	}
+	if err != nil {
+		code, status := "invalid-ballot", http.StatusBadRequest
+		switch {
+		case errors.Is(err, ballotbox.ErrInvalidCredential):
+			code, status = "invalid-credential", http.StatusForbidden
+		case errors.Is(err, ballotbox.ErrInvalidSignature):
+			code, status = "invalid-signature", http.StatusForbidden
+		}
+		s.metrics.casts.WithLabelValues(code).Inc()
+		return errorf(status, code, "%v", err)
+	}
+	entry, err := s.entry(el, board.TypeBallot, env)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+	}
+	res := el.committer.submit(r.Context(), store.Cast{Credential: c.Key, Counter: env.Counter, Tracking: c.Tracking, Entry: entry})
+	switch {
+	case errors.Is(res.Err, store.ErrReplay):
+		s.metrics.casts.WithLabelValues("replay").Inc()
+		return errorf(http.StatusConflict, "replay", "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, use a higher counter", env.Counter)
+	case errors.Is(res.Err, store.ErrStateConflict):
+		s.metrics.casts.WithLabelValues("closed").Inc()
+		return errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+	case res.Err != nil:
+		return res.Err
+	}
+	receipt, err := el.log.MakeReceipt(r.Context(), res.Index, c.Tracking)
+	if err != nil {
+		return err
+	}
+	s.metrics.casts.WithLabelValues("accepted").Inc()
+	writeJSON(w, http.StatusCreated, CastResponse{TrackingCode: ballot.FormatTrackingCode(c.Tracking), Receipt: receipt})
+	return nil
+}
+
+func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(w, r, maxBallotBody)
+	if err != nil {
+		return err
+	}
+	sp, err := ballot.ParseSpoiled(data)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+	}
+	el, err := s.openElectionFor(r)
+	if err != nil {
+		return err
+	}
+	b, err := sp.Check(el.e)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid-spoiled", "%v", err)
+	}
+	tracking := b.TrackingCode()
+	if _, err := s.cfg.Store.LookupTracking(r.Context(), el.id, tracking); err == nil {
+		return errorf(http.StatusConflict, "cast", "this ballot was cast; it cannot be spoiled")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	entry, err := s.entry(el, board.TypeSpoiled, sp)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+	}
+	index, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"trackingCode": ballot.FormatTrackingCode(tracking), "index": index,
+		"answers": el.manifest.Answers(sp.Values),
+	})
+	return nil
+}
+
+// parseTracking accepts a tracking code as 64 hex digits or in its
+// human form (base32, dashes and case ignored).
+func parseTracking(s string) ([32]byte, bool) {
+	var out [32]byte
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return [32]byte(b), true
+	}
+	clean := strings.ToUpper(strings.ReplaceAll(s, "-", ""))
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(clean)
+	if err != nil || len(b) != 32 {
+		return out, false
+	}
+	return [32]byte(b), true
+}
+
+func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	tracking, ok := parseTracking(r.PathValue("tracking"))
+	if !ok {
+		return errorf(http.StatusBadRequest, "malformed", "a tracking code is 64 hex digits or 52 base32 characters")
+	}
+	index, err := s.cfg.Store.LookupTracking(r.Context(), el.id, tracking)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "not-found", "no ballot with this tracking code is on the board of %s", el.id)
+	}
+	if err != nil {
+		return err
+	}
+	receipt, err := el.log.MakeReceipt(r.Context(), index, tracking)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, CastResponse{TrackingCode: ballot.FormatTrackingCode(tracking), Receipt: receipt})
+	return nil
+}
+
+func (s *Server) serveLog(w http.ResponseWriter, r *http.Request) {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	http.StripPrefix("/api/v1/elections/"+el.id+"/log", el.log.Handler()).ServeHTTP(w, r)
+}
+
