@@ -55,7 +55,7 @@ func (s *Server) info(el *election, withManifest bool) ElectionInfo {
 	defer el.mu.Unlock()
 	in := ElectionInfo{
 		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
-		RegistrarKey: string(pub), BoardKey: s.cfg.BoardKey, Origin: el.log.Origin(),
+		RegistrarKey: string(pub), BoardKey: el.boardKey, Origin: el.log.Origin(),
 	}
 	if withManifest {
 		in.Manifest = el.manifestBytes

@@ -48,6 +48,7 @@ type electionConfig struct {
 // election is the server's in-memory view of one election.
 type election struct {
 	id            string
+	boardKey      string // the note verifier key of the election's checkpoints
 	manifest      *ballot.Manifest
 	manifestBytes []byte
 	cfg           electionConfig
@@ -114,7 +115,12 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 	if el.rollKey, err = hex.DecodeString(el.cfg.RollKey); err != nil || len(el.rollKey) != 32 {
 		return nil, fmt.Errorf("stored roll key of %s is malformed", row.ID)
 	}
-	el.log = board.New(s.cfg.Store, row.ID, s.cfg.Origin+"/koe/"+row.ID, s.cfg.BoardSigner)
+	origin := board.Origin(s.cfg.Origin, row.ID)
+	signer, vkey, err := signerFor(s.cfg.BoardKey, origin)
+	if err != nil {
+		return nil, err
+	}
+	el.log, el.boardKey = board.New(s.cfg.Store, row.ID, origin, signer), vkey
 	if row.State != StateSetup {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return nil, err

@@ -95,7 +95,7 @@ func (s *Server) recordFiles(ctx context.Context, el *election) (map[string][]by
 	}
 	files[record.BoardEntries] = []byte(entriesFile.String())
 	files[record.BoardCheckpoint] = cp.Note
-	files[record.BoardKey] = []byte(s.cfg.BoardKey + "\n")
+	files[record.BoardKey] = []byte(el.boardKey + "\n")
 	return files, nil
 }
 
@@ -131,6 +131,7 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
 	tw := tar.NewWriter(gz)
 	now := time.Now().UTC().Truncate(time.Second)
 	dirs := map[string]bool{}
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: el.id + "/", Mode: 0o755, ModTime: now})
 	for _, n := range names {
 		for d := path.Dir(n); d != "."; d = path.Dir(d) {
 			if !dirs[d] {

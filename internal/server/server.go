@@ -11,6 +11,7 @@
 package server
 
 import (
+	"crypto/ed25519"
 	"context"
 	"errors"
 	"log/slog"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/internal/store"
 )
@@ -40,11 +40,12 @@ const (
 // Config configures a Server.
 type Config struct {
 	Store store.Store
-	// Origin names this board in checkpoints: "<Origin>/koe/<election id>".
+	// Origin names this server's boards in checkpoints: each election's
+	// is "<Origin>/koe/<election id>".
 	Origin string
-	// BoardSigner signs checkpoints; BoardKey is its public verifier key.
-	BoardSigner note.Signer
-	BoardKey    string
+	// BoardKey signs every election's checkpoints (as a note key named
+	// after the election's origin).
+	BoardKey ed25519.PrivateKey
 	// AdminToken authenticates the administrator (Authorization: Bearer).
 	AdminToken string
 	// RegistrarBits is the registrar's RSA modulus size (default 3072).
@@ -73,8 +74,8 @@ type Server struct {
 
 // New returns a server; call Handler to serve it and Close to stop it.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.BoardSigner == nil || cfg.AdminToken == "" {
-		return nil, errors.New("server: Store, BoardSigner and AdminToken are required")
+	if cfg.Store == nil || len(cfg.BoardKey) != ed25519.PrivateKeySize || cfg.AdminToken == "" {
+		return nil, errors.New("server: Store, BoardKey and AdminToken are required")
 	}
 	if cfg.Origin == "" {
 		cfg.Origin = "localhost"
@@ -123,6 +124,12 @@ func (s *Server) Handler() http.Handler {
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r); err != nil {
+				var he *httpError
+				if !errors.As(err, &he) {
+					// Internal errors come from the store or the board, never
+					// from a request's content; they are logged for operators.
+					s.log.Error("internal error", "route", pattern, "err", err)
+				}
 				writeError(w, err)
 			}
 		})

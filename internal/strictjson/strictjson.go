@@ -15,52 +15,142 @@ import (
 	"strings"
 )
 
-// Decode decodes exactly one JSON value from data into v, which must point
-// to a struct (or a slice of structs) without maps. The allowed object keys
-// are the JSON names of the fields of every struct reachable from v.
+// Decode decodes exactly one JSON value from data into v. The object keys
+// allowed at each place are the JSON names of the fields of the struct that
+// place decodes into, spelled exactly; a json.RawMessage field's value is
+// left unchecked (its own decoder checks it), as are map keys.
 func Decode(data []byte, v any) error {
-	return DecodeKeys(data, v, Keys(reflect.TypeOf(v)))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := checkValue(dec, reflect.TypeOf(v), 0); err != nil {
+		return err
+	}
+	return decodeOne(data, v)
 }
 
-// Keys returns the JSON names of the fields of every struct reachable from t.
-// It panics if t contains a map, whose keys are data, not field names.
-func Keys(t reflect.Type) map[string]bool {
-	keys := map[string]bool{}
-	seen := map[reflect.Type]bool{}
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		if seen[t] {
-			return
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// fieldsOf returns the JSON names of t's fields, with their types.
+func fieldsOf(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
 		}
-		seen[t] = true
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Array:
-			walk(t.Elem())
-		case reflect.Map:
-			panic("strictjson: maps are not supported: " + t.String())
-		case reflect.Struct:
-			for f := range t.Fields() {
-				if !f.IsExported() {
-					continue
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" && tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range fieldsOf(ft) {
+					out[k] = v
 				}
-				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-				if name == "-" {
-					continue
-				}
-				if name == "" {
-					name = f.Name
-				}
-				if f.Anonymous && f.Tag.Get("json") == "" {
-					walk(f.Type)
-					continue
-				}
-				keys[name] = true
-				walk(f.Type)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// checkValue reads one JSON value from dec and checks its object keys
+// against t.
+func checkValue(dec *json.Decoder, t reflect.Type, depth int) error {
+	if depth > maxDepth {
+		return errors.New("JSON nested too deeply")
+	}
+	for t != nil && t.Kind() == reflect.Pointer && t != rawMessageType {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, isDelim := tok.(json.Delim)
+	if !isDelim {
+		return nil
+	}
+	if t == nil || t == rawMessageType || t.Kind() == reflect.Interface {
+		return skip(dec, depth+1)
+	}
+	switch {
+	case d == '{' && t.Kind() == reflect.Struct:
+		fields := fieldsOf(t)
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k := kt.(string)
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("unknown field %q", k)
+			}
+			if seen[k] {
+				return fmt.Errorf("duplicate field %q", k)
+			}
+			seen[k] = true
+			if err := checkValue(dec, ft, depth+1); err != nil {
+				return err
+			}
+		}
+	case d == '{' && t.Kind() == reflect.Map:
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			if seen[kt.(string)] {
+				return fmt.Errorf("duplicate key %q", kt)
+			}
+			seen[kt.(string)] = true
+			if err := checkValue(dec, t.Elem(), depth+1); err != nil {
+				return err
+			}
+		}
+	case d == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for dec.More() {
+			if err := checkValue(dec, t.Elem(), depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		// The JSON does not have the type's shape: encoding/json reports it.
+		return skip(dec, depth+1)
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// skip reads the rest of an object or array whose opening delimiter was read.
+func skip(dec *json.Decoder, depth int) error {
+	if depth > maxDepth {
+		return errors.New("JSON nested too deeply")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+			if err := skip(dec, depth+1); err != nil {
+				return err
 			}
 		}
 	}
-	walk(t)
-	return keys
+	_, err := dec.Token()
+	return err
 }
 
 // DecodeKeys is Decode with an explicit set of allowed object keys.
@@ -68,6 +158,12 @@ func DecodeKeys(data []byte, v any, allowed map[string]bool) error {
 	if err := checkKeys(data, allowed); err != nil {
 		return err
 	}
+	return decodeOne(data, v)
+}
+
+// decodeOne decodes one JSON value with unknown fields disallowed, and
+// nothing after it.
+func decodeOne(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

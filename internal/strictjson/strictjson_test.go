@@ -34,7 +34,7 @@ func TestDecode(t *testing.T) {
 		{"key in the wrong case", `{"ID":"a"}`, `unknown field "ID"`},
 		{"duplicate key", `{"id":"a","id":"b"}`, `duplicate field "id"`},
 		{"trailing data", `{"id":"a"} {}`, "trailing data"},
-		{"trailing garbage", `{"id":"a"}x`, "invalid character"},
+		{"trailing garbage", `{"id":"a"}x`, "trailing data"},
 		{"field excluded by a dash", `{"Skip":"a"}`, `unknown field "Skip"`},
 		{"too deep", strings.Repeat("[", 40) + strings.Repeat("]", 40), "nested too deeply"},
 		{"wrong type", `{"count":"2"}`, "cannot unmarshal"},
@@ -50,16 +50,22 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-func TestKeysRejectsMaps(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("Keys accepted a map type")
-		}
-	}()
-	var m struct {
-		M map[string]int `json:"m"`
+func TestRawMessagesAndMaps(t *testing.T) {
+	var v struct {
+		Raw json.RawMessage  `json:"raw"`
+		M   map[string]inner `json:"m"`
 	}
-	Decode([]byte(`{}`), &m)
+	if err := Decode([]byte(`{"raw":{"anything":[1,{"goes":true}]},"m":{"x":{"ja":"声"}}}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if string(v.Raw) != `{"anything":[1,{"goes":true}]}` || v.M["x"].Ja != "声" {
+		t.Fatalf("decoded %+v", v)
+	}
+	for _, in := range []string{`{"m":{"x":{"JA":"a"}}}`, `{"m":{"x":{"ja":"a","fr":"b"}}}`, `{"m":{"x":{},"x":{}}}`, `{"Raw":{}}`} {
+		if err := Decode([]byte(in), &v); err == nil {
+			t.Errorf("Decode(%s) accepted", in)
+		}
+	}
 }
 
 func FuzzDecode(f *testing.F) {

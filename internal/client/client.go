@@ -1,0 +1,109 @@
+// Package client talks to a koe server's API (SPEC.md §15) for the
+// command line, the load generator and the tests: the administrator's
+// lifecycle calls, a trustee's ceremony and decryption, and a voter's
+// registration, encryption and casting.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client calls one koe server.
+type Client struct {
+	Base  string // e.g. http://127.0.0.1:8080
+	Token string // bearer token (administrator or trustee), if any
+	HTTP  *http.Client
+}
+
+// New returns a client for the server at base.
+func New(base, token string) *Client {
+	return &Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// Error is an error answer from the server.
+type Error struct {
+	Status  int
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("server: %s (%d %s)", e.Message, e.Status, e.Code) }
+
+// IsCode reports whether err is a server error with this code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// Do sends a request and decodes a JSON answer into out (if not nil).
+func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	raw, err := c.Raw(ctx, method, path, contentType, body)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// Raw sends a request and returns the answer's body.
+func (c *Client) Raw(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(raw, e) != nil || e.Code == "" {
+			e.Code, e.Message = "http", strings.TrimSpace(string(raw))
+		}
+		return nil, e
+	}
+	return raw, nil
+}
+
+// JSON posts v as JSON.
+func (c *Client) JSON(ctx context.Context, method, path string, v, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, method, path, "application/json", body, out)
+}
+
+// ElectionPath returns /api/v1/elections/{id} plus a suffix.
+func ElectionPath(id, suffix string) string {
+	return "/api/v1/elections/" + url.PathEscape(id) + suffix
+}

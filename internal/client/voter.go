@@ -1,0 +1,136 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ballotbox"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/credential"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
+)
+
+// Election is what a voter's device needs of an election: fetched from
+// the server, and checked (the manifest against its hash, the key against
+// the ceremony's parameters).
+type Election struct {
+	ID        string
+	State     string
+	E         *ballot.Election
+	Registrar *credential.PublicKey
+	BoardKey  string
+}
+
+type electionInfo struct {
+	ID           string          `json:"id"`
+	State        string          `json:"state"`
+	Manifest     json.RawMessage `json:"manifest"`
+	RegistrarKey string          `json:"registrarKey"`
+	BoardKey     string          `json:"boardKey"`
+	Params       *record.Params  `json:"params"`
+}
+
+// Election fetches an open election.
+func (c *Client) Election(ctx context.Context, id string) (*Election, error) {
+	var in electionInfo
+	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+		return nil, err
+	}
+	if in.Params == nil {
+		return nil, fmt.Errorf("election %s has no key yet (its ceremony is not complete)", id)
+	}
+	manifest, err := c.Raw(ctx, "GET", ElectionPath(id, "/manifest"), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	keyBytes, err := decodeHex32(in.Params.JointKey)
+	if err != nil {
+		return nil, err
+	}
+	K, err := group.DecodePublicKey(keyBytes)
+	if err != nil {
+		return nil, err
+	}
+	e, err := ballot.NewElection(manifest, K)
+	if err != nil {
+		return nil, err
+	}
+	if fmt.Sprintf("%x", e.Context) != in.Params.Context {
+		return nil, fmt.Errorf("election %s: the server's context does not follow from its manifest and key", id)
+	}
+	pub := new(credential.PublicKey)
+	if err := pub.UnmarshalText([]byte(in.RegistrarKey)); err != nil {
+		return nil, err
+	}
+	return &Election{ID: in.ID, State: in.State, E: e, Registrar: pub, BoardKey: in.BoardKey}, nil
+}
+
+// Register obtains an anonymous credential for a voter on the roll.
+func (c *Client) Register(ctx context.Context, el *Election, voter, code string) (*credential.Credential, error) {
+	pending, blinded, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		BlindSignature []byte `json:"blindSignature"`
+	}
+	req := map[string]any{"voter": voter, "code": code, "blinded": blinded}
+	if err := c.JSON(ctx, "POST", ElectionPath(el.ID, "/register"), req, &resp); err != nil {
+		return nil, err
+	}
+	return pending.Finalize(resp.BlindSignature)
+}
+
+// Receipt is the server's answer to a cast.
+type Receipt struct {
+	TrackingCode string         `json:"trackingCode"`
+	Receipt      *board.Receipt `json:"receipt"`
+}
+
+// Seal encrypts a plaintext into a cast envelope signed by the credential.
+// It returns the envelope and the ballot's nonces (to spoil it instead).
+func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counter uint64) (*ballotbox.Envelope, *ballot.Ballot, ballot.Nonces, error) {
+	b, nonces, err := ballot.Encrypt(rand.Reader, el.E, credential.Binding(cred.PublicKey), pt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sig := cred.SignCast(el.E.Context, b.TrackingCode(), counter)
+	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Counter: counter, Signature: sig}, b, nonces, nil
+}
+
+// Cast submits an envelope and returns the receipt.
+func (c *Client) Cast(ctx context.Context, id string, env *ballotbox.Envelope) (*Receipt, error) {
+	var r Receipt
+	if err := c.JSON(ctx, "POST", ElectionPath(id, "/ballots"), env, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Spoil publishes an opened ballot (a Benaloh challenge).
+func (c *Client) Spoil(ctx context.Context, id string, sp *ballot.Spoiled) error {
+	return c.JSON(ctx, "POST", ElectionPath(id, "/spoiled"), sp, nil)
+}
+
+// CheckReceipt fetches the receipt of a tracking code and verifies it
+// against the board's key: the entry is fetched from the board's tiles.
+func (c *Client) CheckReceipt(ctx context.Context, id, tracking string) (*Receipt, error) {
+	var r Receipt
+	if err := c.Do(ctx, "GET", ElectionPath(id, "/receipts/"+tracking), "", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func decodeHex32(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("%q is not 64 hex digits", s)
+	}
+	return b, nil
+}
