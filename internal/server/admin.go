@@ -655,4 +655,3 @@ func (s *Server) getResults(w http.ResponseWriter, r *http.Request) error {
 	w.Write(body)
 	return nil
 }
-

@@ -1,11 +1,11 @@
 package server_test
 
 import (
-	"crypto/ed25519"
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
@@ -424,7 +424,6 @@ func downloadRecord(t *testing.T, h *harness, id string) string {
 	}
 	return filepath.Join(root, id)
 }
-
 
 // testWriter sends the server's log to the test's log.
 type testWriter struct{ t *testing.T }

@@ -11,8 +11,8 @@
 package server
 
 import (
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net/http"

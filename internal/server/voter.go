@@ -87,7 +87,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 
 // CastResponse is the voter's receipt for a cast ballot.
 type CastResponse struct {
-	TrackingCode string `json:"trackingCode"` // for people: base32 in groups of four
+	TrackingCode string         `json:"trackingCode"` // for people: base32 in groups of four
 	Receipt      *board.Receipt `json:"receipt"`
 }
 
@@ -235,4 +235,3 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request) {
 	}
 	http.StripPrefix("/api/v1/elections/"+el.id+"/log", el.log.Handler()).ServeHTTP(w, r)
 }
-
