@@ -143,11 +143,11 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pub, _ := reg.PublicKey().MarshalText()
-	manifestEntry, err := s.entry(el, board.TypeManifest, map[string]string{"manifest": base64.StdEncoding.EncodeToString(data)})
+	manifestEntry, err := s.entry(el, board.TypeManifest, record.ManifestBody{Manifest: base64.StdEncoding.EncodeToString(data)})
 	if err != nil {
 		return err
 	}
-	keyEntry, err := s.entry(el, board.TypeRegistrarKey, map[string]string{"key": string(pub)})
+	keyEntry, err := s.entry(el, board.TypeRegistrarKey, record.RegistrarKeyBody{Key: string(pub)})
 	if err != nil {
 		return err
 	}
@@ -172,18 +172,18 @@ func (s *Server) trustee(r *http.Request, el *election) (int, error) {
 }
 
 // ceremonyMessages returns the ceremony messages on the board, by round.
-func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]ceremonyBody, error) {
+func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]record.CeremonyBody, error) {
 	entries, err := s.readEntries(ctx, el)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]ceremonyBody{record.Announce: {}, record.Deal: {}, record.Verdict: {}, record.Respond: {}}
+	out := map[string][]record.CeremonyBody{record.Announce: {}, record.Deal: {}, record.Verdict: {}, record.Respond: {}}
 	for _, e := range entries {
-		round, ok := roundOf[e.Type]
+		round, ok := record.RoundOf[e.Type]
 		if !ok {
 			continue
 		}
-		var b ceremonyBody
+		var b record.CeremonyBody
 		if err := strictjson.Decode(e.Body, &b); err != nil {
 			return nil, err
 		}
@@ -215,7 +215,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	round := r.PathValue("round")
-	typ, ok := typeOfRound[round]
+	typ, ok := record.TypeOfRound[round]
 	if !ok {
 		return errorf(http.StatusNotFound, "no-round", "no ceremony round %q (announce, deal, verdict, respond)", round)
 	}
@@ -246,7 +246,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusConflict, "duplicate", "trustee %d has already posted its %s message", j, round)
 		}
 	}
-	entry, err := s.entry(el, typ, ceremonyBody{Trustee: j, Message: compact.Bytes()})
+	entry, err := s.entry(el, typ, record.CeremonyBody{Trustee: j, Message: compact.Bytes()})
 	if err != nil {
 		return errorf(http.StatusBadRequest, "too-large", "%v", err)
 	}
@@ -343,7 +343,7 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entry, err := s.entry(el, board.TypeRoll, map[string]int64{"added": int64(len(ids)), "voters": voters})
+	entry, err := s.entry(el, board.TypeRoll, record.RollBody{Added: int64(len(ids)), Voters: voters})
 	if err != nil {
 		return err
 	}
@@ -514,12 +514,6 @@ func (s *Server) getTally(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decryptionBody is the body of a decryption entry.
-type decryptionBody struct {
-	Trustee int             `json:"trustee"`
-	Share   json.RawMessage `json:"share"`
-}
-
 func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	el, err := s.lookup(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -563,7 +557,7 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	}
 	var compact bytes.Buffer
 	json.Compact(&compact, data)
-	entry, err := s.entry(el, board.TypeDecryption, decryptionBody{Trustee: j, Share: compact.Bytes()})
+	entry, err := s.entry(el, board.TypeDecryption, record.DecryptionBody{Trustee: j, Share: compact.Bytes()})
 	if err != nil {
 		return err
 	}
@@ -585,7 +579,7 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 		if e.Type != board.TypeDecryption {
 			continue
 		}
-		var b decryptionBody
+		var b record.DecryptionBody
 		if err := strictjson.Decode(e.Body, &b); err != nil {
 			return nil, err
 		}

@@ -167,7 +167,7 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 	}
 	tr := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
 	for _, e := range entries {
-		var body ceremonyBody
+		var body record.CeremonyBody
 		switch e.Type {
 		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
 		default:
@@ -176,28 +176,11 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 		if err := strictjson.Decode(e.Body, &body); err != nil {
 			return nil, fmt.Errorf("ceremony entry: %w", err)
 		}
-		if err := record.AddMessage(tr, roundOf[e.Type], body.Trustee, body.Message); err != nil {
+		if err := record.AddMessage(tr, record.RoundOf[e.Type], body.Trustee, body.Message); err != nil {
 			return nil, err
 		}
 	}
 	return tr, nil
-}
-
-// ceremonyBody is the body of a ceremony entry: the trustee's message as
-// the record holds it.
-type ceremonyBody struct {
-	Trustee int             `json:"trustee"`
-	Message json.RawMessage `json:"message"`
-}
-
-var roundOf = map[string]string{
-	board.TypeAnnounce: record.Announce, board.TypeDeal: record.Deal,
-	board.TypeVerdict: record.Verdict, board.TypeRespond: record.Respond,
-}
-
-var typeOfRound = map[string]string{
-	record.Announce: board.TypeAnnounce, record.Deal: board.TypeDeal,
-	record.Verdict: board.TypeVerdict, record.Respond: board.TypeRespond,
 }
 
 // completeCeremony verifies the ceremony on the board and fixes the

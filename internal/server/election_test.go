@@ -372,6 +372,58 @@ func runElection(t *testing.T, h *harness) {
 	if rep.Ballots != 110 || len(rep.Spoiled) != 1 {
 		t.Fatalf("verified %d ballots, %d spoiled", rep.Ballots, len(rep.Spoiled))
 	}
+	boardChecks := 0
+	for _, c := range rep.Checks {
+		if c.What == "board" {
+			boardChecks++
+		}
+	}
+	if boardChecks != 4 {
+		t.Fatalf("%d board checks passed, want 4: %+v", boardChecks, rep.Checks)
+	}
+
+	// A record that disagrees with its board, or a board that disagrees
+	// with its checkpoint, fails.
+	for _, tc := range []struct {
+		name, want string
+		tamper     func(dir string)
+	}{
+		{"results edited", "results.json differs from the board's", func(dir string) {
+			data, _ := os.ReadFile(filepath.Join(dir, record.Results))
+			os.WriteFile(filepath.Join(dir, record.Results), bytes.Replace(data, []byte(`"count": 1`), []byte(`"count": 2`), 1), 0o644)
+		}},
+		{"board entry edited", "Merkle tree hash", func(dir string) {
+			name := filepath.Join(dir, filepath.FromSlash(record.BoardEntries))
+			data, _ := os.ReadFile(name)
+			os.WriteFile(name, bytes.Replace(data, []byte(`"counter":1`), []byte(`"counter":3`), 1), 0o644)
+		}},
+		{"board entry dropped", "entries, the checkpoint covers", func(dir string) {
+			name := filepath.Join(dir, filepath.FromSlash(record.BoardEntries))
+			data, _ := os.ReadFile(name)
+			lines := bytes.SplitAfter(data, []byte("\n"))
+			os.WriteFile(name, bytes.Join(append(lines[:40:40], lines[41:]...), nil), 0o644)
+		}},
+		{"ballot removed from ballots.bin", "ballots.bin differs from the board's", func(dir string) {
+			name := filepath.Join(dir, record.Ballots)
+			data, _ := os.ReadFile(name)
+			os.WriteFile(name, data[el.E.Style.Size():], 0o644)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := downloadRecord(t, h, id)
+			tc.tamper(dir)
+			rep := verify.Record(dir, verify.Options{})
+			if rep.OK() {
+				t.Fatal("a tampered record verified")
+			}
+			for _, f := range rep.Failures() {
+				if strings.Contains(f.Detail, tc.want) {
+					return
+				}
+			}
+			t.Fatalf("no failure says %q: %+v", tc.want, rep.Failures())
+		})
+	}
 }
 
 func mustJSON(v any) string {

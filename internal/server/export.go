@@ -2,27 +2,22 @@ package server
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/strictjson"
 )
 
-// recordFiles builds the election record (SPEC.md §10) from the board: the
-// files of §10.1, derived from the entries, and under board/ the entries
-// themselves, the latest signed checkpoint and the key that signs it, so a
-// verifier can re-derive everything (SPEC.md §13.6).
+// recordFiles builds the election record (SPEC.md §10, §13.6): the files
+// derived from the board, and under board/ the entries themselves, the
+// latest signed checkpoint and its verifier key.
 func (s *Server) recordFiles(ctx context.Context, el *election) (map[string][]byte, error) {
 	cp, err := el.log.Checkpoint(ctx)
 	if err != nil {
@@ -32,81 +27,23 @@ func (s *Server) recordFiles(ctx context.Context, el *election) (map[string][]by
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{}
-	var entriesFile, spoiled strings.Builder
-	var entries []board.Entry
+	entries := make([]board.Entry, len(raws))
+	var lines bytes.Buffer
 	for i, raw := range raws {
-		e, err := board.DecodeEntry(raw)
-		if err != nil {
+		if entries[i], err = board.DecodeEntry(raw); err != nil {
 			return nil, fmt.Errorf("board entry %d: %w", i, err)
 		}
-		entries = append(entries, e)
-		entriesFile.Write(raw)
-		entriesFile.WriteByte('\n')
-		switch e.Type {
-		case board.TypeManifest:
-			var b struct {
-				Manifest string `json:"manifest"`
-			}
-			if err := strictjson.Decode(e.Body, &b); err != nil {
-				return nil, err
-			}
-			m, err := base64.StdEncoding.DecodeString(b.Manifest)
-			if err != nil {
-				return nil, err
-			}
-			files[record.Manifest] = m
-		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
-			var b ceremonyBody
-			if err := strictjson.Decode(e.Body, &b); err != nil {
-				return nil, err
-			}
-			files[path.Join(record.CeremonyDir, fmt.Sprintf("%s-%d.json", roundOf[e.Type], b.Trustee))] = reindent(b.Message)
-		case board.TypeElectionKey:
-			files[record.Election] = reindent(e.Body)
-		case board.TypeSpoiled:
-			spoiled.Write(e.Body)
-			spoiled.WriteByte('\n')
-		case board.TypeTally:
-			files[record.Tally] = reindent(e.Body)
-		case board.TypeDecryption:
-			var b decryptionBody
-			if err := strictjson.Decode(e.Body, &b); err != nil {
-				return nil, err
-			}
-			files[path.Join(record.DecryptDir, fmt.Sprintf("trustee-%d.json", b.Trustee))] = reindent(b.Share)
-		case board.TypeResults:
-			files[record.Results] = reindent(e.Body)
-		}
+		lines.Write(raw)
+		lines.WriteByte('\n')
 	}
-	counted, err := ballotbox.Counted(entries)
+	files, err := record.FromBoard(entries)
 	if err != nil {
 		return nil, err
 	}
-	var ballots []byte
-	for _, env := range counted {
-		ballots = append(ballots, env.Ballot...)
-	}
-	if len(ballots) > 0 {
-		files[record.Ballots] = ballots
-	}
-	if spoiled.Len() > 0 {
-		files[record.Spoiled] = []byte(spoiled.String())
-	}
-	files[record.BoardEntries] = []byte(entriesFile.String())
+	files[record.BoardEntries] = lines.Bytes()
 	files[record.BoardCheckpoint] = cp.Note
 	files[record.BoardKey] = []byte(el.boardKey + "\n")
 	return files, nil
-}
-
-// reindent turns compact JSON from the board into the record's indented form.
-func reindent(raw []byte) []byte {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return raw
-	}
-	out, _ := json.MarshalIndent(v, "", "  ")
-	return append(out, '\n')
 }
 
 // getRecord serves the election record as a gzipped tar archive of one

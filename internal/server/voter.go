@@ -11,6 +11,7 @@ import (
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
 	}
 	vh := rollHash(el.rollKey, "voter", voter)
-	entry, err := s.entry(el, board.TypeCredentialIssued, map[string]string{"voter": hex.EncodeToString(vh[:])})
+	entry, err := s.entry(el, board.TypeCredentialIssued, record.IssuedBody{Voter: hex.EncodeToString(vh[:])})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ type Report struct {
 	Spoiled  []ballot.Answers // what each spoiled ballot was opened to
 	Ballots  int
 	Election *ballot.Election
+	issued   int // credentials issued, for a record with a board
 }
 
 // OK reports whether every check passed.
@@ -111,6 +112,11 @@ func Record(dir string, opt Options) *Report {
 		} else {
 			r.pass(record.Election, "joint key %x…, context %x… follow from the ceremony", e.Key.Bytes()[:8], e.Context[:8])
 		}
+	}
+
+	// The bulletin board, if the record came from a server.
+	if hasBoard(dir) {
+		checkBoard(r, dir, e, opt)
 	}
 
 	// 3. Cast ballots.
