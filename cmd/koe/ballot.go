@@ -133,12 +133,7 @@ func ballotEncrypt(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func writePrivate(name string, data []byte) error {
-	if err := record.WriteFile(name, data); err != nil {
-		return err
-	}
-	return os.Chmod(name, 0o600)
-}
+func writePrivate(name string, data []byte) error { return record.WriteFileMode(name, data, 0o600) }
 
 func readBallotFile(e *ballot.Election, name string) (*ballot.Ballot, error) {
 	raw, err := os.ReadFile(name)

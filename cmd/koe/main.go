@@ -47,6 +47,9 @@ func commands() []command {
 		{"ballot", "encrypt a ballot, then cast it or spoil it (Benaloh challenge)", runBallot},
 		{"tally", "add up the cast ballots while they are encrypted", runTally},
 		{"verify", "re-check a whole election record", runVerify},
+		{"serve", "run the ballot box, registrar and bulletin board server", runServe},
+		{"admin", "the administrator's commands against a server", runAdmin},
+		{"vote", "register, encrypt and cast a ballot on a server", runVote},
 		{"demo", "run a whole election locally and verify it", runDemo},
 		{"bench", "measure encryption, verification and tallying", runBench},
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/keystore"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
@@ -32,24 +35,138 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 
 // trusteeFlags are the flags every trustee subcommand takes.
 type trusteeFlags struct {
-	dir, key, passFile *string
+	election, server, tokenFile, key, passFile *string
 }
 
 func addTrusteeFlags(fs interface {
 	String(name, value, usage string) *string
 }) trusteeFlags {
 	return trusteeFlags{
-		dir:      fs.String("election", "", "the election record directory"),
-		key:      fs.String("key", "", "your trustee key file (secret: keep it on your own machine)"),
-		passFile: fs.String("passphrase-file", "", "read the key file's passphrase from this file (default: $KOE_PASSPHRASE, or ask)"),
+		election:  fs.String("election", "", "the election: a record directory, or with --server the election id"),
+		server:    fs.String("server", "", "a koe server to talk to (default: work on the record directory)"),
+		tokenFile: fs.String("token-file", "", "with --server: file holding your trustee token (default: $KOE_TRUSTEE_TOKEN)"),
+		key:       fs.String("key", "", "your trustee key file (secret: keep it on your own machine)"),
+		passFile:  fs.String("passphrase-file", "", "read the key file's passphrase from this file (default: $KOE_PASSPHRASE, or ask)"),
 	}
 }
 
 func (f trusteeFlags) check() error {
-	if *f.dir == "" || *f.key == "" {
+	if *f.election == "" || *f.key == "" {
 		return withHint(usagef("--election and --key are required"), "for example: koe trustee deal --election ./record --key trustee-1.key")
 	}
 	return nil
+}
+
+// A place is where a trustee reads the election and the others' messages
+// and publishes its own: an election record directory, or a server.
+type place interface {
+	manifest() ([]byte, error)
+	// messages returns every trustee's message of a round, by trustee.
+	messages(round string) (map[int][]byte, error)
+	publish(round string, j int, v any) (string, error)
+	tally(e *ballot.Election) (*tally.Accumulator, error)
+	publishShare(s *tally.Share) (string, error)
+	describe() string
+}
+
+func (f trusteeFlags) place() (place, error) {
+	if *f.server == "" {
+		return dirPlace(*f.election), nil
+	}
+	token := os.Getenv("KOE_TRUSTEE_TOKEN")
+	if *f.tokenFile != "" {
+		b, err := os.ReadFile(*f.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, withHint(errors.New("no trustee token"), "the administrator gave you one when the election was created: use --token-file FILE or set KOE_TRUSTEE_TOKEN")
+	}
+	return &serverPlace{c: client.New(*f.server, token), id: *f.election}, nil
+}
+
+type dirPlace string
+
+func (d dirPlace) describe() string { return string(d) }
+
+func (d dirPlace) manifest() ([]byte, error) {
+	data, err := record.ReadFile(filepath.Join(string(d), record.Manifest))
+	if err != nil {
+		return nil, withHint(err, "create the record with koe election init --manifest FILE %s", d)
+	}
+	return data, nil
+}
+
+func (d dirPlace) messages(round string) (map[int][]byte, error) {
+	files, err := record.Indexed(filepath.Join(string(d), record.CeremonyDir), round)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]byte{}
+	for j, name := range files {
+		if out[j], err = record.ReadFile(name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d dirPlace) publish(round string, j int, v any) (string, error) {
+	name := record.CeremonyFile(string(d), round, j)
+	if _, err := os.Stat(name); err == nil {
+		return "", fmt.Errorf("trustee %d has already published its %s message (%s)", j, round, name)
+	}
+	return name, record.WriteJSON(name, v)
+}
+
+func (d dirPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
+	return loadTally(string(d), e)
+}
+
+func (d dirPlace) publishShare(s *tally.Share) (string, error) {
+	name := record.DecryptionFile(string(d), s.Trustee)
+	return name, record.WriteJSON(name, s)
+}
+
+type serverPlace struct {
+	c  *client.Client
+	id string
+}
+
+func (p *serverPlace) describe() string { return p.c.Base + " election " + p.id }
+
+func (p *serverPlace) manifest() ([]byte, error) {
+	return p.c.Raw(context.Background(), "GET", client.ElectionPath(p.id, "/manifest"), "", nil)
+}
+
+func (p *serverPlace) messages(round string) (map[int][]byte, error) {
+	all, err := p.c.Ceremony(context.Background(), p.id)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int][]byte{}
+	for _, m := range all[round] {
+		out[m.Trustee] = m.Message
+	}
+	return out, nil
+}
+
+func (p *serverPlace) publish(round string, j int, v any) (string, error) {
+	return p.describe(), p.c.PostCeremony(context.Background(), p.id, round, v)
+}
+
+func (p *serverPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
+	pub, err := p.c.Tally(context.Background(), p.id)
+	if err != nil {
+		return nil, err
+	}
+	return tally.ParseEncrypted(pub, e.Style)
+}
+
+func (p *serverPlace) publishShare(s *tally.Share) (string, error) {
+	return p.describe(), p.c.PostDecryption(context.Background(), p.id, s)
 }
 
 // passphrase reads the key file's passphrase.
@@ -126,131 +243,134 @@ func saveTrustee(name string, t *ceremony.Trustee, pass []byte) error {
 	return writePrivate(name, sealed)
 }
 
-// manifestOf reads a record's manifest and its hash, the ceremony's context.
-func manifestOf(dir string) (*ballot.Manifest, []byte, error) {
-	data, err := record.ReadFile(filepath.Join(dir, record.Manifest))
-	if err != nil {
-		return nil, nil, withHint(err, "create the record with koe election init --manifest FILE %s", dir)
-	}
-	m, err := ballot.ParseManifest(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	h := ballot.Hash(data)
-	return m, h[:], nil
+// trusteeSession is what the trustee subcommands share: the place, the
+// election's manifest and ceremony context, and (but for keygen) the
+// unlocked trustee.
+type trusteeSession struct {
+	f     trusteeFlags
+	place place
+	m     *ballot.Manifest
+	raw   []byte
+	ctx   []byte
+	p     ceremony.Params
+	t     *ceremony.Trustee
+	pass  []byte
 }
 
-func trusteeKeygen(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe trustee keygen", "koe trustee keygen --election DIR --index J --name NAME --key FILE", stderr)
-	f := addTrusteeFlags(fs)
-	index := fs.Int("index", 0, "your trustee number, 1..n, as the administrator assigned it")
-	name := fs.String("name", "", "your name or role, published with your commitments")
-	if _, err := parse(fs, args); err != nil {
+func (s *trusteeSession) init(stderr io.Writer, unlock bool) error {
+	if err := s.f.check(); err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
+	var err error
+	if s.place, err = s.f.place(); err != nil {
 		return err
 	}
-	m, ctx, err := manifestOf(*f.dir)
-	if err != nil {
+	if s.raw, err = s.place.manifest(); err != nil {
 		return err
 	}
-	if *index < 1 || *index > m.Trustees {
-		return usagef("--index must be 1..%d", m.Trustees)
-	}
-	if _, err := os.Stat(*f.key); err == nil {
-		return withHint(fmt.Errorf("%s already exists", *f.key), "a trustee makes its key once; choose another file name or remove the old one deliberately")
-	}
-	pub := record.CeremonyFile(*f.dir, record.Announce, *index)
-	if _, err := os.Stat(pub); err == nil {
-		return fmt.Errorf("trustee %d has already announced (%s)", *index, pub)
-	}
-	pass, err := passphrase(*f.passFile, true, stderr)
-	if err != nil {
+	if s.m, err = ballot.ParseManifest(s.raw); err != nil {
 		return err
 	}
-	t, ann, err := ceremony.NewTrustee(rand.Reader, ceremony.Params{N: m.Trustees, T: m.Threshold}, ctx, *index, *name)
-	if err != nil {
-		return err
+	h := ballot.Hash(s.raw)
+	s.ctx = h[:]
+	s.p = ceremony.Params{N: s.m.Trustees, T: s.m.Threshold}
+	if unlock {
+		s.t, s.pass, err = loadTrustee(s.f, stderr)
 	}
-	if err := saveTrustee(*f.key, t, pass); err != nil {
-		return err
-	}
-	if err := record.WriteJSON(pub, ann); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Trustee %d (%s): secret key written to %s (encrypted with your passphrase).\n", *index, *name, *f.key)
-	fmt.Fprintf(stdout, "Commitments published to %s.\n", pub)
-	fmt.Fprintf(stdout, "Next, when all %d trustees have announced: koe trustee deal --election %s --key %s\n", m.Trustees, *f.dir, *f.key)
-	return nil
+	return err
 }
 
-func loadRound[T any](dir, round string, n int, decode func([]byte) (*T, error)) ([]T, error) {
+// round decodes every trustee's message of a round, in index order; all n
+// must be there.
+func round[T any](s *trusteeSession, name string, decode func(ceremony.Params, []byte) (*T, error)) ([]T, error) {
+	msgs, err := s.place.messages(name)
+	if err != nil {
+		return nil, err
+	}
 	var out []T
-	for j := 1; j <= n; j++ {
-		data, err := record.ReadFile(record.CeremonyFile(dir, round, j))
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, withHint(fmt.Errorf("trustee %d has not finished the %q round", j, round), "wait until every trustee has; the files are in %s", filepath.Join(dir, record.CeremonyDir))
-			}
-			return nil, err
+	for j := 1; j <= s.p.N; j++ {
+		data, ok := msgs[j]
+		if !ok {
+			return nil, withHint(fmt.Errorf("trustee %d has not finished the %q round", j, name), "wait until every trustee has (%s)", s.place.describe())
 		}
-		v, err := decode(data)
+		v, err := decode(s.p, data)
 		if err != nil {
-			return nil, fmt.Errorf("trustee %d's %s message: %w", j, round, err)
+			return nil, fmt.Errorf("trustee %d's %s message: %w", j, name, err)
 		}
 		out = append(out, *v)
 	}
 	return out, nil
 }
 
-// trusteeSession is what the ceremony subcommands share: the parsed flags,
-// the election's manifest and ceremony context, and the unlocked trustee.
-type trusteeSession struct {
-	f    trusteeFlags
-	m    *ballot.Manifest
-	ctx  []byte
-	p    ceremony.Params
-	t    *ceremony.Trustee
-	pass []byte
-}
-
-func openTrusteeSession(sub string, args []string, stderr io.Writer) (*trusteeSession, error) {
-	fs := newFlags("koe trustee "+sub, "koe trustee "+sub+" --election DIR --key FILE", stderr)
+func newSession(sub string, args []string, stderr io.Writer, unlock bool, extra func(*flag.FlagSet)) (*trusteeSession, error) {
+	fs := newFlags("koe trustee "+sub, "koe trustee "+sub+" --election DIR|ID [--server URL --token-file FILE] --key FILE", stderr)
 	s := &trusteeSession{f: addTrusteeFlags(fs)}
+	if extra != nil {
+		extra(fs)
+	}
 	if _, err := parse(fs, args); err != nil {
 		return nil, err
 	}
-	if err := s.f.check(); err != nil {
-		return nil, err
-	}
-	var err error
-	if s.m, s.ctx, err = manifestOf(*s.f.dir); err != nil {
-		return nil, err
-	}
-	s.p = ceremony.Params{N: s.m.Trustees, T: s.m.Threshold}
-	if s.t, s.pass, err = loadTrustee(s.f, stderr); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, s.init(stderr, unlock)
 }
 
-func (s *trusteeSession) announcements() ([]ceremony.Announcement, error) {
-	return loadRound(*s.f.dir, record.Announce, s.p.N, func(b []byte) (*ceremony.Announcement, error) { return ceremony.DecodeAnnouncement(s.p, b) })
+func (s *trusteeSession) next(stdout io.Writer, sub string) {
+	where := "--election " + *s.f.election
+	if *s.f.server != "" {
+		where = "--server " + *s.f.server + " " + where
+	}
+	fmt.Fprintf(stdout, "Next, when every trustee has done this step: koe trustee %s %s --key %s\n", sub, where, *s.f.key)
 }
 
-// publish writes the trustee's message of a round to the record.
-func (s *trusteeSession) publish(round string, v any) (string, error) {
-	out := record.CeremonyFile(*s.f.dir, round, s.t.Index)
-	return out, record.WriteJSON(out, v)
-}
-
-func trusteeDeal(args []string, stdout, stderr io.Writer) error {
-	s, err := openTrusteeSession("deal", args, stderr)
+func trusteeKeygen(args []string, stdout, stderr io.Writer) error {
+	var index *int
+	var name *string
+	s, err := newSession("keygen", args, stderr, false, func(fs *flag.FlagSet) {
+		index = fs.Int("index", 0, "your trustee number, 1..n, as the administrator assigned it")
+		name = fs.String("name", "", "your name or role, published with your commitments")
+	})
 	if err != nil {
 		return err
 	}
-	anns, err := s.announcements()
+	if *index < 1 || *index > s.m.Trustees {
+		return usagef("--index must be 1..%d", s.m.Trustees)
+	}
+	if _, err := os.Stat(*s.f.key); err == nil {
+		return withHint(fmt.Errorf("%s already exists", *s.f.key), "a trustee makes its key once; choose another file name or remove the old one deliberately")
+	}
+	if msgs, err := s.place.messages(record.Announce); err != nil {
+		return err
+	} else if _, done := msgs[*index]; done {
+		return fmt.Errorf("trustee %d has already announced", *index)
+	}
+	pass, err := passphrase(*s.f.passFile, true, stderr)
+	if err != nil {
+		return err
+	}
+	t, ann, err := ceremony.NewTrustee(rand.Reader, s.p, s.ctx, *index, *name)
+	if err != nil {
+		return err
+	}
+	if err := saveTrustee(*s.f.key, t, pass); err != nil {
+		return err
+	}
+	where, err := s.place.publish(record.Announce, *index, ann)
+	if err != nil {
+		os.Remove(*s.f.key)
+		return err
+	}
+	fmt.Fprintf(stdout, "Trustee %d (%s): secret key written to %s (encrypted with your passphrase).\n", *index, *name, *s.f.key)
+	fmt.Fprintf(stdout, "Commitments published to %s.\n", where)
+	s.next(stdout, "deal")
+	return nil
+}
+
+func trusteeDeal(args []string, stdout, stderr io.Writer) error {
+	s, err := newSession("deal", args, stderr, true, nil)
+	if err != nil {
+		return err
+	}
+	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
 	if err != nil {
 		return err
 	}
@@ -258,25 +378,25 @@ func trusteeDeal(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.publish(record.Deal, d)
+	where, err := s.place.publish(record.Deal, s.t.Index, d)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: shares for the %d other trustees encrypted to their keys and published to %s.\n", s.t.Index, s.p.N-1, out)
-	fmt.Fprintf(stdout, "Next, when all have dealt: koe trustee shares --election %s --key %s\n", *s.f.dir, *s.f.key)
+	fmt.Fprintf(stdout, "Trustee %d: shares for the %d other trustees encrypted to their keys and published to %s.\n", s.t.Index, s.p.N-1, where)
+	s.next(stdout, "shares")
 	return nil
 }
 
 func trusteeShares(args []string, stdout, stderr io.Writer) error {
-	s, err := openTrusteeSession("shares", args, stderr)
+	s, err := newSession("shares", args, stderr, true, nil)
 	if err != nil {
 		return err
 	}
-	anns, err := s.announcements()
+	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
 	if err != nil {
 		return err
 	}
-	deals, err := loadRound(*s.f.dir, record.Deal, s.p.N, func(b []byte) (*ceremony.Dealing, error) { return ceremony.DecodeDealing(s.p, b) })
+	deals, err := round(s, record.Deal, ceremony.DecodeDealing)
 	if err != nil {
 		return err
 	}
@@ -287,7 +407,7 @@ func trusteeShares(args []string, stdout, stderr io.Writer) error {
 	if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
 		return err
 	}
-	out, err := s.publish(record.Verdict, v)
+	where, err := s.place.publish(record.Verdict, s.t.Index, v)
 	if err != nil {
 		return err
 	}
@@ -297,16 +417,17 @@ func trusteeShares(args []string, stdout, stderr io.Writer) error {
 	for _, c := range v.Complaints {
 		fmt.Fprintf(stdout, "Trustee %d: COMPLAINT against trustee %d: %s\n", s.t.Index, c.Against, c.Reason)
 	}
-	fmt.Fprintf(stdout, "Verdict published to %s.\nNext, when all have checked: koe trustee respond --election %s --key %s\n", out, *s.f.dir, *s.f.key)
+	fmt.Fprintf(stdout, "Verdict published to %s.\n", where)
+	s.next(stdout, "respond")
 	return nil
 }
 
 func trusteeRespond(args []string, stdout, stderr io.Writer) error {
-	s, err := openTrusteeSession("respond", args, stderr)
+	s, err := newSession("respond", args, stderr, true, nil)
 	if err != nil {
 		return err
 	}
-	verdicts, err := loadRound(*s.f.dir, record.Verdict, s.p.N, func(b []byte) (*ceremony.Verdict, error) { return ceremony.DecodeVerdict(s.p, b) })
+	verdicts, err := round(s, record.Verdict, ceremony.DecodeVerdict)
 	if err != nil {
 		return err
 	}
@@ -317,56 +438,75 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if rs == nil {
 		rs = []ceremony.Response{}
 	}
-	out, err := s.publish(record.Respond, rs)
+	where, err := s.place.publish(record.Respond, s.t.Index, rs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), out)
-	fmt.Fprintf(stdout, "Next, when all have responded, the administrator runs: koe election key %s\n", *s.f.dir)
+	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), where)
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "When every trustee has responded, the administrator opens the election: koe admin open --election %s\n", *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "When every trustee has responded, the administrator runs: koe election key %s\n", *s.f.election)
+	}
 	return nil
 }
 
+// transcript assembles the ceremony transcript from the place.
+func (s *trusteeSession) transcript() (*ceremony.Transcript, error) {
+	tr := &ceremony.Transcript{Params: s.p}
+	for _, r := range []string{record.Announce, record.Deal, record.Verdict, record.Respond} {
+		msgs, err := s.place.messages(r)
+		if err != nil {
+			return nil, err
+		}
+		for j := 1; j <= s.p.N; j++ {
+			if data, ok := msgs[j]; ok {
+				if err := record.AddMessage(tr, r, j, data); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return tr, nil
+}
+
 func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe trustee decrypt", "koe trustee decrypt --election DIR --key FILE", stderr)
-	f := addTrusteeFlags(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	e, _, err := loadElection(*f.dir)
+	s, err := newSession("decrypt", args, stderr, true, nil)
 	if err != nil {
 		return err
 	}
-	t, _, err := loadTrustee(f, stderr)
+	tr, err := s.transcript()
 	if err != nil {
 		return err
 	}
-	tr, err := record.LoadTranscript(*f.dir, ceremony.Params{N: e.Manifest.Trustees, T: e.Manifest.Threshold})
+	res, err := s.t.Finish(s.ctx, tr)
 	if err != nil {
 		return err
 	}
-	res, err := t.Finish(e.ManifestHash[:], tr)
+	e, err := ballot.NewElection(s.raw, res.JointKey)
 	if err != nil {
 		return err
 	}
-	acc, err := loadTally(*f.dir, e)
+	acc, err := s.place.tally(e)
 	if err != nil {
 		return err
 	}
-	share, err := tally.Decrypt(rand.Reader, e, acc, t.Index, t.Share())
+	share, err := tally.Decrypt(rand.Reader, e, acc, s.t.Index, s.t.Share())
 	if err != nil {
 		return err
 	}
-	if _, err := tally.Check(e, acc, share, res.VerificationKeys[t.Index]); err != nil {
+	if _, err := tally.Check(e, acc, share, res.VerificationKeys[s.t.Index]); err != nil {
 		return fmt.Errorf("your partial decryption does not verify: %w", err)
 	}
-	out := record.DecryptionFile(*f.dir, t.Index)
-	if err := record.WriteJSON(out, share); err != nil {
+	where, err := s.place.publishShare(share)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, written to %s.\n", t.Index, acc.Ballots, out)
-	fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *f.dir)
+	fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, published to %s.\n", s.t.Index, acc.Ballots, where)
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe admin publish --election %s\n", e.Manifest.Threshold, *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *s.f.election)
+	}
 	return nil
 }

@@ -1,30 +1,67 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] RECORD", stderr)
+	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] (RECORD | RECORD.tar.gz | --server URL --election ID)", stderr)
 	unbatched := fs.Bool("unbatched", false, "check every proof equation on its own instead of in batches")
 	workers := fs.Int("workers", 0, "parallel workers (default: every core)")
 	quiet := fs.Bool("q", false, "print only failures and the verdict")
+	srv := fs.String("server", "", "fetch the record of --election from this koe server")
+	id := fs.String("election", "", "with --server: the election id")
+	keep := fs.String("o", "", "with --server or an archive: keep the unpacked record in this directory")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return withHint(usagef("koe verify takes one election record"), "koe verify ./record  (a directory written by koe election init or koe demo)")
+	var dir string
+	switch {
+	case *srv != "" && *id != "" && len(pos) == 0:
+		archive, err := client.New(*srv, "").Raw(context.Background(), "GET", client.ElectionPath(*id, "/record"), "", nil)
+		if err != nil {
+			return err
+		}
+		if dir, err = unpackRecord(bytes.NewReader(archive), *keep); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Fetched the record of %s from %s (%d bytes)\n", *id, *srv, len(archive))
+	case len(pos) == 1 && (strings.HasSuffix(pos[0], ".tar.gz") || strings.HasSuffix(pos[0], ".tgz")):
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if dir, err = unpackRecord(f, *keep); err != nil {
+			return err
+		}
+	case len(pos) == 1:
+		dir = pos[0]
+	default:
+		return withHint(usagef("koe verify takes one election record"), "koe verify ./record, koe verify record.tar.gz, or koe verify --server URL --election ID")
 	}
-	rep := verifyRecord(pos[0], verify.Options{Workers: *workers, Unbatched: *unbatched}, stdout, stderr, *quiet)
+	if *keep == "" && dir != "" && dir != pos0(pos) {
+		defer os.RemoveAll(dir)
+	}
+	rep := verifyRecord(dir, verify.Options{Workers: *workers, Unbatched: *unbatched}, stdout, stderr, *quiet)
 	if !rep.OK() {
 		return &exitError{code: 1}
 	}
@@ -115,4 +152,81 @@ func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
 			}
 		}
 	}
+}
+
+func pos0(pos []string) string {
+	if len(pos) > 0 {
+		return pos[0]
+	}
+	return ""
+}
+
+// unpackRecord unpacks a gzipped tar archive of one record directory into
+// keep (or a new temporary directory), which it returns as the record.
+// It refuses paths that leave the directory, links and oversize files.
+func unpackRecord(r io.Reader, keep string) (string, error) {
+	root := keep
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "koe-record-"); err != nil {
+			return "", err
+		}
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return "", fmt.Errorf("not a gzipped record archive: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	top := ""
+	var total int64
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("record archive: %w", err)
+		}
+		name := path.Clean(hdr.Name)
+		if !filepath.IsLocal(name) {
+			return "", fmt.Errorf("record archive: unsafe path %q", hdr.Name)
+		}
+		first, _, _ := strings.Cut(name, "/")
+		if top == "" {
+			top = first
+		} else if first != top {
+			return "", fmt.Errorf("record archive: more than one top directory (%s, %s)", top, first)
+		}
+		_, rest, _ := strings.Cut(name, "/")
+		dst := filepath.Join(root, filepath.FromSlash(rest))
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return "", err
+			}
+		case tar.TypeReg:
+			total += hdr.Size
+			if hdr.Size > 4<<30 || total > 16<<30 {
+				return "", errors.New("record archive: too large")
+			}
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return "", err
+			}
+			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return "", err
+			}
+			_, err = io.CopyN(f, tr, hdr.Size)
+			f.Close()
+			if err != nil {
+				return "", err
+			}
+		default:
+			return "", fmt.Errorf("record archive: %s is not a file or directory", hdr.Name)
+		}
+	}
+	if top == "" {
+		return "", errors.New("record archive: empty")
+	}
+	return root, nil
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +14,8 @@ import (
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Election is what a voter's device needs of an election: fetched from
@@ -133,4 +136,30 @@ func decodeHex32(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not 64 hex digits", s)
 	}
 	return b, nil
+}
+
+// VerifyCast fetches the board entry a receipt names and checks that it
+// holds this envelope and that the receipt proves it is on the board,
+// under the election's board key.
+func (c *Client) VerifyCast(ctx context.Context, el *Election, env *ballotbox.Envelope, r *Receipt) error {
+	entry, err := c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", r.Receipt.Index)), "", nil)
+	if err != nil {
+		return err
+	}
+	e, err := board.DecodeEntry(entry)
+	if err != nil {
+		return err
+	}
+	got, err := ballotbox.ParseEnvelope(e.Body)
+	if err != nil {
+		return err
+	}
+	if e.Type != board.TypeBallot || !bytes.Equal(got.Ballot, env.Ballot) || got.Counter != env.Counter {
+		return fmt.Errorf("board entry %d is not this ballot", r.Receipt.Index)
+	}
+	v, err := note.NewVerifier(el.BoardKey)
+	if err != nil {
+		return err
+	}
+	return board.VerifyReceipt(r.Receipt, entry, v)
 }

@@ -72,7 +72,11 @@ func DecryptionFile(dir string, j int) string {
 
 // WriteFile writes data durably and atomically: to a temporary file that is
 // synced and then renamed over name, and the directory synced.
-func WriteFile(name string, data []byte) error {
+func WriteFile(name string, data []byte) error { return WriteFileMode(name, data, 0o644) }
+
+// WriteFileMode is WriteFile with the file's permissions (0600 for secrets:
+// the file never exists with wider ones).
+func WriteFileMode(name string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
@@ -86,7 +90,7 @@ func WriteFile(name string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}

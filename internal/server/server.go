@@ -143,6 +143,7 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/elections/{id}/results", s.getResults)
 	api("GET /api/v1/elections/{id}/record", s.getRecord)
 	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
+	api("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
 	mux.HandleFunc("GET /api/v1/elections/{id}/log/", s.serveLog)
 	// Administrator.
 	api("POST /api/v1/elections", s.admin(s.createElection))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -235,4 +236,27 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.StripPrefix("/api/v1/elections/"+el.id+"/log", el.log.Handler()).ServeHTTP(w, r)
+}
+
+// getEntry serves one board entry, byte for byte as hashed into the log.
+func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
+	if err != nil || index < 0 {
+		return errorf(http.StatusBadRequest, "malformed", "an entry index is a whole number")
+	}
+	raws, err := s.cfg.Store.ReadEntries(r.Context(), el.id, index, 1)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && len(raws) != 1) {
+		return errorf(http.StatusNotFound, "not-found", "the board of %s has no entry %d", el.id, index)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(raws[0])
+	return nil
 }

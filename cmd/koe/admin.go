@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/tally"
+)
+
+func runAdmin(args []string, stdout, stderr io.Writer) error {
+	return subcommand("admin", args, stdout, stderr, []command{
+		{"create", "create an election on a server from a manifest", adminCreate},
+		{"roll", "import the voter roll (CSV of voter ids); write the one-time codes", adminRoll},
+		{"open", "check the key ceremony and open the election", adminStep("open")},
+		{"close", "close the election: no more ballots", adminStep("close")},
+		{"tally", "add up the counted ballots while encrypted", adminStep("tally")},
+		{"publish", "combine the trustees' decryptions into the results", adminStep("publish")},
+		{"status", "show an election", adminStatus},
+	})
+}
+
+// adminFlags are the flags every admin subcommand takes.
+type adminFlags struct{ server, election, tokenFile *string }
+
+func addAdminFlags(fs interface {
+	String(name, value, usage string) *string
+}) adminFlags {
+	return adminFlags{
+		server:    fs.String("server", "http://127.0.0.1:8080", "the koe server"),
+		election:  fs.String("election", "", "the election id"),
+		tokenFile: fs.String("token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN)"),
+	}
+}
+
+func (f adminFlags) client(needElection bool) (*client.Client, error) {
+	token := os.Getenv("KOE_ADMIN_TOKEN")
+	if *f.tokenFile != "" {
+		b, err := os.ReadFile(*f.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, withHint(errors.New("no administrator's token"), "use --token-file FILE (koe serve wrote one to DATA/admin-token) or set KOE_ADMIN_TOKEN")
+	}
+	if needElection && *f.election == "" {
+		return nil, usagef("--election ID is required")
+	}
+	return client.New(*f.server, token), nil
+}
+
+func adminCreate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin create", "koe admin create --manifest FILE [--server URL]", stderr)
+	f := addAdminFlags(fs)
+	manifest := fs.String("manifest", "", "the manifest (file, or an example: referendum, survey, budget)")
+	tokensOut := fs.String("trustee-tokens", "", "write each trustee's token to DIR/trustee-J.token (default: print them)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := f.client(false)
+	if err != nil {
+		return err
+	}
+	data, err := readManifestArg(*manifest)
+	if err != nil {
+		return err
+	}
+	var created server.Created
+	if err := c.Do(context.Background(), "POST", "/api/v1/elections", "application/json", data, &created); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Election %s created (%s).\n  %s\n", created.ID, created.State, created.Title.Ja)
+	var lines []string
+	for j, t := range created.TrusteeTokens {
+		lines = append(lines, fmt.Sprintf("%d %s", j+1, t))
+	}
+	if *tokensOut != "" {
+		for j, t := range created.TrusteeTokens {
+			if err := writePrivate(filepath.Join(*tokensOut, fmt.Sprintf("trustee-%d.token", j+1)), []byte(t+"\n")); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "The %d trustees' tokens are in %s/trustee-J.token: give each trustee its own, privately.\n", len(lines), *tokensOut)
+	} else {
+		fmt.Fprintf(stdout, "Trustees' tokens (give each trustee its own, privately; they are not shown again):\n  %s\n", strings.Join(lines, "\n  "))
+	}
+	fmt.Fprintf(stdout, "Board key: %s\n", created.BoardKey)
+	return nil
+}
+
+func adminRoll(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin roll", "koe admin roll --election ID VOTERS.csv -o CODES.csv", stderr)
+	f := addAdminFlags(fs)
+	out := fs.String("o", "", "where to write voter ids with their one-time codes (CSV)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		return usagef("koe admin roll needs a CSV of voter ids and -o CODES.csv")
+	}
+	c, err := f.client(true)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	codes, err := c.Raw(context.Background(), "POST", client.ElectionPath(*f.election, "/roll"), "text/csv", data)
+	if err != nil {
+		return err
+	}
+	if err := writePrivate(*out, codes); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d voters added to the roll of %s; their one-time codes are in %s (print and mail them, then delete the file).\n", strings.Count(string(codes), "\n")-1, *f.election, *out)
+	return nil
+}
+
+func adminStep(step string) func([]string, io.Writer, io.Writer) error {
+	return func(args []string, stdout, stderr io.Writer) error {
+		fs := newFlags("koe admin "+step, "koe admin "+step+" --election ID [--server URL]", stderr)
+		f := addAdminFlags(fs)
+		if _, err := parse(fs, args); err != nil {
+			return err
+		}
+		c, err := f.client(true)
+		if err != nil {
+			return err
+		}
+		raw, err := c.Raw(context.Background(), "POST", client.ElectionPath(*f.election, "/"+step), "", nil)
+		if err != nil {
+			return err
+		}
+		switch step {
+		case "publish":
+			var res tally.Results
+			if err := json.Unmarshal(raw, &res); err != nil {
+				return err
+			}
+			el, err := c.Election(context.Background(), *f.election)
+			if err != nil {
+				return err
+			}
+			printResults(stdout, el.E.Manifest, &res)
+		case "tally":
+			var t tally.Encrypted
+			json.Unmarshal(raw, &t)
+			fmt.Fprintf(stdout, "Encrypted tally of %d ballots on the board. Next: the trustees run koe trustee decrypt --server %s --election %s\n", t.Ballots, *f.server, *f.election)
+		default:
+			fmt.Fprintf(stdout, "Election %s: %s done.\n", *f.election, step)
+		}
+		return nil
+	}
+}
+
+func adminStatus(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin status", "koe admin status --election ID [--server URL]", stderr)
+	f := addAdminFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c := client.New(*f.server, "")
+	var in server.ElectionInfo
+	if err := c.Do(context.Background(), "GET", client.ElectionPath(*f.election, ""), "", nil, &in); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s\n  %s\n  board key %s\n", in.ID, in.State, in.Title.Ja, in.BoardKey)
+	return nil
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/store"
+	"github.com/koe-vote/koe/internal/store/postgres"
+	"github.com/koe-vote/koe/internal/store/sqlite"
+)
+
+const boardKeyPrefix = "koe-board-secret-v1:"
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST]", stderr)
+	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
+	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	origin := fs.String("origin", "", "host name that names this server's boards in checkpoints (default: the listen host)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN, or a new one in DATA/admin-token)")
+	boardKeyFile := fs.String("board-key", "", "file holding the board's signing key; several front ends share it (default: DATA/board.key, made if missing)")
+	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	var st store.Store
+	var err error
+	if *db != "" {
+		st, err = postgres.Open(context.Background(), *db)
+		if err != nil {
+			return withHint(err, "check the URL; scripts/postgres starts a local server")
+		}
+	} else {
+		st, err = sqlite.Open(filepath.Join(*data, "koe.db"))
+		if err != nil {
+			return err
+		}
+	}
+	defer st.Close()
+
+	if *boardKeyFile == "" {
+		*boardKeyFile = filepath.Join(*data, "board.key")
+	}
+	key, err := loadOrMakeBoardKey(*boardKeyFile)
+	if err != nil {
+		return err
+	}
+	token, where, err := adminToken(*tokenFile, *data)
+	if err != nil {
+		return err
+	}
+	host := *origin
+	if host == "" {
+		host, _, _ = net.SplitHostPort(*listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host, _ = os.Hostname()
+		}
+	}
+	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
+	if where != "" {
+		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		return err
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = hs.Shutdown(ctx) // finishes requests in flight, each of whose casts commits
+	srv.Close()
+	return err
+}
+
+// loadOrMakeBoardKey reads the board's Ed25519 key, making it if missing.
+func loadOrMakeBoardKey(name string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		seed := make([]byte, ed25519.SeedSize)
+		rand.Read(seed)
+		if err := writePrivate(name, []byte(boardKeyPrefix+base64.RawURLEncoding.EncodeToString(seed)+"\n")); err != nil {
+			return nil, err
+		}
+		return ed25519.NewKeyFromSeed(seed), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	text, ok := strings.CutPrefix(strings.TrimSpace(string(data)), boardKeyPrefix)
+	seed, err := base64.RawURLEncoding.DecodeString(text)
+	if !ok || err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s is not a koe board key (%s…)", name, boardKeyPrefix)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// adminToken finds the administrator's token, making one if there is none.
+// It returns where a new token was written.
+func adminToken(file, data string) (string, string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", err
+		}
+		t := strings.TrimSpace(string(b))
+		if len(t) < 16 {
+			return "", "", fmt.Errorf("%s: the administrator's token must have at least 16 characters", file)
+		}
+		return t, "", nil
+	}
+	if t := os.Getenv("KOE_ADMIN_TOKEN"); t != "" {
+		return t, "", nil
+	}
+	name := filepath.Join(data, "admin-token")
+	if b, err := os.ReadFile(name); err == nil {
+		return strings.TrimSpace(string(b)), name, nil
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	t := base64.RawURLEncoding.EncodeToString(b)
+	if err := writePrivate(name, []byte(t+"\n")); err != nil {
+		return "", "", err
+	}
+	return t, name, nil
+}
+
