@@ -4,9 +4,9 @@ import (
 	"encoding/csv"
 	"net"
 	"net/http"
-	"time"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )

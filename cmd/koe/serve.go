@@ -36,6 +36,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	tokenFile := fs.String("admin-token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN, or a new one in DATA/admin-token)")
 	boardKeyFile := fs.String("board-key", "", "file holding the board's signing key; several front ends share it (default: DATA/board.key, made if missing)")
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
+	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
+	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -77,7 +79,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			host, _ = os.Hostname()
 		}
 	}
-	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits, Logger: log})
+	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
+		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -158,4 +161,3 @@ func adminToken(file, data string) (string, string, error) {
 	}
 	return t, name, nil
 }
-
