@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -110,4 +111,9 @@ func parseAbsent(s string, manifest []byte, n, t int) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+func jsonIndent(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	return append(b, '\n'), err
 }

@@ -35,26 +35,71 @@ func (l *Log) MakeReceipt(ctx context.Context, index int64, tracking [32]byte) (
 	if index < 0 || index >= cp.Size {
 		return nil, fmt.Errorf("board: entry %d is not in the log of size %d", index, cp.Size)
 	}
-	proof, err := l.InclusionProof(ctx, index, cp.Size)
+	rs, err := l.ReceiptsAt(ctx, cp, []int64{index}, [][32]byte{tracking})
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := l.st.ReadHashes(ctx, l.election, []int64{tlog.StoredHashIndex(0, index)})
-	if err != nil || len(leaf) != 1 {
-		return nil, fmt.Errorf("board: reading leaf hash %d: %v", index, err)
+	return rs[0], nil
+}
+
+// ReceiptsAt returns the receipts of several entries, all proved against
+// cp, a checkpoint of this log, reading each stored hash once: a ballot box
+// answers a batch of casts with it.
+func (l *Log) ReceiptsAt(ctx context.Context, cp *Checkpoint, indexes []int64, trackings [][32]byte) ([]*Receipt, error) {
+	cache := map[int64]tlog.Hash{}
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		var missing []int64
+		for _, i := range idx {
+			if _, ok := cache[i]; !ok {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) > 0 {
+			hs, err := l.st.ReadHashes(ctx, l.election, missing)
+			if err != nil {
+				return nil, err
+			}
+			for k, i := range missing {
+				cache[i] = hs[k]
+			}
+		}
+		out := make([]tlog.Hash, len(idx))
+		for k, i := range idx {
+			out[k] = cache[i]
+		}
+		return out, nil
+	})
+	out := make([]*Receipt, len(indexes))
+	for k, index := range indexes {
+		if index < 0 || index >= cp.Size {
+			return nil, fmt.Errorf("board: entry %d is not in the log of size %d", index, cp.Size)
+		}
+		proof, err := tlog.ProveRecord(cp.Size, index, reader)
+		if err != nil {
+			return nil, fmt.Errorf("board: inclusion proof: %w", err)
+		}
+		leaf, err := reader.ReadHashes([]int64{tlog.StoredHashIndex(0, index)})
+		if err != nil {
+			return nil, fmt.Errorf("board: reading leaf hash %d: %v", index, err)
+		}
+		out[k] = l.receipt(cp, index, trackings[k], leaf[0], proof)
 	}
+	return out, nil
+}
+
+func (l *Log) receipt(cp *Checkpoint, index int64, tracking [32]byte, leaf tlog.Hash, proof tlog.RecordProof) *Receipt {
 	r := &Receipt{
 		Election:   l.election,
 		Tracking:   hex.EncodeToString(tracking[:]),
 		Index:      index,
-		LeafHash:   hex.EncodeToString(leaf[0][:]),
+		LeafHash:   hex.EncodeToString(leaf[:]),
 		Proof:      make([]string, len(proof)),
 		Checkpoint: string(cp.Note),
 	}
 	for i, h := range proof {
 		r.Proof[i] = hex.EncodeToString(h[:])
 	}
-	return r, nil
+	return r
 }
 
 // DecodeReceipt decodes a receipt strictly (strictjson).

@@ -5,21 +5,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/store"
 )
 
 // A committer groups the casts of concurrent requests into one store
 // transaction (group commit): the first cast to arrive waits at most
-// maxDelay for others, up to maxBatch, then all are committed together and
-// every waiting request learns its own outcome. One committer serves one
-// election; its casts are committed in arrival order.
+// maxDelay for others, up to maxBatch, then all are committed together, one
+// checkpoint is signed for the batch, and every waiting request gets its own
+// outcome with its receipt. One committer serves one election; its casts
+// are committed in arrival order.
 type committer struct {
 	st       store.Store
+	log      *board.Log
 	election string
 	in       chan *pendingCast
 	maxBatch int
 	maxDelay time.Duration
-	after    func(ctx context.Context) // called after each commit (e.g. to sign a checkpoint)
+	metrics  *metrics
 	done     chan struct{}
 	once     sync.Once
 }
@@ -27,25 +30,31 @@ type committer struct {
 type pendingCast struct {
 	ctx    context.Context
 	cast   store.Cast
-	result chan store.CastResult
+	result chan castOutcome
 }
 
-func newCommitter(st store.Store, election string, after func(context.Context)) *committer {
-	c := &committer{st: st, election: election, in: make(chan *pendingCast, 1024),
-		maxBatch: 128, maxDelay: 2 * time.Millisecond, after: after, done: make(chan struct{})}
+// castOutcome is a cast's result and, if it was stored, its receipt.
+type castOutcome struct {
+	store.CastResult
+	Receipt *board.Receipt
+}
+
+func newCommitter(st store.Store, log *board.Log, election string, m *metrics) *committer {
+	c := &committer{st: st, log: log, election: election, in: make(chan *pendingCast, 1024),
+		maxBatch: 128, maxDelay: 2 * time.Millisecond, metrics: m, done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
-// submit commits one cast and returns its result once it is durable.
-func (c *committer) submit(ctx context.Context, cast store.Cast) store.CastResult {
-	p := &pendingCast{ctx: ctx, cast: cast, result: make(chan store.CastResult, 1)}
+// submit commits one cast and returns its outcome once it is durable.
+func (c *committer) submit(ctx context.Context, cast store.Cast) castOutcome {
+	p := &pendingCast{ctx: ctx, cast: cast, result: make(chan castOutcome, 1)}
 	select {
 	case c.in <- p:
 	case <-ctx.Done():
-		return store.CastResult{Err: ctx.Err()}
+		return castOutcome{CastResult: store.CastResult{Err: ctx.Err()}}
 	case <-c.done:
-		return store.CastResult{Err: errClosing}
+		return castOutcome{CastResult: store.CastResult{Err: errClosing}}
 	}
 	select {
 	case r := <-p.result:
@@ -104,15 +113,42 @@ func (c *committer) commit(batch []*pendingCast) {
 	// away: it uses its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	results, err := c.st.CastBallots(ctx, c.election, casts)
-	if err == nil && c.after != nil {
-		c.after(ctx)
+	c.metrics.commitLag.Observe(time.Since(start).Seconds())
+	c.metrics.batch.Observe(float64(len(batch)))
+	out := make([]castOutcome, len(batch))
+	for i := range out {
+		if err != nil {
+			out[i].Err = err
+		} else {
+			out[i].CastResult = results[i]
+		}
+	}
+	if err == nil {
+		// One checkpoint for the batch, and every receipt proved against it.
+		var indexes []int64
+		var trackings [][32]byte
+		var who []int
+		for i, r := range results {
+			if r.Err == nil {
+				indexes, trackings, who = append(indexes, r.Index), append(trackings, casts[i].Tracking), append(who, i)
+			}
+		}
+		cp, cerr := c.log.Checkpoint(ctx)
+		var receipts []*board.Receipt
+		if cerr == nil && len(indexes) > 0 {
+			receipts, cerr = c.log.ReceiptsAt(ctx, cp, indexes, trackings)
+		}
+		for k, i := range who {
+			if cerr != nil {
+				out[i].Err = cerr // stored, but no receipt now: the voter can fetch it by tracking code
+				continue
+			}
+			out[i].Receipt = receipts[k]
+		}
 	}
 	for i, p := range batch {
-		if err != nil {
-			p.result <- store.CastResult{Err: err}
-			continue
-		}
-		p.result <- results[i]
+		p.result <- out[i]
 	}
 }

@@ -201,11 +201,7 @@ func (s *Server) completeCeremony(ctx context.Context, el *election) error {
 	}
 	el.e, el.ceremony = e, res
 	if el.committer == nil {
-		el.committer = newCommitter(s.cfg.Store, el.id, func(ctx context.Context) {
-			if _, err := el.log.Checkpoint(ctx); err != nil {
-				s.log.Error("signing a checkpoint", "election", el.id, "err", err)
-			}
-		})
+		el.committer = newCommitter(s.cfg.Store, el.log, el.id, s.metrics)
 	}
 	return nil
 }
