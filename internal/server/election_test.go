@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"net/url"
+
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
@@ -19,6 +21,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	tclient "github.com/transparency-dev/tessera/client"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -363,6 +369,11 @@ func runElection(t *testing.T, h *harness) {
 		t.Fatalf("results\n%s\nwant\n%s", g, w)
 	}
 
+	// With tessera's standard tlog-tiles client, over HTTP: the first
+	// voter's receipt is included in the latest checkpoint, which is
+	// consistent with the one the receipt was given.
+	tesseraCheck(t, h, id, r0.Receipt, entry)
+
 	// The downloaded record passes the verifier.
 	dir := downloadRecord(t, h, id)
 	rep := verify.Record(dir, verify.Options{})
@@ -483,4 +494,29 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func tesseraCheck(t *testing.T, h *harness, id string, receipt *board.Receipt, entry []byte) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := url.Parse(h.url + client.ElectionPath(id, "/log/"))
+	must(t, err)
+	f, err := tclient.NewHTTPFetcher(u, nil)
+	must(t, err)
+	origin := board.Origin("koe.test", id)
+	latest, _, _, err := tclient.FetchCheckpoint(ctx, f.ReadCheckpoint, h.verifier, origin)
+	must(t, err)
+	old, err := board.ParseCheckpoint([]byte(receipt.Checkpoint), h.verifier)
+	must(t, err)
+	if latest.Size <= uint64(old.Size) {
+		t.Fatalf("the board did not grow after the receipt: %d ≤ %d", latest.Size, old.Size)
+	}
+	pb, err := tclient.NewProofBuilder(ctx, latest.Size, f.ReadTile)
+	must(t, err)
+	incl, err := pb.InclusionProof(ctx, uint64(receipt.Index))
+	must(t, err)
+	must(t, proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(receipt.Index), latest.Size, rfc6962.DefaultHasher.HashLeaf(entry), incl, latest.Hash))
+	cons, err := pb.ConsistencyProof(ctx, uint64(old.Size), latest.Size)
+	must(t, err)
+	must(t, proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), latest.Size, cons, old.Hash[:], latest.Hash))
 }
