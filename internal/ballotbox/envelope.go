@@ -67,11 +67,11 @@ func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, b
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCredential, err)
 	}
-	if b.Binding != credential.Binding(cred.PublicKey) {
-		return nil, fmt.Errorf("%w: the ballot is not bound to this credential's key", ErrInvalidBallot)
-	}
 	if err := cred.Verify(registrar, e.Context); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCredential, err)
+	}
+	if b.Binding != credential.Binding(cred.PublicKey) {
+		return nil, fmt.Errorf("%w: the ballot is not bound to this credential's key", ErrInvalidBallot)
 	}
 	tracking := b.TrackingCode()
 	if err := credential.VerifyCast(cred.PublicKey, e.Context, tracking, env.Counter, env.Signature); err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/koe-vote/koe/internal/strictjson"
 )
 
-// apiError is the JSON body of every error response (SPEC.md §14.1).
+// apiError is the JSON body of every error response (SPEC.md §15.1).
 type apiError struct {
 	Error   string `json:"error"`   // a stable code callers branch on
 	Message string `json:"message"` // what went wrong, for people

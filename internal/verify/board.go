@@ -188,7 +188,7 @@ func compactLines(data []byte) []byte {
 	return out.Bytes()
 }
 
-// checkLifecycle checks the order of the entries (SPEC.md §13.5).
+// checkLifecycle checks the order of the entries (SPEC.md §13.6).
 func checkLifecycle(r *Report, entries []board.Entry) bool {
 	const what = "board"
 	phase := 0 // 0 setup, 1 open, 2 closed, 3 tallied, 4 published

@@ -1,0 +1,183 @@
+package ballotbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/credential"
+	"github.com/koe-vote/koe/internal/group"
+)
+
+type fixture struct {
+	e    *ballot.Election
+	reg  *credential.Registrar
+	cred *credential.Credential
+	pt   ballot.Plaintext
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	data, _ := examples.Manifest("referendum")
+	x, _ := group.RandomScalar(rand.Reader)
+	e, err := ballot.NewElection(data, group.BaseMul(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := credential.NewRegistrar(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, blinded, err := credential.Request(rand.Reader, reg.PublicKey(), e.Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := reg.Sign(blinded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := pending.Finalize(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, _ := e.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
+	return &fixture{e: e, reg: reg, cred: cred, pt: pt}
+}
+
+func (f *fixture) envelope(t testing.TB, counter uint64) *Envelope {
+	t.Helper()
+	b, _, err := ballot.Encrypt(rand.Reader, f.e, credential.Binding(f.cred.PublicKey), f.pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Envelope{Ballot: b.Bytes(), Credential: f.cred.Bytes(), Counter: counter,
+		Signature: f.cred.SignCast(f.e.Context, b.TrackingCode(), counter)}
+}
+
+func TestCheck(t *testing.T) {
+	f := newFixture(t)
+	other := newFixture(t)
+	env := f.envelope(t, 1)
+	for _, batched := range []bool{false, true} {
+		var batch *group.Batch
+		if batched {
+			batch = group.NewBatch()
+		}
+		c, err := Check(f.e, f.reg.PublicKey(), env, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batched && !batch.Verify() {
+			t.Fatal("batch rejects an honest envelope")
+		}
+		if c.Key != credential.KeyHash(f.cred.PublicKey) {
+			t.Fatal("wrong credential key")
+		}
+	}
+	flip := func(b []byte, i int) []byte { b = bytes.Clone(b); b[i] ^= 1; return b }
+	cases := []struct {
+		name   string
+		mutate func(e *Envelope)
+		want   error
+	}{
+		{"ballot changed after signing", func(e *Envelope) { e.Ballot = flip(e.Ballot, len(e.Ballot)-1) }, ErrInvalidSignature},
+		{"truncated ballot", func(e *Envelope) { e.Ballot = e.Ballot[:100] }, ErrInvalidBallot},
+		{"credential signature", func(e *Envelope) { e.Credential = flip(e.Credential, len(e.Credential)-1) }, ErrInvalidCredential},
+		{"credential from another registrar", func(e *Envelope) { e.Credential = other.cred.Bytes() }, ErrInvalidCredential},
+		{"no credential", func(e *Envelope) { e.Credential = nil }, ErrInvalidCredential},
+		{"counter", func(e *Envelope) { e.Counter++ }, ErrInvalidSignature},
+		{"signature", func(e *Envelope) { e.Signature = flip(e.Signature, 3) }, ErrInvalidSignature},
+		{"ballot of another credential", func(e *Envelope) {
+			b, _, _ := ballot.Encrypt(rand.Reader, f.e, credential.Binding(other.cred.PublicKey), f.pt)
+			e.Ballot = b.Bytes()
+			e.Signature = f.cred.SignCast(f.e.Context, b.TrackingCode(), e.Counter)
+		}, ErrInvalidBallot},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := *env
+			tc.mutate(&bad)
+			if _, err := Check(f.e, f.reg.PublicKey(), &bad, nil); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// A proof that fails only in the batch equations.
+	bad := *env
+	bad.Ballot = bytes.Clone(env.Ballot)
+	bad.Ballot[ballot.HeaderSize+64+64] ^= 1 // the low byte of branch 0's challenge share
+	b, _ := ballot.Decode(f.e, bad.Ballot)
+	bad.Signature = f.cred.SignCast(f.e.Context, b.TrackingCode(), bad.Counter)
+	if _, err := Check(f.e, f.reg.PublicKey(), &bad, nil); !errors.Is(err, ErrInvalidBallot) {
+		t.Fatalf("a tampered proof: %v", err)
+	}
+}
+
+func entry(t testing.TB, typ string, body any) board.Entry {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return board.Entry{Type: typ, Election: "e", Time: time.Now(), Body: raw}
+}
+
+func TestCounted(t *testing.T) {
+	f := newFixture(t)
+	g := newFixture(t)
+	a1, a2, b1, a5 := f.envelope(t, 1), f.envelope(t, 2), g.envelope(t, 1), f.envelope(t, 5)
+	entries := []board.Entry{
+		entry(t, board.TypeOpen, map[string]string{}),
+		entry(t, board.TypeBallot, a1),
+		entry(t, board.TypeBallot, b1),
+		entry(t, board.TypeSpoiled, map[string]string{}),
+		entry(t, board.TypeBallot, a2),
+		entry(t, board.TypeBallot, a5),
+	}
+	got, err := Counted(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Counter != 1 || !bytes.Equal(got[0].Credential, g.cred.Bytes()) || got[1].Counter != 5 {
+		t.Fatalf("counted %d envelopes: %+v", len(got), got)
+	}
+	// A credential's counters must increase along the board.
+	bad := append(entries, entry(t, board.TypeBallot, a2))
+	if _, err := Counted(bad); err == nil || !strings.Contains(err.Error(), "does not exceed") {
+		t.Fatalf("a decreasing counter: %v", err)
+	}
+	if _, err := Counted([]board.Entry{entry(t, board.TypeBallot, map[string]int{"x": 1})}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a malformed ballot entry: %v", err)
+	}
+}
+
+func FuzzParseEnvelope(f *testing.F) {
+	fx := newFixture(f)
+	good, _ := json.Marshal(fx.envelope(f, 7))
+	f.Add(good)
+	f.Add([]byte(`{"ballot":"","credential":"","counter":0,"signature":""}`))
+	f.Add([]byte(`{"ballot":"AA==","extra":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := ParseEnvelope(data)
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseEnvelope(out)
+		if err != nil || again.Counter != env.Counter || !bytes.Equal(again.Ballot, env.Ballot) ||
+			!bytes.Equal(again.Credential, env.Credential) || !bytes.Equal(again.Signature, env.Signature) {
+			t.Fatalf("round trip of %s: %v", data, err)
+		}
+		// Checking a fuzzed envelope never panics.
+		Check(fx.e, fx.reg.PublicKey(), env, group.NewBatch())
+	})
+}
