@@ -40,14 +40,22 @@ func addAdminFlags(fs interface {
 	}
 }
 
+// readToken reads a bearer token from a file, or else from an environment variable.
+func readToken(file, env string) (string, error) {
+	if file == "" {
+		return os.Getenv(env), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 func (f adminFlags) client(needElection bool) (*client.Client, error) {
-	token := os.Getenv("KOE_ADMIN_TOKEN")
-	if *f.tokenFile != "" {
-		b, err := os.ReadFile(*f.tokenFile)
-		if err != nil {
-			return nil, err
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := readToken(*f.tokenFile, "KOE_ADMIN_TOKEN")
+	if err != nil {
+		return nil, err
 	}
 	if token == "" {
 		return nil, withHint(errors.New("no administrator's token"), "use --token-file FILE (koe serve wrote one to DATA/admin-token) or set KOE_ADMIN_TOKEN")

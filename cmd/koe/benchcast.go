@@ -40,13 +40,10 @@ func runBenchCast(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	base, token := *srvURL, os.Getenv("KOE_ADMIN_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return err
-		}
-		token = string(b)
+	base := *srvURL
+	token, err := readToken(*tokenFile, "KOE_ADMIN_TOKEN")
+	if err != nil {
+		return err
 	}
 	backend := "the server at " + base
 	if base == "" {
@@ -234,4 +231,3 @@ func startBenchServer(ctx context.Context, db string) (base, token, backend stri
 	stop = func() { hs.Close(); srv.Close(); st.Close(); os.RemoveAll(dir) }
 	return
 }
-

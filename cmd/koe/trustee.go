@@ -73,13 +73,9 @@ func (f trusteeFlags) place() (place, error) {
 	if *f.server == "" {
 		return dirPlace(*f.election), nil
 	}
-	token := os.Getenv("KOE_TRUSTEE_TOKEN")
-	if *f.tokenFile != "" {
-		b, err := os.ReadFile(*f.tokenFile)
-		if err != nil {
-			return nil, err
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := readToken(*f.tokenFile, "KOE_TRUSTEE_TOKEN")
+	if err != nil {
+		return nil, err
 	}
 	if token == "" {
 		return nil, withHint(errors.New("no trustee token"), "the administrator gave you one when the election was created: use --token-file FILE or set KOE_TRUSTEE_TOKEN")

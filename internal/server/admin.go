@@ -497,21 +497,25 @@ func (s *Server) loadTally(ctx context.Context, el *election) (*tally.Accumulato
 	return tally.ParseEncrypted(&pub, el.e.Style)
 }
 
-func (s *Server) getTally(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
+// serveLatest serves the body of the election's latest entry of a type,
+// as it is on the board.
+func (s *Server) serveLatest(typ, code, missing string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		el, err := s.lookup(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		body, err := s.latest(r.Context(), el, typ)
+		if err != nil {
+			return err
+		}
+		if body == nil {
+			return errorf(http.StatusNotFound, code, "%s", missing)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(body)
+		return nil
 	}
-	body, err := s.latest(r.Context(), el, board.TypeTally)
-	if err != nil {
-		return err
-	}
-	if body == nil {
-		return errorf(http.StatusNotFound, "no-tally", "the election has no tally yet")
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(body)
-	return nil
 }
 
 func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
@@ -630,22 +634,5 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (s *Server) getResults(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	body, err := s.latest(r.Context(), el, board.TypeResults)
-	if err != nil {
-		return err
-	}
-	if body == nil {
-		return errorf(http.StatusNotFound, "no-results", "the results are not published yet")
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(body)
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -139,8 +140,8 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/elections/{id}", s.getElection)
 	api("GET /api/v1/elections/{id}/manifest", s.getManifest)
 	api("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
-	api("GET /api/v1/elections/{id}/tally", s.getTally)
-	api("GET /api/v1/elections/{id}/results", s.getResults)
+	api("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, "no-tally", "the election has no tally yet"))
+	api("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, "no-results", "the results are not published yet"))
 	api("GET /api/v1/elections/{id}/record", s.getRecord)
 	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
 	api("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
