@@ -49,10 +49,13 @@ type Created struct {
 	TrusteeTokens []string `json:"trusteeTokens"`
 }
 
-func (s *Server) info(el *election, withManifest bool) ElectionInfo {
+func (s *Server) info(ctx context.Context, el *election, withManifest bool) (ElectionInfo, error) {
 	pub, _ := el.registrar.PublicKey().MarshalText()
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(ctx, el); err != nil {
+		return ElectionInfo{}, err
+	}
 	in := ElectionInfo{
 		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
 		RegistrarKey: string(pub), BoardKey: el.boardKey, Origin: el.log.Origin(),
@@ -63,7 +66,7 @@ func (s *Server) info(el *election, withManifest bool) ElectionInfo {
 	if el.e != nil {
 		in.Params = record.ParamsOf(el.e, el.ceremony)
 	}
-	return in
+	return in, nil
 }
 
 func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
@@ -77,7 +80,11 @@ func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, s.info(el, false))
+		in, err := s.info(r.Context(), el, false)
+		if err != nil {
+			return err
+		}
+		out = append(out, in)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -88,7 +95,11 @@ func (s *Server) getElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.info(el, true))
+	in, err := s.info(r.Context(), el, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, in)
 	return nil
 }
 
@@ -155,7 +166,11 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("election created", "election", el.id)
-	writeJSON(w, http.StatusCreated, Created{ElectionInfo: s.info(el, true), TrusteeTokens: tokens})
+	in, err := s.info(r.Context(), el, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, Created{ElectionInfo: in, TrusteeTokens: tokens})
 	return nil
 }
 
@@ -173,7 +188,7 @@ func (s *Server) trustee(r *http.Request, el *election) (int, error) {
 
 // ceremonyMessages returns the ceremony messages on the board, by round.
 func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]record.CeremonyBody, error) {
-	entries, err := s.readEntries(ctx, el)
+	entries, err := s.ceremonyEntries(ctx, el)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +249,9 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateSetup {
 		return errorf(http.StatusConflict, "wrong-state", "the key ceremony is over: the election is %s", el.state)
 	}
@@ -325,6 +343,9 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateSetup && el.state != StateOpen {
 		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election closes (it is %s)", el.state)
 	}
@@ -389,6 +410,9 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateSetup {
 		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateSetup)
 	}
@@ -416,6 +440,9 @@ func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
 		return err
 	}
@@ -427,11 +454,17 @@ func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
 // credential, the ballot it cast with its highest counter (SPEC.md §15.4),
 // in board order.
 func (s *Server) countedBallots(ctx context.Context, el *election) ([][]byte, error) {
-	entries, err := s.readEntries(ctx, el)
+	var ballots []board.Entry
+	err := s.scan(ctx, el, func(_ int64, e board.Entry) bool {
+		if e.Type == board.TypeBallot {
+			ballots = append(ballots, e)
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
-	envs, err := ballotbox.Counted(entries)
+	envs, err := ballotbox.Counted(ballots)
 	if err != nil {
 		return nil, err
 	}
@@ -449,6 +482,9 @@ func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateClosed {
 		return errorf(http.StatusConflict, "wrong-state", "the election is %s; close it before the tally", el.state)
 	}
@@ -470,16 +506,15 @@ func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
 
 // latest returns the body of the last board entry of a type, or nil.
 func (s *Server) latest(ctx context.Context, el *election, typ string) (json.RawMessage, error) {
-	entries, err := s.readEntries(ctx, el)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Type == typ {
-			return entries[i].Body, nil
+	var body json.RawMessage
+	err := s.scanBack(ctx, el, func(_ int64, e board.Entry) bool {
+		if e.Type == typ {
+			body = e.Body
+			return false
 		}
-	}
-	return nil, nil
+		return true
+	})
+	return body, err
 }
 
 func (s *Server) loadTally(ctx context.Context, el *election) (*tally.Accumulator, error) {
@@ -537,6 +572,9 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateTallied {
 		return errorf(http.StatusConflict, "wrong-state", "the election is %s; trustees decrypt once it is tallied", el.state)
 	}
@@ -574,26 +612,31 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 
 // decryptions returns the trustees' shares on the board.
 func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.Share, error) {
-	entries, err := s.readEntries(ctx, el)
-	if err != nil {
-		return nil, err
-	}
 	out := map[int]*tally.Share{}
-	for _, e := range entries {
+	var ferr error
+	err := s.scanBack(ctx, el, func(_ int64, e board.Entry) bool {
+		if e.Type == board.TypeTally {
+			return false // decryptions follow the tally
+		}
 		if e.Type != board.TypeDecryption {
-			continue
+			return true
 		}
 		var b record.DecryptionBody
-		if err := strictjson.Decode(e.Body, &b); err != nil {
-			return nil, err
+		if ferr = strictjson.Decode(e.Body, &b); ferr != nil {
+			return false
 		}
 		sh, err := tally.ParseShare(b.Share)
 		if err != nil {
-			return nil, err
+			ferr = err
+			return false
 		}
 		out[b.Trustee] = sh
+		return true
+	})
+	if err == nil {
+		err = ferr
 	}
-	return out, nil
+	return out, err
 }
 
 func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
@@ -603,6 +646,9 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
+	if err := s.refresh(r.Context(), el); err != nil {
+		return err
+	}
 	if el.state != StateTallied {
 		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateTallied)
 	}

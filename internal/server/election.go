@@ -138,30 +138,92 @@ func (s *Server) entry(el *election, typ string, body any) ([]byte, error) {
 	return board.Entry{Type: typ, Election: el.id, Time: s.cfg.Now(), Body: raw}.Encode()
 }
 
-// readEntries returns every entry of the election's board, decoded.
-func (s *Server) readEntries(ctx context.Context, el *election) ([]board.Entry, error) {
+// refresh reloads the election's state from the store, where several
+// koe serve front ends sharing one database record it, and completes the
+// ceremony if another front end opened the election. Callers hold el.mu.
+func (s *Server) refresh(ctx context.Context, el *election) error {
+	row, err := s.cfg.Store.Election(ctx, el.id)
+	if err != nil {
+		return err
+	}
+	if row.State != StateSetup && el.e == nil {
+		if err := s.completeCeremony(ctx, el); err != nil {
+			return err
+		}
+	}
+	el.state = row.State
+	return nil
+}
+
+// scanChunk is how many entries a scan reads at once.
+const scanChunk = 512
+
+// scan calls f with the board's entries in order, reading them in chunks,
+// until f returns false.
+func (s *Server) scan(ctx context.Context, el *election, f func(i int64, e board.Entry) bool) error {
 	size, err := s.cfg.Store.TreeSize(ctx, el.id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	raws, err := s.cfg.Store.ReadEntries(ctx, el.id, 0, size)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]board.Entry, len(raws))
-	for i, raw := range raws {
-		e, err := board.DecodeEntry(raw)
+	for start := int64(0); start < size; start += scanChunk {
+		raws, err := s.cfg.Store.ReadEntries(ctx, el.id, start, min(scanChunk, size-start))
 		if err != nil {
-			return nil, fmt.Errorf("board entry %d: %w", i, err)
+			return err
 		}
-		out[i] = e
+		for k, raw := range raws {
+			e, err := board.DecodeEntry(raw)
+			if err != nil {
+				return fmt.Errorf("board entry %d: %w", start+int64(k), err)
+			}
+			if !f(start+int64(k), e) {
+				return nil
+			}
+		}
 	}
-	return out, nil
+	return nil
+}
+
+// scanBack is scan from the last entry to the first.
+func (s *Server) scanBack(ctx context.Context, el *election, f func(i int64, e board.Entry) bool) error {
+	size, err := s.cfg.Store.TreeSize(ctx, el.id)
+	if err != nil {
+		return err
+	}
+	for end := size; end > 0; end -= scanChunk {
+		start := max(0, end-scanChunk)
+		raws, err := s.cfg.Store.ReadEntries(ctx, el.id, start, end-start)
+		if err != nil {
+			return err
+		}
+		for k := len(raws) - 1; k >= 0; k-- {
+			e, err := board.DecodeEntry(raws[k])
+			if err != nil {
+				return fmt.Errorf("board entry %d: %w", start+int64(k), err)
+			}
+			if !f(start+int64(k), e) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// ceremonyEntries returns the board's key-ceremony entries, which all come
+// before the election opens.
+func (s *Server) ceremonyEntries(ctx context.Context, el *election) ([]board.Entry, error) {
+	var out []board.Entry
+	err := s.scan(ctx, el, func(_ int64, e board.Entry) bool {
+		if _, ok := record.RoundOf[e.Type]; ok {
+			out = append(out, e)
+		}
+		return e.Type != board.TypeOpen
+	})
+	return out, err
 }
 
 // transcript assembles the ceremony transcript from the board.
 func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transcript, error) {
-	entries, err := s.readEntries(ctx, el)
+	entries, err := s.ceremonyEntries(ctx, el)
 	if err != nil {
 		return nil, err
 	}

@@ -35,8 +35,12 @@ func (s *Server) openElectionFor(r *http.Request) (*election, error) {
 		return nil, err
 	}
 	el.mu.Lock()
+	err = s.refresh(r.Context(), el)
 	state := el.state
 	el.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	switch state {
 	case StateOpen:
 		return el, nil
