@@ -39,6 +39,7 @@ func TestGenerate(t *testing.T) {
 	writeJSON(t, "elgamal.json", genElGamal(t))
 	writeJSON(t, "ballot.json", genBallots(t))
 	genRecord(t)
+	genServerRecord(t)
 }
 
 func writeJSON(t *testing.T, name string, v any) {
