@@ -327,6 +327,12 @@ func runElection(t *testing.T, h *harness) {
 	_, err = voter.Cast(ctx, id, late)
 	wantCode(t, err, "closed")
 
+	// An auditor can verify the election while it is in progress.
+	mid := verify.Record(downloadRecord(t, h, id), verify.Options{})
+	if !mid.OK() || !mid.InProgress || mid.Ballots != 110 {
+		t.Fatalf("record before the tally: ok %v, in progress %v, %d ballots: %+v", mid.OK(), mid.InProgress, mid.Ballots, mid.Failures())
+	}
+
 	// Tally; trustees 2 and 4 are absent.
 	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
 	pub, err := voter.Tally(ctx, id)
@@ -413,6 +419,10 @@ func runElection(t *testing.T, h *harness) {
 			data, _ := os.ReadFile(name)
 			lines := bytes.SplitAfter(data, []byte("\n"))
 			os.WriteFile(name, bytes.Join(append(lines[:40:40], lines[41:]...), nil), 0o644)
+		}},
+		{"tally and results removed", "tally.json is on the board but not in the record", func(dir string) {
+			os.Remove(filepath.Join(dir, record.Tally))
+			os.Remove(filepath.Join(dir, record.Results))
 		}},
 		{"ballot removed from ballots.bin", "ballots.bin differs from the board's", func(dir string) {
 			name := filepath.Join(dir, record.Ballots)
