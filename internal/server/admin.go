@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -39,7 +40,8 @@ type ElectionInfo struct {
 	RegistrarKey string          `json:"registrarKey"`
 	BoardKey     string          `json:"boardKey"`
 	Origin       string          `json:"origin"`
-	Params       *record.Params  `json:"params,omitempty"` // once the ceremony is complete
+	Params       *record.Params  `json:"params,omitempty"`    // once the ceremony is complete
+	DigitalID    *DigitalIDInfo  `json:"digitalID,omitempty"` // if voters may register by digital ID (§15.6)
 }
 
 // Created is the administrator's answer to creating an election: the
@@ -59,6 +61,7 @@ func (s *Server) info(ctx context.Context, el *election, withManifest bool) (Ele
 	in := ElectionInfo{
 		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
 		RegistrarKey: string(pub), BoardKey: el.boardKey, Origin: el.log.Origin(),
+		DigitalID: digitalIDInfo(el.cfg.OIDC),
 	}
 	if withManifest {
 		in.Manifest = el.manifestBytes
@@ -383,6 +386,23 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// lockIn returns the request's election, locked and refreshed from the
+// store, if it is in one of the states; the caller must call unlock.
+func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock func(), err error) {
+	if el, err = s.lookup(r.Context(), r.PathValue("id")); err != nil {
+		return nil, nil, err
+	}
+	el.mu.Lock()
+	if err = s.refresh(r.Context(), el); err == nil && !slices.Contains(states, el.state) {
+		err = errorf(http.StatusConflict, "wrong-state", "the election is %s; this needs it %s", el.state, strings.Join(states, " or "))
+	}
+	if err != nil {
+		el.mu.Unlock()
+		return nil, nil, err
+	}
+	return el, el.mu.Unlock, nil
+}
+
 // transition moves the election from one state to another, appending
 // entry, under el.mu.
 func (s *Server) transition(ctx context.Context, el *election, from, to, typ string, body any) error {
@@ -404,18 +424,11 @@ func (s *Server) transition(ctx context.Context, el *election, from, to, typ str
 }
 
 func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	el, unlock, err := s.lockIn(r, StateSetup)
 	if err != nil {
 		return err
 	}
-	el.mu.Lock()
-	defer el.mu.Unlock()
-	if err := s.refresh(r.Context(), el); err != nil {
-		return err
-	}
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateSetup)
-	}
+	defer unlock()
 	if err := s.completeCeremony(r.Context(), el); err != nil {
 		return err
 	}
@@ -434,15 +447,11 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	el, unlock, err := s.lockIn(r, StateOpen)
 	if err != nil {
 		return err
 	}
-	el.mu.Lock()
-	defer el.mu.Unlock()
-	if err := s.refresh(r.Context(), el); err != nil {
-		return err
-	}
+	defer unlock()
 	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
 		return err
 	}
@@ -476,18 +485,11 @@ func (s *Server) countedBallots(ctx context.Context, el *election) ([][]byte, er
 }
 
 func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	el, unlock, err := s.lockIn(r, StateClosed)
 	if err != nil {
 		return err
 	}
-	el.mu.Lock()
-	defer el.mu.Unlock()
-	if err := s.refresh(r.Context(), el); err != nil {
-		return err
-	}
-	if el.state != StateClosed {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s; close it before the tally", el.state)
-	}
+	defer unlock()
 	raws, err := s.countedBallots(r.Context(), el)
 	if err != nil {
 		return err
@@ -640,18 +642,11 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 }
 
 func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
-	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	el, unlock, err := s.lockIn(r, StateTallied)
 	if err != nil {
 		return err
 	}
-	el.mu.Lock()
-	defer el.mu.Unlock()
-	if err := s.refresh(r.Context(), el); err != nil {
-		return err
-	}
-	if el.state != StateTallied {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, StateTallied)
-	}
+	defer unlock()
 	acc, err := s.loadTally(r.Context(), el)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/credential"
+	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
@@ -43,6 +44,9 @@ type electionConfig struct {
 	TrusteeTokens []string `json:"trusteeTokens"` // hex token hashes, trustee j at j−1
 	Registrar     string   `json:"registrar"`     // the registrar's secret key (credential.SecretKeyPrefix…)
 	RollKey       string   `json:"rollKey"`       // hex HMAC key for voter ids and one-time codes
+	// OIDC configures registration by digital ID (SPEC.md §15.6); its
+	// client secret or key never leaves this configuration.
+	OIDC *oidcreg.Config `json:"oidc,omitempty"`
 }
 
 // election is the server's in-memory view of one election.
@@ -61,6 +65,7 @@ type election struct {
 	e         *ballot.Election // once the ceremony is complete (state ≥ open)
 	ceremony  *ceremony.Result
 	committer *committer
+	oidc      *oidcreg.Client // the digital-ID provider's client, made on first use
 }
 
 func (el *election) stop() {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Logger        *slog.Logger
 	Registry      *prometheus.Registry
 	Now           func() time.Time
+	// OIDCPending keeps digital-ID sign-ins in progress (default: in
+	// memory, so a sign-in must return to the process that started it).
+	OIDCPending oidcreg.PendingStore
 }
 
 // Server serves koe's API.
@@ -95,6 +99,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.OIDCPending == nil {
+		cfg.OIDCPending = oidcreg.NewMemoryPending(0, cfg.Now)
 	}
 	s := &Server{
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger,
@@ -158,6 +165,10 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
 	// Registrar.
 	api("POST /api/v1/elections/{id}/register", s.register)
+	api("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
+	api("GET /api/v1/elections/{id}/oidc", s.admin(s.getOIDC))
+	api("POST /api/v1/elections/{id}/oidc/start", s.oidcStart)
+	mux.HandleFunc("GET /api/v1/elections/{id}/oidc/callback", s.oidcCallback)
 	// Ballot box.
 	api("POST /api/v1/elections/{id}/ballots", s.castBallot)
 	api("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)

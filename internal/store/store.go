@@ -89,6 +89,10 @@ type Store interface {
 	// entry (if not nil) to its log in the same transaction;
 	// ErrStateConflict if it is not in state from.
 	SetState(ctx context.Context, id, from, to string, entry []byte) error
+	// SetConfig replaces an election's private configuration while it is
+	// in the given state; ErrStateConflict (and nothing changed) if it is
+	// not, ErrNotFound if there is no such election.
+	SetConfig(ctx context.Context, id, state string, config []byte) error
 
 	// Append adds entries to the election's log with their hashes, in one
 	// transaction, and returns the index of the first (with no entries, the

@@ -350,6 +350,21 @@ func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte)
 	})
 }
 
+// SetConfig implements [store.Store].
+func (s *Store) SetConfig(ctx context.Context, id, state string, config []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, cur, err := lockLog(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur != state {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
+		}
+		_, err = tx.Exec(ctx, `UPDATE elections SET config = $1 WHERE id = $2`, config, id)
+		return err
+	})
+}
+
 // Append implements [store.Store].
 func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
 	if len(entries) == 0 {

@@ -385,6 +385,25 @@ func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte)
 	})
 }
 
+// SetConfig implements [store.Store].
+func (s *Store) SetConfig(ctx context.Context, id, state string, config []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != state {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE elections SET config = ? WHERE id = ?`, config, id)
+		return err
+	})
+}
+
 // Append implements [store.Store].
 func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
 	var first int64

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 	}{
 		{"Elections", testElections},
 		{"SetState", testSetState},
+		{"SetConfig", testSetConfig},
 		{"CastOnlyWhenOpen", testCastOnlyWhenOpen},
 		{"Log", testLog},
 		{"LogErrors", testLogErrors},
@@ -155,6 +156,27 @@ func testElections(t *testing.T, s store.Store) {
 	}
 	if !slices.Equal(got, ids) {
 		t.Errorf("Elections = %q, want %q (order of creation)", got, ids)
+	}
+}
+
+func testSetConfig(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if err := s.SetConfig(ctx, "e", "setup", []byte(`{"v":2}`)); err != nil {
+		t.Fatalf("SetConfig in setup: %v", err)
+	}
+	if err := s.SetConfig(ctx, "e", "open", []byte(`{"v":3}`)); !errors.Is(err, store.ErrStateConflict) {
+		t.Fatalf("SetConfig in the wrong state = %v, want ErrStateConflict", err)
+	}
+	if err := s.SetConfig(ctx, "nope", "setup", []byte(`{}`)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetConfig of a missing election = %v, want ErrNotFound", err)
+	}
+	e, err := s.Election(ctx, "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(e.Config) != `{"v":2}` || e.State != "setup" {
+		t.Errorf("after SetConfig: config %s, state %q", e.Config, e.State)
 	}
 }
 
