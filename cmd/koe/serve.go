@@ -23,6 +23,7 @@ import (
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
 	"github.com/koe-vote/koe/internal/store/sqlite"
+	"github.com/koe-vote/koe/internal/web"
 )
 
 const boardKeyPrefix = "koe-board-secret-v1:"
@@ -88,7 +89,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -108,6 +109,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	err = hs.Shutdown(ctx) // finishes requests in flight, each of whose casts commits
 	srv.Close()
 	return err
+}
+
+// siteAndAPI serves the API's paths with the API and everything else with
+// the public web pages, which read the API in process.
+func siteAndAPI(api http.Handler, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/metrics", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/", web.New(api, web.Options{Logger: log}))
+	return mux
 }
 
 // loadOrMakeBoardKey reads the board's Ed25519 key, making it if missing.

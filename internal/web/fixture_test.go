@@ -1,0 +1,246 @@
+package web_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
+	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/store/sqlite"
+	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/web"
+)
+
+const adminToken = "test-admin-token-web"
+
+// fixture is a koe server with the public site, and elections in several
+// states: a survey run to its published results and a referendum in setup.
+type fixture struct {
+	url        string
+	survey     string // published
+	setup      string // in setup
+	tracking   string // a cast ballot's tracking code
+	superseded string // a ballot replaced by a re-vote
+	ballots    int
+}
+
+var (
+	fixtureOnce sync.Once
+	theFixture  *fixture
+	fixtureErr  error
+	cleanups    []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
+}
+
+func getFixture(t *testing.T) *fixture {
+	t.Helper()
+	fixtureOnce.Do(func() { theFixture, fixtureErr = newFixture() })
+	if fixtureErr != nil {
+		t.Fatalf("fixture: %v", fixtureErr)
+	}
+	return theFixture
+}
+
+// clock is the server's clock: the fixture moves it so that ballots are
+// cast over several hours.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func newFixture() (*fixture, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "koe-web-test-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+	st, err := sqlite.Open(filepath.Join(dir, "koe.db"))
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { st.Close() })
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	jst := time.FixedZone("JST", 9*60*60)
+	clk := &clock{now: time.Date(2026, 11, 23, 8, 30, 0, 0, jst)}
+	srv, err := server.New(server.Config{
+		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
+		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api := srv.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/", web.New(api, web.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
+	ts := httptest.NewServer(mux)
+	cleanups = append(cleanups, func() { ts.Close(); srv.Close() })
+
+	f := &fixture{url: ts.URL}
+	admin := client.New(ts.URL, adminToken)
+
+	// A referendum that stays in setup.
+	ref, _ := examples.Manifest("referendum")
+	var created server.Created
+	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", ref, &created); err != nil {
+		return nil, err
+	}
+	f.setup = created.ID
+
+	// The citizen survey, run to its results.
+	manifest, _ := examples.Manifest("survey")
+	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
+		return nil, err
+	}
+	id := created.ID
+	f.survey = id
+	trustees, err := demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := demo.ImportRoll(ctx, admin, id, "W", 40)
+	if err != nil {
+		return nil, err
+	}
+	clk.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, jst))
+	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+		return nil, err
+	}
+	voter := client.New(ts.URL, "")
+	el, err := voter.Election(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ages := []string{"20s", "30s", "40s", "40s", "50s", "60s", "70plus", "no-answer"}
+	fields := [][]string{{"health"}, {"disaster", "transport"}, {"education", "digital", "childcare"}, {"health", "environment"}}
+	votes := []string{"for", "rather-for", "for", "rather-against", "against", "dont-know", "rather-for"}
+	const n = 24
+	start := time.Date(2026, 11, 23, 9, 5, 0, 0, jst)
+	for i := range n {
+		// Busier in the morning and at lunch.
+		clk.Set(start.Add(time.Duration(i*i) * 90 * time.Second / 4))
+		vid := fmt.Sprintf("W%05d", i)
+		cred, err := voter.Register(ctx, el, vid, codes[vid])
+		if err != nil {
+			return nil, err
+		}
+		pt, err := el.E.Manifest.Plaintext(ballot.Answers{
+			"age": ages[i%len(ages)], "fields": toAny(fields[i%len(fields)]),
+			"science-city": float64(1 + (i*7)%5), "internet-voting": votes[i%len(votes)],
+		})
+		if err != nil {
+			return nil, err
+		}
+		env, b, nonces, err := client.Seal(el, cred, pt, 1)
+		if err != nil {
+			return nil, err
+		}
+		if i == 3 {
+			// A Benaloh challenge first: this ballot is opened, not cast.
+			if err := voter.Spoil(ctx, id, ballot.Spoil(b, pt, nonces)); err != nil {
+				return nil, err
+			}
+			if env, _, _, err = client.Seal(el, cred, pt, 1); err != nil {
+				return nil, err
+			}
+		}
+		r, err := voter.Cast(ctx, id, env)
+		if err != nil {
+			return nil, err
+		}
+		if i == 5 {
+			f.superseded = r.TrackingCode
+			// A re-vote: this one counts.
+			env2, _, _, err := client.Seal(el, cred, pt, 2)
+			if err != nil {
+				return nil, err
+			}
+			if r, err = voter.Cast(ctx, id, env2); err != nil {
+				return nil, err
+			}
+		}
+		if i == 7 {
+			f.tracking = r.TrackingCode
+		}
+	}
+	f.ballots = n
+	clk.Set(time.Date(2026, 11, 23, 18, 0, 0, 0, jst))
+	for _, step := range []string{"/close", "/tally"} {
+		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	pub, err := voter.Tally(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := tally.ParseEncrypted(pub, el.E.Style)
+	if err != nil {
+		return nil, err
+	}
+	h := ballot.Hash(manifest)
+	tr, err := admin.Transcript(ctx, id, ceremony.Params{N: 5, T: 3})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range []int{1, 2, 4} {
+		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
+			return nil, err
+		}
+		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, trustees[j-1].Share())
+		if err != nil {
+			return nil, err
+		}
+		if err := client.New(ts.URL, created.TrusteeTokens[j-1]).PostDecryption(ctx, id, share); err != nil {
+			return nil, err
+		}
+	}
+	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

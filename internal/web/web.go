@@ -1,0 +1,241 @@
+// Package web serves koe's public pages (issue 5, item 3): the elections
+// list, each election's overview and results (with charts), an explorer of
+// its bulletin board (SPEC.md §13) with a receipt check, and a page on how to
+// verify an election with `koe verify` (SPEC.md §11, §13.6).
+//
+// The pages are rendered on the server with html/template, in Japanese or
+// English, and need no script: charts are inline SVG with a text alternative
+// and a table. The site reads everything through koe's public JSON API,
+// called in process (see New), so it shows exactly what any client of the
+// API would see, and checks the board's signatures and proofs as they would.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/koe-vote/koe/internal/client"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configures a Site.
+type Options struct {
+	// Location is the time zone of the times shown (default: Japan
+	// Standard Time, UTC+9).
+	Location *time.Location
+	// BoothPath returns the path of an election's voting booth, linked
+	// from its overview while it is open (default /elections/{id}/vote).
+	BoothPath func(id string) string
+	Logger    *slog.Logger
+}
+
+// Site is the public web site. It is an http.Handler for "/"; mount the
+// API's own paths (/api/, /metrics, /healthz) beside it.
+type Site struct {
+	api   *client.Client
+	opts  Options
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+	cache *boardCache
+}
+
+// New returns the site, which reads data from api, koe's API handler
+// (server.Server.Handler), in process.
+func New(api http.Handler, opts Options) *Site {
+	if opts.Location == nil {
+		opts.Location = time.FixedZone("JST", 9*60*60)
+	}
+	if opts.BoothPath == nil {
+		opts.BoothPath = func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Site{
+		api:   &client.Client{Base: "http://koe.internal", HTTP: &http.Client{Transport: handlerTransport{api}}},
+		opts:  opts,
+		log:   opts.Logger,
+		pages: parseTemplates(),
+		cache: newBoardCache(),
+	}
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /{$}", s.page(s.elections))
+	mux.HandleFunc("GET /verify", s.page(s.verify))
+	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
+	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
+	mux.HandleFunc("GET /elections/{id}/board", s.page(s.board))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/", s.page(func(*request) (string, any, error) { return "", nil, errNotFound }))
+	s.mux = mux
+	return s
+}
+
+// ServeHTTP serves the site with its security headers.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+	s.mux.ServeHTTP(w, r)
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// request is what a page handler gets: the HTTP request and the language.
+type request struct {
+	*http.Request
+	lang string
+}
+
+// pageError is an error shown as an error page.
+type pageError struct {
+	status int
+	title  string // catalogue key
+	detail string // catalogue key
+	args   []any
+}
+
+func (e *pageError) Error() string { return e.title }
+
+var (
+	errNotFound = &pageError{status: http.StatusNotFound, title: "err.notfound.title", detail: "err.notfound.detail"}
+)
+
+func noElection(id string) error {
+	return &pageError{status: http.StatusNotFound, title: "err.noelection.title", detail: "err.noelection.detail", args: []any{id}}
+}
+
+// page adapts a page handler: it picks the language, runs the handler,
+// and renders its template, or an error page.
+func (s *Site) page(h func(*request) (string, any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		lang := s.language(w, r)
+		name, data, err := h(&request{Request: r, lang: lang})
+		status := http.StatusOK
+		if err != nil {
+			var pe *pageError
+			if !errors.As(err, &pe) {
+				s.log.Error("web: page failed", "path", r.URL.Path, "err", err)
+				pe = &pageError{status: http.StatusInternalServerError, title: "err.internal.title", detail: "err.internal.detail"}
+			}
+			status, name = pe.status, "error"
+			data = &errorData{Title: msg(lang, pe.title), Detail: msg(lang, pe.detail, pe.args...)}
+		}
+		s.render(w, r, status, lang, name, data)
+	}
+}
+
+type errorData struct{ Title, Detail string }
+
+// view is what every template gets.
+type view struct {
+	Lang   string
+	Path   string // the request's path, for the navigation
+	Switch []langLink
+	Data   any
+	site   *Site
+}
+
+type langLink struct {
+	Lang, Name, Href string
+	Current          bool
+}
+
+// T looks key up in the message catalogue of the page's language and
+// formats it with args (fmt verbs).
+func (v *view) T(key string, args ...any) string { return msg(v.Lang, key, args...) }
+
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, lang, name string, data any) {
+	v := &view{Lang: lang, Path: r.URL.Path, Data: data, site: s}
+	for _, l := range []struct{ code, name string }{{"ja", "日本語"}, {"en", "English"}} {
+		q := r.URL.Query()
+		q.Set("lang", l.code)
+		v.Switch = append(v.Switch, langLink{Lang: l.code, Name: l.name, Href: r.URL.Path + "?" + q.Encode(), Current: l.code == lang})
+	}
+	var b bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&b, "layout", v); err != nil {
+		s.log.Error("web: rendering", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", lang)
+	h.Set("Vary", "Accept-Language, Cookie")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b.Bytes())
+	}
+}
+
+// language picks the page's language: ?lang= (remembered in a cookie),
+// then the cookie, then the browser's Accept-Language (Japanese if it
+// prefers Japanese to English; English if it names English and not
+// Japanese first; Japanese, the city's language, if it names neither).
+func (s *Site) language(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 60 * 60,
+			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: r.TLS != nil})
+		return l
+	}
+	if c, err := r.Cookie("lang"); err == nil && (c.Value == "ja" || c.Value == "en") {
+		return c.Value
+	}
+	return fromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// fromAcceptLanguage returns "ja" or "en", whichever the header prefers
+// (by q value, then order); "ja" if it names neither.
+func fromAcceptLanguage(header string) string {
+	best, bestQ := "ja", -1.0
+	for _, part := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		base, _, _ := strings.Cut(tag, "-")
+		if base != "ja" && base != "en" {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if q > bestQ && q > 0 {
+			best, bestQ = base, q
+		}
+	}
+	return best
+}
