@@ -108,7 +108,7 @@ func newFixture() (*fixture, error) {
 	api := srv.Handler()
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
-	mux.Handle("/", web.New(api, web.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
+	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
 	ts := httptest.NewServer(mux)
 	cleanups = append(cleanups, func() { ts.Close(); srv.Close() })
 

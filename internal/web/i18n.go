@@ -157,6 +157,19 @@ func (v *view) Head(in *server.ElectionInfo) headView { return headView{v, in} }
 // Nav is the argument of the "electionnav" template.
 func (v *view) Nav(id, current string) navView { return navView{v, id, current} }
 
+// addMessages adds a part of the site's messages (a page's own file keeps
+// its own) to the catalogue; a key defined twice is a programming error.
+func addMessages(m map[string]map[string]string) {
+	for lang, keys := range m {
+		for k, v := range keys {
+			if _, dup := catalogue[lang][k]; dup {
+				panic("web: message " + k + " defined twice")
+			}
+			catalogue[lang][k] = v
+		}
+	}
+}
+
 // catalogue holds every string of the pages, in Japanese and English.
 var catalogue = map[string]map[string]string{
 	"ja": {
@@ -497,4 +510,60 @@ var catalogue = map[string]map[string]string{
 		"err.internal.title":    "Something went wrong",
 		"err.internal.detail":   "The page could not be shown. Please try again in a moment.",
 	},
+}
+
+// formView is the argument of the "ballotform" template.
+type formView struct {
+	V        *view
+	M        *ballot.Manifest
+	Prefix   string // before every element id, to put two forms on a page
+	Disabled bool
+}
+
+// Form is the argument of the "ballotform" template for m.
+func (v *view) Form(m *ballot.Manifest, prefix string, disabled bool) formView {
+	return formView{V: v, M: m, Prefix: prefix, Disabled: disabled}
+}
+
+// Span lists the whole numbers lo..hi.
+func (v *view) Span(lo, hi int) []int {
+	out := make([]int, 0, hi-lo+1)
+	for n := lo; n <= hi; n++ {
+		out = append(out, n)
+	}
+	return out
+}
+
+// ScaleEnd writes, after the lowest and the highest point of a rating
+// scale, what it means (for screen readers, which skip the visual ends).
+func (v *view) ScaleEnd(q ballot.Question, n int) string {
+	switch {
+	case n == q.Min && q.MinLabel != nil:
+		return " (" + v.L(*q.MinLabel) + ")"
+	case n == q.Max && q.MaxLabel != nil:
+		return " (" + v.L(*q.MaxLabel) + ")"
+	}
+	return ""
+}
+
+// Rule says how a question is answered.
+func (v *view) Rule(q ballot.Question) string {
+	switch q.Kind {
+	case ballot.KindSingle:
+		if q.Optional {
+			return v.T("form.rule.single.optional")
+		}
+		return v.T("form.rule.single")
+	case ballot.KindMultiple:
+		if q.Min == q.Max {
+			return v.T("form.rule.multiple.exact", q.Min)
+		}
+		if q.Min == 0 {
+			return v.T("form.rule.multiple.upto", q.Max)
+		}
+		return v.T("form.rule.multiple", q.Min, q.Max)
+	case ballot.KindRating:
+		return v.T("form.rule.rating", q.Min, q.Max)
+	}
+	return ""
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -23,15 +25,23 @@ import (
 	"github.com/koe-vote/koe/internal/tally"
 )
 
-var pageNames = []string{"elections", "overview", "results", "board", "verify", "error"}
-
+// parseTemplates parses every page: templates/NAME.html, with the layout
+// and every partial (templates/partials/*.html) beside it.
 func parseTemplates() map[string]*template.Template {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
 	out := map[string]*template.Template{}
-	for _, name := range pageNames {
+	for _, file := range names {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" {
+			continue
+		}
 		t := template.New("layout").Funcs(template.FuncMap{
 			"add": func(a, b int) int { return a + b },
 		})
-		out[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		out[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html", file))
 	}
 	return out
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -40,7 +40,11 @@ type Options struct {
 	// BoothPath returns the path of an election's voting booth, linked
 	// from its overview while it is open (default /elections/{id}/vote).
 	BoothPath func(id string) string
-	Logger    *slog.Logger
+	// AdminToken is the administrator's token of the API (server.Config),
+	// which the administrator's console (/admin) signs in with and uses.
+	// Without it the console is not served.
+	AdminToken string
+	Logger     *slog.Logger
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the
