@@ -88,6 +88,7 @@ func New(api http.Handler, opts Options) *Site {
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
+	s.mountConsole(mux)
 	mux.HandleFunc("/", s.page(func(*request) (string, any, error) { return "", nil, errNotFound }))
 	s.mux = mux
 	return s

@@ -1,0 +1,205 @@
+package web
+
+// The voter roll in the console. The API's roll import (SPEC.md §15.3)
+// answers with each new voter's one-time code, once: the registrar keeps
+// only keyed hashes of them. So the console never stores the codes
+// either. Right after an import it shows a page holding the codes (in a
+// hidden field, the page not to be stored), from which the administrator
+// downloads them as CSV or as printable letters; each download posts them
+// back, and the console checks them and formats them. Letters can also be
+// made later from a codes CSV the administrator kept (the console's or
+// `koe admin roll -o`'s).
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/koe-vote/koe/internal/client"
+)
+
+// lettersPerPage bounds the letters in one printable page.
+const lettersPerPage = 1000
+
+type voterCode struct{ Voter, Code string }
+
+type codesData struct {
+	consoleBase
+	*electionView
+	CSV     string // voter_id,code lines, as the API answered
+	Count   int
+	Batches []batch
+}
+
+type batch struct{ From, To int } // 1-based, inclusive
+
+func batches(n int) []batch {
+	var out []batch
+	for from := 0; from < n; from += lettersPerPage {
+		out = append(out, batch{from + 1, min(from+lettersPerPage, n)})
+	}
+	return out
+}
+
+// importRoll posts the voter roll (a CSV, uploaded or pasted) to the API
+// and shows the codes it answers with.
+func (c *console) importRoll(r *creq) (string, any, error) {
+	id := r.PathValue("id")
+	data := []byte(r.PostFormValue("voters"))
+	if f, err := formFile(r, "file"); err != nil {
+		return "", nil, err
+	} else if f != nil {
+		data = f
+	}
+	var raw []byte
+	var err error
+	if len(bytes.TrimSpace(data)) == 0 {
+		err = &client.Error{Status: http.StatusBadRequest, Code: "empty-roll"}
+	} else {
+		raw, err = c.admin.Raw(r.Context(), "POST", client.ElectionPath(id, "/roll"), "text/csv", data)
+	}
+	if err != nil {
+		p := problem(r.lang, err)
+		if p == nil {
+			if client.IsCode(err, "no-election") {
+				return "", nil, noElection(id)
+			}
+			return "", nil, err
+		}
+		d, lerr := c.loadElectionPage(r)
+		if lerr != nil {
+			return "", nil, lerr
+		}
+		d.RollError, d.status = p, http.StatusBadRequest
+		return "console-election", d, nil
+	}
+	codes, err := parseCodes(raw)
+	if err != nil {
+		return "", nil, err // the API's own answer: a bug
+	}
+	ev, err := c.s.loadElection(r.Context(), id)
+	if err != nil {
+		return "", nil, err
+	}
+	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: string(raw), Count: len(codes), Batches: batches(len(codes))}, nil
+}
+
+// formFile returns an uploaded file's contents, or nil if none was sent.
+func formFile(r *creq, name string) ([]byte, error) {
+	if r.MultipartForm == nil {
+		return nil, nil
+	}
+	fh := r.MultipartForm.File[name]
+	if len(fh) == 0 || fh[0].Size == 0 {
+		return nil, nil
+	}
+	f, err := fh[0].Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, consoleMaxBody))
+}
+
+var codePattern = regexp.MustCompile(`^[A-HJ-NP-Z2-9]{4}(-[A-HJ-NP-Z2-9]{4}){3}$`)
+
+var errCodes = errors.New("not a codes CSV")
+
+// parseCodes reads a CSV of voter_id,code (with that header) as the API's
+// roll import answers.
+func parseCodes(data []byte) ([]voterCode, error) {
+	rd := csv.NewReader(bytes.NewReader(data))
+	rd.FieldsPerRecord = 2
+	head, err := rd.Read()
+	if err != nil || strings.TrimPrefix(head[0], "\ufeff") != "voter_id" || head[1] != "code" {
+		return nil, errCodes
+	}
+	var out []voterCode
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || rec[0] == "" || !codePattern.MatchString(rec[1]) {
+			return nil, errCodes
+		}
+		out = append(out, voterCode{rec[0], rec[1]})
+	}
+	if len(out) == 0 {
+		return nil, errCodes
+	}
+	return out, nil
+}
+
+type lettersData struct {
+	consoleBase
+	*electionView
+	Letters   []voterCode
+	From, Of  int
+	Booth     string
+	Overview  string
+	Closes    string
+	FirstPage bool
+}
+
+var errNotCodes = &pageError{status: http.StatusBadRequest, title: "console.err.codes.title", detail: "console.err.codes.detail"}
+
+// codes formats posted codes as a CSV download or as printable letters.
+func (c *console) codes(r *creq) (string, any, error) {
+	data := []byte(r.PostFormValue("codes"))
+	if f, err := formFile(r, "file"); err != nil {
+		return "", nil, err
+	} else if f != nil {
+		data = f
+	}
+	codes, err := parseCodes(data)
+	if err != nil {
+		return "", nil, errNotCodes
+	}
+	ev, err := c.s.loadElection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return "", nil, err
+	}
+	if r.PostFormValue("format") == "csv" {
+		h := r.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+ev.Info.ID+`-codes.csv"`)
+		cw := csv.NewWriter(r.w)
+		cw.Write([]string{"voter_id", "code"})
+		for _, vc := range codes {
+			cw.Write([]string{vc.Voter, vc.Code})
+		}
+		cw.Flush()
+		return "", nil, nil
+	}
+	from, err := strconv.Atoi(r.PostFormValue("from"))
+	if err != nil || from < 1 || from > len(codes) {
+		from = 1
+	}
+	base := siteURL(r.Request)
+	d := &lettersData{consoleBase: r.base(), electionView: ev, From: from, Of: len(codes),
+		Letters: codes[from-1 : min(from-1+lettersPerPage, len(codes))],
+		Booth:   base + c.s.opts.BoothPath(ev.Info.ID), Overview: base + "/elections/" + url.PathEscape(ev.Info.ID)}
+	if ev.Manifest.Closes != "" {
+		d.Closes = ev.Manifest.Closes
+	}
+	return "console-letters", d, nil
+}
+
+type letterPart struct {
+	V *view
+	D *lettersData
+	L voterCode
+}
+
+// ConsoleLetter is the argument of the "letterpart" template: a voter's
+// letter in one language (letters have both).
+func (v *view) ConsoleLetter(lang string, d *lettersData, l voterCode) letterPart {
+	return letterPart{v.ConsoleIn(lang), d, l}
+}
