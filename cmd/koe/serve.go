@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -81,7 +82,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
-		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log})
+		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
+		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,13 @@ package server_test
 import (
 	"net/url"
 
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -476,26 +473,9 @@ func downloadRecord(t *testing.T, h *harness, id string) string {
 	resp, err := http.Get(h.url + client.ElectionPath(id, "/record"))
 	must(t, err)
 	defer resp.Body.Close()
-	gz, err := gzip.NewReader(resp.Body)
+	dir, err := record.Unpack(resp.Body, t.TempDir())
 	must(t, err)
-	tr := tar.NewReader(gz)
-	root := t.TempDir()
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		must(t, err)
-		name := filepath.Join(root, filepath.FromSlash(hdr.Name))
-		if hdr.Typeflag == tar.TypeDir {
-			must(t, os.MkdirAll(name, 0o755))
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		must(t, err)
-		must(t, os.WriteFile(name, data, 0o644))
-	}
-	return filepath.Join(root, id)
+	return dir
 }
 
 // testWriter sends the server's log to the test's log.

@@ -188,6 +188,12 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, OIDCCallbackResponse{BlindSignature: sig})
 		return
 	}
+	if s.cfg.OIDCReturn != nil {
+		// The fragment never leaves the browser; the page's script reads it.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, s.cfg.OIDCReturn(r.PathValue("id"))+"#blind-signature="+base64.RawURLEncoding.EncodeToString(sig), http.StatusSeeOther)
+		return
+	}
 	writePage(w, http.StatusOK, page{Signature: base64.StdEncoding.EncodeToString(sig)})
 }
 

@@ -62,6 +62,12 @@ type Config struct {
 	// OIDCPending keeps digital-ID sign-ins in progress (default: in
 	// memory, so a sign-in must return to the process that started it).
 	OIDCPending oidcreg.PendingStore
+	// OIDCReturn, if set, is where a voter's browser goes after a
+	// successful digital-ID sign-in: the page at OIDCReturn(election),
+	// with the blind signature in its fragment (#blind-signature=
+	// base64url), which the booth unblinds. Without it the callback shows
+	// a page holding the signature.
+	OIDCReturn func(election string) string
 }
 
 // Server serves koe's API.

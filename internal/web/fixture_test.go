@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -37,6 +38,7 @@ type fixture struct {
 	tracking   string // a cast ballot's tracking code
 	superseded string // a ballot replaced by a re-vote
 	ballots    int
+	booth      *boothElection // open, for the booth's tests
 }
 
 var (
@@ -201,40 +203,77 @@ func newFixture() (*fixture, error) {
 	}
 	f.ballots = n
 	clk.Set(time.Date(2026, 11, 23, 18, 0, 0, 0, jst))
-	for _, step := range []string{"/close", "/tally"} {
-		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
-			return nil, err
-		}
-	}
-	pub, err := voter.Tally(ctx, id)
-	if err != nil {
+	if err := publish(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens); err != nil {
 		return nil, err
 	}
-	acc, err := tally.ParseEncrypted(pub, el.E.Style)
-	if err != nil {
+
+	// Another copy of the survey, open, for the booth: its voters register
+	// and vote in the browser tests.
+	boothManifest := bytes.Replace(manifest, []byte(`"id": "kagaku-shishin-2026"`), []byte(`"id": "kagaku-booth"`), 1)
+	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", boothManifest, &created); err != nil {
 		return nil, err
 	}
-	h := ballot.Hash(manifest)
-	tr, err := admin.Transcript(ctx, id, ceremony.Params{N: 5, T: 3})
-	if err != nil {
+	f.booth = &boothElection{id: created.ID, manifest: boothManifest, tokens: created.TrusteeTokens}
+	if f.booth.trustees, err = demo.ServerCeremony(ctx, ts.URL, created.ID, boothManifest, created.TrusteeTokens); err != nil {
 		return nil, err
 	}
-	for _, j := range []int{1, 2, 4} {
-		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
-			return nil, err
-		}
-		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, trustees[j-1].Share())
-		if err != nil {
-			return nil, err
-		}
-		if err := client.New(ts.URL, created.TrusteeTokens[j-1]).PostDecryption(ctx, id, share); err != nil {
-			return nil, err
-		}
+	if f.booth.codes, err = demo.ImportRoll(ctx, admin, created.ID, "B", 10); err != nil {
+		return nil, err
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", client.ElectionPath(created.ID, "/open"), "", nil, nil); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// boothElection is an open election of the fixture.
+type boothElection struct {
+	id       string
+	manifest []byte
+	codes    map[string]string // voter id → one-time code
+	trustees []*ceremony.Trustee
+	tokens   []string
+}
+
+// publish closes and tallies an election, has trustees 1, 2 and 4
+// decrypt the tally and publishes the results.
+func publish(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string) error {
+	admin, voter := client.New(base, adminToken), client.New(base, "")
+	for _, step := range []string{"/close", "/tally"} {
+		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+			return err
+		}
+	}
+	el, err := voter.Election(ctx, id)
+	if err != nil {
+		return err
+	}
+	pub, err := voter.Tally(ctx, id)
+	if err != nil {
+		return err
+	}
+	acc, err := tally.ParseEncrypted(pub, el.E.Style)
+	if err != nil {
+		return err
+	}
+	h := ballot.Hash(manifest)
+	tr, err := admin.Transcript(ctx, id, ceremony.Params{N: len(trustees), T: el.E.Manifest.Threshold})
+	if err != nil {
+		return err
+	}
+	for _, j := range []int{1, 2, 4} {
+		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
+			return err
+		}
+		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, trustees[j-1].Share())
+		if err != nil {
+			return err
+		}
+		if err := client.New(base, tokens[j-1]).PostDecryption(ctx, id, share); err != nil {
+			return err
+		}
+	}
+	return admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil)
 }
 
 func toAny(ss []string) []any {

@@ -286,6 +286,13 @@ func (s *Site) verify(r *request) (string, any, error) {
 
 // verifyCommand is the koe verify command line for an election of this server.
 func verifyCommand(r *http.Request, id string) string {
+	return fmt.Sprintf("koe verify --server %s --election %s", publicURL(r, ""), id)
+}
+
+// publicURL is the absolute address of path on this server as the request
+// reached it: https, unless the host is the loopback (koe serve behind a
+// TLS-terminating proxy, or run locally).
+func publicURL(r *http.Request, path string) string {
 	scheme := "https"
 	if r.TLS == nil && (strings.HasPrefix(r.Host, "127.0.0.1") || strings.HasPrefix(r.Host, "localhost") || strings.HasPrefix(r.Host, "[::1]")) {
 		scheme = "http"
@@ -294,5 +301,5 @@ func verifyCommand(r *http.Request, id string) string {
 	if host == "" {
 		host = "koe.example"
 	}
-	return fmt.Sprintf("koe verify --server %s://%s --election %s", scheme, host, id)
+	return scheme + "://" + host + path
 }

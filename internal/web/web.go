@@ -56,6 +56,9 @@ type Site struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	cache *boardCache
+	// assets are the static files: the style sheets, and the booth's
+	// script when it was built before the binary (web/booth/build.sh).
+	assets fs.FS
 }
 
 // New returns the site, which reads data from api, koe's API handler
@@ -77,14 +80,18 @@ func New(api http.Handler, opts Options) *Site {
 		pages: parseTemplates(),
 		cache: newBoardCache(),
 	}
+	s.assets, _ = fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(s.assets))))
 	mux.HandleFunc("GET /{$}", s.page(s.elections))
 	mux.HandleFunc("GET /verify", s.page(s.verify))
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
 	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
 	mux.HandleFunc("GET /elections/{id}/board", s.page(s.board))
+	mux.HandleFunc("GET /elections/{id}/vote", s.page(s.booth))
+	mux.HandleFunc("GET /elections/{id}/receipt", s.page(s.receipt))
+	mux.HandleFunc("POST /elections/{id}/receipt", s.page(s.receipt))
+	mux.HandleFunc("GET /elections/{id}/qr", s.qrCode)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})

@@ -1,0 +1,343 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
+)
+
+// TestBooth votes in the browser: a voter registers with the code of
+// their letter, answers every kind of question, challenges the
+// encryption (Benaloh), casts, checks the receipt by tracking code and by
+// the saved file, and votes again; a used code and a wrong code are
+// refused; a second voter votes in English on a desktop. Then the
+// election is tallied: the results are what the browsers cast (the
+// re-vote replacing the first ballot, the challenged one not counted),
+// the results page charts them, and the downloaded record verifies.
+// Every page is audited with axe-core and must fit the screen.
+func TestBooth(t *testing.T) {
+	f := getFixture(t)
+	ctx, axe := browser(t)
+	b := f.booth
+	booth := f.url + "/elections/" + b.id + "/vote"
+	shots := os.Getenv("KOE_SCREENSHOTS") == "1"
+	key := "koe.booth." + b.id
+
+	check := func(t *testing.T, width int64, shot string) {
+		t.Helper()
+		auditPage(t, ctx, axe, width)
+		if shots && shot != "" {
+			screenshot(t, ctx, fmt.Sprintf("%s-%d", shot, width))
+		}
+	}
+	do := func(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		// A step that does not happen fails in a minute, not at the
+		// browser's deadline.
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(t *testing.T, sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(s)
+	}
+	answer := func(t *testing.T, age string, fields []string, rating int, iv string) {
+		t.Helper()
+		// Clear what an earlier ballot left, then choose.
+		do(t, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#answers input:checked').forEach(i => { i.checked = false })`))
+		sels := []string{`input[name="q:age"][value="` + age + `"]`}
+		for _, x := range fields {
+			sels = append(sels, `input[name="q:fields"][value="`+x+`"]`)
+		}
+		sels = append(sels, fmt.Sprintf(`input[name="q:science-city"][value="%d"]`, rating), `input[name="q:internet-voting"][value="`+iv+`"]`)
+		for _, s := range sels {
+			do(t, chromedp.Click(chromedp.CSS(s)))
+		}
+	}
+	register := func(t *testing.T, voter, code string) {
+		t.Helper()
+		do(t,
+			chromedp.WaitVisible(chromedp.CSS("#step-register")),
+			chromedp.Clear(chromedp.CSS("#voter-id")), chromedp.SendKeys(chromedp.CSS("#voter-id"), voter),
+			chromedp.Clear(chromedp.CSS("#voter-code")), chromedp.SendKeys(chromedp.CSS("#voter-code"), code),
+			chromedp.Click(chromedp.CSS("#register-submit")),
+		)
+	}
+	castShown := func(t *testing.T) string {
+		t.Helper()
+		do(t, chromedp.Click(chromedp.CSS("#cast")), chromedp.WaitVisible(chromedp.CSS("#step-receipt")))
+		return text(t, "#receipt-tracking")
+	}
+
+	var first, revote, second string
+	t.Run("vote-ja-phone", func(t *testing.T) {
+		do(t, chromedp.EmulateViewport(360, 780), chromedp.Navigate(booth+"?lang=ja"),
+			chromedp.WaitVisible(chromedp.CSS("#step-register")))
+		check(t, 360, "booth-register")
+		register(t, "B00000", b.codes["B00000"])
+		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		check(t, 360, "booth-answer")
+
+		// Unanswered: the booth says which question, in Japanese.
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#booth-error")))
+		if e := text(t, "#booth-error"); !strings.Contains(e, "年代") {
+			t.Errorf("the error for an unanswered question is %q", e)
+		}
+
+		answer(t, "30s", []string{"health", "transport"}, 4, "for")
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#step-review")))
+		if e := text(t, "#review-list"); !strings.Contains(e, "30代") || !strings.Contains(e, "医療・健康") || !strings.Contains(e, "交通・モビリティ") {
+			t.Errorf("the review shows %q", e)
+		}
+		challenged := text(t, "#review-tracking")
+		check(t, 360, "booth-review")
+
+		// The Benaloh challenge: the ballot is opened and shows the answers.
+		do(t, chromedp.Click(chromedp.CSS("#challenge-box summary")), chromedp.Click(chromedp.CSS("#challenge")),
+			chromedp.WaitVisible(chromedp.CSS("#step-challenge")))
+		if !hasSelector(t, ctx, "#challenge-result.ok") {
+			t.Fatalf("the challenge says %q", text(t, "#challenge-result"))
+		}
+		if got := text(t, "#challenge-tracking"); got != challenged {
+			t.Errorf("the opened ballot is %s, not the reviewed %s", got, challenged)
+		}
+		if e := text(t, "#challenge-list"); !strings.Contains(e, "30代") {
+			t.Errorf("the opened ballot shows %q", e)
+		}
+		check(t, 360, "booth-challenge")
+
+		do(t, chromedp.Click(chromedp.CSS("#challenge-continue")), chromedp.WaitVisible(chromedp.CSS("#step-review")))
+		if again := text(t, "#review-tracking"); again == challenged {
+			t.Fatal("the ballot was not encrypted again after the challenge")
+		}
+		first = castShown(t)
+		do(t, chromedp.Poll[chromedp.Void](`document.querySelector('#receipt-qr').complete && document.querySelector('#receipt-qr').naturalWidth > 0`))
+		check(t, 360, "booth-receipt")
+
+		// The receipt check by tracking code.
+		do(t, chromedp.Click(chromedp.CSS("#receipt-check")), chromedp.WaitVisible(chromedp.CSS("#lookup-h")))
+		if !strings.Contains(text(t, "main"), "受け付けられ") && !hasSelector(t, ctx, ".result.ok") {
+			t.Fatalf("the receipt check by code failed: %s", text(t, "main"))
+		}
+		check(t, 360, "receipt-check")
+
+		// The receipt check with the receipt as the booth saved it.
+		saved, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(JSON.parse(localStorage.getItem(`+jsString(key)+`)).receipts[0].receipt)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(t, chromedp.SetValue(chromedp.CSS("#receipt-text"), saved), chromedp.Submit(chromedp.CSS("#receipt-text")),
+			chromedp.WaitVisible(chromedp.CSS("#file-result")))
+		if !hasSelector(t, ctx, "#file-result.ok") {
+			t.Fatalf("the saved receipt did not check: %s", text(t, "#file-result"))
+		}
+		check(t, 360, "receipt-file")
+		// A receipt whose proof was altered does not.
+		bad := strings.Replace(saved, `"proof":["`, `"proof":["00`, 1)[:len(saved)]
+		do(t, chromedp.SetValue(chromedp.CSS("#receipt-text"), bad), chromedp.Submit(chromedp.CSS("#receipt-text")),
+			chromedp.WaitVisible(chromedp.CSS("main")))
+		if hasSelector(t, ctx, "#file-result.ok") {
+			t.Error("an altered receipt checked out")
+		}
+	})
+
+	t.Run("revote", func(t *testing.T) {
+		do(t, chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		if !visibleNow(t, ctx, "#revote-note") || !strings.Contains(text(t, "#revote-last"), first) {
+			t.Errorf("the booth does not say the voter voted (%s)", text(t, "#revote-last"))
+		}
+		answer(t, "30s", []string{"health"}, 2, "against")
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#step-review")))
+		revote = castShown(t)
+		if revote == first {
+			t.Fatal("the re-vote has the first ballot's tracking code")
+		}
+		if n := text(t, "#receipt-counter"); n != "2" {
+			t.Errorf("the receipt counts %s ballots, want 2", n)
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		// The same code again, from a device without the credential.
+		do(t, chromedp.Evaluate[chromedp.Void](`localStorage.clear()`), chromedp.Navigate(booth+"?lang=ja"))
+		register(t, "B00000", b.codes["B00000"])
+		do(t, chromedp.WaitVisible(chromedp.CSS("#booth-error")))
+		if e := text(t, "#booth-error"); !strings.Contains(e, "すでに使われています") {
+			t.Errorf("a used code: %q", e)
+		}
+		if visibleNow(t, ctx, "#step-answer") {
+			t.Error("a used code let the voter on")
+		}
+		register(t, "B00001", "WRNG-CODE-XXXX-YYYY")
+		do(t, chromedp.WaitVisible(chromedp.CSS("#booth-error")))
+		if e := text(t, "#booth-error"); !strings.Contains(e, "一致しません") {
+			t.Errorf("a wrong code: %q", e)
+		}
+		check(t, 360, "booth-error")
+		// Closed and not yet open.
+		for _, id := range []string{f.survey, f.setup} {
+			do(t, chromedp.Navigate(f.url+"/elections/"+id+"/vote?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#booth-closed")))
+			check(t, 360, "")
+		}
+	})
+
+	t.Run("vote-en-desktop", func(t *testing.T) {
+		do(t, chromedp.Evaluate[chromedp.Void](`localStorage.clear()`), chromedp.EmulateViewport(1280, 900),
+			chromedp.Navigate(booth+"?lang=en"))
+		register(t, "B00001", b.codes["B00001"])
+		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		check(t, 1280, "booth-answer")
+		answer(t, "20s", []string{"education", "digital", "childcare"}, 5, "rather-for")
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#step-review")))
+		if e := text(t, "#review-list"); !strings.Contains(e, "Childcare") && !strings.Contains(e, "childcare") {
+			t.Errorf("the review shows %q", e)
+		}
+		check(t, 1280, "booth-review")
+		second = castShown(t)
+		check(t, 1280, "booth-receipt")
+	})
+
+	t.Run("results", func(t *testing.T) {
+		if first == "" || revote == "" || second == "" {
+			t.Skip("the votes did not complete")
+		}
+		cctx := context.Background()
+		if err := publish(cctx, f.url, b.id, b.manifest, b.trustees, b.tokens); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := client.New(f.url, "").Raw(cctx, "GET", client.ElectionPath(b.id, "/results"), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := tally.ParseResults(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// B00000's re-vote (30s, health, 2, against) replaced its first
+		// ballot; B00001 voted (20s, education+digital+childcare, 5,
+		// rather-for); the challenged ballot is not counted.
+		want := map[string]map[string]uint64{
+			"age":             {"20s": 1, "30s": 1},
+			"fields":          {"health": 1, "education": 1, "digital": 1, "childcare": 1},
+			"internet-voting": {"against": 1, "rather-for": 1},
+		}
+		if res.Ballots != 2 {
+			t.Errorf("%d ballots counted, want 2", res.Ballots)
+		}
+		for _, q := range res.Questions {
+			if q.Kind == "rating" {
+				if q.Mean(res.Ballots) != 3.5 {
+					t.Errorf("%s: mean %.2f, want 3.5", q.ID, q.Mean(res.Ballots))
+				}
+				continue
+			}
+			for _, o := range q.Options {
+				if o.Count != want[q.ID][o.ID] {
+					t.Errorf("%s/%s: %d, want %d", q.ID, o.ID, o.Count, want[q.ID][o.ID])
+				}
+			}
+		}
+		do(t, chromedp.EmulateViewport(360, 780), chromedp.Navigate(f.url+"/elections/"+b.id+"/results?lang=ja"),
+			chromedp.WaitReady("body"))
+		checkCharts(t, ctx)
+		check(t, 360, "")
+
+		resp, err := http.Get(f.url + client.ElectionPath(b.id, "/record"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		dir, err := record.Unpack(resp.Body, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := verify.Record(dir, verify.Options{})
+		for _, c := range rep.Checks {
+			if !c.OK {
+				t.Errorf("koe verify: %s: %s", c.What, c.Detail)
+			}
+		}
+		if !rep.OK() || rep.Ballots != 2 || len(rep.Spoiled) != 1 {
+			t.Errorf("the record: ok %v, %d ballots counted, %d spoiled; want 2 and 1", rep.OK(), rep.Ballots, len(rep.Spoiled))
+		}
+	})
+}
+
+// auditPage runs axe-core on the page (WCAG 2.2 A and AA) and checks that
+// nothing is wider than the screen.
+func auditPage(t *testing.T, ctx context.Context, axe string, width int64) {
+	t.Helper()
+	violations, err := runAxe(ctx, axe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range violations {
+		t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if overflow {
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 5).map(e => e.tagName + "." + e.className)`))
+		t.Errorf("the page is wider than %d px: %v", width, wide)
+	}
+}
+
+// screenshot saves the page as docs/screenshots/NAME.png.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasSelector(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+jsString(sel)+`) !== null`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func visibleNow(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(e => e !== null && !e.closest('[hidden]'))(document.querySelector(`+jsString(sel)+`))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// jsString quotes s as a JavaScript string.
+func jsString(s string) string { return fmt.Sprintf("%q", s) }

@@ -1,0 +1,447 @@
+// The booth's page script: it drives the server-rendered booth page
+// (internal/web/templates/booth.html) through registration, answering,
+// review, the Benaloh challenge, casting and the receipt, with the
+// cryptography of koe.js. Everything secret stays on the device: the
+// credential's key in localStorage (the voter can save it as a file, or
+// erase it), the ballot's nonces in memory until cast or spoiled.
+//
+// The registrar and the ballot box are called in separate requests
+// without cookies (credentials: 'omit'), so that nothing but the network
+// address could link a registration to a ballot; see SPEC.md §15.
+import * as koe from './koe.js';
+
+const $ = (id) => document.getElementById(id);
+
+class BoothError extends Error {
+  constructor(key, detail = '') {
+    super(detail || key);
+    this.key = key;
+    this.detail = detail;
+  }
+}
+
+function main() {
+  const node = $('booth-config');
+  if (!node) return;
+  const cfg = JSON.parse(node.textContent);
+  const booth = new Booth(cfg);
+  booth.start().catch((e) => booth.fail(e));
+}
+
+class Booth {
+  constructor(cfg) {
+    this.cfg = cfg;
+    this.key = `koe.booth.${cfg.election}`;
+    this.state = this.load();
+    this.el = null;
+    this.sealed = null; // {answers, plaintext, bytes, nonces, trackingCode}
+    this.busy = false;
+  }
+
+  t(key, ...args) {
+    let m = this.cfg.messages[key] ?? key;
+    for (const a of args) m = m.replace('%s', a);
+    return m;
+  }
+
+  // --- Storage: the credential file text, the last counter, receipts.
+
+  load() {
+    try {
+      const s = JSON.parse(localStorage.getItem(this.key) ?? '{}');
+      return { secret: s.secret ?? null, counter: s.counter ?? 0, receipts: s.receipts ?? [], pending: s.pending ?? null };
+    } catch {
+      return { secret: null, counter: 0, receipts: [], pending: null };
+    }
+  }
+
+  save() {
+    localStorage.setItem(this.key, JSON.stringify(this.state));
+  }
+
+  // --- Start: the election's parameters, checked, then the right step.
+
+  async start() {
+    const manifest = await this.get('/manifest');
+    try {
+      this.el = koe.election(new Uint8Array(await manifest.arrayBuffer()), this.cfg.jointKey);
+    } catch (e) {
+      throw new BoothError('err.config', e.message);
+    }
+    if (koe.toHex(this.el.context) !== this.cfg.context) {
+      throw new BoothError('err.config', 'the manifest and the joint key do not give the published election context');
+    }
+    this.wire();
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const sig = fragment.get('blind-signature');
+    if (sig !== null) {
+      history.replaceState(null, '', location.pathname + location.search);
+      if (this.state.pending) {
+        await this.finishRegistration(this.state.pending, koe.base64urlDecode(sig));
+        return;
+      }
+    }
+    if (this.state.secret) {
+      this.showAnswer();
+    } else {
+      this.show('register');
+    }
+    this.status(this.t('ready'));
+  }
+
+  wire() {
+    $('register-code').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.run(() => this.registerWithCode());
+    });
+    $('register-digital-id')?.addEventListener('click', () => this.run(() => this.registerWithDigitalID()));
+    $('credential-file').addEventListener('change', (ev) => this.run(() => this.loadCredentialFile(ev.target)));
+    $('answers').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.run(() => this.review());
+    });
+    $('cast').addEventListener('click', () => this.run(() => this.cast()));
+    $('edit').addEventListener('click', () => this.showAnswer(false));
+    $('challenge').addEventListener('click', () => this.run(() => this.challenge()));
+    $('challenge-continue').addEventListener('click', () => this.run(() => this.seal(this.sealed.answers)));
+    $('challenge-edit').addEventListener('click', () => this.showAnswer(false));
+    $('revote').addEventListener('click', () => this.showAnswer());
+    $('forget').addEventListener('click', () => this.forget());
+  }
+
+  // run runs one action at a time, showing its errors.
+  async run(action) {
+    if (this.busy) return;
+    this.busy = true;
+    document.getElementById('booth').setAttribute('aria-busy', 'true');
+    this.clearError();
+    try {
+      await action();
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.busy = false;
+      document.getElementById('booth').removeAttribute('aria-busy');
+    }
+  }
+
+  // --- Steps.
+
+  show(step) {
+    for (const s of document.querySelectorAll('#booth .step')) s.hidden = s.id !== `step-${step}`;
+    const current = step === 'challenge' ? 'review' : step;
+    for (const li of document.querySelectorAll('#booth .progress li')) {
+      if (li.dataset.step === current) li.setAttribute('aria-current', 'step');
+      else li.removeAttribute('aria-current');
+    }
+    document.getElementById('booth').dataset.state = step;
+    const h = document.querySelector(`#step-${step} h2`);
+    h.focus();
+  }
+
+  status(text) {
+    $('booth-status').textContent = text;
+  }
+
+  clearError() {
+    const box = $('booth-error');
+    box.hidden = true;
+    box.textContent = '';
+  }
+
+  fail(e) {
+    let text;
+    if (e instanceof BoothError) {
+      text = this.t(e.key, e.detail);
+    } else if (e instanceof koe.AnswerError) {
+      text = e.text[this.cfg.lang] ?? e.message;
+    } else {
+      text = this.t('err.other', e?.message ?? String(e));
+    }
+    this.status('');
+    const box = $('booth-error');
+    box.textContent = text;
+    box.hidden = false;
+    box.focus();
+    if (e instanceof koe.AnswerError && e.question) {
+      const first = document.querySelector(`fieldset[data-question="${CSS.escape(e.question)}"] input`);
+      first?.focus();
+    }
+  }
+
+  // --- The API, without cookies.
+
+  async get(path) {
+    let res;
+    try {
+      res = await fetch(this.cfg.api + path, { credentials: 'omit', cache: 'no-store' });
+    } catch {
+      throw new BoothError('err.network');
+    }
+    if (!res.ok) throw await apiError(res);
+    return res;
+  }
+
+  async post(path, body) {
+    let res;
+    try {
+      res = await fetch(this.cfg.api + path, {
+        method: 'POST', credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body,
+      });
+    } catch {
+      throw new BoothError('err.network');
+    }
+    if (!res.ok) throw await apiError(res);
+    return res.json();
+  }
+
+  // --- Registration (SPEC.md §14.2): blind on the device, unblind on the device.
+
+  async registerWithCode() {
+    const voter = $('voter-id').value.trim(), code = $('voter-code').value.trim();
+    for (const [input, value] of [[$('voter-id'), voter], [$('voter-code'), code]]) {
+      if (value === '') input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+    if (voter === '' || code === '') {
+      (voter === '' ? $('voter-id') : $('voter-code')).focus();
+      throw new BoothError('needfields');
+    }
+    this.status(this.t('registering'));
+    const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
+    const res = await this.post('/register', JSON.stringify({ voter, code, blinded: koe.base64Encode(blinded) }));
+    await this.finishRegistration(pending, koe.base64Decode(res.blindSignature));
+    $('voter-code').value = '';
+  }
+
+  async registerWithDigitalID() {
+    this.status(this.t('registering'));
+    const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
+    const res = await this.post('/oidc/start', JSON.stringify({ blinded: koe.base64Encode(blinded) }));
+    // The blinding secrets wait here for the signature, which comes back
+    // in this page's fragment after the sign-in.
+    this.state.pending = pending;
+    this.save();
+    this.status(this.t('redirecting'));
+    location.assign(res.authorizationURL);
+  }
+
+  async finishRegistration(pending, blindSignature) {
+    let result;
+    try {
+      result = await koe.finalizeCredential(pending, blindSignature);
+    } catch (e) {
+      throw new BoothError('err.credential', e.message);
+    } finally {
+      this.state.pending = null;
+      this.save();
+    }
+    this.state.secret = result.secret;
+    this.state.counter = 0;
+    this.state.receipts = [];
+    this.save();
+    this.status(this.t('registered'));
+    this.showAnswer();
+  }
+
+  async loadCredentialFile(input) {
+    const file = input.files?.[0];
+    if (!file) return;
+    let secret;
+    try {
+      const text = await file.text();
+      secret = koe.parseCredentialSecret(text);
+      await koe.verifyCredential(this.cfg.registrarKey, this.el.context, secret.credential);
+      this.state.secret = text.trim();
+    } catch (e) {
+      throw new BoothError('err.file', e.message);
+    } finally {
+      input.value = '';
+    }
+    this.save();
+    this.status(this.t('loaded'));
+    this.showAnswer();
+  }
+
+  forget() {
+    if (!confirm(this.t('confirm.forget'))) return;
+    localStorage.removeItem(this.key);
+    this.state = this.load();
+    this.sealed = null;
+    this.show('register');
+    this.status(this.t('forgotten'));
+  }
+
+  // --- Answering and sealing.
+
+  showAnswer(fresh = true) {
+    const last = this.state.receipts.at(-1);
+    $('revote-note').hidden = !last;
+    if (last) $('revote-last').textContent = this.t('last', last.trackingCode);
+    if (fresh) this.sealed = null;
+    this.show('answer');
+  }
+
+  answers() {
+    const a = {};
+    for (const fs of document.querySelectorAll('#answers fieldset[data-question]')) {
+      const id = fs.dataset.question;
+      const checked = [...fs.querySelectorAll('input:checked')].map((i) => i.value);
+      switch (fs.dataset.kind) {
+        case 'single':
+          a[id] = checked[0] ? checked[0] : null;
+          break;
+        case 'multiple':
+          a[id] = checked;
+          break;
+        case 'rating':
+          if (checked.length) a[id] = Number(checked[0]);
+          break;
+      }
+    }
+    return a;
+  }
+
+  async review() {
+    await this.seal(this.answers());
+  }
+
+  // seal encrypts the answers with fresh nonces and shows them for review.
+  async seal(answers) {
+    const plaintext = koe.plaintextFromAnswers(this.el.manifest, answers);
+    this.status(this.t('encrypting'));
+    await nextFrame();
+    const vk = koe.parseCredentialSecret(this.state.secret).vk;
+    const enc = koe.encryptBallot(this.el, koe.ballotBinding(vk), plaintext);
+    koe.verifyBallot(this.el, enc.bytes); // a device that cannot prove its own ballot stops here
+    this.sealed = { answers, plaintext, ...enc };
+    this.describe($('review-list'), answers);
+    $('review-tracking').textContent = koe.formatTrackingCode(enc.trackingCode);
+    $('challenge-box').open = false;
+    this.show('review');
+    this.status(this.t('encrypted'));
+  }
+
+  // describe lists answers as question → chosen labels.
+  describe(dl, answers) {
+    dl.replaceChildren();
+    const lang = this.cfg.lang;
+    const label = (t) => (lang === 'en' && t.en ? t.en : t.ja);
+    for (const q of this.el.manifest.questions) {
+      const dt = document.createElement('dt');
+      dt.textContent = label(q.label);
+      const dd = document.createElement('dd');
+      const v = answers[q.id];
+      if (q.kind === 'rating') {
+        dd.textContent = v === undefined ? this.t('blank') : String(v);
+      } else {
+        const ids = v === null || v === undefined ? [] : Array.isArray(v) ? v : [v];
+        const names = ids.map((id) => label(q.options.find((o) => o.id === id).label));
+        if (names.length === 0) dd.textContent = this.t(q.kind === 'single' ? 'blank' : 'none');
+        else if (names.length === 1) dd.textContent = names[0];
+        else {
+          const ul = document.createElement('ul');
+          for (const n of names) {
+            const li = document.createElement('li');
+            li.textContent = n;
+            ul.append(li);
+          }
+          dd.append(ul);
+        }
+      }
+      const div = document.createElement('div');
+      div.append(dt, dd);
+      dl.append(div);
+    }
+  }
+
+  // --- The Benaloh challenge (SPEC.md §8.6).
+
+  async challenge() {
+    const s = this.sealed;
+    this.status(this.t('spoiling'));
+    const spoiled = koe.spoil(s.bytes, s.plaintext, s.nonces);
+    // The device checks the opening itself, and the ballot box opens it
+    // independently and says what it found.
+    const local = koe.answersFromPlaintext(this.el.manifest, koe.checkSpoiled(this.el, spoiled));
+    const res = await this.post('/spoiled', spoiled);
+    const same = sameAnswers(this.el.manifest, local, s.answers) && sameAnswers(this.el.manifest, res.answers, s.answers);
+    const result = $('challenge-result');
+    result.textContent = this.t(same ? 'spoiled.ok' : 'spoiled.bad');
+    result.className = same ? 'result ok' : 'result bad';
+    $('challenge-tracking').textContent = res.trackingCode;
+    this.describe($('challenge-list'), res.answers);
+    this.show('challenge');
+    this.status(this.t(same ? 'spoiled.ok' : 'spoiled.bad'));
+  }
+
+  // --- Casting (SPEC.md §15.4).
+
+  async cast() {
+    const s = this.sealed;
+    // The counter only has to grow; taking the clock's seconds keeps it
+    // growing across the voter's devices too (a credential file moved).
+    const counter = Math.max(this.state.counter + 1, Math.floor(Date.now() / 1000));
+    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, counter);
+    this.status(this.t('casting'));
+    const res = await this.post('/ballots', env);
+    if (res?.receipt?.tracking !== koe.toHex(s.trackingCode)) {
+      throw new BoothError('err.other', 'the receipt names another ballot');
+    }
+    this.state.counter = counter;
+    this.state.receipts.push({ trackingCode: res.trackingCode, index: res.receipt.index, counter, receipt: res });
+    this.save();
+    this.sealed = null;
+    this.showReceipt(res, counter);
+    this.status(this.t('cast'));
+  }
+
+  showReceipt(res, counter) {
+    const code = res.trackingCode;
+    $('receipt-tracking').textContent = code;
+    $('receipt-index').textContent = String(res.receipt.index);
+    $('receipt-size').textContent = res.receipt.checkpoint.split('\n')[1] ?? '';
+    $('receipt-counter').textContent = String(this.state.receipts.length);
+    const qr = $('receipt-qr');
+    qr.src = `${this.cfg.qr}?code=${encodeURIComponent(code)}`;
+    qr.hidden = false;
+    $('receipt-check').href = `${this.cfg.receiptPage}?code=${encodeURIComponent(code)}`;
+    setDownload($('receipt-download'), JSON.stringify(res, null, 2) + '\n');
+    setDownload($('credential-download'), this.state.secret + '\n');
+    this.show('receipt');
+  }
+}
+
+// apiError turns an API error response (SPEC.md §15.1) into a BoothError.
+async function apiError(res) {
+  let body = {};
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  const known = ['not-eligible', 'already-registered', 'closed', 'not-open', 'rate-limited', 'replay'];
+  if (known.includes(body.error)) return new BoothError(`err.${body.error}`);
+  return new BoothError('err.other', body.message ?? `HTTP ${res.status}`);
+}
+
+// sameAnswers compares two answer sets as selections.
+function sameAnswers(manifest, a, b) {
+  try {
+    const x = koe.plaintextFromAnswers(manifest, a), y = koe.plaintextFromAnswers(manifest, b);
+    return JSON.stringify(x) === JSON.stringify(y);
+  } catch {
+    return false;
+  }
+}
+
+function setDownload(a, text) {
+  if (a.href.startsWith('blob:')) URL.revokeObjectURL(a.href);
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+}
+
+// nextFrame lets the page show a status before a long computation.
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+main();
