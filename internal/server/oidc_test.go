@@ -24,115 +24,34 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/oauth2"
-
-	"github.com/zitadel/oidc/v3/example/server/storage"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
+	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 )
 
-// ---- A real OpenID provider: zitadel's op with its example storage. ----
-
-// idp is zitadel's OpenID provider running in the test, with users whose
-// extra claims (address, birthdate, …) the test chooses. Each sign-in
-// logs in as the user named by signInAs.
-type idp struct {
-	url      string
-	provider *op.Provider
-	storage  *claimStorage
-
-	mu   sync.Mutex
-	next string // the user id the next sign-in logs in as
-}
-
-// claimStorage is the example storage, adding each user's extra claims to
-// the ID tokens it issues.
-type claimStorage struct {
-	*storage.Storage
-	claims map[string]map[string]any
-}
-
-func (s *claimStorage) SetUserinfoFromRequest(ctx context.Context, ui *zoidc.UserInfo, token op.IDTokenRequest, scopes []string) error {
-	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, token, scopes); err != nil {
-		return err
-	}
-	for k, v := range s.claims[token.GetSubject()] {
-		ui.AppendClaims(k, v)
-	}
-	return nil
-}
-
-type userStore map[string]*storage.User
-
-func (u userStore) GetUserByID(id string) *storage.User { return u[id] }
-func (u userStore) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
-		if x.Username == name {
-			return x
-		}
-	}
-	return nil
-}
-func (u userStore) ExampleClientID() string { return "service" }
+// ---- A real OpenID provider: oidctest runs zitadel's op. ----
 
 const (
-	idpClientID     = "koe-test"
-	idpClientSecret = "koe-test-secret"
+	idpClientID     = oidctest.ClientID
+	idpClientSecret = oidctest.ClientSecret
 )
 
 // startIdP runs the provider; users maps a user id (the "sub") to its
 // extra claims; redirects are the registered redirect URIs.
-func startIdP(t *testing.T, users map[string]map[string]any, redirects ...string) *idp {
+func startIdP(t *testing.T, users map[string]map[string]any, redirects ...string) *oidctest.Provider {
 	t.Helper()
-	p := &idp{}
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	p.url = ts.URL
-
-	us := userStore{}
-	for id := range users {
-		us[id] = &storage.User{ID: id, Username: id, Password: "pw"}
-	}
-	clients := map[string]*storage.Client{idpClientID: storage.WebClient(idpClientID, idpClientSecret, redirects...)}
-	p.storage = &claimStorage{Storage: storage.NewStorageWithClients(us, clients), claims: users}
-	config := &op.Config{CryptoKey: sha256.Sum256([]byte("test")), CodeMethodS256: true, AuthMethodPost: true}
-	provider, err := op.NewProvider(config, p.storage, op.StaticIssuer(ts.URL), op.WithAllowInsecure())
+	p, err := oidctest.Start(users, redirects...)
 	must(t, err)
-	p.provider = provider
-
-	mux := http.NewServeMux()
-	// The login page: no form, it logs in as the chosen user at once.
-	login := func(w http.ResponseWriter, r *http.Request) {
-		id := r.FormValue("authRequestID")
-		p.mu.Lock()
-		user := p.next
-		p.mu.Unlock()
-		if err := p.storage.CheckUsernamePassword(user, "pw", id); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
-		http.Redirect(w, r, op.AuthCallbackURL(provider)(r.Context(), id), http.StatusFound)
-	}
-	mux.Handle("/login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(login))
-	mux.Handle("/", provider)
-	handler = mux
+	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *idp) signInAs(user string) {
-	p.mu.Lock()
-	p.next = user
-	p.mu.Unlock()
 }
 
 // ---- A provider the test controls token by token, for bad tokens. ----
@@ -484,7 +403,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	}
 	p := startIdP(t, users, h.callbackURL(id))
 	cfg := map[string]any{
-		"issuer": p.url, "clientID": idpClientID, "clientSecret": idpClientSecret, "redirectURL": h.callbackURL(id),
+		"issuer": p.URL, "clientID": idpClientID, "clientSecret": idpClientSecret, "redirectURL": h.callbackURL(id),
 		"scopes": []string{"openid", "profile", "address"},
 		"rules": []map[string]any{
 			{"claim": "address.formatted", "op": "contains", "value": "つくば市"},
@@ -505,7 +424,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	}
 	var info server.ElectionInfo
 	must(t, client.New(h.url, "").Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &info))
-	if info.DigitalID == nil || info.DigitalID.Issuer != p.url || len(info.DigitalID.Rules) != 2 {
+	if info.DigitalID == nil || info.DigitalID.Issuer != p.URL || len(info.DigitalID.Rules) != 2 {
 		t.Fatalf("the public election info does not describe digital-ID registration: %+v", info.DigitalID)
 	}
 	if strings.Contains(fmt.Sprint(info), idpClientSecret) {
@@ -537,7 +456,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	}
 
 	t.Run("success leads to a cast ballot", func(t *testing.T) {
-		p.signInAs("resident-1")
+		p.SignInAs("resident-1")
 		cb, pending := h.signIn(t, el)
 		r := callback(t, cb)
 		if r.status != http.StatusOK || r.sig == nil || !strings.Contains(r.html, "本人確認が完了しました") {
@@ -554,7 +473,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	})
 
 	t.Run("success as JSON", func(t *testing.T) {
-		p.signInAs("resident-2")
+		p.SignInAs("resident-2")
 		cb, pending := h.signIn(t, el)
 		status, out := callbackJSON(t, cb)
 		if status != http.StatusOK {
@@ -571,7 +490,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var before [2]int64
 			before[0], before[1] = h.counts(t, id)
-			p.signInAs(user)
+			p.SignInAs(user)
 			cb, _ := h.signIn(t, el)
 			r := callback(t, cb)
 			h.wantRejected(t, id, r, code, before)
@@ -590,7 +509,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 		castWith(t, cred)
 		var before [2]int64
 		before[0], before[1] = h.counts(t, id)
-		p.signInAs("on-the-roll")
+		p.SignInAs("on-the-roll")
 		cb, _ := h.signIn(t, el)
 		h.wantRejected(t, id, callback(t, cb), "already-registered", before)
 	})
@@ -599,7 +518,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 		// koe does not redeem a code without the verifier.
 		var before [2]int64
 		before[0], before[1] = h.counts(t, id)
-		p.signInAs("resident-3")
+		p.SignInAs("resident-3")
 		cb, _ := h.signIn(t, el)
 		h.pending.mu.Lock()
 		h.pending.strip = true
@@ -612,17 +531,17 @@ func TestDigitalIDRegistration(t *testing.T) {
 
 		// The provider enforces PKCE: a code issued against a challenge is
 		// not redeemed without its verifier …
-		p.signInAs("attacker-own")
+		p.SignInAs("attacker-own")
 		verifier := oauth2.GenerateVerifier()
 		oc := &oauth2.Config{ClientID: idpClientID, ClientSecret: idpClientSecret, RedirectURL: h.callbackURL(id),
-			Scopes: []string{"openid"}, Endpoint: oauth2.Endpoint{AuthURL: p.url + "/authorize", TokenURL: p.url + "/oauth/token"}}
+			Scopes: []string{"openid"}, Endpoint: oauth2.Endpoint{AuthURL: p.URL + "/authorize", TokenURL: p.URL + "/oauth/token"}}
 		stolen := h.follow(t, oc.AuthCodeURL("attacker-state", oauth2.S256ChallengeOption(verifier))).Query().Get("code")
 		if _, err := oc.Exchange(ctx, stolen); err == nil || !strings.Contains(err.Error(), "code_verifier required") {
 			t.Fatalf("the provider redeemed a PKCE code without the verifier: %v", err)
 		}
 		// … nor with another sign-in's: injected into a voter's callback,
 		// koe's verifier does not match and nothing is issued.
-		p.signInAs("resident-3")
+		p.SignInAs("resident-3")
 		victim, _ := h.signIn(t, el)
 		q := victim.Query()
 		q.Set("code", stolen)
@@ -633,7 +552,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	t.Run("provider error", func(t *testing.T) {
 		var before [2]int64
 		before[0], before[1] = h.counts(t, id)
-		p.signInAs("resident-3")
+		p.SignInAs("resident-3")
 		cb, _ := h.signIn(t, el)
 		q := cb.Query()
 		q.Del("code")

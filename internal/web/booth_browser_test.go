@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,8 +14,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
+	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
@@ -93,6 +99,16 @@ func TestBooth(t *testing.T) {
 		do(t, chromedp.EmulateViewport(360, 780), chromedp.Navigate(booth+"?lang=ja"),
 			chromedp.WaitVisible(chromedp.CSS("#step-register")))
 		check(t, 360, "booth-register")
+		// What the booth weighs, loaded the first time (logged, not asserted).
+		weight, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`[...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+  .filter(e => !e.name.includes('/api/')).reduce((a, e) => a + e.transferSize, 0)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("booth in Chromium: the page, its style sheet and script transferred %.0f bytes", weight)
+		if hasSelector(t, ctx, "#register-digital-id") {
+			t.Error("the booth offers a digital-ID sign-in for an election without one")
+		}
 		register(t, "B00000", b.codes["B00000"])
 		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
 		check(t, 360, "booth-answer")
@@ -214,6 +230,13 @@ func TestBooth(t *testing.T) {
 		check(t, 1280, "booth-review")
 		second = castShown(t)
 		check(t, 1280, "booth-receipt")
+		// The figures of the booth (logged, not asserted): encryption and
+		// proofs of this 10-selection ballot, and what the page weighed.
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByName('koe-encrypt').map(e => e.duration).reduce((a, b) => Math.max(a, b), 0)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("booth in Chromium: encryption and proofs of this 22-selection ballot: %.1f ms", ms)
 	})
 
 	t.Run("results", func(t *testing.T) {
@@ -280,6 +303,100 @@ func TestBooth(t *testing.T) {
 			t.Errorf("the record: ok %v, %d ballots counted, %d spoiled; want 2 and 1", rep.OK(), rep.Ballots, len(rep.Spoiled))
 		}
 	})
+}
+
+// TestBoothDigitalID registers in the browser with a digital ID: the
+// booth offers the button when the election is configured for it; the
+// browser goes through a real OpenID provider and comes back with the
+// blind signature, which the booth unblinds; the voter votes. The same
+// identity again, and an ineligible one, get a clear page and no
+// credential.
+func TestBoothDigitalID(t *testing.T) {
+	f := getFixture(t)
+	ctx, axe := browser(t)
+	cctx := context.Background()
+	admin := client.New(f.url, adminToken)
+	manifest, _ := examples.Manifest("referendum")
+	manifest = bytes.Replace(manifest, []byte(`"id": "shin-chosha-2026"`), []byte(`"id": "digital-id-booth"`), 1)
+	var created server.Created
+	if err := admin.Do(cctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
+		t.Fatal(err)
+	}
+	id := created.ID
+	if _, err := demo.ServerCeremony(cctx, f.url, id, manifest, created.TrusteeTokens); err != nil {
+		t.Fatal(err)
+	}
+	callback := f.url + client.ElectionPath(id, "/oidc/callback")
+	tsukuba := map[string]any{"formatted": "茨城県つくば市研究学園一丁目1番地1"}
+	p, err := oidctest.Start(map[string]map[string]any{
+		"resident": {"birthdate": time.Now().AddDate(-30, 0, 0).Format("2006-01-02"), "address": tsukuba},
+		"young":    {"birthdate": time.Now().AddDate(-16, 0, 0).Format("2006-01-02"), "address": tsukuba},
+	}, callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cfg, _ := json.Marshal(map[string]any{
+		"issuer": p.URL, "clientID": oidctest.ClientID, "clientSecret": oidctest.ClientSecret, "redirectURL": callback,
+		"scopes": []string{"openid", "profile", "address"},
+		"rules":  []map[string]any{{"claim": "address.formatted", "op": "contains", "value": "つくば市"}, {"claim": "birthdate", "op": "age-at-least", "value": 18}},
+	})
+	if err := admin.Do(cctx, "PUT", client.ElectionPath(id, "/oidc"), "application/json", cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(cctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	booth := f.url + "/elections/" + id + "/vote?lang=ja"
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p.SignInAs("resident")
+	run(chromedp.EmulateViewport(360, 780), chromedp.Navigate(booth),
+		chromedp.WaitVisible(chromedp.CSS("#register-digital-id")))
+	auditPage(t, ctx, axe, 360)
+	if os.Getenv("KOE_SCREENSHOTS") == "1" {
+		screenshot(t, ctx, "booth-digital-id-360")
+	}
+	run(chromedp.Click(chromedp.CSS("#register-digital-id")), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+	if loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); strings.Contains(loc, "#") {
+		t.Errorf("the blind signature stays in the address: %s", loc)
+	}
+	run(chromedp.Click(chromedp.CSS(`input[name="q:plan"][value="yes"]`)), chromedp.Click(chromedp.CSS("#answers-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#step-review")), chromedp.Click(chromedp.CSS("#cast")),
+		chromedp.WaitVisible(chromedp.CSS("#step-receipt")))
+
+	// The board's size: a credential issued would add an entry.
+	boardSize := func() string {
+		raw, err := client.New(f.url, "").Raw(cctx, "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(raw), "\n")[1]
+	}
+	before := boardSize()
+	for _, tc := range []struct{ user, code string }{{"resident", "already-registered"}, {"young", "not-eligible"}} {
+		p.SignInAs(tc.user)
+		run(chromedp.Navigate(booth), chromedp.Evaluate[chromedp.Void](`localStorage.clear()`), chromedp.Navigate(booth),
+			chromedp.Click(chromedp.CSS("#register-digital-id")), chromedp.WaitVisible(chromedp.CSS("#reason")))
+		code, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#reason').dataset.code`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Errorf("%s: the page says %q, want %q", tc.user, code, tc.code)
+		}
+		auditPage(t, ctx, axe, 360)
+	}
+	if after := boardSize(); after != before {
+		t.Errorf("refused sign-ins changed the board from %s to %s entries", before, after)
+	}
 }
 
 // auditPage runs axe-core on the page (WCAG 2.2 A and AA) and checks that

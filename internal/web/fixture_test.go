@@ -103,6 +103,7 @@ func newFixture() (*fixture, error) {
 		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
 		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now,
+		OIDCReturn: func(id string) string { return "/elections/" + id + "/vote" },
 	})
 	if err != nil {
 		return nil, err

@@ -313,7 +313,10 @@ class Booth {
     this.status(this.t('encrypting'));
     await nextFrame();
     const vk = koe.parseCredentialSecret(this.state.secret).vk;
+    const t0 = performance.now();
     const enc = koe.encryptBallot(this.el, koe.ballotBinding(vk), plaintext);
+    // For the measurements of the browser tests (see README.md).
+    performance.measure('koe-encrypt', { start: t0, end: performance.now() });
     koe.verifyBallot(this.el, enc.bytes); // a device that cannot prove its own ballot stops here
     this.sealed = { answers, plaintext, ...enc };
     this.describe($('review-list'), answers);
