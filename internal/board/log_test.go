@@ -731,3 +731,31 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("size %d", cp.Size)
 	}
 }
+
+// FuzzVerifyReceipt: any receipt bytes decode and verify against an
+// entry, or fail, without panicking; one that verifies is the genuine
+// receipt's content.
+func FuzzVerifyReceipt(f *testing.F) {
+	l := newTestLog(f)
+	l.grow(f, 5)
+	r, err := l.MakeReceipt(context.Background(), 3, [32]byte{3})
+	if err != nil {
+		f.Fatal(err)
+	}
+	genuine, _ := json.Marshal(r)
+	entry := l.entry(f, 3)
+	f.Add(genuine)
+	f.Add([]byte(`{"election":"e","tracking":"","index":-1,"leafHash":"","proof":null,"checkpoint":"x\n\n"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r2, err := board.DecodeReceipt(data)
+		if err != nil {
+			return
+		}
+		if board.VerifyReceipt(r2, entry, l.verifier) != nil {
+			return
+		}
+		if r2.Index != r.Index || r2.LeafHash != r.LeafHash || r2.Election != r.Election {
+			t.Fatalf("a receipt verified with index %d, leaf %s, election %q", r2.Index, r2.LeafHash, r2.Election)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,7 @@ type fixture struct {
 	tracking   string // a cast ballot's tracking code
 	superseded string // a ballot replaced by a re-vote
 	ballots    int
+	receipt    []byte         // the receipt of tracking, as the ballot box gave it
 	booth      *boothElection // open, for the booth's tests
 }
 
@@ -200,6 +202,9 @@ func newFixture() (*fixture, error) {
 		}
 		if i == 7 {
 			f.tracking = r.TrackingCode
+			if f.receipt, err = json.Marshal(r); err != nil {
+				return nil, err
+			}
 		}
 	}
 	f.ballots = n
