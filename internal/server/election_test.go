@@ -280,6 +280,29 @@ func runElection(t *testing.T, h *harness) {
 		t.Fatalf("rejected requests changed the board: %d entries, was %d", n, sizeBefore)
 	}
 
+	// A registration retried after its answer was lost: the same request
+	// gets the same blind signature, and one issuance is recorded; another
+	// blinded message with the same code is refused.
+	pending, blinded, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
+	must(t, err)
+	register := map[string]any{"voter": "R9-0118", "code": codes["R9-0118"], "blinded": blinded}
+	var first, again server.RegisterResponse
+	must(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, &first))
+	must(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, &again))
+	if !bytes.Equal(first.BlindSignature, again.BlindSignature) {
+		t.Fatal("the retried registration got another blind signature")
+	}
+	if _, err := pending.Finalize(again.BlindSignature); err != nil {
+		t.Fatalf("the retried registration's credential: %v", err)
+	}
+	if n := treeSize(t, h, id); n != sizeBefore+1 {
+		t.Fatalf("a registration and its retry added %d entries, want 1", n-sizeBefore)
+	}
+	_, other, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
+	must(t, err)
+	register["blinded"] = other
+	wantCode(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, nil), "already-registered")
+
 	// 50 concurrent casts with one credential and one counter: one is stored.
 	cred := casts[50].cred
 	same, _, _, err := client.Seal(el, cred, answers(9), 5)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -262,8 +263,11 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{Voter: vh, Entry: entry})
+	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{Voter: vh, Blinded: sha256.Sum256(p.Blinded), Entry: entry})
 	switch {
+	case errors.Is(err, store.ErrIssuedBefore):
+		// A retry after a lost answer: the same blinded message, signed again.
+		return sig, nil
 	case errors.Is(err, store.ErrAlreadyIssued):
 		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this person for %s", el.id)
 	case errors.Is(err, store.ErrNotEligible):

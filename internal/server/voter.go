@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
@@ -77,8 +78,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{Voter: vh, Code: rollHash(el.rollKey, "code", normalizeCode(req.Code)), Entry: entry})
+	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{
+		Voter: vh, Code: rollHash(el.rollKey, "code", normalizeCode(req.Code)), Blinded: sha256.Sum256(req.Blinded), Entry: entry})
 	switch {
+	case errors.Is(err, store.ErrIssuedBefore):
+		// A retry after a lost answer: the same blinded message is signed
+		// again, and nothing new is issued or recorded.
+		writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig})
+		return nil
 	case errors.Is(err, store.ErrNotEligible):
 		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
 	case errors.Is(err, store.ErrAlreadyIssued):

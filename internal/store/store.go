@@ -17,6 +17,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -33,7 +34,11 @@ var (
 	ErrStateConflict = errors.New("election is not in the expected state")
 	ErrNotEligible   = errors.New("not on the voter roll, or wrong one-time code")
 	ErrAlreadyIssued = errors.New("a credential was already issued to this voter")
-	ErrReplay        = errors.New("counter not above the credential's last cast")
+	// ErrIssuedBefore: this very request (voter, code and blinded message)
+	// was issued before; nothing was written, and the registrar may sign
+	// the same blinded message again (a retry after a lost answer).
+	ErrIssuedBefore = errors.New("a credential was issued for this request before")
+	ErrReplay       = errors.New("counter not above the credential's last cast")
 )
 
 // Election is an election's row: its id, its state and its manifest.
@@ -59,7 +64,10 @@ type RollEntry struct {
 type Issue struct {
 	Voter [32]byte // keyed hash of the voter id (or of the digital identity)
 	Code  [32]byte // keyed hash of the one-time code; zero for digital-ID registration
-	Entry []byte   // the board entry recording the issuance
+	// Blinded is SHA-256 of the blinded message signed, kept with the
+	// voter so that a retry of the same request is recognised.
+	Blinded [32]byte
+	Entry   []byte // the board entry recording the issuance
 }
 
 // Cast asks to append a ballot to the board for a credential.
@@ -214,4 +222,10 @@ func LogHashes(n int64, entries [][]byte, r tlog.HashReader) ([]tlog.Hash, error
 		added = append(added, hs...)
 	}
 	return added, nil
+}
+
+// SameBlinded reports whether a roll row's stored blinded-message hash is
+// the request's (never for an empty or zero one).
+func SameBlinded(stored []byte, req [32]byte) bool {
+	return req != [32]byte{} && len(stored) == 32 && subtle.ConstantTimeCompare(stored, req[:]) == 1
 }

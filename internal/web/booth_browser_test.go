@@ -35,6 +35,7 @@ import (
 // Every page is audited with axe-core and must fit the screen.
 func TestBooth(t *testing.T) {
 	f := getFixture(t)
+	checkOpenBooth(t, f, f.booth.id)
 	ctx, axe := browser(t)
 	b := f.booth
 	booth := f.url + "/elections/" + b.id + "/vote"

@@ -106,6 +106,8 @@ CREATE TABLE tracking (
 	PRIMARY KEY (election, tracking)
 );
 `,
+	// 2: the blinded message of each issuance, for retries.
+	`ALTER TABLE roll ADD COLUMN blinded bytea`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -476,8 +478,8 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		}
 		digital := req.Code == [32]byte{}
 		if digital {
-			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES ($1, $2, $3, true)
-				ON CONFLICT DO NOTHING`, election, req.Voter[:], req.Code[:])
+			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued, blinded) VALUES ($1, $2, $3, true, $4)
+				ON CONFLICT DO NOTHING`, election, req.Voter[:], req.Code[:], req.Blinded[:])
 			if err != nil {
 				return err
 			}
@@ -486,10 +488,10 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 				return appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
 			}
 		}
-		var code []byte
+		var code, blinded []byte
 		var issued bool
-		err = tx.QueryRow(ctx, `SELECT code, issued FROM roll WHERE election = $1 AND voter = $2 FOR UPDATE`,
-			election, req.Voter[:]).Scan(&code, &issued)
+		err = tx.QueryRow(ctx, `SELECT code, issued, blinded FROM roll WHERE election = $1 AND voter = $2 FOR UPDATE`,
+			election, req.Voter[:]).Scan(&code, &issued, &blinded)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
@@ -497,11 +499,13 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 			return err
 		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
 			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case issued && store.SameBlinded(blinded, req.Blinded):
+			return fmt.Errorf("election %q: %w", election, store.ErrIssuedBefore)
 		case issued:
 			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE roll SET issued = true WHERE election = $1 AND voter = $2`,
-			election, req.Voter[:]); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE roll SET issued = true, blinded = $3 WHERE election = $1 AND voter = $2`,
+			election, req.Voter[:], req.Blinded[:]); err != nil {
 			return err
 		}
 		index = n

@@ -104,6 +104,8 @@ CREATE TABLE tracking (
 	PRIMARY KEY (election, tracking)
 ) WITHOUT ROWID;
 `,
+	// 2: the blinded message of each issuance, for retries.
+	`ALTER TABLE roll ADD COLUMN blinded BLOB`,
 }
 
 // Store is a SQLite-backed [store.Store].
@@ -511,15 +513,15 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		if err != nil {
 			return err
 		}
-		var code []byte
+		var code, blinded []byte
 		var issued bool
-		err = tx.QueryRowContext(ctx, `SELECT code, issued FROM roll WHERE election = ? AND voter = ?`,
-			election, req.Voter[:]).Scan(&code, &issued)
+		err = tx.QueryRowContext(ctx, `SELECT code, issued, blinded FROM roll WHERE election = ? AND voter = ?`,
+			election, req.Voter[:]).Scan(&code, &issued, &blinded)
 		digital := req.Code == [32]byte{}
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && digital:
-			if _, err := tx.ExecContext(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES (?, ?, ?, 1)`,
-				election, req.Voter[:], req.Code[:]); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO roll (election, voter, code, issued, blinded) VALUES (?, ?, ?, 1, ?)`,
+				election, req.Voter[:], req.Code[:], req.Blinded[:]); err != nil {
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
@@ -528,11 +530,13 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 			return err
 		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
 			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
+		case issued && store.SameBlinded(blinded, req.Blinded):
+			return fmt.Errorf("election %q: %w", election, store.ErrIssuedBefore)
 		case issued:
 			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
 		default:
-			if _, err := tx.ExecContext(ctx, `UPDATE roll SET issued = 1 WHERE election = ? AND voter = ?`,
-				election, req.Voter[:]); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE roll SET issued = 1, blinded = ? WHERE election = ? AND voter = ?`,
+				req.Blinded[:], election, req.Voter[:]); err != nil {
 				return err
 			}
 		}

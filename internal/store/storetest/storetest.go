@@ -529,25 +529,34 @@ func testIssue(t *testing.T, s store.Store) {
 		voter, code   [32]byte
 		err           error
 		voters, issue int64 // RollSize afterwards
+		blinded       int   // the blinded message's number, 0 for none
 	}{
-		{"not on the roll", "e", voter(9), code(9), store.ErrNotEligible, 3, 0},
-		{"wrong code", "e", voter(1), code(2), store.ErrNotEligible, 3, 0},
-		{"on the roll", "e", voter(1), code(1), nil, 3, 1},
-		{"again", "e", voter(1), code(1), store.ErrAlreadyIssued, 3, 1},
-		{"again, wrong code", "e", voter(1), code(3), store.ErrNotEligible, 3, 1},
-		{"again, digital ID", "e", voter(1), zero, store.ErrAlreadyIssued, 3, 1},
-		{"digital ID, new voter", "e", voter(10), zero, nil, 4, 2},
-		{"digital ID, again", "e", voter(10), zero, store.ErrAlreadyIssued, 4, 2},
-		{"digital ID, another new voter", "e", voter(11), zero, nil, 5, 3},
-		{"digital-ID voter with a code", "e", voter(11), code(11), store.ErrNotEligible, 5, 3},
-		{"digital ID, on the roll", "e", voter(2), zero, nil, 5, 4},
-		{"code after digital ID", "e", voter(2), code(2), store.ErrAlreadyIssued, 5, 4},
-		{"missing election", "nope", voter(3), code(3), store.ErrNotFound, 5, 4},
+		{"not on the roll", "e", voter(9), code(9), store.ErrNotEligible, 3, 0, 0},
+		{"wrong code", "e", voter(1), code(2), store.ErrNotEligible, 3, 0, 0},
+		{"on the roll", "e", voter(1), code(1), nil, 3, 1, 1},
+		{"retry of the same request", "e", voter(1), code(1), store.ErrIssuedBefore, 3, 1, 1},
+		{"retry with another blinded message", "e", voter(1), code(1), store.ErrAlreadyIssued, 3, 1, 2},
+		{"retry with a wrong code", "e", voter(1), code(2), store.ErrNotEligible, 3, 1, 1},
+		{"again", "e", voter(1), code(1), store.ErrAlreadyIssued, 3, 1, 0},
+		{"again, wrong code", "e", voter(1), code(3), store.ErrNotEligible, 3, 1, 0},
+		{"again, digital ID", "e", voter(1), zero, store.ErrAlreadyIssued, 3, 1, 0},
+		{"digital ID, new voter", "e", voter(10), zero, nil, 4, 2, 10},
+		{"digital ID, retry of the same request", "e", voter(10), zero, store.ErrIssuedBefore, 4, 2, 10},
+		{"digital ID, again", "e", voter(10), zero, store.ErrAlreadyIssued, 4, 2, 0},
+		{"digital ID, another new voter", "e", voter(11), zero, nil, 5, 3, 0},
+		{"digital-ID voter with a code", "e", voter(11), code(11), store.ErrNotEligible, 5, 3, 0},
+		{"digital ID, on the roll", "e", voter(2), zero, nil, 5, 4, 0},
+		{"code after digital ID", "e", voter(2), code(2), store.ErrAlreadyIssued, 5, 4, 0},
+		{"missing election", "nope", voter(3), code(3), store.ErrNotFound, 5, 4, 0},
 	}
 	for i, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			e := entry("issue", i)
-			index, err := s.IssueCredential(ctx, st.election, store.Issue{Voter: st.voter, Code: st.code, Entry: e})
+			req := store.Issue{Voter: st.voter, Code: st.code, Entry: e}
+			if st.blinded != 0 {
+				req.Blinded = sha256.Sum256(fmt.Appendf(nil, "blinded %d", st.blinded))
+			}
+			index, err := s.IssueCredential(ctx, st.election, req)
 			if !errors.Is(err, st.err) || (err != nil) != (st.err != nil) {
 				t.Fatalf("IssueCredential = %v, want %v", err, st.err)
 			}

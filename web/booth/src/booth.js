@@ -49,9 +49,12 @@ class Booth {
   load() {
     try {
       const s = JSON.parse(localStorage.getItem(this.key) ?? '{}');
-      return { secret: s.secret ?? null, counter: s.counter ?? 0, receipts: s.receipts ?? [], pending: s.pending ?? null };
+      return {
+        secret: s.secret ?? null, counter: s.counter ?? 0, receipts: s.receipts ?? [],
+        pending: s.pending ?? null, pendingCode: s.pendingCode ?? null,
+      };
     } catch {
-      return { secret: null, counter: 0, receipts: [], pending: null };
+      return { secret: null, counter: 0, receipts: [], pending: null, pendingCode: null };
     }
   }
 
@@ -209,9 +212,27 @@ class Booth {
       throw new BoothError('needfields');
     }
     this.status(this.t('registering'));
-    const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
-    const res = await this.post('/register', JSON.stringify({ voter, code, blinded: koe.base64Encode(blinded) }));
-    await this.finishRegistration(pending, koe.base64Decode(res.blindSignature));
+    // The request is kept until answered, so that if the answer is lost
+    // (a dropped connection), trying again sends the same blinded message
+    // and the registrar, which issued it, signs it again (SPEC.md §15.3).
+    let req = this.state.pendingCode;
+    if (!req || req.voter !== voter) {
+      const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
+      req = { voter, blinded: koe.base64Encode(blinded), pending };
+      this.state.pendingCode = req;
+      this.save();
+    }
+    let res;
+    try {
+      res = await this.post('/register', JSON.stringify({ voter, code, blinded: req.blinded }));
+    } catch (e) {
+      if (e.key !== 'err.network') {
+        this.state.pendingCode = null; // refused: nothing was issued for it
+        this.save();
+      }
+      throw e;
+    }
+    await this.finishRegistration(req.pending, koe.base64Decode(res.blindSignature));
     $('voter-code').value = '';
   }
 
@@ -235,6 +256,7 @@ class Booth {
       throw new BoothError('err.credential', e.message);
     } finally {
       this.state.pending = null;
+      this.state.pendingCode = null;
       this.save();
     }
     this.state.secret = result.secret;
