@@ -125,3 +125,29 @@ func checkOpenBooth(t *testing.T, f *fixture, id string) {
 		t.Errorf("the booth's script: %s %s, %d bytes (build it with web/booth/build.sh)", resp.Status, resp.Header.Get("Content-Type"), len(js))
 	}
 }
+
+// TestStaticGzip: the booth's script goes gzipped to browsers that accept
+// it, and unchanged to those that do not.
+func TestStaticGzip(t *testing.T) {
+	f := getFixture(t)
+	plain, err := http.Get(f.url + "/static/site.css") // Go's client asks for gzip and undoes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := io.ReadAll(plain.Body)
+	plain.Body.Close()
+	if !plain.Uncompressed || len(want) < 1000 {
+		t.Fatalf("site.css: uncompressed %v, %d bytes", plain.Uncompressed, len(want))
+	}
+	req, _ := http.NewRequest("GET", f.url+"/static/site.css", nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(got, want) {
+		t.Fatalf("without gzip: encoding %q, %d bytes, want the %d of the file", resp.Header.Get("Content-Encoding"), len(got), len(want))
+	}
+}

@@ -129,3 +129,14 @@ func TestTurnout(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"gzip, deflate, br": true, "br;q=1.0, gzip;q=0.8": true, "GZIP": true,
+		"": false, "deflate": false, "gzip;q=0": false, "br, gzip; q=0.000": false, "x-gzip": false,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func New(api http.Handler, opts Options) *Site {
 	}
 	s.assets, _ = fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(s.assets))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(gzipStatic(s.assets, http.FileServerFS(s.assets)))))
 	mux.HandleFunc("GET /{$}", s.page(s.elections))
 	mux.HandleFunc("GET /verify", s.page(s.verify))
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
