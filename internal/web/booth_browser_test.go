@@ -112,6 +112,11 @@ func TestBooth(t *testing.T) {
 		}
 		register(t, "B00000", b.codes["B00000"])
 		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		// Screen readers and keyboards follow the steps: each step's
+		// heading takes the focus.
+		if id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); id != "answer-h" {
+			t.Errorf("after registering the focus is on %q, not the answer step's heading", id)
+		}
 		check(t, 360, "booth-answer")
 
 		// Unanswered: the booth says which question, in Japanese.
@@ -131,6 +136,9 @@ func TestBooth(t *testing.T) {
 		// The Benaloh challenge: the ballot is opened and shows the answers.
 		do(t, chromedp.Click(chromedp.CSS("#challenge-box summary")), chromedp.Click(chromedp.CSS("#challenge")),
 			chromedp.WaitVisible(chromedp.CSS("#step-challenge")))
+		if id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); id != "challenge-h" {
+			t.Errorf("after the challenge the focus is on %q, not its heading", id)
+		}
 		if !hasSelector(t, ctx, "#challenge-result.ok") {
 			t.Fatalf("the challenge says %q", text(t, "#challenge-result"))
 		}
