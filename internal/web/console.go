@@ -311,8 +311,13 @@ func (c *console) prepare(cr *creq, needSession bool) error {
 	}
 	if r.Method == http.MethodPost {
 		// A form from another site is refused even before its token is
-		// checked (the cookie is SameSite=Strict as well).
-		if o := r.Header.Get("Origin"); o != "" {
+		// checked (the cookie is SameSite=Strict as well). Under the
+		// site's Referrer-Policy: no-referrer, browsers send "Origin: null"
+		// with forms, so Sec-Fetch-Site is what names the sender.
+		if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
+			return errConsoleCSRF
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != "null" {
 			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
 				return errConsoleCSRF
 			}

@@ -138,6 +138,12 @@ func TestConsoleSignIn(t *testing.T) {
 		if resp, _ := a.do(req); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("a POST from another origin: %d", resp.StatusCode)
 		}
+		req, _ = http.NewRequest("POST", f.url+"/admin/new", strings.NewReader(url.Values{"csrf": {csrf}, "action": {"add-question"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if resp, _ := a.do(req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a POST from another site: %d", resp.StatusCode)
+		}
 		// With the right token it works.
 		if resp, body := a.post("/admin/new", url.Values{"csrf": {csrf}, "action": {"add-question"}}); resp.StatusCode != 200 {
 			t.Errorf("with the CSRF token: %d\n%s", resp.StatusCode, body)
