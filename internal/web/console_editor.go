@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -201,21 +200,15 @@ func otherLang(lang string) string {
 // It need not be valid: its faults are shown at their fields.
 func (c *console) importManifest(r *creq, d *editorData) (string, any, error) {
 	data := []byte(r.PostFormValue("manifest"))
-	if r.MultipartForm != nil {
-		if fh := r.MultipartForm.File["file"]; len(fh) > 0 && fh[0].Size > 0 {
-			f, err := fh[0].Open()
-			if err != nil {
-				return "", nil, err
-			}
-			data, err = io.ReadAll(io.LimitReader(f, ballot.MaxManifestSize+1))
-			f.Close()
-			if err != nil {
-				return "", nil, err
-			}
-		}
+	file, err := formFile(r, "file", ballot.MaxManifestSize)
+	if err != nil {
+		return "", nil, err
+	}
+	if file != nil {
+		data = file
 	}
 	var m ballot.Manifest
-	err := json.Unmarshal(data, &m)
+	err = json.Unmarshal(data, &m)
 	switch {
 	case len(strings.TrimSpace(string(data))) == 0:
 		d.Import = msg(r.lang, "console.import.empty")

@@ -52,7 +52,7 @@ func batches(n int) []batch {
 func (c *console) importRoll(r *creq) (string, any, error) {
 	id := r.PathValue("id")
 	data := []byte(r.PostFormValue("voters"))
-	if f, err := formFile(r, "file"); err != nil {
+	if f, err := formFile(r, "file", consoleMaxBody); err != nil {
 		return "", nil, err
 	} else if f != nil {
 		data = f
@@ -90,8 +90,9 @@ func (c *console) importRoll(r *creq) (string, any, error) {
 	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: string(raw), Count: len(codes), Batches: batches(len(codes))}, nil
 }
 
-// formFile returns an uploaded file's contents, or nil if none was sent.
-func formFile(r *creq, name string) ([]byte, error) {
+// formFile returns an uploaded file's contents, at most limit+1 bytes of
+// them (so a caller can tell a file over the limit), or nil if none was sent.
+func formFile(r *creq, name string, limit int64) ([]byte, error) {
 	if r.MultipartForm == nil {
 		return nil, nil
 	}
@@ -104,7 +105,7 @@ func formFile(r *creq, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, consoleMaxBody))
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }
 
 var codePattern = regexp.MustCompile(`^[A-HJ-NP-Z2-9]{4}(-[A-HJ-NP-Z2-9]{4}){3}$`)
@@ -153,7 +154,7 @@ var errNotCodes = &pageError{status: http.StatusBadRequest, title: "console.err.
 // codes formats posted codes as a CSV download or as printable letters.
 func (c *console) codes(r *creq) (string, any, error) {
 	data := []byte(r.PostFormValue("codes"))
-	if f, err := formFile(r, "file"); err != nil {
+	if f, err := formFile(r, "file", consoleMaxBody); err != nil {
 		return "", nil, err
 	} else if f != nil {
 		data = f
