@@ -40,6 +40,7 @@ func TestGenerate(t *testing.T) {
 	writeJSON(t, "ballot.json", genBallots(t))
 	genRecord(t)
 	genServerRecord(t)
+	writeJSON(t, "receipts.json", genReceipts(t))
 }
 
 func writeJSON(t *testing.T, name string, v any) {

@@ -50,6 +50,7 @@ type boothConfig struct {
 	Context      string            `json:"context"`
 	JointKey     string            `json:"jointKey"`
 	RegistrarKey string            `json:"registrarKey"`
+	BoardKey     string            `json:"boardKey"`
 	DigitalID    bool              `json:"digitalID"`
 	ReceiptPage  string            `json:"receiptPage"`
 	QR           string            `json:"qr"`
@@ -72,7 +73,7 @@ func (s *Site) booth(r *request) (string, any, error) {
 	cfg := boothConfig{
 		Election: id, Lang: r.lang, API: client.ElectionPath(id, ""),
 		Context: ev.Info.Params.Context, JointKey: ev.Info.Params.JointKey,
-		RegistrarKey: ev.Info.RegistrarKey, DigitalID: ev.Info.DigitalID != nil,
+		RegistrarKey: ev.Info.RegistrarKey, BoardKey: ev.Info.BoardKey, DigitalID: ev.Info.DigitalID != nil,
 		ReceiptPage: "/elections/" + url.PathEscape(id) + "/receipt",
 		QR:          "/elections/" + url.PathEscape(id) + "/qr",
 		Messages:    map[string]string{},

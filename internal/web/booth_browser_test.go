@@ -92,6 +92,10 @@ func TestBooth(t *testing.T) {
 	castShown := func(t *testing.T) string {
 		t.Helper()
 		do(t, chromedp.Click(chromedp.CSS("#cast")), chromedp.WaitVisible(chromedp.CSS("#step-receipt")))
+		// The device checked the receipt itself.
+		if !visibleNow(t, ctx, "#receipt-verified") || visibleNow(t, ctx, "#receipt-unverified") {
+			t.Errorf("the booth did not check its receipt: %s", text(t, "#receipt-problem"))
+		}
 		return text(t, "#receipt-tracking")
 	}
 

@@ -415,15 +415,37 @@ class Booth {
       throw new BoothError('err.other', 'the receipt names another ballot');
     }
     this.state.counter = counter;
-    this.state.receipts.push({ trackingCode: res.trackingCode, index: res.receipt.index, counter, receipt: res });
+    const verified = await this.checkReceipt(res.receipt, s.bytes);
+    this.state.receipts.push({ trackingCode: res.trackingCode, index: res.receipt.index, counter, verified, receipt: res });
     this.save();
     this.sealed = null;
-    this.showReceipt(res, counter);
+    this.showReceipt(res, verified);
     this.status(this.t('cast'));
   }
 
-  showReceipt(res, counter) {
+  // checkReceipt checks, on this device, that the board entry the receipt
+  // names holds this very ballot and that the inclusion proof takes it to
+  // a checkpoint signed with the board's key (SPEC.md §13.4). It returns
+  // whether it did; a failure is shown with the receipt, as a warning.
+  async checkReceipt(receipt, ballotBytes) {
+    try {
+      const res = await this.get(`/entries/${receipt.index}`);
+      const { entry } = koe.verifyReceipt(receipt, new Uint8Array(await res.arrayBuffer()), this.cfg.boardKey);
+      if (entry.type !== 'ballot' || entry.body?.ballot !== koe.base64Encode(ballotBytes)) {
+        throw new Error('the board entry does not hold this ballot');
+      }
+      return true;
+    } catch (e) {
+      this.receiptProblem = e.message;
+      return false;
+    }
+  }
+
+  showReceipt(res, verified) {
     const code = res.trackingCode;
+    $('receipt-verified').hidden = !verified;
+    $('receipt-unverified').hidden = verified;
+    if (!verified) $('receipt-problem').textContent = this.receiptProblem ?? '';
     $('receipt-tracking').textContent = code;
     $('receipt-index').textContent = String(res.receipt.index);
     $('receipt-size').textContent = res.receipt.checkpoint.split('\n')[1] ?? '';

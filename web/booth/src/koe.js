@@ -1098,3 +1098,129 @@ export async function verifyEnvelope(el, registrar, envelopeText) {
   }
   return { trackingCode: d.trackingCode, vk, counter: env.counter };
 }
+
+// ---------------------------------------------------------------------------
+// Bulletin-board receipts (SPEC §13.3–13.4): the device checks its receipt.
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const utf8 = new TextEncoder();
+
+/**
+ * Parses a note verifier key `name+hex(keyhash)+base64(0x01 ‖ Ed25519 key)`
+ * (SPEC §13.3) and checks its key hash. Returns {name, keyHash, publicKey}.
+ */
+export function parseBoardKey(text) {
+  // The base64 key may itself hold '+': split at the first two only.
+  const m = typeof text === 'string' ? /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text) : null;
+  const parts = m ? m.slice(1) : [];
+  if (parts.length !== 3 || parts[0] === '' || /[\s]/.test(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
+    throw new Error('board key: not name+hash+key');
+  }
+  const key = base64Decode(parts[2]);
+  if (key.length !== 33 || key[0] !== 0x01) throw new Error('board key: not an Ed25519 key');
+  const keyHash = sha256(concat(utf8.encode(parts[0] + '\n'), key)).subarray(0, 4);
+  if (toHex(keyHash) !== parts[1]) throw new Error('board key: key hash does not match');
+  return { name: parts[0], keyHash, publicKey: key.subarray(1) };
+}
+
+/**
+ * Verifies a signed checkpoint (a C2SP signed note) with the board key and
+ * parses it strictly: origin, size (no leading zeros), base64 tree hash, no
+ * extension lines. Signatures by other keys are ignored. Returns
+ * {origin, size, hash}.
+ */
+export function openCheckpoint(signed, boardKey) {
+  const key = typeof boardKey === 'string' ? parseBoardKey(boardKey) : boardKey;
+  if (typeof signed !== 'string') throw new Error('checkpoint: not text');
+  const split = signed.indexOf('\n\n');
+  if (split < 0 || !signed.endsWith('\n')) throw new Error('checkpoint: not a signed note');
+  const text = signed.slice(0, split + 1);
+  let verified = false;
+  for (const line of signed.slice(split + 2, -1).split('\n')) {
+    const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+    if (!m) throw new Error('checkpoint: malformed signature line');
+    if (m[1] !== key.name) continue;
+    const sig = base64Decode(m[2]);
+    if (sig.length !== 68 || !bytesEqual(sig.subarray(0, 4), key.keyHash)) continue;
+    if (!ed25519.verify(sig.subarray(4), utf8.encode(text), key.publicKey, { zip215: false })) {
+      throw new Error('checkpoint: the board key\'s signature does not verify');
+    }
+    verified = true;
+  }
+  if (!verified) throw new Error('checkpoint: not signed by the board key');
+  const lines = text.split('\n');
+  if (lines.length !== 4 || lines[3] !== '') throw new Error('checkpoint: not three lines (extension lines are not allowed)');
+  const [origin, sizeText, hashText] = lines;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw new Error('checkpoint: bad size');
+  const hash = base64Decode(hashText);
+  if (hash.length !== 32) throw new Error('checkpoint: the tree hash is not 32 bytes');
+  return { origin, size: Number(sizeText), hash };
+}
+
+/** The RFC 6962 leaf hash of a board entry: SHA-256(0x00 ‖ entry). */
+export const leafHash = (entry) => sha256(concat(Uint8Array.of(0), entry));
+
+const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+
+/**
+ * Verifies an RFC 6962 inclusion proof (RFC 9162 §2.1.3.2) of leaf `index`
+ * in the tree of `size` leaves whose hash is `root`. Throws if it fails.
+ */
+export function verifyInclusion(index, size, leaf, proof, root) {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
+    throw new Error(`inclusion proof: index ${index} is not in a tree of size ${size}`);
+  }
+  let fn = index, sn = size - 1, r = leaf;
+  for (const p of proof) {
+    if (sn === 0) throw new Error('inclusion proof: too long');
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0 || !bytesEqual(r, root)) throw new Error('inclusion proof does not verify');
+}
+
+/**
+ * Checks a receipt (SPEC §13.4) for the entry bytes it names, under the
+ * board key: the checkpoint is signed, of the receipt's election, the
+ * entry is of that election, its leaf hash is the receipt's and the
+ * inclusion proof takes it to the checkpoint's tree hash. Returns
+ * {checkpoint: {origin, size, hash}, entry: the parsed entry}. Throws.
+ */
+export function verifyReceipt(receipt, entryBytes, boardKey) {
+  const keys = Object.keys(receipt ?? {}).sort().join(',');
+  if (keys !== 'checkpoint,election,index,leafHash,proof,tracking') throw new Error('receipt: wrong fields');
+  const { election, tracking, index, leafHash: leafHex, proof } = receipt;
+  if (typeof election !== 'string' || election === '' || election.includes('/')) throw new Error('receipt: bad election');
+  const cp = openCheckpoint(receipt.checkpoint, boardKey);
+  if (!cp.origin.endsWith('/koe/' + election) || cp.origin.length === election.length + 5) {
+    throw new Error(`receipt: the checkpoint's origin ${cp.origin} is not of election ${election}`);
+  }
+  if (typeof tracking !== 'string' || !HEX64.test(tracking)) throw new Error('receipt: bad tracking code');
+  let entry;
+  try {
+    entry = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entryBytes));
+  } catch {
+    throw new Error('receipt: the entry is not JSON text');
+  }
+  if (entry?.election !== election) throw new Error('receipt: the entry is of another election');
+  if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
+    throw new Error(`receipt: index ${index} is not in the checkpoint's tree of size ${cp.size}`);
+  }
+  if (typeof leafHex !== 'string' || !HEX64.test(leafHex)) throw new Error('receipt: bad leaf hash');
+  const leaf = leafHash(entryBytes);
+  if (toHex(leaf) !== leafHex) throw new Error("receipt: the leaf hash is not the entry's");
+  if (!Array.isArray(proof) || proof.length > 63 || !proof.every((h) => typeof h === 'string' && HEX64.test(h))) {
+    throw new Error('receipt: bad proof');
+  }
+  verifyInclusion(index, cp.size, leaf, proof.map((h) => fromHex(h, 32)), cp.hash);
+  return { checkpoint: cp, entry };
+}

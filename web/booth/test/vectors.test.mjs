@@ -132,3 +132,27 @@ test('ballot.json: every invalid ballot is rejected', () => {
   }
   assert.equal(n, 10);
 });
+
+test('receipts.json: every receipt of server-record verifies; every altered one is refused', () => {
+  const v = load('receipts.json');
+  const key = koe.parseBoardKey(v.boardKey);
+  const enc = new TextEncoder();
+  for (const c of v.valid) {
+    const { checkpoint, entry } = koe.verifyReceipt(c.receipt, enc.encode(c.entry), v.boardKey);
+    assert.equal(entry.type, 'ballot');
+    assert.equal(checkpoint.size, 37);
+    // The receipt's tracking code is the entry's ballot's.
+    assert.equal(h(koe.trackingCode(koe.base64Decode(entry.body.ballot))), c.receipt.tracking);
+    assert.ok(koe.verifyReceipt(c.receipt, enc.encode(c.entry), key));
+  }
+  assert.equal(v.valid.length, 8); // 6 counted, 2 replaced by re-votes
+  for (const c of v.invalid) {
+    assert.throws(() => koe.verifyReceipt(c.receipt, enc.encode(c.entry), v.boardKey), undefined, c.reason);
+  }
+  assert.ok(v.invalid.length >= 14);
+  // A key with a wrong hash, or another key, is refused.
+  assert.throws(() => koe.parseBoardKey(v.boardKey.replace(/\+([0-9a-f])/, (_, d) => '+' + (d === '0' ? '1' : '0'))));
+  const other = koe.base64Encode(Uint8Array.of(1, ...new Uint8Array(32).fill(7)));
+  const name = v.boardKey.split('+')[0];
+  assert.throws(() => koe.openCheckpoint(v.valid[0].receipt.checkpoint, koe.parseBoardKey(`${name}+${h(key.keyHash)}+${other}`)));
+});
