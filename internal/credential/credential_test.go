@@ -215,9 +215,18 @@ func TestVerifyRejects(t *testing.T) {
 func TestFinalizeRejects(t *testing.T) {
 	a, b, c3072 := registrars(t)
 	ctx := context("election one")
-	p, blinded, err := Request(rand.Reader, a.PublicKey(), ctx)
-	if err != nil {
-		t.Fatal(err)
+	// A request whose blinded message another registrar (b, with the same
+	// key length) can sign too: below both moduli.
+	var p *Pending
+	var blinded, otherRegistrar []byte
+	var err error
+	for {
+		if p, blinded, err = Request(rand.Reader, a.PublicKey(), ctx); err != nil {
+			t.Fatal(err)
+		}
+		if otherRegistrar, err = b.Sign(blinded); err == nil {
+			break
+		}
 	}
 	good, err := a.Sign(blinded)
 	if err != nil {
@@ -228,11 +237,6 @@ func TestFinalizeRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherRequest, err := a.Sign(blinded2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Another registrar signing the same blinded message (same length key).
-	otherRegistrar, err := b.Sign(blinded)
 	if err != nil {
 		t.Fatal(err)
 	}
