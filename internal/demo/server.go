@@ -10,6 +10,7 @@ import (
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
 )
 
 // ServerCeremony runs the key ceremony of a server's election with
@@ -98,4 +99,49 @@ func ImportRoll(ctx context.Context, admin *client.Client, id, prefix string, n 
 		codes[voter] = code
 	}
 	return codes, nil
+}
+
+// ServerDecrypt has the trustees numbered in which (1-based, at least the
+// threshold) finish the ceremony from the server's transcript, decrypt the
+// election's encrypted tally and post their partial decryptions, each
+// with its own token. The election must be tallied.
+func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string, which []int) error {
+	m, err := ballot.ParseManifest(manifest)
+	if err != nil {
+		return err
+	}
+	voter := client.New(base, "")
+	el, err := voter.Election(ctx, id)
+	if err != nil {
+		return err
+	}
+	pub, err := voter.Tally(ctx, id)
+	if err != nil {
+		return err
+	}
+	acc, err := tally.ParseEncrypted(pub, el.E.Style)
+	if err != nil {
+		return err
+	}
+	h := ballot.Hash(manifest)
+	tr, err := voter.Transcript(ctx, id, ceremony.Params{N: m.Trustees, T: m.Threshold})
+	if err != nil {
+		return err
+	}
+	for _, j := range which {
+		if j < 1 || j > len(trustees) {
+			return fmt.Errorf("no trustee %d", j)
+		}
+		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
+			return fmt.Errorf("trustee %d: %w", j, err)
+		}
+		share, err := tally.Decrypt(crand.Reader, el.E, acc, j, trustees[j-1].Share())
+		if err != nil {
+			return fmt.Errorf("trustee %d: %w", j, err)
+		}
+		if err := client.New(base, tokens[j-1]).PostDecryption(ctx, id, share); err != nil {
+			return fmt.Errorf("trustee %d: %w", j, err)
+		}
+	}
+	return nil
 }

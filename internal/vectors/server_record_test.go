@@ -19,13 +19,11 @@ import (
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
-	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
 
@@ -92,21 +90,7 @@ func genServerRecord(t *testing.T) {
 	}
 	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
 	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
-	pub, err := voter.Tally(ctx, id)
-	must(t, err)
-	acc, err := tally.ParseEncrypted(pub, el.E.Style)
-	must(t, err)
-	h := ballot.Hash(manifest)
-	tr, err := admin.Transcript(ctx, id, ceremony.Params{N: m.Trustees, T: m.Threshold})
-	must(t, err)
-	for _, j := range []int{1, 3} {
-		tj := trustees[j-1]
-		_, err := tj.Finish(h[:], tr)
-		must(t, err)
-		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, tj.Share())
-		must(t, err)
-		must(t, client.New(ts.URL, created.TrusteeTokens[j-1]).PostDecryption(ctx, id, share))
-	}
+	must(t, demo.ServerDecrypt(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens, []int{1, 3}))
 	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil))
 
 	resp, err := http.Get(ts.URL + client.ElectionPath(id, "/record"))

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/csv"
 	"io"
 	"log/slog"
@@ -15,10 +14,9 @@ import (
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/server"
-	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/web"
 )
 
@@ -656,30 +654,8 @@ func TestConsoleLifecycle(t *testing.T) {
 	_, body = a.get(path)
 	contains(t, body, "0 (2 needed)", `<button type="button" disabled aria-describedby="why-publish">`)
 
-	pub, err := voter.Tally(ctx, "console-life")
-	if err != nil {
+	if err := demo.ServerDecrypt(ctx, f.url, "console-life", manifest, trustees, tokens, []int{1, 3}); err != nil {
 		t.Fatal(err)
-	}
-	acc, err := tally.ParseEncrypted(pub, el.E.Style)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := ballot.Hash(manifest)
-	tr, err := f.admin.Transcript(ctx, "console-life", ceremony.Params{N: 3, T: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, j := range []int{1, 3} {
-		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
-			t.Fatal(err)
-		}
-		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, trustees[j-1].Share())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := client.New(f.url, tokens[j-1]).PostDecryption(ctx, "console-life", share); err != nil {
-			t.Fatal(err)
-		}
 	}
 	step("publish", server.StatePublished)
 	_, body = a.get(path + "?done=publish")

@@ -24,7 +24,6 @@ import (
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
-	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/web"
 )
 
@@ -244,40 +243,14 @@ type boothElection struct {
 // publish closes and tallies an election, has trustees 1, 2 and 4
 // decrypt the tally and publishes the results.
 func publish(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string) error {
-	admin, voter := client.New(base, adminToken), client.New(base, "")
+	admin := client.New(base, adminToken)
 	for _, step := range []string{"/close", "/tally"} {
 		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
 			return err
 		}
 	}
-	el, err := voter.Election(ctx, id)
-	if err != nil {
+	if err := demo.ServerDecrypt(ctx, base, id, manifest, trustees, tokens, []int{1, 2, 4}); err != nil {
 		return err
-	}
-	pub, err := voter.Tally(ctx, id)
-	if err != nil {
-		return err
-	}
-	acc, err := tally.ParseEncrypted(pub, el.E.Style)
-	if err != nil {
-		return err
-	}
-	h := ballot.Hash(manifest)
-	tr, err := admin.Transcript(ctx, id, ceremony.Params{N: len(trustees), T: el.E.Manifest.Threshold})
-	if err != nil {
-		return err
-	}
-	for _, j := range []int{1, 2, 4} {
-		if _, err := trustees[j-1].Finish(h[:], tr); err != nil {
-			return err
-		}
-		share, err := tally.Decrypt(rand.Reader, el.E, acc, j, trustees[j-1].Share())
-		if err != nil {
-			return err
-		}
-		if err := client.New(base, tokens[j-1]).PostDecryption(ctx, id, share); err != nil {
-			return err
-		}
 	}
 	return admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil)
 }
