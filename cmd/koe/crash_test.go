@@ -34,10 +34,7 @@ func TestCrashDuringCasting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs koe serve")
 	}
-	bin := filepath.Join(t.TempDir(), "koe")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildKoe(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -198,6 +195,32 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+var (
+	built    sync.Once
+	builtBin string
+	buildErr error
+)
+
+// buildKoe builds the koe binary once for the tests that run it.
+func buildKoe(t *testing.T) string {
+	t.Helper()
+	built.Do(func() {
+		dir, err := os.MkdirTemp("", "koe-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "koe")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 func freeAddr(t *testing.T) string {

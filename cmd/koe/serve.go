@@ -30,7 +30,7 @@ import (
 const boardKeyPrefix = "koe-board-secret-v1:"
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST]", stderr)
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS]", stderr)
 	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -40,6 +40,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
 	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
 	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
+	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -98,6 +99,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	running, stop := context.WithCancel(context.Background())
+	defer stop()
+	if *demoVoters > 0 {
+		if err := serveDemo(running, "http://"+ln.Addr().String(), token, *data, *demoVoters, stdout, log); err != nil {
+			hs.Close()
+			return err
+		}
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
+	"github.com/koe-vote/koe/internal/server"
+)
+
+// serveDemo sets up an election to try a new server with (koe serve
+// --demo N): the citizen survey, its key ceremony run by trustees inside
+// this process, a roll of n voters whose codes go to DATA/demo-codes.csv,
+// opened. Once the election is tallied (from the console or koe admin),
+// the trustees decrypt it by themselves, so that the administrator can
+// publish. Trustees inside the server are for trying koe only: in a real
+// election each keeps its own key on its own machine.
+func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout io.Writer, log *slog.Logger) error {
+	admin := client.New(base, token)
+	var list []server.ElectionInfo
+	if err := admin.Do(ctx, "GET", "/api/v1/elections", "", nil, &list); err != nil {
+		return err
+	}
+	k := 1
+	for _, e := range list {
+		if strings.HasPrefix(e.ID, "kagaku-demo-") {
+			k++
+		}
+	}
+	id := fmt.Sprintf("kagaku-demo-%d", k)
+	manifest, err := examples.Manifest("survey")
+	if err != nil {
+		return err
+	}
+	manifest = bytes.Replace(manifest, []byte(`"id": "kagaku-shishin-2026"`), []byte(`"id": "`+id+`"`), 1)
+	m, err := ballot.ParseManifest(manifest)
+	if err != nil {
+		return err
+	}
+	var created server.Created
+	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
+		return fmt.Errorf("demo: creating %s: %w", id, err)
+	}
+	trustees, err := demo.ServerCeremony(ctx, base, id, manifest, created.TrusteeTokens)
+	if err != nil {
+		return fmt.Errorf("demo: the key ceremony: %w", err)
+	}
+	codes, err := demo.ImportRoll(ctx, admin, id, "D", n)
+	if err != nil {
+		return fmt.Errorf("demo: the roll: %w", err)
+	}
+	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+		return fmt.Errorf("demo: opening: %w", err)
+	}
+	voters := make([]string, 0, len(codes))
+	for v := range codes {
+		voters = append(voters, v)
+	}
+	sort.Strings(voters)
+	var csv strings.Builder
+	csv.WriteString("voter_id,code\n")
+	for _, v := range voters {
+		fmt.Fprintf(&csv, "%s,%s\n", v, codes[v])
+	}
+	file := filepath.Join(dataDir, "demo-codes.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nDemo: the survey %s is open, with %d voters.\n", id, n)
+	fmt.Fprintf(stdout, "  booth:   %s/elections/%s/vote\n", base, id)
+	fmt.Fprintf(stdout, "  console: %s/admin\n", base)
+	fmt.Fprintf(stdout, "  voters (voter number, code); all of them are in %s:\n", file)
+	for _, v := range voters[:min(5, len(voters))] {
+		fmt.Fprintf(stdout, "    %s  %s\n", v, codes[v])
+	}
+	fmt.Fprintf(stdout, "Its %d trustees run inside this server (for trying koe only); once the survey is tallied, %d of them decrypt it and you can publish.\n",
+		len(trustees), m.Threshold)
+	// The trustees wait for the tally.
+	go func() {
+		which := make([]int, 0, m.Threshold)
+		for j := 1; j <= m.Threshold; j++ {
+			which = append(which, j)
+		}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var in server.ElectionInfo
+			if err := admin.Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &in); err != nil || in.State != server.StateTallied {
+				continue
+			}
+			if err := demo.ServerDecrypt(ctx, base, id, manifest, trustees, created.TrusteeTokens, which); err != nil {
+				log.Error("demo: the trustees could not decrypt", "election", id, "err", err)
+			} else {
+				log.Info("demo: the trustees posted their decryptions; the results can be published", "election", id)
+			}
+			return
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/tally"
+)
+
+// TestServeDemo runs koe serve --demo: the survey it sets up is open with
+// its voters' codes on disk; a voter votes; once the administrator
+// tallies, the demo's trustees decrypt by themselves and the results can
+// be published; they count the ballot.
+func TestServeDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs koe serve")
+	}
+	bin := buildKoe(t)
+	data := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	const token = "demo-test-administrator-token"
+	cmd := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--registrar-bits", "2048", "--demo", "3")
+	cmd.Env = append(os.Environ(), "KOE_ADMIN_TOKEN="+token)
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	// The demo says where its booth is.
+	booth := regexp.MustCompile(`booth: +(http://\S+)/elections/(\S+)/vote`)
+	var id string
+	lines := bufio.NewScanner(out)
+	var said []string
+	for id == "" && lines.Scan() {
+		said = append(said, lines.Text())
+		if m := booth.FindStringSubmatch(lines.Text()); m != nil {
+			id = m[2]
+		}
+	}
+	if id != "kagaku-demo-1" {
+		t.Fatalf("koe serve --demo said:\n%s", strings.Join(said, "\n"))
+	}
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	codes, err := os.ReadFile(filepath.Join(data, "demo-codes.csv"))
+	must(t, err)
+	rows := strings.Split(strings.TrimSpace(string(codes)), "\n")
+	if len(rows) != 4 || rows[0] != "voter_id,code" {
+		t.Fatalf("demo-codes.csv:\n%s", codes)
+	}
+	voterID, code, _ := strings.Cut(rows[1], ",")
+
+	ctx := context.Background()
+	voter, admin := client.New(base, ""), client.New(base, token)
+	el, err := voter.Election(ctx, id)
+	must(t, err)
+	cred, err := voter.Register(ctx, el, voterID, code)
+	must(t, err)
+	pt, err := el.E.Manifest.Plaintext(ballot.Answers{"age": "30s", "fields": []any{"health"}, "science-city": float64(4), "internet-voting": "for"})
+	must(t, err)
+	env, _, _, err := client.Seal(el, cred, pt, 1)
+	must(t, err)
+	_, err = voter.Cast(ctx, id, env)
+	must(t, err)
+	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	// The trustees decrypt within seconds; until then publishing is refused.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's trustees did not decrypt: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	raw, err := voter.Raw(ctx, "GET", client.ElectionPath(id, "/results"), "", nil)
+	must(t, err)
+	res, err := tally.ParseResults(raw)
+	must(t, err)
+	if res.Ballots != 1 || res.Questions[3].Options[0].ID != "for" || res.Questions[3].Options[0].Count != 1 {
+		t.Fatalf("results %s", raw)
+	}
+}
