@@ -1,7 +1,6 @@
 package oidcreg
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -129,33 +128,5 @@ func TestParse(t *testing.T) {
 		if err := checkURL(ok); err != nil {
 			t.Errorf("checkURL(%q) = %v", ok, err)
 		}
-	}
-}
-
-func TestMemoryPending(t *testing.T) {
-	now := time.Unix(1e9, 0)
-	s := NewMemoryPending(2, func() time.Time { return now })
-	ctx := context.Background()
-	p := Pending{Election: "e", Verifier: "v", Nonce: "n", Expires: now.Add(PendingTTL)}
-	if err := s.Put(ctx, "a", p); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Take(ctx, "a"); err != nil || got.Verifier != "v" {
-		t.Fatalf("Take = %+v, %v", got, err)
-	}
-	if _, err := s.Take(ctx, "a"); !errors.Is(err, ErrUnknownState) {
-		t.Fatalf("second Take = %v, want ErrUnknownState", err)
-	}
-	s.Put(ctx, "b", p)
-	s.Put(ctx, "c", p)
-	if err := s.Put(ctx, "d", p); !errors.Is(err, ErrTooManyPending) {
-		t.Fatalf("Put when full = %v", err)
-	}
-	now = now.Add(PendingTTL)
-	if _, err := s.Take(ctx, "b"); !errors.Is(err, ErrUnknownState) {
-		t.Fatalf("Take of an expired state = %v", err)
-	}
-	if err := s.Put(ctx, "d", p); err != nil {
-		t.Fatalf("Put after expiry = %v", err)
 	}
 }

@@ -152,10 +152,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadGateway, oidcreg.ReasonUnavailable, "%v", err)
 	}
 	p := oidcreg.Pending{Election: el.id, Blinded: req.Blinded, Verifier: st.Verifier, Nonce: st.Nonce, Expires: s.cfg.Now().Add(oidcreg.PendingTTL)}
-	if err := s.cfg.OIDCPending.Put(r.Context(), st.State, p); errors.Is(err, oidcreg.ErrTooManyPending) {
-		w.Header().Set("Retry-After", "60")
-		return errorf(http.StatusServiceUnavailable, "busy", "too many sign-ins are in progress; try again in a minute")
-	} else if err != nil {
+	if err := s.cfg.OIDCPending.Put(r.Context(), st.State, p); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, OIDCStartResponse{AuthorizationURL: u})

@@ -178,6 +178,7 @@ type oidcHarness struct {
 	st      store.Store
 	pending *stripVerifier
 	log     *syncBuffer
+	other   string // another front end's URL
 }
 
 // syncBuffer collects the server's log.
@@ -217,7 +218,8 @@ func startOIDC(t *testing.T) *oidcHarness {
 	st := sqliteStore(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	must(t, err)
-	pending := &stripVerifier{PendingStore: oidcreg.NewMemoryPending(0, nil)}
+	// The default keeper of sign-ins (in the store), losing verifiers on demand.
+	pending := &stripVerifier{PendingStore: server.StorePending(st, nil)}
 	logBuf := &syncBuffer{}
 	srv, err := server.New(server.Config{
 		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
@@ -227,7 +229,17 @@ func startOIDC(t *testing.T) *oidcHarness {
 	must(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	return &oidcHarness{harness: &harness{t: t, url: ts.URL, admin: client.New(ts.URL, adminToken)}, st: st, pending: pending, log: logBuf}
+	// Another front end on the same store and board key, as behind a load
+	// balancer, with the default keeper of sign-ins.
+	other, err := server.New(server.Config{
+		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
+		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logBuf), nil)),
+	})
+	must(t, err)
+	ts2 := httptest.NewServer(other.Handler())
+	t.Cleanup(func() { ts2.Close(); other.Close() })
+	return &oidcHarness{harness: &harness{t: t, url: ts.URL, admin: client.New(ts.URL, adminToken)}, st: st, pending: pending, log: logBuf, other: ts2.URL}
 }
 
 func (h *oidcHarness) callbackURL(id string) string {
@@ -486,6 +498,25 @@ func TestDigitalIDRegistration(t *testing.T) {
 		castWith(t, cred)
 	})
 
+	t.Run("started at one front end, back at another", func(t *testing.T) {
+		p.SignInAs("resident-3")
+		cb, pending := h.signIn(t, el)
+		other, _ := url.Parse(h.other)
+		cb.Host = other.Host
+		r := callback(t, cb)
+		if r.status != http.StatusOK || r.sig == nil {
+			t.Fatalf("callback at the other front end: %d %s", r.status, r.code)
+		}
+		cred, err := pending.Finalize(r.sig)
+		must(t, err)
+		castWith(t, cred)
+		// The sign-in was used up everywhere.
+		cb.Host = strings.TrimPrefix(h.url, "http://")
+		var before [2]int64
+		before[0], before[1] = h.counts(t, id)
+		h.wantRejected(t, id, callback(t, cb), "unknown-state", before)
+	})
+
 	reject := func(name, user, code, detail string) {
 		t.Run(name, func(t *testing.T) {
 			var before [2]int64
@@ -561,8 +592,8 @@ func TestDigitalIDRegistration(t *testing.T) {
 		h.wantRejected(t, id, callback(t, cb), "provider-error", before)
 	})
 
-	if issued, _ := h.counts(t, id); issued != 3 {
-		t.Errorf("%d credentials issued, want 3 (two by digital ID, one by code)", issued)
+	if issued, _ := h.counts(t, id); issued != 4 {
+		t.Errorf("%d credentials issued, want 4 (three by digital ID, one by code)", issued)
 	}
 	h.checkLog(t, "resident-", "neighbour", "on-the-roll", "つくば", idpClientSecret, rollCode)
 }

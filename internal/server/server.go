@@ -59,8 +59,8 @@ type Config struct {
 	Logger        *slog.Logger
 	Registry      *prometheus.Registry
 	Now           func() time.Time
-	// OIDCPending keeps digital-ID sign-ins in progress (default: in
-	// memory, so a sign-in must return to the process that started it).
+	// OIDCPending keeps digital-ID sign-ins in progress (default: in the
+	// store, so a sign-in may return to any front end sharing it).
 	OIDCPending oidcreg.PendingStore
 	// OIDCReturn, if set, is where a voter's browser goes after a
 	// successful digital-ID sign-in: the page at OIDCReturn(election),
@@ -107,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.OIDCPending == nil {
-		cfg.OIDCPending = oidcreg.NewMemoryPending(0, cfg.Now)
+		cfg.OIDCPending = StorePending(cfg.Store, cfg.Now)
 	}
 	s := &Server{
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger,

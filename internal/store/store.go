@@ -20,6 +20,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -150,6 +151,16 @@ type Store interface {
 	// beyond the log. Checkpoint returns the stored one (ErrNotFound if none).
 	SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error
 	Checkpoint(ctx context.Context, election string) ([]byte, error)
+
+	// PutPending keeps a digital-ID sign-in in progress (SPEC.md §15.6)
+	// under key (a hash of its state) until expires, so that its callback
+	// may reach any front end; it also removes the sign-ins expired by now.
+	// ErrExists if key is kept already.
+	PutPending(ctx context.Context, key [32]byte, data []byte, expires, now time.Time) error
+	// TakePending returns and removes the sign-in kept under key: a
+	// callback is single-use. ErrNotFound if there is none, or it expired
+	// by now.
+	TakePending(ctx context.Context, key [32]byte, now time.Time) ([]byte, error)
 
 	Close() error
 }

@@ -47,6 +47,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -108,6 +109,13 @@ CREATE TABLE tracking (
 `,
 	// 2: the blinded message of each issuance, for retries.
 	`ALTER TABLE roll ADD COLUMN blinded bytea`,
+	// 3: digital-ID sign-ins in progress, shared by the front ends.
+	`CREATE TABLE oidc_pending (
+	key     bytea  NOT NULL PRIMARY KEY,
+	data    bytea  NOT NULL,
+	expires bigint NOT NULL
+);
+CREATE INDEX oidc_pending_expires ON oidc_pending (expires);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -684,4 +692,39 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// PutPending implements [store.Store].
+func (s *Store) PutPending(ctx context.Context, key [32]byte, data []byte, expires, now time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM oidc_pending WHERE expires <= $1`, now.UnixNano()); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO oidc_pending (key, data, expires) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			key[:], data, expires.UnixNano())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("pending sign-in: %w", store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// TakePending implements [store.Store].
+func (s *Store) TakePending(ctx context.Context, key [32]byte, now time.Time) ([]byte, error) {
+	var data []byte
+	var expires int64
+	err := s.pool.QueryRow(ctx, `DELETE FROM oidc_pending WHERE key = $1 RETURNING data, expires`, key[:]).Scan(&data, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pending sign-in: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if expires <= now.UnixNano() {
+		return nil, fmt.Errorf("pending sign-in expired: %w", store.ErrNotFound)
+	}
+	return data, nil
 }

@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -106,6 +107,13 @@ CREATE TABLE tracking (
 `,
 	// 2: the blinded message of each issuance, for retries.
 	`ALTER TABLE roll ADD COLUMN blinded BLOB`,
+	// 3: digital-ID sign-ins in progress, shared by the front ends.
+	`CREATE TABLE oidc_pending (
+	key     BLOB    NOT NULL PRIMARY KEY,
+	data    BLOB    NOT NULL,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX oidc_pending_expires ON oidc_pending (expires);`,
 }
 
 // Store is a SQLite-backed [store.Store].
@@ -739,4 +747,44 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// PutPending implements [store.Store].
+func (s *Store) PutPending(ctx context.Context, key [32]byte, data []byte, expires, now time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_pending WHERE expires <= ?`, now.UnixNano()); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO oidc_pending (key, data, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			key[:], data, expires.UnixNano())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("pending sign-in: %w", store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// TakePending implements [store.Store].
+func (s *Store) TakePending(ctx context.Context, key [32]byte, now time.Time) ([]byte, error) {
+	var data []byte
+	var expires int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `DELETE FROM oidc_pending WHERE key = ? RETURNING data, expires`, key[:]).Scan(&data, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("pending sign-in: %w", store.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if expires <= now.UnixNano() {
+		return nil, fmt.Errorf("pending sign-in expired: %w", store.ErrNotFound)
+	}
+	return data, nil
 }

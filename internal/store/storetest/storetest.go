@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Isolation", testIsolation},
 		{"Checkpoint", testCheckpoint},
 		{"Schema", testSchema},
+		{"Pending", testPending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
@@ -1060,5 +1062,46 @@ func BenchmarkCastBallots(b *testing.B, open func(b *testing.B) store.Store) {
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "casts/s")
 			})
 		}
+	}
+}
+
+func testPending(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	key := func(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "state %d", i)) }
+	if err := s.PutPending(ctx, key(1), []byte("one"), now.Add(10*time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPending(ctx, key(1), []byte("again"), now.Add(10*time.Minute), now); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("PutPending of a kept key: %v, want ErrExists", err)
+	}
+	if err := s.PutPending(ctx, key(2), []byte("two"), now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPending(ctx, key(3), []byte("three"), now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	// Taken once.
+	if data, err := s.TakePending(ctx, key(1), now.Add(time.Minute)); err != nil || string(data) != "one" {
+		t.Fatalf("TakePending = %q, %v", data, err)
+	}
+	if _, err := s.TakePending(ctx, key(1), now.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TakePending again: %v, want ErrNotFound", err)
+	}
+	if _, err := s.TakePending(ctx, key(9), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TakePending of an unknown key: %v, want ErrNotFound", err)
+	}
+	// Expired: refused when taken, and removed by a later Put.
+	if _, err := s.TakePending(ctx, key(2), now.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TakePending at its expiry: %v, want ErrNotFound", err)
+	}
+	if err := s.PutPending(ctx, key(4), []byte("four"), now.Add(20*time.Minute), now.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakePending(ctx, key(3), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a sign-in expired before a later Put is still kept: %v", err)
+	}
+	if data, err := s.TakePending(ctx, key(4), now.Add(3*time.Minute)); err != nil || string(data) != "four" {
+		t.Fatalf("TakePending = %q, %v", data, err)
 	}
 }
