@@ -145,8 +145,11 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		tokens[i] = t
 		cfg.TrusteeTokens = append(cfg.TrusteeTokens, hex.EncodeToString(h[:]))
 	}
-	cfgJSON, _ := json.Marshal(cfg)
-	row := store.Election{ID: m.ID, State: StateSetup, Manifest: data, Config: cfgJSON}
+	sealed, err := s.sealConfig(m.ID, cfg)
+	if err != nil {
+		return err
+	}
+	row := store.Election{ID: m.ID, State: StateSetup, Manifest: data, Config: sealed}
 	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrExists) {
 		return errorf(http.StatusConflict, "exists", "an election with id %q exists already", m.ID)
 	} else if err != nil {

@@ -111,7 +111,7 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		return nil, fmt.Errorf("stored manifest of %s: %w", row.ID, err)
 	}
 	el := &election{id: row.ID, manifest: m, manifestBytes: row.Manifest, state: row.State}
-	if err := strictjson.Decode(row.Config, &el.cfg); err != nil {
+	if el.cfg, err = s.openConfig(row.ID, row.Config); err != nil {
 		return nil, fmt.Errorf("stored configuration of %s: %w", row.ID, err)
 	}
 	if el.registrar, err = credential.UnmarshalRegistrar([]byte(el.cfg.Registrar)); err != nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -82,11 +81,11 @@ func (s *Server) putOIDC(w http.ResponseWriter, r *http.Request) error {
 	}
 	cfg := el.cfg
 	cfg.OIDC = c
-	cfgJSON, err := json.Marshal(cfg)
+	sealed, err := s.sealConfig(el.id, cfg)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SetConfig(r.Context(), el.id, StateSetup, cfgJSON); errors.Is(err, store.ErrStateConflict) {
+	if err := s.cfg.Store.SetConfig(r.Context(), el.id, StateSetup, sealed); errors.Is(err, store.ErrStateConflict) {
 		return errorf(http.StatusConflict, "wrong-state", "the election changed state meanwhile; reload it")
 	} else if err != nil {
 		return err

@@ -81,6 +81,7 @@ type Server struct {
 	mu        sync.Mutex
 	elections map[string]*election
 	closing   bool
+	configKey []byte // seals elections' private configuration (seal.go)
 }
 
 // New returns a server; call Handler to serve it and Close to stop it.
@@ -109,8 +110,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OIDCPending == nil {
 		cfg.OIDCPending = StorePending(cfg.Store, cfg.Now)
 	}
+	ck, err := configKey(cfg.BoardKey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger,
+		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger, configKey: ck,
 		metrics: newMetrics(cfg.Registry), limiter: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
 		elections: map[string]*election{},
 	}
