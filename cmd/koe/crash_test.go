@@ -31,17 +31,14 @@ import (
 // restarts it, and checks that every ballot that got a receipt is on the
 // board and that the new checkpoint is consistent with every old one.
 func TestCrashDuringCasting(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs koe serve")
-	}
-	bin := buildKoe(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	base := "http://" + addr
 	const token = "crash-test-administrator-token"
+	serve := koeServe(t, data, addr, token, "--register-rate", "1000", "--register-burst", "1000")
 	startServer := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--registrar-bits", "2048", "--register-rate", "1000", "--register-burst", "1000")
-		cmd.Env = append(os.Environ(), "KOE_ADMIN_TOKEN="+token)
+		cmd := exec.Command(serve.Path, serve.Args[1:]...)
+		cmd.Env = serve.Env
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -197,30 +194,21 @@ func must(t *testing.T, err error) {
 	}
 }
 
-var (
-	built    sync.Once
-	builtBin string
-	buildErr error
-)
-
-// buildKoe builds the koe binary once for the tests that run it.
-func buildKoe(t *testing.T) string {
+// koeServe builds koe (the build cache makes all but the first build
+// quick) and returns, not started, koe serve on data and addr with the
+// administrator's token, 2048-bit registrar keys and the given flags.
+func koeServe(t *testing.T, data, addr, token string, flags ...string) *exec.Cmd {
 	t.Helper()
-	built.Do(func() {
-		dir, err := os.MkdirTemp("", "koe-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "koe")
-		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if testing.Short() {
+		t.Skip("builds and runs koe serve")
 	}
-	return builtBin
+	bin := filepath.Join(t.TempDir(), "koe")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", addr, "--registrar-bits", "2048"}, flags...)...)
+	cmd.Env = append(os.Environ(), "KOE_ADMIN_TOKEN="+token)
+	return cmd
 }
 
 func freeAddr(t *testing.T) string {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,16 +20,11 @@ import (
 // tallies, the demo's trustees decrypt by themselves and the results can
 // be published; they count the ballot.
 func TestServeDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs koe serve")
-	}
-	bin := buildKoe(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	base := "http://" + addr
 	const token = "demo-test-administrator-token"
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--registrar-bits", "2048", "--demo", "3")
-	cmd.Env = append(os.Environ(), "KOE_ADMIN_TOKEN="+token)
+	cmd := koeServe(t, data, addr, token, "--demo", "3")
 	out, err := cmd.StdoutPipe()
 	must(t, err)
 	must(t, cmd.Start())

@@ -38,18 +38,7 @@ func newTestLog(t testing.TB) *testLog { return newTestLogFrom(t, rand.Reader) }
 // source gives every process the same key: fuzzing workers do).
 func newTestLogFrom(t testing.TB, random io.Reader) *testLog {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(random, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	verifier, _, signer := newKeyFrom(t, random, testOrigin)
 	st := newMemStore()
 	return &testLog{Log: board.New(st, testElection, testOrigin, signer), st: st, verifier: verifier, signer: signer}
 }
@@ -455,7 +444,13 @@ func TestNewPanics(t *testing.T) {
 
 func newKey(t testing.TB, name string) (note.Verifier, string, note.Signer) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	return newKeyFrom(t, rand.Reader, name)
+}
+
+// newKeyFrom makes a note key named name from random.
+func newKeyFrom(t testing.TB, random io.Reader, name string) (note.Verifier, string, note.Signer) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(random, name)
 	if err != nil {
 		t.Fatal(err)
 	}

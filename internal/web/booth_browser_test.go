@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +43,7 @@ func TestBooth(t *testing.T) {
 
 	check := func(t *testing.T, width int64, shot string) {
 		t.Helper()
-		auditPage(t, ctx, axe, width)
+		auditPage(t, ctx, axe, width, "")
 		if shots && shot != "" {
 			screenshot(t, ctx, fmt.Sprintf("%s-%d", shot, width))
 		}
@@ -373,7 +372,7 @@ func TestBoothDigitalID(t *testing.T) {
 	p.SignInAs("resident")
 	run(chromedp.EmulateViewport(360, 780), chromedp.Navigate(booth),
 		chromedp.WaitVisible(chromedp.CSS("#register-digital-id")))
-	auditPage(t, ctx, axe, 360)
+	auditPage(t, ctx, axe, 360, "")
 	if os.Getenv("KOE_SCREENSHOTS") == "1" {
 		screenshot(t, ctx, "booth-digital-id-360")
 	}
@@ -405,49 +404,10 @@ func TestBoothDigitalID(t *testing.T) {
 		if code != tc.code {
 			t.Errorf("%s: the page says %q, want %q", tc.user, code, tc.code)
 		}
-		auditPage(t, ctx, axe, 360)
+		auditPage(t, ctx, axe, 360, "")
 	}
 	if after := boardSize(); after != before {
 		t.Errorf("refused sign-ins changed the board from %s to %s entries", before, after)
-	}
-}
-
-// auditPage runs axe-core on the page (WCAG 2.2 A and AA) and checks that
-// nothing is wider than the screen.
-func auditPage(t *testing.T, ctx context.Context, axe string, width int64) {
-	t.Helper()
-	violations, err := runAxe(ctx, axe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range violations {
-		t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
-	}
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if overflow {
-		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 5).map(e => e.tagName + "." + e.className)`))
-		t.Errorf("the page is wider than %d px: %v", width, wide)
-	}
-}
-
-// screenshot saves the page as docs/screenshots/NAME.png.
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join("..", "..", "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -87,6 +87,57 @@ func runAxe(ctx context.Context, axe string) ([]axeViolation, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](script, chromedp.EvalAwaitPromise))
 }
 
+// checkAxe runs axe-core on the page (WCAG 2.2 A and AA); label names
+// the page in the errors.
+func checkAxe(t *testing.T, ctx context.Context, axe, label string) {
+	t.Helper()
+	violations, err := runAxe(ctx, axe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range violations {
+		t.Errorf("%saxe: %s (%s): %s\n\t%s", label, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+}
+
+// checkFits checks that nothing on the page (but text for screen readers
+// only) reaches beyond the screen's width.
+func checkFits(t *testing.T, ctx context.Context, width int64, label string) {
+	t.Helper()
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".visually-hidden"))
+  .slice(0, 5).map(e => e.tagName + "." + e.className)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("%sthe page is wider than %d px: %v", label, width, wide)
+	}
+}
+
+// auditPage runs checkAxe and checkFits.
+func auditPage(t *testing.T, ctx context.Context, axe string, width int64, label string) {
+	t.Helper()
+	checkAxe(t, ctx, axe, label)
+	checkFits(t, ctx, width, label)
+}
+
+// screenshot saves the page as docs/screenshots/NAME.png.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBrowser(t *testing.T) {
 	f := getFixture(t)
 	ctx, axe := browser(t)
@@ -130,25 +181,9 @@ func TestBrowser(t *testing.T) {
 						t.Fatal(err)
 					}
 					if !again {
-						violations, err := runAxe(ctx, axe)
-						if err != nil {
-							t.Fatal(err)
-						}
-						for _, v := range violations {
-							t.Errorf("axe: %s (%s): %s\n\t%s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
-						}
+						checkAxe(t, ctx, axe, "")
 					}
-					// Nothing is wider than the screen.
-					overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if overflow {
-						wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 5).map(e => e.tagName + "." + e.className)`))
-						t.Errorf("the page is wider than %d px: %v", vp.w, wide)
-					}
+					checkFits(t, ctx, vp.w, "")
 					if p.name == "results" {
 						checkCharts(t, ctx)
 					}
@@ -158,17 +193,7 @@ func TestBrowser(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
-						png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-						if err != nil {
-							t.Fatal(err)
-						}
-						dir := filepath.Join("..", "..", "docs", "screenshots")
-						if err := os.MkdirAll(dir, 0o755); err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, vp.w)), png, 0o644); err != nil {
-							t.Fatal(err)
-						}
+						screenshot(t, ctx, fmt.Sprintf("%s-%d", p.name, vp.w))
 					}
 				})
 			}

@@ -28,7 +28,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"mime"
 	"net"
@@ -494,7 +493,7 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 		return nil, err
 	}
 	d := &electionData{consoleBase: r.base(), electionView: ev, Summary: sum, Ceremony: cer,
-		Decryptions: sum.Types[board.TypeDecryption], Server: siteURL(r.Request)}
+		Decryptions: sum.Types[board.TypeDecryption], Server: publicURL(r.Request, "")}
 	d.Booth = d.Server + c.s.opts.BoothPath(ev.Info.ID)
 	for _, a := range lifecycle {
 		v := actionView{Name: a.name, Enabled: ev.Info.State == a.from, Why: "console.action." + a.name + ".help"}
@@ -618,20 +617,28 @@ func (c *console) act(a lifecycleAction) func(*creq) (string, any, error) {
 		if err == nil {
 			return "", nil, &redirect{"/admin/elections/" + url.PathEscape(id) + "?done=" + a.name}
 		}
-		p := problem(r.lang, err)
-		if p == nil {
-			if client.IsCode(err, "no-election") {
-				return "", nil, noElection(id)
-			}
-			return "", nil, err
-		}
-		d, lerr := c.loadElectionPage(r)
-		if lerr != nil {
-			return "", nil, lerr
-		}
-		d.ActionError, d.status = p, http.StatusConflict
-		return "console-election", d, nil
+		return c.failOnElectionPage(r, id, err, http.StatusConflict, func(d *electionData, p *apiProblem) { d.ActionError = p })
 	}
+}
+
+// failOnElectionPage shows the election's page with what the API said of
+// a failed request (set puts it in its place), or an error page if it is
+// not something a person can act on.
+func (c *console) failOnElectionPage(r *creq, id string, err error, status int, set func(*electionData, *apiProblem)) (string, any, error) {
+	p := problem(r.lang, err)
+	if p == nil {
+		if client.IsCode(err, "no-election") {
+			return "", nil, noElection(id)
+		}
+		return "", nil, err
+	}
+	d, lerr := c.loadElectionPage(r)
+	if lerr != nil {
+		return "", nil, lerr
+	}
+	set(d, p)
+	d.status = status
+	return "console-election", d, nil
 }
 
 // problem explains an error answer of the API, or returns nil if err
@@ -646,19 +653,6 @@ func problem(lang string, err error) *apiProblem {
 		key = "console.api.other"
 	}
 	return &apiProblem{Message: msg(lang, key), Server: e.Message}
-}
-
-// siteURL is this site's URL as the browser reached it.
-func siteURL(r *http.Request) string {
-	scheme := "https"
-	if r.TLS == nil && (strings.HasPrefix(r.Host, "127.0.0.1") || strings.HasPrefix(r.Host, "localhost") || strings.HasPrefix(r.Host, "[::1]")) {
-		scheme = "http"
-	}
-	host := r.Host
-	if host == "" {
-		host = "koe.example"
-	}
-	return fmt.Sprintf("%s://%s", scheme, host)
 }
 
 // Console helpers for the templates.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,22 +88,7 @@ func (b *consoleBrowser) set(sel, value string) {
 // and that it holds the texts, and takes its screenshot.
 func (b *consoleBrowser) audit(page string, wants ...string) {
 	b.t.Helper()
-	violations, err := runAxe(b.ctx, b.axe)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	for _, v := range violations {
-		b.t.Errorf("%s: axe: %s (%s): %s\n\t%s", page, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
-	}
-	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".visually-hidden"))
-  .slice(0, 5).map(e => e.tagName + "." + e.className)`))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if len(overflow) > 0 {
-		b.t.Errorf("%s: wider than %d px: %v", page, b.w, overflow)
-	}
+	auditPage(b.t, b.ctx, b.axe, b.w, page+": ")
 	text := b.eval(`document.body.innerText`)
 	for _, w := range wants {
 		if !strings.Contains(text, w) {
@@ -112,17 +96,7 @@ func (b *consoleBrowser) audit(page string, wants ...string) {
 		}
 	}
 	if b.shots {
-		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		dir := filepath.Join("..", "..", "docs", "screenshots")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			b.t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("console-%s-%d.png", page, b.w)), png, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
+		screenshot(b.t, b.ctx, fmt.Sprintf("console-%s-%d", page, b.w))
 	}
 }
 

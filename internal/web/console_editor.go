@@ -183,7 +183,7 @@ func (c *console) checkDraft(r *creq, d *editorData, action string) (string, any
 		} else if err != nil {
 			return "", nil, err
 		}
-		return "console-created", &createdData{consoleBase: r.base(), Created: &created, Server: siteURL(r.Request), Manifest: m}, nil
+		return "console-created", &createdData{consoleBase: r.base(), Created: &created, Server: publicURL(r.Request, ""), Manifest: m}, nil
 	}
 	d.Preview, d.Other = m, otherLang(r.lang)
 	return "console-editor", d, nil

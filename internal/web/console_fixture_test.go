@@ -2,19 +2,14 @@ package web_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -27,8 +22,6 @@ import (
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
-	"github.com/koe-vote/koe/internal/store/sqlite"
-	"github.com/koe-vote/koe/internal/web"
 )
 
 // The console's tests run against their own server (the public pages'
@@ -59,31 +52,11 @@ func getConsole(t *testing.T) *consoleFixture {
 }
 
 func newConsoleFixture() (*consoleFixture, error) {
-	dir, err := os.MkdirTemp("", "koe-console-test-")
+	url, api, err := startSite(consoleToken, nil)
 	if err != nil {
 		return nil, err
 	}
-	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-	st, err := sqlite.Open(filepath.Join(dir, "koe.db"))
-	if err != nil {
-		return nil, err
-	}
-	cleanups = append(cleanups, func() { st.Close() })
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Store: st, Origin: "koe.test", BoardKey: key, AdminToken: consoleToken,
-		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000, Logger: quiet})
-	if err != nil {
-		return nil, err
-	}
-	api := srv.Handler()
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: consoleToken,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
-	ts := httptest.NewServer(mux)
-	cleanups = append(cleanups, func() { ts.Close(); srv.Close() })
-	return &consoleFixture{url: ts.URL, api: api, admin: client.New(ts.URL, consoleToken)}, nil
+	return &consoleFixture{url: url, api: api, admin: client.New(url, consoleToken)}, nil
 }
 
 // exampleAs returns an example manifest with another id and n trustees

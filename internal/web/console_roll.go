@@ -65,19 +65,7 @@ func (c *console) importRoll(r *creq) (string, any, error) {
 		raw, err = c.admin.Raw(r.Context(), "POST", client.ElectionPath(id, "/roll"), "text/csv", data)
 	}
 	if err != nil {
-		p := problem(r.lang, err)
-		if p == nil {
-			if client.IsCode(err, "no-election") {
-				return "", nil, noElection(id)
-			}
-			return "", nil, err
-		}
-		d, lerr := c.loadElectionPage(r)
-		if lerr != nil {
-			return "", nil, lerr
-		}
-		d.RollError, d.status = p, http.StatusBadRequest
-		return "console-election", d, nil
+		return c.failOnElectionPage(r, id, err, http.StatusBadRequest, func(d *electionData, p *apiProblem) { d.RollError = p })
 	}
 	codes, err := parseCodes(raw)
 	if err != nil {
@@ -183,7 +171,7 @@ func (c *console) codes(r *creq) (string, any, error) {
 	if err != nil || from < 1 || from > len(codes) {
 		from = 1
 	}
-	base := siteURL(r.Request)
+	base := publicURL(r.Request, "")
 	d := &lettersData{consoleBase: r.base(), electionView: ev, From: from, Of: len(codes),
 		Letters: codes[from-1 : min(from-1+lettersPerPage, len(codes))],
 		Booth:   base + c.s.opts.BoothPath(ev.Info.ID), Overview: base + "/elections/" + url.PathEscape(ev.Info.ID)}

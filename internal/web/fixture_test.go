@@ -85,39 +85,50 @@ func (c *clock) Set(t time.Time) {
 	c.now = t
 }
 
-func newFixture() (*fixture, error) {
-	ctx := context.Background()
+// startSite starts a koe server with the web site on a new SQLite
+// database, as koe serve does, and returns its URL and API handler; the
+// clock now is the server's (nil: time.Now).
+func startSite(token string, now func() time.Time) (string, http.Handler, error) {
 	dir, err := os.MkdirTemp("", "koe-web-test-")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 	st, err := sqlite.Open(filepath.Join(dir, "koe.db"))
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	cleanups = append(cleanups, func() { st.Close() })
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	jst := time.FixedZone("JST", 9*60*60)
-	clk := &clock{now: time.Date(2026, 11, 23, 8, 30, 0, 0, jst)}
 	srv, err := server.New(server.Config{
-		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
+		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: token,
 		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now,
 		OIDCReturn: func(id string) string { return "/elections/" + id + "/vote" },
 	})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	api := srv.Handler()
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
+	mux.Handle("/", web.New(api, web.Options{AdminToken: token, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}))
 	ts := httptest.NewServer(mux)
 	cleanups = append(cleanups, func() { ts.Close(); srv.Close() })
+	return ts.URL, api, nil
+}
 
-	f := &fixture{url: ts.URL}
-	admin := client.New(ts.URL, adminToken)
+func newFixture() (*fixture, error) {
+	ctx := context.Background()
+	jst := time.FixedZone("JST", 9*60*60)
+	clk := &clock{now: time.Date(2026, 11, 23, 8, 30, 0, 0, jst)}
+	base, _, err := startSite(adminToken, clk.Now)
+	if err != nil {
+		return nil, err
+	}
+
+	f := &fixture{url: base}
+	admin := client.New(base, adminToken)
 
 	// A referendum that stays in setup.
 	ref, _ := examples.Manifest("referendum")
@@ -134,7 +145,7 @@ func newFixture() (*fixture, error) {
 	}
 	id := created.ID
 	f.survey = id
-	trustees, err := demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
+	trustees, err := demo.ServerCeremony(ctx, base, id, manifest, created.TrusteeTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +157,7 @@ func newFixture() (*fixture, error) {
 	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return nil, err
 	}
-	voter := client.New(ts.URL, "")
+	voter := client.New(base, "")
 	el, err := voter.Election(ctx, id)
 	if err != nil {
 		return nil, err
@@ -208,7 +219,7 @@ func newFixture() (*fixture, error) {
 	}
 	f.ballots = n
 	clk.Set(time.Date(2026, 11, 23, 18, 0, 0, 0, jst))
-	if err := publish(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens); err != nil {
+	if err := publish(ctx, base, id, manifest, trustees, created.TrusteeTokens); err != nil {
 		return nil, err
 	}
 
@@ -219,7 +230,7 @@ func newFixture() (*fixture, error) {
 		return nil, err
 	}
 	f.booth = &boothElection{id: created.ID, manifest: boothManifest, tokens: created.TrusteeTokens}
-	if f.booth.trustees, err = demo.ServerCeremony(ctx, ts.URL, created.ID, boothManifest, created.TrusteeTokens); err != nil {
+	if f.booth.trustees, err = demo.ServerCeremony(ctx, base, created.ID, boothManifest, created.TrusteeTokens); err != nil {
 		return nil, err
 	}
 	if f.booth.codes, err = demo.ImportRoll(ctx, admin, created.ID, "B", 10); err != nil {
