@@ -246,19 +246,29 @@ func (r *Registrar) PublicKey() *PublicKey { return r.pub }
 // The registrar learns nothing about the credential from blinded: it is
 // uniformly distributed given the voter's message.
 func (r *Registrar) Sign(blinded []byte) ([]byte, error) {
-	k := r.pub.Size()
-	if len(blinded) != k {
-		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidBlindedMessage, len(blinded), k)
-	}
-	m := new(big.Int).SetBytes(blinded)
-	if m.Sign() == 0 || m.Cmp(r.sk.N) >= 0 {
-		return nil, fmt.Errorf("%w: not an integer in [1, n-1]", ErrInvalidBlindedMessage)
+	if err := r.CheckBlinded(blinded); err != nil {
+		return nil, err
 	}
 	s, err := r.signer.BlindSign(blinded)
 	if err != nil {
 		return nil, fmt.Errorf("credential: blind signing: %w", err)
 	}
 	return s, nil
+}
+
+// CheckBlinded checks, cheaply, that Sign would accept blinded: exactly
+// the modulus's length, an integer in [1, n−1]; ErrInvalidBlindedMessage
+// if not. A registrar checks it before recording an issuance, and signs
+// after.
+func (r *Registrar) CheckBlinded(blinded []byte) error {
+	if k := r.pub.Size(); len(blinded) != k {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrInvalidBlindedMessage, len(blinded), k)
+	}
+	m := new(big.Int).SetBytes(blinded)
+	if m.Sign() == 0 || m.Cmp(r.sk.N) >= 0 {
+		return fmt.Errorf("%w: not an integer in [1, n-1]", ErrInvalidBlindedMessage)
+	}
+	return nil
 }
 
 // MarshalPrivate returns the registrar's secret key as text:

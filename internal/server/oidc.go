@@ -1,18 +1,14 @@
 package server
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/oidcreg"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -142,8 +138,8 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	if client == nil {
 		return errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
 	}
-	if n := el.registrar.PublicKey().Size(); len(req.Blinded) != n {
-		return errorf(http.StatusBadRequest, "malformed", "blinded message: %d bytes, want %d", len(req.Blinded), n)
+	if err := el.registrar.CheckBlinded(req.Blinded); err != nil {
+		return errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
 	}
 	st := oidcreg.NewStart()
 	u, err := client.AuthCodeURL(r.Context(), st)
@@ -248,31 +244,7 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, error) {
 	if err := oidcreg.Check(client.Config().Rules, claims, s.ageDay(el)); err != nil {
 		return nil, errorf(http.StatusForbidden, "not-eligible", "%v", err)
 	}
-	// Signed before the issuance so that a malformed blinded message
-	// issues nothing; handed out only once the issuance is durable.
-	sig, err := el.registrar.Sign(p.Blinded)
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
-	}
-	vh := rollHash(el.rollKey, "voter", identity)
-	entry, err := s.entry(el, board.TypeCredentialIssued, record.IssuedBody{Voter: hex.EncodeToString(vh[:])})
-	if err != nil {
-		return nil, err
-	}
-	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{Voter: vh, Blinded: sha256.Sum256(p.Blinded), Entry: entry})
-	switch {
-	case errors.Is(err, store.ErrIssuedBefore):
-		// A retry after a lost answer: the same blinded message, signed again.
-		return sig, nil
-	case errors.Is(err, store.ErrAlreadyIssued):
-		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this person for %s", el.id)
-	case errors.Is(err, store.ErrNotEligible):
-		return nil, errorf(http.StatusForbidden, "not-eligible", "this person is not eligible for %s", el.id)
-	case err != nil:
-		return nil, err
-	}
-	s.metrics.issued.Inc()
-	return sig, nil
+	return s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded)
 }
 
 // ageDay is the day on which ages are computed: the election's close if

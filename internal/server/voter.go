@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
@@ -69,33 +70,40 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if voter == "" || req.Code == "" {
 		return errorf(http.StatusBadRequest, "malformed", "voter and code are required")
 	}
-	sig, err := el.registrar.Sign(req.Blinded)
-	if err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
-	}
-	vh := rollHash(el.rollKey, "voter", voter)
-	entry, err := s.entry(el, board.TypeCredentialIssued, record.IssuedBody{Voter: hex.EncodeToString(vh[:])})
+	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", voter), rollHash(el.rollKey, "code", normalizeCode(req.Code)), req.Blinded)
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Store.IssueCredential(r.Context(), el.id, store.Issue{
-		Voter: vh, Code: rollHash(el.rollKey, "code", normalizeCode(req.Code)), Blinded: sha256.Sum256(req.Blinded), Entry: entry})
-	switch {
-	case errors.Is(err, store.ErrIssuedBefore):
-		// A retry after a lost answer: the same blinded message is signed
-		// again, and nothing new is issued or recorded.
-		writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig})
-		return nil
-	case errors.Is(err, store.ErrNotEligible):
-		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
-	case errors.Is(err, store.ErrAlreadyIssued):
-		return errorf(http.StatusConflict, "already-registered", "a credential was already issued for this voter")
-	case err != nil:
-		return err
-	}
-	s.metrics.issued.Inc()
 	writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig})
 	return nil
+}
+
+// issue records the issuance of a credential to the voter hash vh (code
+// is the one-time code's hash, zero for a digital ID), then blind-signs
+// the blinded message: the signature is handed out only once the
+// issuance is durable, and the very same request made again (a retry
+// after a lost answer) is signed again, recording nothing.
+func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte) ([]byte, error) {
+	if err := el.registrar.CheckBlinded(blinded); err != nil {
+		return nil, errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
+	}
+	entry, err := s.entry(el, board.TypeCredentialIssued, record.IssuedBody{Voter: hex.EncodeToString(vh[:])})
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.cfg.Store.IssueCredential(ctx, el.id, store.Issue{Voter: vh, Code: code, Blinded: sha256.Sum256(blinded), Entry: entry})
+	switch {
+	case errors.Is(err, store.ErrIssuedBefore):
+	case errors.Is(err, store.ErrNotEligible):
+		return nil, errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
+	case errors.Is(err, store.ErrAlreadyIssued):
+		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this voter for %s", el.id)
+	case err != nil:
+		return nil, err
+	default:
+		s.metrics.issued.Inc()
+	}
+	return el.registrar.Sign(blinded)
 }
 
 // CastResponse is the voter's receipt for a cast ballot.
