@@ -3,10 +3,12 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -431,3 +433,45 @@ func visibleNow(t *testing.T, ctx context.Context, sel string) bool {
 
 // jsString quotes s as a JavaScript string.
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestBoothTiming measures, in the same headless Chromium, the booth's
+// encryption and proofs of a 10-selection ballot (the participatory
+// budget), with the module web/booth/build.sh builds. It logs the figures
+// and asserts only that every ballot verifies.
+func TestBoothTiming(t *testing.T) {
+	ctx, _ := browser(t)
+	mod, err := os.ReadFile(filepath.Join("..", "..", "web", "booth", "dist", "koe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v: run web/booth/build.sh first", err)
+		}
+		t.Skip("web/booth/dist/koe.min.js is not built (web/booth/build.sh)")
+	}
+	manifest, _ := examples.Manifest("budget")
+	script := fmt.Sprintf(`(async () => {
+  const koe = await import('data:text/javascript;base64,%s');
+  const el = koe.election(koe.base64Decode(%q), koe.generator().multiply(koe.randomScalar()).toBytes());
+  const pt = koe.plaintextFromAnswers(el.manifest, {projects: ['park-lights', 'wifi', 'bike-lanes']});
+  const binding = crypto.getRandomValues(new Uint8Array(32));
+  const t = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    const b = koe.encryptBallot(el, binding, pt);
+    t.push(performance.now() - t0);
+    koe.verifyBallot(el, b.bytes);
+  }
+  t.sort((a, b) => a - b);
+  return {selections: el.style.reduce((n, q) => n + q.selections, 0), median: t[10], min: t[0], max: t[20]};
+})()`, base64.StdEncoding.EncodeToString(mod), base64.StdEncoding.EncodeToString(manifest))
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r["selections"] != 10 {
+		t.Fatalf("the budget ballot has %v selections", r["selections"])
+	}
+	t.Logf("booth in Chromium: encrypt and prove a 10-selection ballot: median %.1f ms, min %.1f ms, max %.1f ms (21 runs)", r["median"], r["min"], r["max"])
+}
