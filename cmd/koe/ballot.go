@@ -31,7 +31,7 @@ type ballotSecret struct {
 	Nonces [][]string       `json:"nonces"`
 }
 
-const secretFormat = "koe/v1/ballot-secret"
+const secretFormat = "koe/v2/ballot-secret"
 
 func secretPath(ballotFile string) string { return ballotFile + ".secret" }
 

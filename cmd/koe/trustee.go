@@ -21,7 +21,7 @@ import (
 	"github.com/koe-vote/koe/internal/tally"
 )
 
-const trusteeKind = "koe/v1/trustee-secret"
+const trusteeKind = "koe/v2/trustee-secret"
 
 func runTrustee(args []string, stdout, stderr io.Writer) error {
 	return subcommand("trustee", args, stdout, stderr, []command{

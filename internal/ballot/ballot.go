@@ -45,12 +45,12 @@ type Ballot struct {
 func (b *Ballot) Bytes() []byte { return b.raw }
 
 // TrackingCode returns the ballot's tracking code (SPEC.md §8.5):
-// SHA-256 transcript "koe/v1/tracking" with ballot = the encoded ballot.
+// SHA-256 transcript "koe/v2/tracking" with ballot = the encoded ballot.
 func (b *Ballot) TrackingCode() [32]byte { return TrackingCode(b.raw) }
 
 // TrackingCode hashes an encoded ballot.
 func TrackingCode(raw []byte) [32]byte {
-	return group.NewDigest("koe/v1/tracking").Bytes("ballot", raw).Digest32()
+	return group.NewDigest("koe/v2/tracking").Bytes("ballot", raw).Digest32()
 }
 
 func (b *Ballot) encode() []byte {
@@ -73,14 +73,14 @@ func (b *Ballot) encode() []byte {
 // selectionContext is the proof context of selection s of question q
 // (SPEC.md §8.3).
 func selectionContext(ctx, binding *[32]byte, q, s int) []byte {
-	d := group.NewDigest("koe/v1/ballot/selection").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
+	d := group.NewDigest("koe/v2/ballot/selection").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
 		Uint64("question", uint64(q)).Uint64("selection", uint64(s)).Digest32()
 	return d[:]
 }
 
 // totalContext is the proof context of question q's total.
 func totalContext(ctx, binding *[32]byte, q int) []byte {
-	d := group.NewDigest("koe/v1/ballot/total").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
+	d := group.NewDigest("koe/v2/ballot/total").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
 		Uint64("question", uint64(q)).Digest32()
 	return d[:]
 }

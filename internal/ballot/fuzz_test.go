@@ -19,9 +19,9 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Add([]byte(`{"spec":"koe/v1","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1}]}`))
-	f.Add([]byte(`{"spec":"koe/v1"}}`))
-	f.Add([]byte(`{"spec":"koe/v1","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1,"options":[]}]}`))
+	f.Add([]byte(`{"spec":"koe/v2","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1}]}`))
+	f.Add([]byte(`{"spec":"koe/v2"}}`))
+	f.Add([]byte(`{"spec":"koe/v2","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1,"options":[]}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -22,7 +22,7 @@ const (
 	KindSingle   = "single"   // choose one option (or none, if optional)
 	KindMultiple = "multiple" // choose between min and max options
 	KindRating   = "rating"   // a whole number on a scale min..max
-	KindText     = "text"     // free text: reserved, not in koe/v1 ballots
+	KindText     = "text"     // free text: reserved, not in koe/v2 ballots
 )
 
 // Limits on a manifest (SPEC.md §7.2).
@@ -265,5 +265,5 @@ func (q *Question) selections() int {
 
 // Hash returns the manifest hash of the exact manifest bytes (SPEC.md §7.3).
 func Hash(manifestBytes []byte) [32]byte {
-	return group.NewDigest("koe/v1/manifest").Bytes("manifest", manifestBytes).Digest32()
+	return group.NewDigest("koe/v2/manifest").Bytes("manifest", manifestBytes).Digest32()
 }

@@ -533,7 +533,7 @@ func TestParseAnswers(t *testing.T) {
 func manifestJSON(t *testing.T, edit func(m map[string]any)) []byte {
 	t.Helper()
 	m := map[string]any{
-		"spec": "koe/v1", "id": "test", "kind": "vote",
+		"spec": "koe/v2", "id": "test", "kind": "vote",
 		"title":    map[string]any{"ja": "テスト"},
 		"trustees": 3, "threshold": 2,
 		"questions": []any{
@@ -570,7 +570,7 @@ func TestParseManifestRejects(t *testing.T) {
 		name string
 		edit func(m map[string]any)
 	}{
-		{"bad spec", func(m map[string]any) { m["spec"] = "koe/v2" }},
+		{"bad spec", func(m map[string]any) { m["spec"] = "koe/v1" }},
 		{"missing spec", func(m map[string]any) { delete(m, "spec") }},
 		{"bad id uppercase", func(m map[string]any) { m["id"] = "Test" }},
 		{"bad id empty", func(m map[string]any) { m["id"] = "" }},
@@ -671,7 +671,7 @@ func TestParseManifestRejects(t *testing.T) {
 		{"two manifests", append(bytes.Clone(base), base...)},
 		{"truncated", base[:len(base)-1]},
 		{"not UTF-8", append(bytes.Clone(base[:len(base)-1]), []byte(`,"x":"\xff"}`)...)},
-		{"duplicate key", append([]byte(`{"spec":"koe/v1",`), base[1:]...)},
+		{"duplicate key", append([]byte(`{"spec":"koe/v2",`), base[1:]...)},
 		{"key in other case", bytes.Replace(bytes.Clone(base), []byte(`"threshold"`), []byte(`"Threshold"`), 1)},
 		{"too large", append(bytes.Clone(base), bytes.Repeat([]byte(" "), MaxManifestSize)...)},
 	} {

@@ -75,7 +75,7 @@ type Election struct {
 
 // NewElection parses the manifest and binds it to the joint key (SPEC.md §7.4):
 //
-//	context = SHA-256 transcript "koe/v1/election" with manifest = manifest hash, key = K
+//	context = SHA-256 transcript "koe/v2/election" with manifest = manifest hash, key = K
 func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
 	m, err := ParseManifest(manifestBytes)
 	if err != nil {
@@ -85,7 +85,7 @@ func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
 		return nil, fmt.Errorf("election key: %w", group.ErrIdentity)
 	}
 	h := Hash(manifestBytes)
-	ctx := group.NewDigest("koe/v1/election").Bytes("manifest", h[:]).Element("key", key).Digest32()
+	ctx := group.NewDigest("koe/v2/election").Bytes("manifest", h[:]).Element("key", key).Digest32()
 	return &Election{
 		Manifest: m, ManifestBytes: manifestBytes, ManifestHash: h,
 		Key: key, Context: ctx, Style: StyleOf(m), keyBytes: key.Bytes(),

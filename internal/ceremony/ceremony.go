@@ -72,8 +72,8 @@ const (
 
 // Domain-separation strings (SPEC.md §6).
 const (
-	domainCoefficient = "koe/v1/ceremony/coefficient"
-	domainShare       = "koe/v1/ceremony/share"
+	domainCoefficient = "koe/v2/ceremony/coefficient"
+	domainShare       = "koe/v2/ceremony/share"
 )
 
 var (
@@ -167,7 +167,7 @@ type Result struct {
 
 // CoefficientContext is the context of the Schnorr proof for Cᵢₖ:
 //
-//	SHA-256 transcript "koe/v1/ceremony/coefficient" with
+//	SHA-256 transcript "koe/v2/ceremony/coefficient" with
 //	Bytes("election", context), Uint64("trustee", i), Uint64("k", k).
 func CoefficientContext(context []byte, i, k int) [32]byte {
 	return group.NewDigest(domainCoefficient).Bytes("election", context).
@@ -176,7 +176,7 @@ func CoefficientContext(context []byte, i, k int) [32]byte {
 
 // ShareInfo is the HPKE info for the share from dealer i to trustee j:
 //
-//	SHA-256 transcript "koe/v1/ceremony/share" with
+//	SHA-256 transcript "koe/v2/ceremony/share" with
 //	Bytes("election", context), Uint64("from", i), Uint64("to", j).
 func ShareInfo(context []byte, i, j int) [32]byte {
 	return group.NewDigest(domainShare).Bytes("election", context).

@@ -16,7 +16,7 @@ import (
 
 // SecretKind is the keystore kind under which a Trustee's MarshalBinary
 // output should be sealed.
-const SecretKind = "koe/v1/trustee-secret"
+const SecretKind = "koe/v2/trustee-secret"
 
 type stage int
 

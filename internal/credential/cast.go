@@ -9,7 +9,7 @@ import (
 
 // castMessage returns the 32 bytes a cast signature signs (SPEC.md §14).
 func castMessage(electionContext, tracking [32]byte, counter uint64) [32]byte {
-	return group.NewDigest("koe/v1/cast").
+	return group.NewDigest("koe/v2/cast").
 		Bytes("election", electionContext[:]).
 		Bytes("tracking", tracking[:]).
 		Uint64("counter", counter).
@@ -20,7 +20,7 @@ func castMessage(electionContext, tracking [32]byte, counter uint64) [32]byte {
 // the counter-th ballot of this credential in the election: a pure Ed25519
 // signature (RFC 8032) under the voter key over
 //
-//	group.NewDigest("koe/v1/cast").Bytes("election", electionContext[:]).
+//	group.NewDigest("koe/v2/cast").Bytes("election", electionContext[:]).
 //		Bytes("tracking", tracking[:]).Uint64("counter", counter).Digest32()
 //
 // It panics if c does not hold its secret key (a credential from
@@ -56,14 +56,14 @@ func VerifyCast(pk ed25519.PublicKey, electionContext, tracking [32]byte, counte
 // Binding returns the value a ballot's proofs are bound to, so that they
 // cannot be moved to a ballot cast with another credential:
 //
-//	group.NewDigest("koe/v1/ballot/binding").Bytes("voter", pk).Digest32()
+//	group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Digest32()
 func Binding(pk ed25519.PublicKey) [32]byte {
-	return group.NewDigest("koe/v1/ballot/binding").Bytes("voter", pk).Digest32()
+	return group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Digest32()
 }
 
 // KeyHash returns the ballot box's key for a credential's counter:
 //
-//	group.NewDigest("koe/v1/credential/id").Bytes("voter", pk).Digest32()
+//	group.NewDigest("koe/v2/credential/id").Bytes("voter", pk).Digest32()
 func KeyHash(pk ed25519.PublicKey) [32]byte {
-	return group.NewDigest("koe/v1/credential/id").Bytes("voter", pk).Digest32()
+	return group.NewDigest("koe/v2/credential/id").Bytes("voter", pk).Digest32()
 }

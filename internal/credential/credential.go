@@ -8,7 +8,7 @@
 // The device generates an Ed25519 key pair (vk, sk) and computes the
 // credential message
 //
-//	m = group.NewDigest("koe/v1/credential").
+//	m = group.NewDigest("koe/v2/credential").
 //		Bytes("election", electionContext[:]).Bytes("voter", vk).Digest32()
 //
 // It then runs RFC 9474 §4.1 Prepare with a fresh 32-byte randomizer
@@ -33,14 +33,14 @@
 //
 // A registrar's public key is "koe-registrar-pub-v1:" followed by the
 // unpadded base64url DER SubjectPublicKeyInfo, and its ID is
-// group.NewDigest("koe/v1/credential/registrar-key").Bytes("spki", spki).Digest32().
+// group.NewDigest("koe/v2/credential/registrar-key").Bytes("spki", spki).Digest32().
 //
 // # Casting
 //
 // Each ballot is authorised by an Ed25519 signature (RFC 8032, pure) under
 // vk over the 32 bytes
 //
-//	group.NewDigest("koe/v1/cast").Bytes("election", electionContext[:]).
+//	group.NewDigest("koe/v2/cast").Bytes("election", electionContext[:]).
 //		Bytes("tracking", tracking[:]).Uint64("counter", counter).Digest32()
 //
 // The ballot's proofs are bound to [Binding](vk) and the ballot box keeps the
@@ -85,7 +85,7 @@ var (
 
 // message returns the credential message m of SPEC.md §14.
 func message(electionContext [32]byte, vk []byte) [32]byte {
-	return group.NewDigest("koe/v1/credential").
+	return group.NewDigest("koe/v2/credential").
 		Bytes("election", electionContext[:]).
 		Bytes("voter", vk).
 		Digest32()
@@ -281,7 +281,7 @@ func (p *Pending) Finalize(blindSig []byte) (*Credential, error) {
 }
 
 // privateFormat is the "format" of the device's credential file.
-const privateFormat = "koe/v1/credential-secret"
+const privateFormat = "koe/v2/credential-secret"
 
 // maxPrivateText bounds the device's credential file; a 4096-bit credential
 // file is about 1,300 bytes.
@@ -298,7 +298,7 @@ type privateJSON struct {
 // MarshalPrivate returns the credential with its secret key, for the device
 // to store, as one JSON object with lowercase hex fields:
 //
-//	{"format":"koe/v1/credential-secret","public_key":"…","randomizer":"…",
+//	{"format":"koe/v2/credential-secret","public_key":"…","randomizer":"…",
 //	 "signature":"…","seed":"…"}
 //
 // seed is the 32-byte RFC 8032 secret key. It fails for a credential without

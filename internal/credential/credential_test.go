@@ -421,7 +421,7 @@ func TestUnmarshalPrivateRejects(t *testing.T) {
 		in   []byte
 	}{
 		{"empty", pub, nil},
-		{"other format", pub, with("format", "koe/v1/credential")},
+		{"other format", pub, with("format", "koe/v2/credential")},
 		{"uppercase hex", pub, with("public_key", strings.ToUpper(j["public_key"]))},
 		{"short randomizer", pub, with("randomizer", j["randomizer"][2:])},
 		{"odd hex", pub, with("seed", j["seed"][1:])},

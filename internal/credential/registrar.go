@@ -105,7 +105,7 @@ func newPublicKey(k *rsa.PublicKey) (*PublicKey, error) {
 	return &PublicKey{
 		key:      k,
 		spki:     spki,
-		id:       group.NewDigest("koe/v1/credential/registrar-key").Bytes("spki", spki).Digest32(),
+		id:       group.NewDigest("koe/v2/credential/registrar-key").Bytes("spki", spki).Digest32(),
 		verifier: v,
 	}, nil
 }
@@ -123,7 +123,7 @@ func (pub *PublicKey) Size() int { return pub.key.Size() }
 
 // ID returns the key's identifier,
 //
-//	group.NewDigest("koe/v1/credential/registrar-key").Bytes("spki", spki).Digest32()
+//	group.NewDigest("koe/v2/credential/registrar-key").Bytes("spki", spki).Digest32()
 //
 // where spki is the DER SubjectPublicKeyInfo of the key.
 func (pub *PublicKey) ID() [32]byte { return pub.id }

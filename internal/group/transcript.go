@@ -11,7 +11,7 @@ import (
 )
 
 // Version is the protocol version every domain-separation string starts with.
-const Version = "koe/v1"
+const Version = "koe/v2"
 
 // A Transcript is the length-framed, domain-separated input to a hash
 // (SPEC.md §3). Every value written is framed as u32be(len(label)) ‖ label ‖
@@ -23,7 +23,7 @@ type Transcript struct {
 }
 
 // NewTranscript starts a transcript hashed with SHA-512 (used for
-// challenges and other scalars). domain must be "koe/v1/" followed by a
+// challenges and other scalars). domain must be "koe/v2/" followed by a
 // non-empty name.
 func NewTranscript(domain string) *Transcript { return newTranscript(sha512.New(), domain) }
 

@@ -26,26 +26,26 @@ func framed(parts ...string) []byte {
 // framed value. The digests were computed outside Go (Python hashlib).
 func TestTranscriptKnownAnswer(t *testing.T) {
 	const (
-		input = "0000000b" + "6b6f652f76312f74657374" + // "koe/v1/test"
+		input = "0000000b" + "6b6f652f76322f74657374" + // "koe/v2/test"
 			"00000001" + "61" + "00000002" + "6263" + // Bytes("a", "bc")
 			"00000001" + "6e" + "00000008" + "0000000000000007" // Uint64("n", 7)
-		sha512Hex    = "b367a8c632b63ced6b442bd43a3d0c5fba25866e4a0fb6f95d59a4076cd6124419d11b31aaf7dc70d15bab9f9415ff231ca9c9f1ab45ca88bc4127c4ee662c40"
-		sha256Hex    = "dc351b29c106b57cfa96ee3d9c37fccb43c75c6cc8ce42908858b5ae25cace4b"
-		challengeHex = "037b6056359478dd8f01ad263d67c72d3b219db7953b301756dfe08e99d2b806"
+		sha512Hex    = "fe5942c99be6324141a63c6b5e65916f986cbc8e1b8254d6dee03f61985999eb8d37f74d4f8a46a73034c12b561551a846bbe23522c0fad16c19d873c74bf7e6"
+		sha256Hex    = "eb2541b4b72118a1b1f8e3028de2a6f8cfc6b425c2e12349a06132ab12552231"
+		challengeHex = "bc9318da6aca0fa7b2ad647154d8751b818079edc8bc1d4f0879b37de5f8380c"
 	)
-	if got := hex.EncodeToString(framed("koe/v1/test", "a", "bc", "n", "\x00\x00\x00\x00\x00\x00\x00\x07")); got != input {
+	if got := hex.EncodeToString(framed("koe/v2/test", "a", "bc", "n", "\x00\x00\x00\x00\x00\x00\x00\x07")); got != input {
 		t.Fatalf("framed() = %s, want %s", got, input)
 	}
 	write := func(tr *Transcript) *Transcript { return tr.Bytes("a", []byte("bc")).Uint64("n", 7) }
 
-	if got := hex.EncodeToString(write(NewTranscript("koe/v1/test")).Sum()); got != sha512Hex {
+	if got := hex.EncodeToString(write(NewTranscript("koe/v2/test")).Sum()); got != sha512Hex {
 		t.Errorf("SHA-512 transcript = %s, want %s", got, sha512Hex)
 	}
-	d := write(NewDigest("koe/v1/test")).Digest32()
+	d := write(NewDigest("koe/v2/test")).Digest32()
 	if got := hex.EncodeToString(d[:]); got != sha256Hex {
 		t.Errorf("SHA-256 transcript = %s, want %s", got, sha256Hex)
 	}
-	if got := hex.EncodeToString(write(NewTranscript("koe/v1/test")).Challenge().Encode(nil)); got != challengeHex {
+	if got := hex.EncodeToString(write(NewTranscript("koe/v2/test")).Challenge().Encode(nil)); got != challengeHex {
 		t.Errorf("Challenge = %s, want %s", got, challengeHex)
 	}
 }
@@ -56,7 +56,7 @@ func TestTranscriptFraming(t *testing.T) {
 	G := Generator()
 	five := ScalarFromUint64(5)
 	input := framed(
-		"koe/v1/test",
+		"koe/v2/test",
 		"bytes", "\x00\x01\x02",
 		"empty", "",
 		"string", "héllo",
@@ -76,20 +76,20 @@ func TestTranscriptFraming(t *testing.T) {
 	}
 
 	want512 := sha512.Sum512(input)
-	if got := write(NewTranscript("koe/v1/test")).Sum(); !bytes.Equal(got, want512[:]) {
+	if got := write(NewTranscript("koe/v2/test")).Sum(); !bytes.Equal(got, want512[:]) {
 		t.Errorf("SHA-512 transcript:\n got %x\nwant %x", got, want512)
 	}
 	want256 := sha256.Sum256(input)
-	if got := write(NewDigest("koe/v1/test")).Digest32(); got != want256 {
+	if got := write(NewDigest("koe/v2/test")).Digest32(); got != want256 {
 		t.Errorf("SHA-256 transcript:\n got %x\nwant %x", got, want256)
 	}
-	if got := write(NewDigest("koe/v1/test")).Sum(); !bytes.Equal(got, want256[:]) {
+	if got := write(NewDigest("koe/v2/test")).Sum(); !bytes.Equal(got, want256[:]) {
 		t.Errorf("SHA-256 Sum:\n got %x\nwant %x", got, want256)
 	}
 
 	// Challenge is the 64-byte digest read little-endian, reduced mod ℓ.
 	wantC := leBytes(new(big.Int).Mod(leInt(want512[:]), orderL))
-	if got := write(NewTranscript("koe/v1/test")).Challenge().Encode(nil); !bytes.Equal(got, wantC) {
+	if got := write(NewTranscript("koe/v2/test")).Challenge().Encode(nil); !bytes.Equal(got, wantC) {
 		t.Errorf("Challenge = %x, want %x", got, wantC)
 	}
 }
@@ -103,20 +103,20 @@ func TestTranscriptInjective(t *testing.T) {
 		domain string
 		writes []write
 	}{
-		{"a|bc", "koe/v1/x", []write{{"a", "bc"}}},
-		{"ab|c", "koe/v1/x", []write{{"ab", "c"}}},
-		{"|abc", "koe/v1/x", []write{{"", "abc"}}},
-		{"abc|", "koe/v1/x", []write{{"abc", ""}}},
-		{"value split", "koe/v1/x", []write{{"v", "ab"}, {"v", "c"}}},
-		{"value split 2", "koe/v1/x", []write{{"v", "a"}, {"v", "bc"}}},
-		{"value joined", "koe/v1/x", []write{{"v", "abc"}}},
-		{"empty write", "koe/v1/x", []write{{"v", "abc"}, {"", ""}}},
-		{"other domain", "koe/v1/y", []write{{"a", "bc"}}},
-		{"domain absorbs label", "koe/v1/xa", []write{{"", "bc"}}},
-		{"no writes", "koe/v1/x", nil},
-		{"label/value swapped", "koe/v1/x", []write{{"bc", "a"}}},
-		{"framing bytes in value", "koe/v1/x", []write{{"a", "bc\x00\x00\x00\x01d\x00\x00\x00\x00"}}},
-		{"framing bytes as writes", "koe/v1/x", []write{{"a", "bc"}, {"d", ""}}},
+		{"a|bc", "koe/v2/x", []write{{"a", "bc"}}},
+		{"ab|c", "koe/v2/x", []write{{"ab", "c"}}},
+		{"|abc", "koe/v2/x", []write{{"", "abc"}}},
+		{"abc|", "koe/v2/x", []write{{"abc", ""}}},
+		{"value split", "koe/v2/x", []write{{"v", "ab"}, {"v", "c"}}},
+		{"value split 2", "koe/v2/x", []write{{"v", "a"}, {"v", "bc"}}},
+		{"value joined", "koe/v2/x", []write{{"v", "abc"}}},
+		{"empty write", "koe/v2/x", []write{{"v", "abc"}, {"", ""}}},
+		{"other domain", "koe/v2/y", []write{{"a", "bc"}}},
+		{"domain absorbs label", "koe/v2/xa", []write{{"", "bc"}}},
+		{"no writes", "koe/v2/x", nil},
+		{"label/value swapped", "koe/v2/x", []write{{"bc", "a"}}},
+		{"framing bytes in value", "koe/v2/x", []write{{"a", "bc\x00\x00\x00\x01d\x00\x00\x00\x00"}}},
+		{"framing bytes as writes", "koe/v2/x", []write{{"a", "bc"}, {"d", ""}}},
 	}
 	seen512 := map[string]string{}
 	seen256 := map[[32]byte]string{}
@@ -137,15 +137,15 @@ func TestTranscriptInjective(t *testing.T) {
 	}
 
 	// A SHA-512 and a SHA-256 transcript of the same writes are unrelated.
-	a, b := NewTranscript("koe/v1/x").Sum(), NewDigest("koe/v1/x").Sum()
+	a, b := NewTranscript("koe/v2/x").Sum(), NewDigest("koe/v2/x").Sum()
 	if bytes.Equal(a[:32], b) {
 		t.Error("SHA-512 and SHA-256 transcripts agree")
 	}
 }
 
 func TestNewTranscriptDomain(t *testing.T) {
-	for _, domain := range []string{"", "koe", "koe/v1", "koe/v1/", "koe/v2/ballot", "KOE/v1/ballot",
-		"koe/v10/ballot", "/koe/v1/ballot", " koe/v1/ballot", "koe/v1ballot"} {
+	for _, domain := range []string{"", "koe", "koe/v2", "koe/v2/", "koe/v1/ballot", "KOE/v2/ballot",
+		"koe/v20/ballot", "/koe/v2/ballot", " koe/v2/ballot", "koe/v2ballot"} {
 		for name, f := range map[string]func(string) *Transcript{"NewTranscript": NewTranscript, "NewDigest": NewDigest} {
 			func() {
 				defer func() {
@@ -157,7 +157,7 @@ func TestNewTranscriptDomain(t *testing.T) {
 			}()
 		}
 	}
-	for _, domain := range []string{"koe/v1/ballot", "koe/v1/x", "koe/v1/a/b/c"} {
+	for _, domain := range []string{"koe/v2/ballot", "koe/v2/x", "koe/v2/a/b/c"} {
 		NewTranscript(domain)
 		NewDigest(domain)
 	}
@@ -173,6 +173,6 @@ func TestTranscriptWrongHash(t *testing.T) {
 		}()
 		f()
 	}
-	mustPanic("Challenge on a SHA-256 transcript", func() { NewDigest("koe/v1/x").Challenge() })
-	mustPanic("Digest32 on a SHA-512 transcript", func() { NewTranscript("koe/v1/x").Digest32() })
+	mustPanic("Challenge on a SHA-256 transcript", func() { NewDigest("koe/v2/x").Challenge() })
+	mustPanic("Digest32 on a SHA-512 transcript", func() { NewTranscript("koe/v2/x").Digest32() })
 }

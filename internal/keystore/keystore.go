@@ -3,7 +3,7 @@
 //
 // A sealed file is one JSON object:
 //
-//	{"format":"koe/v1/keystore","kind":"koe/v1/trustee-secret","kdf":"argon2id",
+//	{"format":"koe/v2/keystore","kind":"koe/v2/trustee-secret","kdf":"argon2id",
 //	 "time":3,"memory":65536,"threads":2,"salt":"…","nonce":"…","ciphertext":"…"}
 //
 // salt (16 bytes), nonce (24 bytes) and ciphertext are in standard padded
@@ -11,7 +11,7 @@
 // with a 32-byte output; the plaintext is sealed with XChaCha20-Poly1305
 // under that key and nonce, with the associated data
 //
-//	group.NewDigest("koe/v1/keystore").String("format", format).
+//	group.NewDigest("koe/v2/keystore").String("format", format).
 //		String("kind", kind).String("kdf", kdf).Uint64("time", time).
 //		Uint64("memory", memory).Uint64("threads", threads).
 //		Bytes("salt", salt).Bytes("nonce", nonce).Digest32()
@@ -38,7 +38,7 @@ import (
 )
 
 // Format is the value of the "format" field of every keystore file.
-const Format = "koe/v1/keystore"
+const Format = "koe/v2/keystore"
 
 // KDF is the only key derivation function defined by this version.
 const KDF = "argon2id"
@@ -126,7 +126,7 @@ func checkKind(kind string) error {
 }
 
 func associatedData(kind string, p Params, salt, nonce []byte) []byte {
-	d := group.NewDigest("koe/v1/keystore").
+	d := group.NewDigest("koe/v2/keystore").
 		String("format", Format).String("kind", kind).String("kdf", KDF).
 		Uint64("time", uint64(p.Time)).Uint64("memory", uint64(p.Memory)).
 		Uint64("threads", uint64(p.Threads)).
@@ -139,7 +139,7 @@ func deriveKey(passphrase, salt []byte, p Params) []byte {
 }
 
 // Seal encrypts plaintext under passphrase with DefaultParams. kind names
-// what the plaintext is (for example "koe/v1/trustee-secret"); Open must be
+// what the plaintext is (for example "koe/v2/trustee-secret"); Open must be
 // given the same kind.
 func Seal(rand io.Reader, passphrase []byte, kind string, plaintext []byte) ([]byte, error) {
 	return SealWithParams(rand, passphrase, kind, plaintext, DefaultParams)

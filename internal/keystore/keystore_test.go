@@ -13,7 +13,7 @@ import (
 // testParams are the cheapest parameters Open accepts.
 var testParams = Params{Time: MinTime, Memory: MinMemory, Threads: 1}
 
-const kind = "koe/v1/trustee-secret"
+const kind = "koe/v2/trustee-secret"
 
 var pass = []byte("correct horse battery staple")
 
@@ -94,7 +94,7 @@ func TestWrongPassphrase(t *testing.T) {
 
 func TestWrongKind(t *testing.T) {
 	f := seal(t, []byte("secret"))
-	_, err := Open(pass, "koe/v1/other", f)
+	_, err := Open(pass, "koe/v2/other", f)
 	if !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("got %v, want ErrWrongKind", err)
 	}
@@ -137,7 +137,7 @@ func TestTampered(t *testing.T) {
 		want error // nil: any error
 	}{
 		// Header fields bound only through the associated data or the key.
-		{"kind", tamper(t, f, set("kind", "koe/v1/other")), ErrWrongKind},
+		{"kind", tamper(t, f, set("kind", "koe/v2/other")), ErrWrongKind},
 		{"time", tamper(t, f, set("time", 2)), ErrWrongPassphrase},
 		{"memory", tamper(t, f, set("memory", MinMemory+8)), ErrWrongPassphrase},
 		{"threads", tamper(t, f, set("threads", 2)), ErrWrongPassphrase},
@@ -145,7 +145,7 @@ func TestTampered(t *testing.T) {
 		{"nonce", tamper(t, f, set("nonce", flipB64(orig.Nonce))), ErrWrongPassphrase},
 		{"ciphertext", tamper(t, f, set("ciphertext", flipB64(orig.Ciphertext))), ErrWrongPassphrase},
 		// Fields checked by the decoder.
-		{"format", tamper(t, f, set("format", "koe/v2/keystore")), ErrMalformed},
+		{"format", tamper(t, f, set("format", "koe/v1/keystore")), ErrMalformed},
 		{"kdf", tamper(t, f, set("kdf", "scrypt")), ErrMalformed},
 		{"time too high", tamper(t, f, set("time", 11)), ErrMalformed},
 		{"time zero", tamper(t, f, set("time", 0)), ErrMalformed},
@@ -165,7 +165,7 @@ func TestTampered(t *testing.T) {
 		{"missing field", tamper(t, f, func(m map[string]any) { delete(m, "nonce") }), ErrMalformed},
 		{"unknown field", tamper(t, f, set("comment", "hi")), ErrMalformed},
 		{"recased field", []byte(strings.Replace(string(f), `"kind"`, `"Kind"`, 1)), ErrMalformed},
-		{"duplicate field", []byte(strings.Replace(string(f), `{`, `{"kind":"koe/v1/other",`, 1)), ErrMalformed},
+		{"duplicate field", []byte(strings.Replace(string(f), `{`, `{"kind":"koe/v2/other",`, 1)), ErrMalformed},
 		{"trailing data", append(bytes.Clone(f), []byte(`{}`)...), ErrMalformed},
 		{"trailing garbage", append(bytes.Clone(f), 'x'), ErrMalformed},
 		{"two documents", append(bytes.Clone(f), f...), ErrMalformed},
@@ -194,7 +194,7 @@ func FuzzOpen(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(sealed)
-	f.Add([]byte(`{"format":"koe/v1/keystore"}`))
+	f.Add([]byte(`{"format":"koe/v2/keystore"}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := parse(data)

@@ -41,7 +41,7 @@ func archive(t testing.TB, members ...member) []byte {
 func TestUnpack(t *testing.T) {
 	good := archive(t,
 		member{"rec/", "", tar.TypeDir},
-		member{"rec/manifest.json", `{"spec":"koe/v1"}`, tar.TypeReg},
+		member{"rec/manifest.json", `{"spec":"koe/v2"}`, tar.TypeReg},
 		member{"rec/ballots/", "", tar.TypeDir},
 		member{"rec/ballots/ballots.bin", "koe1", tar.TypeReg})
 	dir, err := Unpack(bytes.NewReader(good), t.TempDir())

@@ -285,7 +285,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 // rollHash is the registrar's keyed hash of a voter id or a one-time code.
 func rollHash(key []byte, kind, value string) [32]byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("koe/v1/roll/" + kind + "\x00" + value))
+	m.Write([]byte("koe/v2/roll/" + kind + "\x00" + value))
 	return [32]byte(m.Sum(nil))
 }
 

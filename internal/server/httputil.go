@@ -77,7 +77,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 }
 
 // tokenHash is how the server keeps bearer tokens: never in the clear.
-func tokenHash(token string) [32]byte { return sha256.Sum256([]byte("koe/v1/token\x00" + token)) }
+func tokenHash(token string) [32]byte { return sha256.Sum256([]byte("koe/v2/token\x00" + token)) }
 
 // bearer returns the request's bearer token, or "".
 func bearer(r *http.Request) string {

@@ -250,7 +250,7 @@ func (h *oidcHarness) callbackURL(id string) string {
 func (h *oidcHarness) createElection(t *testing.T, id string) {
 	t.Helper()
 	ctx := context.Background()
-	manifest := fmt.Sprintf(`{"spec":"koe/v1","id":%q,"kind":"vote",
+	manifest := fmt.Sprintf(`{"spec":"koe/v2","id":%q,"kind":"vote",
 	  "title":{"ja":"住民投票","en":"Referendum"},"trustees":1,"threshold":1,
 	  "questions":[{"id":"plan","kind":"single","label":{"ja":"賛成ですか","en":"Do you approve?"},
 	    "options":[{"id":"yes","label":{"ja":"賛成","en":"Yes"}},{"id":"no","label":{"ja":"反対","en":"No"}}]}]}`, id)

@@ -29,7 +29,7 @@ func StorePending(st store.Store, now func() time.Time) oidcreg.PendingStore {
 	return storePending{st: st, now: now}
 }
 
-func pendingKey(state string) [32]byte { return sha256.Sum256([]byte("koe/v1/oidc/state\x00" + state)) }
+func pendingKey(state string) [32]byte { return sha256.Sum256([]byte("koe/v2/oidc/state\x00" + state)) }
 
 func (p storePending) Put(ctx context.Context, state string, pending oidcreg.Pending) error {
 	data, err := json.Marshal(pending)

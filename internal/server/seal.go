@@ -26,10 +26,10 @@ const sealedPrefix = "koe-sealed-v1:"
 
 // configKey derives the sealing key from the board key.
 func configKey(boardKey ed25519.PrivateKey) ([]byte, error) {
-	return hkdf.Key(sha256.New, boardKey.Seed(), nil, "koe/v1/election-config-seal", chacha20poly1305.KeySize)
+	return hkdf.Key(sha256.New, boardKey.Seed(), nil, "koe/v2/election-config-seal", chacha20poly1305.KeySize)
 }
 
-func sealAD(election string) []byte { return []byte("koe/v1/election-config\x00" + election) }
+func sealAD(election string) []byte { return []byte("koe/v2/election-config\x00" + election) }
 
 // sealConfig encodes and seals an election's configuration.
 func (s *Server) sealConfig(election string, cfg electionConfig) ([]byte, error) {

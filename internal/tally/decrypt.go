@@ -34,7 +34,7 @@ type Share struct {
 
 // decryptionContext is the DLEQ proof context of a partial decryption.
 func decryptionContext(tallyHash [32]byte, trustee, selection int) []byte {
-	d := group.NewDigest("koe/v1/decryption").Bytes("tally", tallyHash[:]).
+	d := group.NewDigest("koe/v2/decryption").Bytes("tally", tallyHash[:]).
 		Uint64("trustee", uint64(trustee)).Uint64("selection", uint64(selection)).Digest32()
 	return d[:]
 }

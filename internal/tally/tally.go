@@ -106,10 +106,10 @@ func (a *Accumulator) Publish() *Encrypted {
 }
 
 // Hash returns the tally hash that decryption proofs are bound to:
-// SHA-256 transcript "koe/v1/tally" with election = context, ballots =
+// SHA-256 transcript "koe/v2/tally" with election = context, ballots =
 // u64be(count), then ciphertext = A ‖ B for each selection.
 func (a *Accumulator) Hash(context [32]byte) [32]byte {
-	t := group.NewDigest("koe/v1/tally").Bytes("election", context[:]).Uint64("ballots", uint64(a.Ballots))
+	t := group.NewDigest("koe/v2/tally").Bytes("election", context[:]).Uint64("ballots", uint64(a.Ballots))
 	for _, c := range a.Sums {
 		t.Bytes("ciphertext", c.Bytes())
 	}

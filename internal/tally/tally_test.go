@@ -401,7 +401,7 @@ func TestParseEncrypted(t *testing.T) {
 	}
 }
 
-const ratingManifest = `{"spec":"koe/v1","id":"rating","kind":"survey","title":{"ja":"評価"},"trustees":3,"threshold":2,
+const ratingManifest = `{"spec":"koe/v2","id":"rating","kind":"survey","title":{"ja":"評価"},"trustees":3,"threshold":2,
 "questions":[
  {"id":"score","kind":"rating","label":{"ja":"点数"},"min":3,"max":7},
  {"id":"pick","kind":"single","label":{"ja":"選択"},"optional":true,"options":[{"id":"a","label":{"ja":"あ"}},{"id":"b","label":{"ja":"い"}}]},

@@ -11,5 +11,5 @@
 //
 //	go test ./internal/vectors -run TestGenerate -args -update
 //
-// and review the diff: any change to a vector is a change to koe/v1.
+// and review the diff: any change to a vector is a change to koe/v2.
 package vectors

@@ -24,7 +24,7 @@ import (
 var update = flag.Bool("update", false, "regenerate testdata/vectors")
 
 // seedPrefix starts every seed string of the vectors.
-const seedPrefix = "koe/v1/test-vectors/"
+const seedPrefix = "koe/v2/test-vectors/"
 
 // TestGenerate regenerates every vector file, and the election record, from
 // the implementation. It runs only with -update.
@@ -70,7 +70,7 @@ func secrets(seed string, n int) []*group.Scalar {
 
 // ctx32 is a 32-byte proof context, as the protocol's are: H256 of a name.
 func ctx32(name string) []byte {
-	d := group.NewDigest("koe/v1/test-vectors").String("name", name).Digest32()
+	d := group.NewDigest("koe/v2/test-vectors").String("name", name).Digest32()
 	return d[:]
 }
 
@@ -114,12 +114,12 @@ func genTranscripts(t *testing.T) *transcriptFile {
 		domain string
 		writes []write
 	}{
-		{"SPEC.md §3.4 example", "koe/v1/test", []write{{"a", "bytes", hx([]byte("bc"))}, {"n", "uint64", hx(u64(7))}}},
-		{"no writes", "koe/v1/test", nil},
-		{"framing: label a, value bc", "koe/v1/test", []write{{"a", "bytes", hx([]byte("bc"))}}},
-		{"framing: label ab, value c", "koe/v1/test", []write{{"ab", "bytes", hx([]byte("c"))}}},
-		{"empty label and value", "koe/v1/test", []write{{"", "bytes", ""}, {"", "bytes", ""}}},
-		{"typed writes", "koe/v1/test/typed", []write{
+		{"SPEC.md §3.4 example", "koe/v2/test", []write{{"a", "bytes", hx([]byte("bc"))}, {"n", "uint64", hx(u64(7))}}},
+		{"no writes", "koe/v2/test", nil},
+		{"framing: label a, value bc", "koe/v2/test", []write{{"a", "bytes", hx([]byte("bc"))}}},
+		{"framing: label ab, value c", "koe/v2/test", []write{{"ab", "bytes", hx([]byte("c"))}}},
+		{"empty label and value", "koe/v2/test", []write{{"", "bytes", ""}, {"", "bytes", ""}}},
+		{"typed writes", "koe/v2/test/typed", []write{
 			{"s", "string", hx([]byte("住民投票"))},
 			{"G", "element", hx(G.Bytes())},
 			{"7G", "element", hx(seven.Bytes())},
@@ -129,12 +129,12 @@ func genTranscripts(t *testing.T) *transcriptFile {
 			{"zero", "uint64", hx(u64(0))},
 			{"max", "uint64", hx(u64(^uint64(0)))},
 		}},
-		{"repeated labels", "koe/v1/proof/range", []write{
+		{"repeated labels", "koe/v2/proof/range", []write{
 			{"U", "element", hx(G.Bytes())}, {"V", "element", hx(seven.Bytes())},
 			{"U", "element", hx(seven.Bytes())}, {"V", "element", hx(G.Bytes())},
 		}},
-		{"manifest hash of examples/referendum.json", "koe/v1/manifest", []write{{"manifest", "bytes", hx(manifest)}}},
-		{"schnorr challenge shape", "koe/v1/proof/schnorr", []write{
+		{"manifest hash of examples/referendum.json", "koe/v2/manifest", []write{{"manifest", "bytes", hx(manifest)}}},
+		{"schnorr challenge shape", "koe/v2/proof/schnorr", []write{
 			{"context", "bytes", hx(ctx32("schnorr"))}, {"X", "element", hx(seven.Bytes())}, {"R", "element", hx(G.Bytes())},
 		}},
 	}
@@ -153,7 +153,7 @@ func genTranscripts(t *testing.T) *transcriptFile {
 			SHA512: hx(sum), Challenge: hx(long.Challenge().Bytes()), Digest: hx(short.Sum()),
 		})
 	}
-	if f.Transcripts[0].Challenge != "037b6056359478dd8f01ad263d67c72d3b219db7953b301756dfe08e99d2b806" {
+	if f.Transcripts[0].Challenge != "bc9318da6aca0fa7b2ad647154d8751b818079edc8bc1d4f0879b37de5f8380c" {
 		t.Fatalf("the §3.4 example disagrees with SPEC.md: %s", f.Transcripts[0].Challenge)
 	}
 	lMinus1 := bytes.Clone(scalarL)

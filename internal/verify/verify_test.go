@@ -147,7 +147,7 @@ func questionEnd(st *ballot.Style, q int) int {
 // selectionProofContext recomputes SPEC.md §8.3's selection proof context
 // independently of the ballot package.
 func selectionProofContext(e *ballot.Election, binding [32]byte, q, s int) []byte {
-	d := group.NewDigest("koe/v1/ballot/selection").Bytes("election", e.Context[:]).Bytes("binding", binding[:]).
+	d := group.NewDigest("koe/v2/ballot/selection").Bytes("election", e.Context[:]).Bytes("binding", binding[:]).
 		Uint64("question", uint64(q)).Uint64("selection", uint64(s)).Digest32()
 	return d[:]
 }

@@ -8,13 +8,13 @@ package web
 //
 // Sessions are stateless. A session cookie is
 //
-//	koe_admin = E "." BASE64URL(HMAC-SHA256(k, "koe/v1/console/session\0" ‖ E))
+//	koe_admin = E "." BASE64URL(HMAC-SHA256(k, "koe/v2/console/session\0" ‖ E))
 //
 // where E is the session's expiry in Unix milliseconds (decimal) and
-// k = HMAC-SHA256(admin token, "koe/v1/console/session-key"). Every form
+// k = HMAC-SHA256(admin token, "koe/v2/console/session-key"). Every form
 // posted while signed in carries
 //
-//	csrf = BASE64URL(HMAC-SHA256(k, "koe/v1/console/csrf\0" ‖ cookie value)).
+//	csrf = BASE64URL(HMAC-SHA256(k, "koe/v2/console/csrf\0" ‖ cookie value)).
 //
 // A new admin token invalidates every session. Signing out clears the
 // cookie and, in this process, refuses every session issued before it.
@@ -97,7 +97,7 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 
 func newConsole(s *Site) *console {
 	m := hmac.New(sha256.New, []byte(s.opts.AdminToken))
-	m.Write([]byte("koe/v1/console/session-key"))
+	m.Write([]byte("koe/v2/console/session-key"))
 	c := &console{
 		s:         s,
 		admin:     &client.Client{Base: s.api.Base, Token: s.opts.AdminToken, HTTP: s.api.HTTP},
@@ -120,7 +120,7 @@ func newConsole(s *Site) *console {
 
 func (c *console) mac(purpose, value string) []byte {
 	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte("koe/v1/console/" + purpose + "\x00" + value))
+	m.Write([]byte("koe/v2/console/" + purpose + "\x00" + value))
 	return m.Sum(nil)
 }
 

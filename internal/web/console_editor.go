@@ -411,7 +411,7 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 		return t.Format(time.RFC3339)
 	}
 	D := d.D
-	m := &ballot.Manifest{Spec: "koe/v1", ID: D.ID, Kind: D.Kind}
+	m := &ballot.Manifest{Spec: "koe/v2", ID: D.ID, Kind: D.Kind}
 	if !manifestID.MatchString(D.ID) {
 		e("id", "console.e.id")
 	}

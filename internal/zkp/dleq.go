@@ -18,7 +18,7 @@ type DLEQ struct {
 }
 
 func dleqChallenge(context []byte, Y, A, D, U, V *group.Element) *group.Scalar {
-	return group.NewTranscript("koe/v1/proof/dleq").
+	return group.NewTranscript("koe/v2/proof/dleq").
 		Bytes("context", context).Element("Y", Y).Element("A", A).Element("D", D).
 		Element("U", U).Element("V", V).Challenge()
 }

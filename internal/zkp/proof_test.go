@@ -87,7 +87,7 @@ func tamperings(enc []byte, fields []field) map[string][]byte {
 func TestSchnorr(t *testing.T) {
 	x := randScalar(t)
 	X := group.BaseMul(x)
-	ctx := []byte("koe/v1/test schnorr")
+	ctx := []byte("koe/v2/test schnorr")
 	p, err := ProveSchnorr(rand.Reader, ctx, x, X)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestSchnorr(t *testing.T) {
 		ctx  []byte
 		X    *group.Element
 	}{
-		{"wrong context", enc, []byte("koe/v1/test schnorr 2"), X},
+		{"wrong context", enc, []byte("koe/v2/test schnorr 2"), X},
 		{"empty context", enc, nil, X},
 		{"other public key", enc, ctx, otherX},
 		{"identity public key", enc, ctx, group.Identity()},
@@ -191,7 +191,7 @@ func TestDLEQ(t *testing.T) {
 	Y := group.BaseMul(x)
 	A := group.BaseMul(randScalar(t))
 	D := group.Mul(x, A)
-	ctx := []byte("koe/v1/test dleq")
+	ctx := []byte("koe/v2/test dleq")
 	p, err := ProveDLEQ(rand.Reader, ctx, x, Y, A, D)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestDLEQ(t *testing.T) {
 		wantSecond bool // the failure is in the second equation
 	}
 	negatives := []tcase{
-		{name: "wrong context", enc: enc, ctx: []byte("koe/v1/test dleq 2"), Y: Y, A: A, D: D},
+		{name: "wrong context", enc: enc, ctx: []byte("koe/v2/test dleq 2"), Y: Y, A: A, D: D},
 		{name: "other trustee key", enc: enc, ctx: ctx, Y: other, A: A, D: D},
 		{name: "other ciphertext", enc: enc, ctx: ctx, Y: Y, A: other, D: D},
 		{name: "D + G", enc: enc, ctx: ctx, Y: Y, A: A, D: group.NewElement().Add(D, G)},
@@ -318,7 +318,7 @@ func testRangeCase(t *testing.T, K *group.Element, lo, hi, m uint64) {
 	r := randScalar(t)
 	A := group.BaseMul(r)
 	B := group.NewElement().Add(group.Mul(r, K), group.SmallBaseMul(m))
-	st := &RangeStatement{Context: []byte("koe/v1/test range"), K: K, A: A, B: B, Lo: lo, Hi: hi}
+	st := &RangeStatement{Context: []byte("koe/v2/test range"), K: K, A: A, B: B, Lo: lo, Hi: hi}
 	p, err := ProveRange(rand.Reader, st, m, r)
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func testRangeCase(t *testing.T, K *group.Element, lo, hi, m uint64) {
 		st   *RangeStatement
 	}
 	negatives := []tcase{
-		{"wrong context", enc, with(func(s *RangeStatement) { s.Context = []byte("koe/v1/test range 2") })},
+		{"wrong context", enc, with(func(s *RangeStatement) { s.Context = []byte("koe/v2/test range 2") })},
 		{"other key", enc, with(func(s *RangeStatement) { s.K = group.BaseMul(randScalar(t)) })},
 		{"other A", enc, with(func(s *RangeStatement) { s.A = group.NewElement().Add(A, G) })},
 		{"B + G", enc, with(func(s *RangeStatement) { s.B = group.NewElement().Add(B, G) })},
@@ -429,7 +429,7 @@ func TestRangeFalseStatement(t *testing.T) {
 	r := randScalar(t)
 	A := group.BaseMul(r)
 	B := group.NewElement().Add(group.Mul(r, K), group.SmallBaseMul(2))
-	st := &RangeStatement{Context: []byte("koe/v1/test"), K: K, A: A, B: B, Lo: 0, Hi: 1}
+	st := &RangeStatement{Context: []byte("koe/v2/test"), K: K, A: A, B: B, Lo: 0, Hi: 1}
 	if _, err := ProveRange(rand.Reader, st, 2, r); err == nil {
 		t.Fatal("ProveRange proved 2 in [0, 1]")
 	}

@@ -52,7 +52,7 @@ func (st *RangeStatement) check() error {
 }
 
 func (st *RangeStatement) challenge(branches []Branch) *group.Scalar {
-	t := group.NewTranscript("koe/v1/proof/range").Bytes("context", st.Context)
+	t := group.NewTranscript("koe/v2/proof/range").Bytes("context", st.Context)
 	if st.KEnc != nil {
 		t.Bytes("K", st.KEnc)
 	} else {

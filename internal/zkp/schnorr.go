@@ -34,7 +34,7 @@ type Schnorr struct {
 }
 
 func schnorrChallenge(context []byte, X, R *group.Element) *group.Scalar {
-	return group.NewTranscript("koe/v1/proof/schnorr").
+	return group.NewTranscript("koe/v2/proof/schnorr").
 		Bytes("context", context).Element("X", X).Element("R", R).Challenge()
 }
 

@@ -119,7 +119,7 @@ CREATE INDEX oidc_pending_expires ON oidc_pending (expires);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
-// migrations between processes ("koe/v1/schema" as an integer).
+// migrations between processes ("koe/v2/schema" as an integer).
 const migrationLock = 0x6b6f652f7631
 
 // Store is a PostgreSQL-backed [store.Store].

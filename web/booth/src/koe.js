@@ -1,4 +1,4 @@
-// koe booth cryptography — the voter's device side of koe/v1 (SPEC.md).
+// koe booth cryptography — the voter's device side of koe/v2 (SPEC.md).
 //
 // An ES module of plain functions (no global state) on:
 //   - @noble/curves  — ristretto255 (RFC 9496) for ElGamal and the range proofs,
@@ -221,12 +221,12 @@ function mulPublic(P, s) {
 // Transcripts (SPEC §3)
 
 /**
- * A framed transcript: transcript("koe/v1/…").bytes(label, b).uint64(label, v)…
+ * A framed transcript: transcript("koe/v2/…").bytes(label, b).uint64(label, v)…
  * then .challenge() (H512 → scalar), .sha512(), .digest() (H256) or .input().
  */
 export function transcript(domain) {
-  if (typeof domain !== 'string' || !domain.startsWith('koe/v1/') || domain.length <= 7) {
-    throw new Error('transcript domain must start with koe/v1/');
+  if (typeof domain !== 'string' || !domain.startsWith('koe/v2/') || domain.length <= 7) {
+    throw new Error('transcript domain must start with koe/v2/');
   }
   const parts = [];
   const frame = (b) => {
@@ -326,7 +326,7 @@ function checkRange(lo, hi) {
 }
 
 function rangeChallenge(st, U, V) {
-  const t = transcript('koe/v1/proof/range')
+  const t = transcript('koe/v2/proof/range')
     .bytes('context', st.context)
     .element('K', st.K)
     .element('A', st.A)
@@ -431,16 +431,16 @@ export function verifyRange(st, proof) {
 const ID_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const utf8Len = (s) => enc.encode(s).length;
 
-/** h_M = H256("koe/v1/manifest"; Bytes("manifest", bytes)) over the exact bytes. */
+/** h_M = H256("koe/v2/manifest"; Bytes("manifest", bytes)) over the exact bytes. */
 export function manifestHash(manifestBytes) {
-  return transcript('koe/v1/manifest').bytes('manifest', toBytes(manifestBytes)).digest();
+  return transcript('koe/v2/manifest').bytes('manifest', toBytes(manifestBytes)).digest();
 }
 
-/** ctx = H256("koe/v1/election"; Bytes("manifest", h_M), Element("key", K)). */
+/** ctx = H256("koe/v2/election"; Bytes("manifest", h_M), Element("key", K)). */
 export function electionContext(hM, K) {
   const Kp = K instanceof Uint8Array ? decodePublicKey(K) : K;
   if (Kp.is0()) throw new Error('election key is the identity');
-  return transcript('koe/v1/election').bytes('manifest', hM).element('key', Kp).digest();
+  return transcript('koe/v2/election').bytes('manifest', hM).element('key', Kp).digest();
 }
 
 function toBytes(x) {
@@ -487,7 +487,7 @@ export function parseManifest(manifestBytes) {
   };
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad('not a JSON object');
   known(m, ['spec', 'id', 'kind', 'title', 'description', 'opens', 'closes', 'trustees', 'threshold', 'questions'], 'manifest');
-  if (m.spec !== 'koe/v1') bad('spec is not "koe/v1"');
+  if (m.spec !== 'koe/v2') bad('spec is not "koe/v2"');
   if (typeof m.id !== 'string' || !ID_RE.test(m.id)) bad('bad id');
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
   text(m.title, 'title');
@@ -534,7 +534,7 @@ export function parseManifest(manifestBytes) {
       text(q.maxLabel, `${what} maxLabel`, true);
       selections += 1;
     } else {
-      bad(`${what}: kind "${q.kind}" is not allowed in koe/v1`);
+      bad(`${what}: kind "${q.kind}" is not allowed in koe/v2`);
     }
   });
   if (selections > 1024) bad('more than 1024 selections');
@@ -742,18 +742,18 @@ function checkPlaintext(style, pt) {
 const MAGIC = enc.encode('koe1');
 
 function selectionContext(ctx, binding, q, s) {
-  return transcript('koe/v1/ballot/selection').bytes('election', ctx).bytes('binding', binding)
+  return transcript('koe/v2/ballot/selection').bytes('election', ctx).bytes('binding', binding)
     .uint64('question', q).uint64('selection', s).digest();
 }
 
 function totalContext(ctx, binding, q) {
-  return transcript('koe/v1/ballot/total').bytes('election', ctx).bytes('binding', binding)
+  return transcript('koe/v2/ballot/total').bytes('election', ctx).bytes('binding', binding)
     .uint64('question', q).digest();
 }
 
-/** code = H256("koe/v1/tracking"; Bytes("ballot", ballot bytes)). */
+/** code = H256("koe/v2/tracking"; Bytes("ballot", ballot bytes)). */
 export function trackingCode(ballotBytes) {
-  return transcript('koe/v1/tracking').bytes('ballot', ballotBytes).digest();
+  return transcript('koe/v2/tracking').bytes('ballot', ballotBytes).digest();
 }
 
 /**
@@ -922,7 +922,7 @@ export function checkSpoiled(el, spoiled) {
 // Credentials (SPEC §14) and cast envelopes (SPEC §15.4)
 
 const REGISTRAR_PREFIX = 'koe-registrar-pub-v1:';
-const SECRET_FORMAT = 'koe/v1/credential-secret';
+const SECRET_FORMAT = 'koe/v2/credential-secret';
 const blindRSA = () => RSABSSA.SHA384.PSS.Randomized();
 
 /**
@@ -943,23 +943,23 @@ export async function importRegistrarKey(text) {
   if (![2048, 3072, 4096].includes(bits) || toHex(e).replace(/^0+/, '') !== '10001') {
     throw new Error('registrar key: RSA 2048, 3072 or 4096 bits with e = 65537 required');
   }
-  const keyId = transcript('koe/v1/credential/registrar-key').bytes('spki', spki).digest();
+  const keyId = transcript('koe/v2/credential/registrar-key').bytes('spki', spki).digest();
   return { text, spki, keyId, key, size: bits / 8 };
 }
 
-/** m = H256("koe/v1/credential"; election = ctx, voter = vk). */
+/** m = H256("koe/v2/credential"; election = ctx, voter = vk). */
 export function credentialMessage(ctx, vk) {
-  return transcript('koe/v1/credential').bytes('election', ctx).bytes('voter', vk).digest();
+  return transcript('koe/v2/credential').bytes('election', ctx).bytes('voter', vk).digest();
 }
 
-/** binding = H256("koe/v1/ballot/binding"; voter = vk) (SPEC §14.3). */
+/** binding = H256("koe/v2/ballot/binding"; voter = vk) (SPEC §14.3). */
 export function ballotBinding(vk) {
-  return transcript('koe/v1/ballot/binding').bytes('voter', vk).digest();
+  return transcript('koe/v2/ballot/binding').bytes('voter', vk).digest();
 }
 
-/** H256("koe/v1/credential/id"; voter = vk): the ballot box's counter key. */
+/** H256("koe/v2/credential/id"; voter = vk): the ballot box's counter key. */
 export function credentialKeyHash(vk) {
-  return transcript('koe/v1/credential/id').bytes('voter', vk).digest();
+  return transcript('koe/v2/credential/id').bytes('voter', vk).digest();
 }
 
 /**
@@ -988,7 +988,7 @@ export async function requestCredential(registrarKeyText, ctx) {
 /**
  * Unblinds the registrar's blind signature and checks the credential
  * (RFC 9474 §4.4). Returns {credential: vk ‖ ρ ‖ σ, secret: the device's
- * credential file (the Go implementation's koe/v1/credential-secret JSON),
+ * credential file (the Go implementation's koe/v2/credential-secret JSON),
  * vk}.
  */
 export async function finalizeCredential(pending, blindSignature) {
@@ -1046,9 +1046,9 @@ export function parseCredentialSecret(text) {
   return c;
 }
 
-/** H256("koe/v1/cast"; election = ctx, tracking, counter = u64). */
+/** H256("koe/v2/cast"; election = ctx, tracking, counter = u64). */
 export function castMessage(ctx, tracking, counter) {
-  return transcript('koe/v1/cast').bytes('election', ctx).bytes('tracking', tracking).uint64('counter', counter).digest();
+  return transcript('koe/v2/cast').bytes('election', ctx).bytes('tracking', tracking).uint64('counter', counter).digest();
 }
 
 /**
