@@ -20,7 +20,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	threshold := fs.Int("threshold", 0, "trustees needed to decrypt (default: the manifest's)")
 	manifest := fs.String("manifest", "referendum", "manifest file, or an example: referendum, survey, budget")
 	out := fs.String("out", "koe-demo-record", "directory for the election record")
-	absent := fs.String("absent", "", "trustees absent at decryption, e.g. 2,4 (default: the last n−t)")
+	absent := fs.String("absent", "", "trustees absent at decryption, e.g. 2,4, or none (default: every second trustee from 2 on, so 5 trustees with threshold 3 decrypt with 1, 3 and 5)")
 	spoil := fs.Int("spoil", 1, "ballots challenged (spoiled) instead of cast")
 	force := fs.Bool("force", false, "replace the output directory if it exists")
 	if _, err := parse(fs, args); err != nil {
@@ -72,7 +72,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// parseAbsent reads --absent, defaulting to the last n−t trustees.
+// parseAbsent reads --absent, defaulting to every second trustee from 2 on
+// (then the highest others) until only t remain.
 func parseAbsent(s string, manifest []byte, n, t int) ([]int, error) {
 	if s == "none" {
 		return nil, nil

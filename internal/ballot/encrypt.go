@@ -260,7 +260,7 @@ func Spoil(b *Ballot, pt Plaintext, nonces Nonces) *Spoiled {
 func ParseSpoiled(data []byte) (*Spoiled, error) {
 	var s Spoiled
 	if err := strictjson.Decode(data, &s); err != nil {
-		return nil, fmt.Errorf("spoiled ballot: %v", err)
+		return nil, fmt.Errorf("spoiled ballot: %w", err)
 	}
 	return &s, nil
 }

@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -71,7 +70,7 @@ func FromBoard(entries []board.Entry) (map[string][]byte, error) {
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fail(err)
 			}
-			m, err := base64.StdEncoding.Strict().DecodeString(b.Manifest)
+			m, err := strictjson.Base64(b.Manifest)
 			if err != nil {
 				return nil, fail(err)
 			}

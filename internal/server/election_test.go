@@ -259,7 +259,10 @@ func runElection(t *testing.T, h *harness) {
 	_, err = voter.Cast(ctx, id, &forged)
 	wantCode(t, err, "invalid-credential")
 	noCred := *env
-	noCred.Credential = nil
+	noCred.Credential = nil // encodes as null, which no decoder accepts
+	_, err = voter.Cast(ctx, id, &noCred)
+	wantCode(t, err, "malformed")
+	noCred.Credential = []byte{}
 	_, err = voter.Cast(ctx, id, &noCred)
 	wantCode(t, err, "invalid-credential")
 	badSig, _, _, _ := client.Seal(el, cred0, answers(0), 7)

@@ -2,17 +2,20 @@
 // (SPEC.md §2.3): exactly one value, object keys spelled exactly as the
 // fields are named (encoding/json alone matches them without regard to
 // case), no unknown or duplicate keys, nothing after the value, and bounded
-// nesting.
+// nesting, no null anywhere, valid UTF-8 only, and base64 ([]byte fields)
+// in its one canonical form.
 package strictjson
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // Decode decodes exactly one JSON value from data into v. The object keys
@@ -20,6 +23,9 @@ import (
 // place decodes into, spelled exactly; a json.RawMessage field's value is
 // left unchecked (its own decoder checks it), as are map keys.
 func Decode(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return ErrUTF8
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := checkValue(dec, reflect.TypeOf(v), 0); err != nil {
@@ -28,7 +34,34 @@ func Decode(data []byte, v any) error {
 	return decodeOne(data, v)
 }
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	bytesType      = reflect.TypeFor[[]byte]()
+)
+
+// Errors for what encoding/json alone would accept.
+var (
+	// ErrNull is a null anywhere in a document: koe's formats omit a field
+	// rather than give it the value null (SPEC §2.3).
+	ErrNull = errors.New("null is not allowed")
+	// ErrUTF8 is a document that is not valid UTF-8 (encoding/json would
+	// replace the bad bytes with U+FFFD).
+	ErrUTF8 = errors.New("JSON is not valid UTF-8")
+	// ErrBase64 is base64 not in its one canonical form: padded standard
+	// alphabet, no line breaks or spaces, zero trailing bits (SPEC §2.3).
+	ErrBase64 = errors.New("base64 is not canonical (standard alphabet, padded, no whitespace, zero trailing bits)")
+)
+
+// Base64 decodes s, which must be in its one canonical form: the standard
+// alphabet with padding, no whitespace or line breaks (which
+// encoding/base64 skips even in strict mode), and zero trailing bits.
+func Base64(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || base64.StdEncoding.EncodeToString(b) != s {
+		return nil, ErrBase64
+	}
+	return b, nil
+}
 
 // fieldsOf returns the JSON names of t's fields, with their types.
 func fieldsOf(t reflect.Type) map[string]reflect.Type {
@@ -75,8 +108,16 @@ func checkValue(dec *json.Decoder, t reflect.Type, depth int) error {
 	if err != nil {
 		return err
 	}
+	if tok == nil {
+		return ErrNull
+	}
 	d, isDelim := tok.(json.Delim)
 	if !isDelim {
+		if str, ok := tok.(string); ok && t == bytesType {
+			if _, err := Base64(str); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	if t == nil || t == rawMessageType || t.Kind() == reflect.Interface {
@@ -143,6 +184,9 @@ func skip(dec *json.Decoder, depth int) error {
 		if err != nil {
 			return err
 		}
+		if tok == nil {
+			return ErrNull
+		}
 		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
 			if err := skip(dec, depth+1); err != nil {
 				return err
@@ -155,6 +199,9 @@ func skip(dec *json.Decoder, depth int) error {
 
 // DecodeKeys is Decode with an explicit set of allowed object keys.
 func DecodeKeys(data []byte, v any, allowed map[string]bool) error {
+	if !utf8.Valid(data) {
+		return ErrUTF8
+	}
 	if err := checkKeys(data, allowed); err != nil {
 		return err
 	}
@@ -194,6 +241,9 @@ func checkKeys(data []byte, allowed map[string]bool) error {
 		}
 		if err != nil {
 			return err
+		}
+		if tok == nil {
+			return ErrNull
 		}
 		var top *frame
 		if len(stack) > 0 {

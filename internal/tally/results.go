@@ -75,7 +75,7 @@ func MaxTotal(st *ballot.Style, n int) uint64 {
 func ParseResults(data []byte) (*Results, error) {
 	var r Results
 	if err := strictjson.Decode(data, &r); err != nil {
-		return nil, fmt.Errorf("results: %v", err)
+		return nil, fmt.Errorf("results: %w", err)
 	}
 	return &r, nil
 }
