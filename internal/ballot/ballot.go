@@ -41,6 +41,22 @@ type Ballot struct {
 	raw       []byte
 }
 
+// CiphertextAs returns the encoded A component of every ciphertext of the
+// ballot, question by question, selection by selection: the values by
+// which the ballot box and the verifier recognise a ciphertext reused in
+// another ballot (SPEC.md §15.4).
+func (b *Ballot) CiphertextAs() [][32]byte {
+	var out [][32]byte
+	for _, q := range b.Questions {
+		for _, s := range q.Selections {
+			var a [32]byte
+			s.Ciphertext.A.Encode(a[:0])
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Bytes returns the canonical encoding of the ballot.
 func (b *Ballot) Bytes() []byte { return b.raw }
 

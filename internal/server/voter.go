@@ -151,11 +151,17 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "too-large", "%v", err)
 	}
-	res := el.committer.submit(r.Context(), store.Cast{Credential: c.Key, Counter: env.Counter, Tracking: c.Tracking, Entry: entry})
+	res := el.committer.submit(r.Context(), store.Cast{Credential: c.Key, Counter: env.Counter, Tracking: c.Tracking, Ciphertexts: c.Ballot.CiphertextAs(), Entry: entry})
 	switch {
 	case errors.Is(res.Err, store.ErrReplay):
 		s.metrics.casts.WithLabelValues("replay").Inc()
 		return errorf(http.StatusConflict, "replay", "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, use a higher counter", env.Counter)
+	case errors.Is(res.Err, store.ErrSpoiledBallot):
+		s.metrics.casts.WithLabelValues("spoiled").Inc()
+		return errorf(http.StatusConflict, "spoiled", "%v: encrypt your answers again to cast them", res.Err)
+	case errors.Is(res.Err, store.ErrReusedCiphertext):
+		s.metrics.casts.WithLabelValues("reused-ciphertext").Inc()
+		return errorf(http.StatusConflict, "reused-ciphertext", "%v", res.Err)
 	case errors.Is(res.Err, store.ErrStateConflict):
 		s.metrics.casts.WithLabelValues("closed").Inc()
 		return errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
@@ -185,17 +191,23 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "invalid-spoiled", "%v", err)
 	}
 	tracking := b.TrackingCode()
-	if _, err := s.cfg.Store.LookupTracking(r.Context(), el.id, tracking); err == nil {
-		return errorf(http.StatusConflict, "cast", "this ballot was cast; it cannot be spoiled")
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
 	entry, err := s.entry(el, board.TypeSpoiled, sp)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "too-large", "%v", err)
 	}
-	index, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry})
-	if err != nil {
+	// The checks and the append are one transaction: a spoil racing a cast
+	// of the same ballot cannot both succeed (SPEC.md §15.4).
+	index, err := s.cfg.Store.SpoilBallot(r.Context(), el.id, store.Spoil{Tracking: tracking, Ciphertexts: b.CiphertextAs(), Entry: entry})
+	switch {
+	case errors.Is(err, store.ErrCastBallot):
+		return errorf(http.StatusConflict, "cast", "this ballot was cast; it cannot be spoiled")
+	case errors.Is(err, store.ErrReplay):
+		return errorf(http.StatusConflict, "spoiled", "this ballot was spoiled already")
+	case errors.Is(err, store.ErrReusedCiphertext):
+		return errorf(http.StatusConflict, "reused-ciphertext", "%v", err)
+	case errors.Is(err, store.ErrStateConflict):
+		return errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+	case err != nil:
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{

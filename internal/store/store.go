@@ -76,7 +76,19 @@ type Cast struct {
 	Credential [32]byte // hash of the credential's public key
 	Counter    uint64   // must exceed the credential's last counter
 	Tracking   [32]byte // the ballot's tracking code
-	Entry      []byte   // the board entry holding the signed ballot
+	// Ciphertexts are the A components (encoded elements) of the ballot's
+	// ciphertexts, indexed so that no two credentials' ballots, and no
+	// spoiled and cast ballot, share one.
+	Ciphertexts [][32]byte
+	Entry       []byte // the board entry holding the signed ballot
+}
+
+// Spoil asks to append a spoiled (challenged) ballot to the board. Nothing
+// in it names a credential.
+type Spoil struct {
+	Tracking    [32]byte   // the ballot's tracking code
+	Ciphertexts [][32]byte // the A components of its ciphertexts
+	Entry       []byte     // the board entry holding the opened ballot
 }
 
 // CastResult is the outcome of one Cast in a batch.
@@ -133,13 +145,20 @@ type Store interface {
 
 	// CastBallots fails with ErrStateConflict, storing nothing, unless the
 	// election is in StateOpen when the transaction runs, so no ballot can
-	// follow the entry that closed the election. Otherwise it appends each cast whose counter exceeds its credential's
-	// last one, updates the counters and indexes the tracking codes, all in
-	// one transaction; the others get ErrReplay. Casts in one call are
-	// applied in order, so two with the same credential and counter store
-	// one ballot; a cast whose tracking code is already on the board also
-	// gets ErrReplay. A returned error means nothing of the batch was stored.
+	// follow the entry that closed the election. Otherwise it appends each
+	// cast that [AcceptCasts] accepts, updates the counters and indexes the
+	// tracking codes and ciphertexts, all in one transaction; the others
+	// get the rule's error (ErrReplay, ErrSpoiledBallot,
+	// ErrReusedCiphertext). Casts in one call are applied in order, so two
+	// with the same credential and counter store one ballot. A returned
+	// error means nothing of the batch was stored.
 	CastBallots(ctx context.Context, election string, casts []Cast) ([]CastResult, error)
+	// SpoilBallot appends a spoiled ballot, in one transaction with the
+	// checks of [AcceptSpoil] and the index of its tracking code and
+	// ciphertexts: ErrCastBallot if it was cast, ErrReplay if it was spoiled
+	// already, ErrReusedCiphertext; ErrStateConflict unless the election
+	// is open. It returns the entry's index.
+	SpoilBallot(ctx context.Context, election string, sp Spoil) (int64, error)
 	// LookupTracking returns the log index of the ballot with this tracking
 	// code; ErrNotFound if there is none.
 	LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error)

@@ -439,13 +439,7 @@ func verifyChunk(e *ballot.Election, start int, raws [][]byte, acc *tally.Accumu
 			continue
 		}
 		acc.Add(b)
-		for _, q := range b.Questions {
-			for _, s := range q.Selections {
-				var a [32]byte
-				s.Ciphertext.A.Encode(a[:0])
-				out[i].as = append(out[i].as, a)
-			}
-		}
+		out[i].as = b.CiphertextAs()
 	}
 	return out
 }
@@ -547,13 +541,9 @@ func checkDecryptions(r *Report, dir string, e *ballot.Election, res *ceremony.R
 // reusedCiphertext reports whether any of b's ciphertexts has an A component
 // seen among the counted ballots, and which ballot's.
 func reusedCiphertext(b *ballot.Ballot, byA map[[32]byte]int) (int, bool) {
-	for _, q := range b.Questions {
-		for _, s := range q.Selections {
-			var a [32]byte
-			s.Ciphertext.A.Encode(a[:0])
-			if j, ok := byA[a]; ok {
-				return j, true
-			}
+	for _, a := range b.CiphertextAs() {
+		if j, ok := byA[a]; ok {
+			return j, true
 		}
 	}
 	return 0, false

@@ -43,6 +43,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -116,6 +117,21 @@ CREATE TABLE tracking (
 	expires bigint NOT NULL
 );
 CREATE INDEX oidc_pending_expires ON oidc_pending (expires);`,
+	// 4: the ballot box's index of spoiled ballots and of ciphertexts (A
+	// components), for the cross-ballot rules of SPEC §15.4. credential is
+	// NULL for a spoiled ballot's.
+	`CREATE TABLE spoiled (
+	election  text   NOT NULL,
+	tracking  bytea  NOT NULL,
+	log_index bigint NOT NULL,
+	PRIMARY KEY (election, tracking)
+);
+CREATE TABLE ciphertexts (
+	election   text  NOT NULL,
+	a          bytea NOT NULL,
+	credential bytea,
+	PRIMARY KEY (election, a)
+);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -536,98 +552,187 @@ func (s *Store) CastBallots(ctx context.Context, election string, casts []store.
 		if state != store.StateOpen {
 			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
 		}
-		results = make([]store.CastResult, len(casts))
 		if len(casts) == 0 {
+			results = []store.CastResult{}
 			return nil
 		}
-
-		// Read the batch's credentials and tracking codes in one round trip.
-		credIDs := make([][]byte, len(casts))
-		trackIDs := make([][]byte, len(casts))
+		st := newCastState()
 		for i := range casts {
-			credIDs[i], trackIDs[i] = casts[i].Credential[:], casts[i].Tracking[:]
+			st.want(&casts[i].Credential, &casts[i].Tracking, casts[i].Ciphertexts)
 		}
-		type cred struct {
-			last  uint64
-			index int64
-			seen  bool // a row exists or an earlier cast in this batch made one
-			dirty bool // to be written
-		}
-		creds := make(map[[32]byte]*cred, len(casts))
-		tracked := make(map[[32]byte]bool, len(casts))
-		b := new(pgx.Batch)
-		b.Queue(`SELECT credential, last_counter FROM credentials WHERE election = $1 AND credential = ANY($2)`,
-			election, credIDs).Query(func(rows pgx.Rows) error {
-			var id []byte
-			var last int64
-			_, err := pgx.ForEachRow(rows, []any{&id, &last}, func() error {
-				creds[[32]byte(id)] = &cred{last: uint64(last), seen: true}
-				return nil
-			})
-			return err
-		})
-		b.Queue(`SELECT tracking FROM tracking WHERE election = $1 AND tracking = ANY($2)`,
-			election, trackIDs).Query(func(rows pgx.Rows) error {
-			var id []byte
-			_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-				tracked[[32]byte(id)] = true
-				return nil
-			})
-			return err
-		})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := st.load(ctx, tx, election); err != nil {
 			return err
 		}
-
-		var entries [][]byte
-		var accepted []int
-		for i, c := range casts {
-			results[i].Index = -1
-			cr := creds[c.Credential]
-			if cr == nil {
-				cr = new(cred)
-				creds[c.Credential] = cr
-			}
-			if cr.seen && c.Counter <= cr.last || tracked[c.Tracking] {
-				results[i].Err = store.ErrReplay
-				continue
-			}
-			tracked[c.Tracking] = true
-			index := n + int64(len(entries))
-			cr.last, cr.index, cr.seen, cr.dirty = c.Counter, index, true, true
-			results[i].Index = index
-			entries = append(entries, c.Entry)
-			accepted = append(accepted, i)
+		res, accepted, err := store.AcceptCasts(n, casts, st)
+		if err != nil {
+			return err
 		}
-		if len(entries) == 0 {
+		results = res
+		if len(accepted) == 0 {
 			return nil
+		}
+		entries := make([][]byte, len(accepted))
+		for k, a := range accepted {
+			entries[k] = casts[a.Cast].Entry
 		}
 		if err := appendEntries(ctx, tx, election, n, entries); err != nil {
 			return err
 		}
-		var tIDs, cIDs [][]byte
+		// The last accepted cast of each credential sets its row.
+		var tIDs, cIDs, aIDs, aCreds [][]byte
 		var tIdx, cIdx, cLast []int64
-		for _, i := range accepted {
-			c := &casts[i]
-			tIDs, tIdx = append(tIDs, c.Tracking[:]), append(tIdx, results[i].Index)
-			if cr := creds[c.Credential]; cr.dirty {
-				cr.dirty = false
-				cIDs, cLast, cIdx = append(cIDs, c.Credential[:]), append(cLast, int64(cr.last)), append(cIdx, cr.index)
+		latest := map[[32]byte]int{}
+		for k, a := range accepted {
+			latest[casts[a.Cast].Credential] = k
+		}
+		for k, a := range accepted {
+			c := &casts[a.Cast]
+			tIDs, tIdx = append(tIDs, c.Tracking[:]), append(tIdx, a.Index)
+			if latest[c.Credential] == k {
+				cIDs, cLast, cIdx = append(cIDs, c.Credential[:]), append(cLast, int64(c.Counter)), append(cIdx, a.Index)
+			}
+			for _, x := range c.Ciphertexts {
+				aIDs, aCreds = append(aIDs, bytes.Clone(x[:])), append(aCreds, c.Credential[:])
 			}
 		}
-		b = new(pgx.Batch)
+		b := new(pgx.Batch)
 		b.Queue(`INSERT INTO tracking (election, tracking, log_index) SELECT $1, * FROM unnest($2::bytea[], $3::bigint[])`,
 			election, tIDs, tIdx)
 		b.Queue(`INSERT INTO credentials (election, credential, last_counter, log_index)
 			SELECT $1, * FROM unnest($2::bytea[], $3::bigint[], $4::bigint[])
 			ON CONFLICT (election, credential) DO UPDATE SET last_counter = excluded.last_counter, log_index = excluded.log_index`,
 			election, cIDs, cLast, cIdx)
+		b.Queue(`INSERT INTO ciphertexts (election, a, credential) SELECT $1, * FROM unnest($2::bytea[], $3::bytea[])
+			ON CONFLICT (election, a) DO NOTHING`, election, aIDs, aCreds)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// SpoilBallot implements [store.Store].
+func (s *Store) SpoilBallot(ctx context.Context, election string, sp store.Spoil) (int64, error) {
+	var index int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n, state, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if state != store.StateOpen {
+			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
+		}
+		st := newCastState()
+		st.want(nil, &sp.Tracking, sp.Ciphertexts)
+		if err := st.load(ctx, tx, election); err != nil {
+			return err
+		}
+		if err := store.AcceptSpoil(sp, st); err != nil {
+			return fmt.Errorf("election %q: %w", election, err)
+		}
+		if err := appendEntries(ctx, tx, election, n, [][]byte{sp.Entry}); err != nil {
+			return err
+		}
+		index = n
+		aIDs := make([][]byte, len(sp.Ciphertexts))
+		for k := range sp.Ciphertexts {
+			aIDs[k] = sp.Ciphertexts[k][:]
+		}
+		b := new(pgx.Batch)
+		b.Queue(`INSERT INTO spoiled (election, tracking, log_index) VALUES ($1, $2, $3)`, election, sp.Tracking[:], n)
+		b.Queue(`INSERT INTO ciphertexts (election, a, credential) SELECT $1, a, NULL::bytea FROM unnest($2::bytea[]) AS a
+			ON CONFLICT (election, a) DO NOTHING`, election, aIDs)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// castState answers [store.CastState] from rows read in one round trip,
+// under the election's row lock, for the values a batch names.
+type castState struct {
+	credIDs, trackIDs, aIDs [][]byte
+	last                    map[[32]byte]uint64
+	tracking                map[[32]byte]store.TrackingState
+	cipher                  map[[32]byte][]byte // A → credential, nil for a spoiled ballot
+}
+
+func newCastState() *castState {
+	return &castState{last: map[[32]byte]uint64{}, tracking: map[[32]byte]store.TrackingState{}, cipher: map[[32]byte][]byte{}}
+}
+
+func (st *castState) want(credential, tracking *[32]byte, as [][32]byte) {
+	if credential != nil {
+		st.credIDs = append(st.credIDs, credential[:])
+	}
+	st.trackIDs = append(st.trackIDs, tracking[:])
+	for k := range as {
+		st.aIDs = append(st.aIDs, as[k][:])
+	}
+}
+
+func (st *castState) load(ctx context.Context, tx pgx.Tx, election string) error {
+	b := new(pgx.Batch)
+	b.Queue(`SELECT credential, last_counter FROM credentials WHERE election = $1 AND credential = ANY($2)`,
+		election, st.credIDs).Query(func(rows pgx.Rows) error {
+		var id []byte
+		var last int64
+		_, err := pgx.ForEachRow(rows, []any{&id, &last}, func() error {
+			st.last[[32]byte(id)] = uint64(last)
+			return nil
+		})
+		return err
+	})
+	for _, q := range []struct {
+		table string
+		ts    store.TrackingState
+	}{{"tracking", store.TrackingCast}, {"spoiled", store.TrackingSpoiled}} {
+		b.Queue(`SELECT tracking FROM `+q.table+` WHERE election = $1 AND tracking = ANY($2)`,
+			election, st.trackIDs).Query(func(rows pgx.Rows) error {
+			var id []byte
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+				st.tracking[[32]byte(id)] = q.ts
+				return nil
+			})
+			return err
+		})
+	}
+	b.Queue(`SELECT a, credential FROM ciphertexts WHERE election = $1 AND a = ANY($2)`,
+		election, st.aIDs).Query(func(rows pgx.Rows) error {
+		var a, cred []byte
+		_, err := pgx.ForEachRow(rows, []any{&a, &cred}, func() error {
+			if len(a) != 32 || cred != nil && len(cred) != 32 {
+				return fmt.Errorf("election %q: malformed ciphertext index row", election)
+			}
+			st.cipher[[32]byte(a)] = bytes.Clone(cred)
+			return nil
+		})
+		return err
+	})
+	return tx.SendBatch(ctx, b).Close()
+}
+
+func (st *castState) LastCounter(credential [32]byte) (uint64, bool, error) {
+	last, ok := st.last[credential]
+	return last, ok, nil
+}
+
+func (st *castState) Tracking(tracking [32]byte) (store.TrackingState, error) {
+	return st.tracking[tracking], nil
+}
+
+func (st *castState) Ciphertext(a [32]byte) ([32]byte, bool, bool, error) {
+	cred, ok := st.cipher[a]
+	switch {
+	case !ok:
+		return [32]byte{}, false, false, nil
+	case cred == nil:
+		return [32]byte{}, true, true, nil
+	}
+	return [32]byte(cred), false, true, nil
 }
 
 // LookupTracking implements [store.Store].

@@ -10,7 +10,7 @@
 // for up to busy_timeout), across processes that open the same file. Reads
 // use a separate pool of query-only connections and never wait for writers.
 //
-// # Schema (version 1)
+// # Schema (version 4)
 //
 //	schema_version (version)
 //	elections   (seq, id, state, manifest, config, tree_size)
@@ -20,6 +20,8 @@
 //	roll        (election, voter, code, issued)
 //	credentials (election, credential, last_counter, log_index)
 //	tracking    (election, tracking, log_index)
+//	spoiled     (election, tracking, log_index)
+//	ciphertexts (election, a, credential)      -- A components; credential NULL if spoiled
 //
 // elections.tree_size is the head of the election's log: the number of
 // entries, read and advanced in the write transaction that appends.
@@ -114,6 +116,21 @@ CREATE TABLE tracking (
 	expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX oidc_pending_expires ON oidc_pending (expires);`,
+	// 4: the ballot box's index of spoiled ballots and of ciphertexts (A
+	// components), for the cross-ballot rules of SPEC §15.4. credential is
+	// NULL for a spoiled ballot's.
+	`CREATE TABLE spoiled (
+	election  TEXT    NOT NULL,
+	tracking  BLOB    NOT NULL,
+	log_index INTEGER NOT NULL,
+	PRIMARY KEY (election, tracking)
+) WITHOUT ROWID;
+CREATE TABLE ciphertexts (
+	election   TEXT NOT NULL,
+	a          BLOB NOT NULL,
+	credential BLOB,
+	PRIMARY KEY (election, a)
+) WITHOUT ROWID;`,
 }
 
 // Store is a SQLite-backed [store.Store].
@@ -562,83 +579,26 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 func (s *Store) CastBallots(ctx context.Context, election string, casts []store.Cast) ([]store.CastResult, error) {
 	var results []store.CastResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		n, err := treeSize(ctx, tx, election)
+		n, err := openLog(ctx, tx, election)
 		if err != nil {
 			return err
 		}
-		var state string
-		if err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, election).Scan(&state); err != nil {
-			return err
-		}
-		if state != store.StateOpen {
-			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
-		}
-		results = make([]store.CastResult, len(casts))
-		type cred struct {
-			last  uint64
-			index int64
-			seen  bool // a row exists or an earlier cast in this batch made one
-			dirty bool // to be written
-		}
-		creds := make(map[[32]byte]*cred)
-		tracked := make(map[[32]byte]bool)
-		getCred, err := tx.PrepareContext(ctx, `SELECT last_counter FROM credentials WHERE election = ? AND credential = ?`)
+		st, err := newCastState(ctx, tx, election)
 		if err != nil {
 			return err
 		}
-		defer getCred.Close()
-		getTrack, err := tx.PrepareContext(ctx, `SELECT 1 FROM tracking WHERE election = ? AND tracking = ?`)
+		defer st.close()
+		res, accepted, err := store.AcceptCasts(n, casts, st)
 		if err != nil {
 			return err
 		}
-		defer getTrack.Close()
-		var entries [][]byte
-		var accepted []int
-		for i, c := range casts {
-			results[i].Index = -1
-			cr, ok := creds[c.Credential]
-			if !ok {
-				cr = new(cred)
-				var last int64
-				err := getCred.QueryRowContext(ctx, election, c.Credential[:]).Scan(&last)
-				switch {
-				case errors.Is(err, sql.ErrNoRows):
-				case err != nil:
-					return err
-				default:
-					cr.last, cr.seen = uint64(last), true
-				}
-				creds[c.Credential] = cr
-			}
-			if cr.seen && c.Counter <= cr.last {
-				results[i].Err = store.ErrReplay
-				continue
-			}
-			dup, ok := tracked[c.Tracking]
-			if !ok {
-				var one int
-				err := getTrack.QueryRowContext(ctx, election, c.Tracking[:]).Scan(&one)
-				switch {
-				case errors.Is(err, sql.ErrNoRows):
-				case err != nil:
-					return err
-				default:
-					dup = true
-				}
-			}
-			if dup {
-				results[i].Err = store.ErrReplay
-				continue
-			}
-			tracked[c.Tracking] = true
-			index := n + int64(len(entries))
-			cr.last, cr.index, cr.seen, cr.dirty = c.Counter, index, true, true
-			results[i].Index = index
-			entries = append(entries, c.Entry)
-			accepted = append(accepted, i)
-		}
-		if len(entries) == 0 {
+		results = res
+		if len(accepted) == 0 {
 			return nil
+		}
+		entries := make([][]byte, len(accepted))
+		for k, a := range accepted {
+			entries[k] = casts[a.Cast].Entry
 		}
 		if _, err := appendEntries(ctx, tx, election, n, entries); err != nil {
 			return err
@@ -648,11 +608,6 @@ func (s *Store) CastBallots(ctx context.Context, election string, casts []store.
 			return err
 		}
 		defer putTrack.Close()
-		for _, i := range accepted {
-			if _, err := putTrack.ExecContext(ctx, election, casts[i].Tracking[:], results[i].Index); err != nil {
-				return err
-			}
-		}
 		putCred, err := tx.PrepareContext(ctx, `INSERT INTO credentials (election, credential, last_counter, log_index)
 			VALUES (?, ?, ?, ?)
 			ON CONFLICT (election, credential) DO UPDATE SET last_counter = excluded.last_counter, log_index = excluded.log_index`)
@@ -660,14 +615,15 @@ func (s *Store) CastBallots(ctx context.Context, election string, casts []store.
 			return err
 		}
 		defer putCred.Close()
-		for _, i := range accepted {
-			k := casts[i].Credential
-			cr := creds[k]
-			if !cr.dirty {
-				continue
+		for _, a := range accepted {
+			c := &casts[a.Cast]
+			if _, err := putTrack.ExecContext(ctx, election, c.Tracking[:], a.Index); err != nil {
+				return err
 			}
-			cr.dirty = false
-			if _, err := putCred.ExecContext(ctx, election, k[:], int64(cr.last), cr.index); err != nil {
+			if _, err := putCred.ExecContext(ctx, election, c.Credential[:], int64(c.Counter), a.Index); err != nil {
+				return err
+			}
+			if err := putCiphertexts(ctx, tx, election, c.Ciphertexts, c.Credential[:]); err != nil {
 				return err
 			}
 		}
@@ -677,6 +633,147 @@ func (s *Store) CastBallots(ctx context.Context, election string, casts []store.
 		return nil, err
 	}
 	return results, nil
+}
+
+// SpoilBallot implements [store.Store].
+func (s *Store) SpoilBallot(ctx context.Context, election string, sp store.Spoil) (int64, error) {
+	var index int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := openLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		st, err := newCastState(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		if err := store.AcceptSpoil(sp, st); err != nil {
+			return fmt.Errorf("election %q: %w", election, err)
+		}
+		if _, err := appendEntries(ctx, tx, election, n, [][]byte{sp.Entry}); err != nil {
+			return err
+		}
+		index = n
+		if _, err := tx.ExecContext(ctx, `INSERT INTO spoiled (election, tracking, log_index) VALUES (?, ?, ?)`,
+			election, sp.Tracking[:], n); err != nil {
+			return err
+		}
+		return putCiphertexts(ctx, tx, election, sp.Ciphertexts, nil)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// openLog returns the election's tree size, or ErrStateConflict unless it
+// is open.
+func openLog(ctx context.Context, tx *sql.Tx, election string) (int64, error) {
+	n, err := treeSize(ctx, tx, election)
+	if err != nil {
+		return 0, err
+	}
+	var state string
+	if err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, election).Scan(&state); err != nil {
+		return 0, err
+	}
+	if state != store.StateOpen {
+		return 0, fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
+	}
+	return n, nil
+}
+
+// putCiphertexts indexes a ballot's A components under its credential
+// (nil for a spoiled ballot); a re-vote may repeat its own.
+func putCiphertexts(ctx context.Context, tx *sql.Tx, election string, as [][32]byte, credential []byte) error {
+	for _, a := range as {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ciphertexts (election, a, credential) VALUES (?, ?, ?)
+			ON CONFLICT (election, a) DO NOTHING`, election, a[:], credential); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// castState answers [store.CastState] from the ballot box's tables inside
+// a write transaction.
+type castState struct {
+	ctx                          context.Context
+	election                     string
+	cred, track, spoiled, cipher *sql.Stmt
+}
+
+func newCastState(ctx context.Context, tx *sql.Tx, election string) (*castState, error) {
+	st := &castState{ctx: ctx, election: election}
+	for _, q := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.cred, `SELECT last_counter FROM credentials WHERE election = ? AND credential = ?`},
+		{&st.track, `SELECT 1 FROM tracking WHERE election = ? AND tracking = ?`},
+		{&st.spoiled, `SELECT 1 FROM spoiled WHERE election = ? AND tracking = ?`},
+		{&st.cipher, `SELECT credential FROM ciphertexts WHERE election = ? AND a = ?`},
+	} {
+		stmt, err := tx.PrepareContext(ctx, q.sql)
+		if err != nil {
+			st.close()
+			return nil, err
+		}
+		*q.dst = stmt
+	}
+	return st, nil
+}
+
+func (st *castState) close() {
+	for _, s := range []*sql.Stmt{st.cred, st.track, st.spoiled, st.cipher} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (st *castState) LastCounter(credential [32]byte) (uint64, bool, error) {
+	var last int64
+	err := st.cred.QueryRowContext(st.ctx, st.election, credential[:]).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return uint64(last), err == nil, err
+}
+
+func (st *castState) Tracking(tracking [32]byte) (store.TrackingState, error) {
+	for _, q := range []struct {
+		stmt *sql.Stmt
+		ts   store.TrackingState
+	}{{st.track, store.TrackingCast}, {st.spoiled, store.TrackingSpoiled}} {
+		var one int
+		err := q.stmt.QueryRowContext(st.ctx, st.election, tracking[:]).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return 0, err
+		default:
+			return q.ts, nil
+		}
+	}
+	return store.TrackingUnknown, nil
+}
+
+func (st *castState) Ciphertext(a [32]byte) ([32]byte, bool, bool, error) {
+	var cred []byte
+	err := st.cipher.QueryRowContext(st.ctx, st.election, a[:]).Scan(&cred)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return [32]byte{}, false, false, nil
+	case err != nil:
+		return [32]byte{}, false, false, err
+	case cred == nil:
+		return [32]byte{}, true, true, nil
+	case len(cred) != 32:
+		return [32]byte{}, false, false, fmt.Errorf("ciphertext index: credential of %d bytes", len(cred))
+	}
+	return [32]byte(cred), false, true, nil
 }
 
 // LookupTracking implements [store.Store].

@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Issue", testIssue},
 		{"Cast", testCast},
 		{"CastConcurrentReplay", testCastConcurrentReplay},
+		{"CrossBallotRules", testCrossBallotRules},
+		{"SpoilCastRace", testSpoilCastRace},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Isolation", testIsolation},
 		{"Checkpoint", testCheckpoint},
@@ -1104,4 +1106,138 @@ func testPending(t *testing.T, s store.Store) {
 	if data, err := s.TakePending(ctx, key(4), now.Add(3*time.Minute)); err != nil || string(data) != "four" {
 		t.Fatalf("TakePending = %q, %v", data, err)
 	}
+}
+
+// cipher returns distinct fake A components for tests.
+func cipher(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "ciphertext %d", i)) }
+
+// testCrossBallotRules checks the ballot box's cross-ballot rules (SPEC
+// §15.4), whose breach would make an honest election's record fail.
+func testCrossBallotRules(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	openElection(t, s, "e")
+	castOne := func(c store.Cast) error {
+		t.Helper()
+		res, err := s.CastBallots(ctx, "e", []store.Cast{c})
+		if err != nil {
+			t.Fatalf("CastBallots: %v", err)
+		}
+		return res[0].Err
+	}
+	spoil := func(tr [32]byte, as ...[32]byte) error {
+		_, err := s.SpoilBallot(ctx, "e", store.Spoil{Tracking: tr, Ciphertexts: as, Entry: entry("spoil", int(tr[0]))})
+		return err
+	}
+	// Spoil then cast: refused.
+	if err := spoil(track(1), cipher(1), cipher(2)); err != nil {
+		t.Fatalf("SpoilBallot: %v", err)
+	}
+	if err := castOne(store.Cast{Credential: cred(1), Counter: 1, Tracking: track(1), Ciphertexts: [][32]byte{cipher(1), cipher(2)}, Entry: entry("cast", 1)}); !errors.Is(err, store.ErrSpoiledBallot) {
+		t.Errorf("cast of a spoiled ballot: %v, want ErrSpoiledBallot", err)
+	}
+	// A spoiled ballot spoiled again: refused.
+	if err := spoil(track(1), cipher(1), cipher(2)); !errors.Is(err, store.ErrReplay) {
+		t.Errorf("second spoil of a ballot: %v, want ErrReplay", err)
+	}
+	// A cast reusing a spoiled ballot's ciphertext, under a new tracking code.
+	if err := castOne(store.Cast{Credential: cred(1), Counter: 1, Tracking: track(2), Ciphertexts: [][32]byte{cipher(3), cipher(2)}, Entry: entry("cast", 2)}); !errors.Is(err, store.ErrReusedCiphertext) {
+		t.Errorf("cast reusing a spoiled ciphertext: %v, want ErrReusedCiphertext", err)
+	}
+	// Cast then spoil: refused.
+	if err := castOne(store.Cast{Credential: cred(1), Counter: 1, Tracking: track(3), Ciphertexts: [][32]byte{cipher(4), cipher(5)}, Entry: entry("cast", 3)}); err != nil {
+		t.Fatalf("honest cast: %v", err)
+	}
+	if err := spoil(track(3), cipher(4), cipher(5)); !errors.Is(err, store.ErrCastBallot) {
+		t.Errorf("spoil of a cast ballot: %v, want ErrCastBallot", err)
+	}
+	// A spoiled ballot sharing a ciphertext with a cast one (whose vote
+	// its nonces would reveal).
+	if err := spoil(track(4), cipher(6), cipher(5)); !errors.Is(err, store.ErrReusedCiphertext) {
+		t.Errorf("spoil sharing a cast ciphertext: %v, want ErrReusedCiphertext", err)
+	}
+	// Another credential copying a ciphertext of credential 1's ballot.
+	if err := castOne(store.Cast{Credential: cred(2), Counter: 1, Tracking: track(5), Ciphertexts: [][32]byte{cipher(7), cipher(4)}, Entry: entry("cast", 5)}); !errors.Is(err, store.ErrReusedCiphertext) {
+		t.Errorf("cast copying another credential's ciphertext: %v, want ErrReusedCiphertext", err)
+	}
+	// One ciphertext twice in a ballot.
+	if err := castOne(store.Cast{Credential: cred(2), Counter: 1, Tracking: track(6), Ciphertexts: [][32]byte{cipher(8), cipher(8)}, Entry: entry("cast", 6)}); !errors.Is(err, store.ErrReusedCiphertext) {
+		t.Errorf("cast repeating a ciphertext: %v, want ErrReusedCiphertext", err)
+	}
+	// A re-vote may repeat its own credential's ciphertext (only the last
+	// ballot counts).
+	if err := castOne(store.Cast{Credential: cred(1), Counter: 2, Tracking: track(7), Ciphertexts: [][32]byte{cipher(4), cipher(9)}, Entry: entry("cast", 7)}); err != nil {
+		t.Errorf("re-vote repeating its own ciphertext: %v", err)
+	}
+	// In one batch: the second credential's copy of the first's fresh
+	// ciphertext is refused, the first is stored.
+	res, err := s.CastBallots(ctx, "e", []store.Cast{
+		{Credential: cred(3), Counter: 1, Tracking: track(8), Ciphertexts: [][32]byte{cipher(10)}, Entry: entry("cast", 8)},
+		{Credential: cred(4), Counter: 1, Tracking: track(9), Ciphertexts: [][32]byte{cipher(10)}, Entry: entry("cast", 9)},
+	})
+	if err != nil || res[0].Err != nil || !errors.Is(res[1].Err, store.ErrReusedCiphertext) {
+		t.Errorf("batch with a copied ciphertext: %v, %v", res, err)
+	}
+	// Nothing refused reached the board: 1 spoil + 2 casts + 1 in the batch.
+	if size := treeSize(t, s, "e"); size != 4 {
+		t.Errorf("tree size = %d, want 4", size)
+	}
+	if _, err := s.LookupTracking(ctx, "e", track(1)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LookupTracking of a spoiled ballot: %v, want ErrNotFound (it is not cast)", err)
+	}
+	if err := s.SetState(ctx, "e", store.StateOpen, "closed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := spoil(track(10), cipher(11)); !errors.Is(err, store.ErrStateConflict) {
+		t.Errorf("spoil after closing: %v, want ErrStateConflict", err)
+	}
+}
+
+// testSpoilCastRace races a spoil and a cast of the same ballot 100 times:
+// exactly one of each pair is stored, never both (abuse-test C-1).
+func testSpoilCastRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	openElection(t, s, "e")
+	const rounds = 100
+	casts, spoils := 0, 0
+	for round := range rounds {
+		tr := track(1000 + round)
+		as := [][32]byte{cipher(2*round + 1000), cipher(2*round + 1001)}
+		var castErr, spoilErr error
+		var castRes []store.CastResult
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			castRes, castErr = s.CastBallots(ctx, "e", []store.Cast{{Credential: cred(1000 + round), Counter: 1, Tracking: tr, Ciphertexts: as, Entry: entry("cast", round)}})
+		})
+		wg.Go(func() {
+			<-start
+			_, spoilErr = s.SpoilBallot(ctx, "e", store.Spoil{Tracking: tr, Ciphertexts: as, Entry: entry("spoil", round)})
+		})
+		close(start)
+		wg.Wait()
+		if castErr != nil {
+			t.Fatalf("round %d: CastBallots: %v", round, castErr)
+		}
+		castOK, spoilOK := castRes[0].Err == nil, spoilErr == nil
+		switch {
+		case castOK && spoilOK:
+			t.Fatalf("round %d: the ballot was both cast and spoiled", round)
+		case !castOK && !spoilOK:
+			t.Fatalf("round %d: neither stored: cast %v, spoil %v", round, castRes[0].Err, spoilErr)
+		case castOK && !errors.Is(spoilErr, store.ErrCastBallot):
+			t.Errorf("round %d: spoil after cast: %v, want ErrCastBallot", round, spoilErr)
+		case spoilOK && !errors.Is(castRes[0].Err, store.ErrSpoiledBallot):
+			t.Errorf("round %d: cast after spoil: %v, want ErrSpoiledBallot", round, castRes[0].Err)
+		}
+		if castOK {
+			casts++
+		} else {
+			spoils++
+		}
+	}
+	if size := treeSize(t, s, "e"); size != rounds {
+		t.Errorf("tree size = %d, want %d (one entry per round)", size, rounds)
+	}
+	t.Logf("%d rounds: %d casts won, %d spoils won", rounds, casts, spoils)
 }
