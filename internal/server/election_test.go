@@ -235,12 +235,28 @@ func runElection(t *testing.T, h *harness) {
 		casts[i].pt, casts[i].receipt = pt, r
 	}
 	// A Benaloh challenge.
-	_, sb, nonces, err := client.Seal(el, casts[20].cred, answers(3), 3)
+	challenged, sb, nonces, err := client.Seal(el, casts[20].cred, answers(3), 3)
 	must(t, err)
 	must(t, voter.Spoil(ctx, id, ballot.Spoil(sb, answers(3), nonces)))
+	// A ballot cast and then challenged.
+	castEnv, cb, castNonces, err := client.Seal(el, casts[21].cred, answers(4), 2)
+	must(t, err)
 
 	// Rejections, each storing nothing.
 	sizeBefore := treeSize(t, h, id)
+	// The challenged ballot cast after all (abuse-test C-1): its nonces
+	// are public, so the record would fail verification.
+	_, err = voter.Cast(ctx, id, challenged)
+	wantCode(t, err, "spoiled")
+	err = voter.Spoil(ctx, id, ballot.Spoil(sb, answers(3), nonces))
+	wantCode(t, err, "spoiled")
+	sizeBefore = treeSize(t, h, id)
+	r21, err := voter.Cast(ctx, id, castEnv)
+	must(t, err)
+	casts[21].pt, casts[21].receipt = answers(4), r21
+	sizeBefore++
+	err = voter.Spoil(ctx, id, ballot.Spoil(cb, answers(4), castNonces))
+	wantCode(t, err, "cast")
 	cred0 := casts[0].cred
 	env, _, _, _ := client.Seal(el, cred0, answers(0), 2) // counter 2 was used: replay
 	_, err = voter.Cast(ctx, id, env)
