@@ -31,6 +31,7 @@ type boothInterop struct {
 	Credential      string          `json:"credential"`
 	CredentialSec   string          `json:"credential_secret"`
 	Binding         string          `json:"binding"`
+	Salt            string          `json:"salt"`
 	KeyHash         string          `json:"key_hash"`
 	Answers         json.RawMessage `json:"answers"`
 	Plaintext       [][]uint64      `json:"plaintext"`
@@ -95,7 +96,11 @@ func TestBoothInterop(t *testing.T) {
 	if !bytes.Equal(secret.Bytes(), cred.Bytes()) {
 		t.Fatal("the credential secret holds another credential")
 	}
-	if b := credential.Binding(cred.PublicKey); hex.EncodeToString(b[:]) != v.Binding {
+	salt, err := hex.DecodeString(v.Salt)
+	if err != nil || len(salt) != credential.SaltSize {
+		t.Fatalf("the booth's salt %q", v.Salt)
+	}
+	if b := credential.Binding(cred.PublicKey, [credential.SaltSize]byte(salt)); hex.EncodeToString(b[:]) != v.Binding {
 		t.Fatal("binding differs")
 	}
 	if k := credential.KeyHash(cred.PublicKey); hex.EncodeToString(k[:]) != v.KeyHash {

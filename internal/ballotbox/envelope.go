@@ -20,6 +20,7 @@ import (
 type Envelope struct {
 	Ballot     []byte `json:"ballot"`     // the encoded ballot (base64)
 	Credential []byte `json:"credential"` // the credential's encoding (base64)
+	Salt       []byte `json:"salt"`       // the ballot's binding salt, 32 bytes (base64)
 	Counter    uint64 `json:"counter"`    // higher counters supersede lower ones
 	Signature  []byte `json:"signature"`  // Ed25519 by the credential's key over the cast message (base64)
 }
@@ -46,7 +47,7 @@ type Checked struct {
 func ParseEnvelope(data []byte) (*Envelope, error) {
 	var env Envelope
 	if err := strictjson.Decode(data, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return &env, nil
 }
@@ -70,8 +71,11 @@ func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, b
 	if err := cred.Verify(registrar, e.Context); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCredential, err)
 	}
-	if b.Binding != credential.Binding(cred.PublicKey) {
-		return nil, fmt.Errorf("%w: the ballot is not bound to this credential's key", ErrInvalidBallot)
+	if len(env.Salt) != credential.SaltSize {
+		return nil, fmt.Errorf("%w: salt is %d bytes, want %d", ErrMalformed, len(env.Salt), credential.SaltSize)
+	}
+	if b.Binding != credential.Binding(cred.PublicKey, [credential.SaltSize]byte(env.Salt)) {
+		return nil, fmt.Errorf("%w: the ballot is not bound to this credential's key and salt", ErrInvalidBallot)
 	}
 	tracking := b.TrackingCode()
 	if err := credential.VerifyCast(cred.PublicKey, e.Context, tracking, env.Counter, env.Signature); err != nil {

@@ -98,12 +98,18 @@ type Receipt struct {
 // Seal encrypts a plaintext into a cast envelope signed by the credential.
 // It returns the envelope and the ballot's nonces (to spoil it instead).
 func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counter uint64) (*ballotbox.Envelope, *ballot.Ballot, ballot.Nonces, error) {
-	b, nonces, err := ballot.Encrypt(rand.Reader, el.E, credential.Binding(cred.PublicKey), pt)
+	// A fresh salt per ballot: if this ballot is challenged instead of
+	// cast, its binding names no credential (SPEC.md §14.3).
+	var salt [credential.SaltSize]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return nil, nil, nil, err
+	}
+	b, nonces, err := ballot.Encrypt(rand.Reader, el.E, credential.Binding(cred.PublicKey, salt), pt)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	sig := cred.SignCast(el.E.Context, b.TrackingCode(), counter)
-	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Counter: counter, Signature: sig}, b, nonces, nil
+	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Salt: salt[:], Counter: counter, Signature: sig}, b, nonces, nil
 }
 
 // Cast submits an envelope and returns the receipt.

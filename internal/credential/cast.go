@@ -53,12 +53,19 @@ func VerifyCast(pk ed25519.PublicKey, electionContext, tracking [32]byte, counte
 	return nil
 }
 
+// SaltSize is the size of a ballot's binding salt.
+const SaltSize = 32
+
 // Binding returns the value a ballot's proofs are bound to, so that they
 // cannot be moved to a ballot cast with another credential:
 //
-//	group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Digest32()
-func Binding(pk ed25519.PublicKey) [32]byte {
-	return group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Digest32()
+//	group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Bytes("salt", salt).Digest32()
+//
+// The salt is fresh for every ballot and revealed only in the cast
+// envelope, so a ballot that is challenged (spoiled) instead carries
+// nothing that links it to the credential (SPEC.md §14.3).
+func Binding(pk ed25519.PublicKey, salt [SaltSize]byte) [32]byte {
+	return group.NewDigest("koe/v2/ballot/binding").Bytes("voter", pk).Bytes("salt", salt[:]).Digest32()
 }
 
 // KeyHash returns the ballot box's key for a credential's counter:

@@ -504,14 +504,19 @@ func TestCast(t *testing.T) {
 func TestDigests(t *testing.T) {
 	var pk1, pk2 [32]byte
 	pk2[0] = 1
-	if Binding(pk1[:]) == Binding(pk2[:]) || KeyHash(pk1[:]) == KeyHash(pk2[:]) {
+	var salt, salt2 [SaltSize]byte
+	salt2[0] = 1
+	if Binding(pk1[:], salt) == Binding(pk2[:], salt) || KeyHash(pk1[:]) == KeyHash(pk2[:]) {
 		t.Fatal("digest ignores the key")
 	}
-	if Binding(pk1[:]) == KeyHash(pk1[:]) {
+	if Binding(pk1[:], salt) == Binding(pk1[:], salt2) {
+		t.Fatal("Binding ignores the salt")
+	}
+	if Binding(pk1[:], salt) == KeyHash(pk1[:]) {
 		t.Fatal("Binding and KeyHash are not domain-separated")
 	}
 	ctx := context("e")
-	if message(ctx, pk1[:]) == Binding(pk1[:]) || message(ctx, pk1[:]) == KeyHash(pk1[:]) {
+	if message(ctx, pk1[:]) == Binding(pk1[:], salt) || message(ctx, pk1[:]) == KeyHash(pk1[:]) {
 		t.Fatal("credential message is not domain-separated")
 	}
 	if castMessage(ctx, ctx, 1) == castMessage(ctx, ctx, 2) {

@@ -34,7 +34,7 @@ class Booth {
     this.key = `koe.booth.${cfg.election}`;
     this.state = this.load();
     this.el = null;
-    this.sealed = null; // {answers, plaintext, bytes, nonces, trackingCode}
+    this.sealed = null; // {answers, plaintext, salt, bytes, nonces, trackingCode}
     this.busy = false;
   }
 
@@ -336,11 +336,13 @@ class Booth {
     await nextFrame();
     const vk = koe.parseCredentialSecret(this.state.secret).vk;
     const t0 = performance.now();
-    const enc = koe.encryptBallot(this.el, koe.ballotBinding(vk), plaintext);
+    // A fresh salt: if this ballot is challenged, nothing in it names the credential.
+    const salt = koe.bindingSalt();
+    const enc = koe.encryptBallot(this.el, koe.ballotBinding(vk, salt), plaintext);
     // For the measurements of the browser tests (see README.md).
     performance.measure('koe-encrypt', { start: t0, end: performance.now() });
     koe.verifyBallot(this.el, enc.bytes); // a device that cannot prove its own ballot stops here
-    this.sealed = { answers, plaintext, ...enc };
+    this.sealed = { answers, plaintext, salt, ...enc };
     this.describe($('review-list'), answers);
     $('review-tracking').textContent = koe.formatTrackingCode(enc.trackingCode);
     $('challenge-box').open = false;
@@ -408,7 +410,7 @@ class Booth {
     // The counter only has to grow; taking the clock's seconds keeps it
     // growing across the voter's devices too (a credential file moved).
     const counter = Math.max(this.state.counter + 1, Math.floor(Date.now() / 1000));
-    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, counter);
+    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, s.salt, counter);
     this.status(this.t('casting'));
     const res = await this.post('/ballots', env);
     if (res?.receipt?.tracking !== koe.toHex(s.trackingCode)) {

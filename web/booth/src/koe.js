@@ -952,9 +952,14 @@ export function credentialMessage(ctx, vk) {
   return transcript('koe/v2/credential').bytes('election', ctx).bytes('voter', vk).digest();
 }
 
-/** binding = H256("koe/v2/ballot/binding"; voter = vk) (SPEC §14.3). */
-export function ballotBinding(vk) {
-  return transcript('koe/v2/ballot/binding').bytes('voter', vk).digest();
+/**
+ * binding = H256("koe/v2/ballot/binding"; voter = vk, salt) (SPEC §14.3), with
+ * a fresh 32-byte salt per ballot that only the cast envelope reveals, so a
+ * challenged ballot names no credential.
+ */
+export function ballotBinding(vk, salt) {
+  if (!(salt instanceof Uint8Array) || salt.length !== 32) throw new Error('binding: salt is not 32 bytes');
+  return transcript('koe/v2/ballot/binding').bytes('voter', vk).bytes('salt', salt).digest();
 }
 
 /** H256("koe/v2/credential/id"; voter = vk): the ballot box's counter key. */
@@ -1062,19 +1067,25 @@ export function castSignature(secret, ctx, tracking, counter) {
 
 /**
  * The cast envelope (SPEC §15.4) as JSON text:
- * {"ballot": base64, "credential": base64, "counter": c, "signature": base64}.
+ * {"ballot": base64, "credential": base64, "salt": base64, "counter": c, "signature": base64}.
  */
-export function envelope(ballotBytes, credential, counter, signature) {
+export function envelope(ballotBytes, credential, salt, counter, signature) {
   const c = BigInt(counter);
   if (c < 0n || c >= 1n << 64n) throw new RangeError('counter out of range');
-  return `{"ballot":"${base64Encode(ballotBytes)}","credential":"${base64Encode(credential)}","counter":${c},"signature":"${base64Encode(signature)}"}`;
+  if (!(salt instanceof Uint8Array) || salt.length !== 32) throw new Error('envelope: salt is not 32 bytes');
+  return `{"ballot":"${base64Encode(ballotBytes)}","credential":"${base64Encode(credential)}","salt":"${base64Encode(salt)}","counter":${c},"signature":"${base64Encode(signature)}"}`;
 }
 
-/** Signs and wraps a ballot for casting with a stored credential. */
-export function castEnvelope(el, secret, ballotBytes, counter) {
+/** Signs and wraps a ballot (bound with `salt`) for casting with a stored credential. */
+export function castEnvelope(el, secret, ballotBytes, salt, counter) {
   const s = typeof secret === 'string' ? parseCredentialSecret(secret) : secret;
   const sig = castSignature(s, el.context, trackingCode(ballotBytes), counter);
-  return envelope(ballotBytes, s.credential, counter, sig);
+  return envelope(ballotBytes, s.credential, salt, counter, sig);
+}
+
+/** A fresh binding salt (32 random bytes) for one ballot. */
+export function bindingSalt() {
+  return crypto.getRandomValues(new Uint8Array(32));
 }
 
 /**
@@ -1086,13 +1097,15 @@ export function castEnvelope(el, secret, ballotBytes, counter) {
 export async function verifyEnvelope(el, registrar, envelopeText) {
   const env = typeof envelopeText === 'string' ? JSON.parse(envelopeText) : envelopeText;
   const keys = Object.keys(env).sort().join(',');
-  if (keys !== 'ballot,counter,credential,signature') throw new Error('envelope: wrong fields');
+  if (keys !== 'ballot,counter,credential,salt,signature') throw new Error('envelope: wrong fields');
   if (!Number.isSafeInteger(env.counter) || env.counter < 0) throw new Error('envelope: bad counter');
   const ballot = base64Decode(env.ballot), credential = base64Decode(env.credential), sig = base64Decode(env.signature);
+  const salt = base64Decode(env.salt);
+  if (salt.length !== 32) throw new Error('envelope: salt is not 32 bytes');
   const d = verifyBallot(el, ballot);
   await verifyCredential(registrar, el.context, credential);
   const vk = credential.slice(0, 32);
-  if (!bytesEqual(d.binding, ballotBinding(vk))) throw new Error("envelope: the ballot is not bound to this credential's key");
+  if (!bytesEqual(d.binding, ballotBinding(vk, salt))) throw new Error("envelope: the ballot is not bound to this credential's key and salt");
   if (sig.length !== 64 || !ed25519.verify(sig, castMessage(el.context, d.trackingCode, env.counter), vk, { zip215: false })) {
     throw new Error('envelope: cast signature does not verify');
   }

@@ -64,23 +64,32 @@ test('credential round trip, ballot, cast envelope; files for the Go interop tes
   const bad = blindSig.slice(); bad[10] ^= 1;
   await assert.rejects(koe.finalizeCredential(stored, bad));
 
-  const binding = koe.ballotBinding(vk);
+  const salt = koe.bindingSalt(), salt2 = koe.bindingSalt();
+  const binding = koe.ballotBinding(vk, salt);
+  assert.notEqual(h(binding), h(koe.ballotBinding(vk, salt2)), 'the binding depends on the salt');
   const pt = koe.plaintextFromAnswers(el.manifest, v.answers);
   const b = koe.encryptBallot(el, binding, pt);
   koe.verifyBallot(el, b.bytes);
-  const env1 = koe.castEnvelope(el, secret, b.bytes, 1);
+  const env1 = koe.castEnvelope(el, secret, b.bytes, salt, 1);
   const got = await koe.verifyEnvelope(el, reg.publicText, env1);
   assert.equal(h(got.trackingCode), h(b.trackingCode));
   // A re-vote: a new ballot, counter 2.
-  const b2 = koe.encryptBallot(el, binding, koe.plaintextFromAnswers(el.manifest, { ...v.answers, 'science-city': 2 }));
-  const env2 = koe.castEnvelope(el, secret, b2.bytes, 2);
+  const b2 = koe.encryptBallot(el, koe.ballotBinding(vk, salt2), koe.plaintextFromAnswers(el.manifest, { ...v.answers, 'science-city': 2 }));
+  const env2 = koe.castEnvelope(el, secret, b2.bytes, salt2, 2);
+  // Another salt than the ballot's is refused.
+  await assert.rejects(koe.verifyEnvelope(el, reg.publicText, koe.castEnvelope(el, secret, b2.bytes, salt, 2)));
+  // A salt of the wrong length is refused.
+  const shortSalt = JSON.parse(env2); shortSalt.salt = koe.base64Encode(new Uint8Array(31));
+  await assert.rejects(koe.verifyEnvelope(el, reg.publicText, shortSalt));
+  const noSalt = JSON.parse(env2); delete noSalt.salt;
+  await assert.rejects(koe.verifyEnvelope(el, reg.publicText, noSalt));
   await koe.verifyEnvelope(el, reg.publicText, env2);
   // The signature is over the counter.
   const forged = JSON.parse(env1); forged.counter = 3;
   await assert.rejects(koe.verifyEnvelope(el, reg.publicText, forged));
   // A ballot bound to another key is refused.
   const other = koe.encryptBallot(el, new Uint8Array(32), pt);
-  await assert.rejects(koe.verifyEnvelope(el, reg.publicText, koe.castEnvelope(el, secret, other.bytes, 4)));
+  await assert.rejects(koe.verifyEnvelope(el, reg.publicText, koe.castEnvelope(el, secret, other.bytes, salt, 4)));
 
   const spoiled = koe.spoil(b.bytes, pt, b.nonces);
   assert.deepEqual(koe.answersFromPlaintext(el.manifest, koe.checkSpoiled(el, spoiled)), v.answers);
@@ -99,6 +108,7 @@ test('credential round trip, ballot, cast envelope; files for the Go interop tes
     credential: h(credential),
     credential_secret: secret,
     binding: h(binding),
+    salt: h(salt),
     key_hash: h(koe.credentialKeyHash(vk)),
     answers: v.answers,
     plaintext: pt,
@@ -131,7 +141,7 @@ test('server-record: the Go-made envelopes and spoiled ballot verify here', asyn
     const r = await koe.verifyEnvelope(el, regText, text);
     // Rebuilding the envelope with this module gives the board's bytes.
     const sig = koe.base64Decode(env.signature);
-    assert.equal(koe.envelope(koe.base64Decode(env.ballot), koe.base64Decode(env.credential), env.counter, sig), text);
+    assert.equal(koe.envelope(koe.base64Decode(env.ballot), koe.base64Decode(env.credential), koe.base64Decode(env.salt), env.counter, sig), text);
     assert.equal(r.counter, env.counter);
     n++;
   }
