@@ -60,7 +60,7 @@ func Decrypt(rand io.Reader, e *ballot.Election, acc *Accumulator, trustee int, 
 func ParseShare(data []byte) (*Share, error) {
 	var s Share
 	if err := strictjson.Decode(data, &s); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrShare, err)
+		return nil, fmt.Errorf("%w: %w", ErrShare, err)
 	}
 	return &s, nil
 }
