@@ -147,7 +147,7 @@ func TestRelayLearnsNoSecret(t *testing.T) {
 			}
 			var rs []Response
 			for _, tt := range trustees {
-				out, err := tt.Respond(testContext, vs)
+				out, err := tt.Respond(testContext, anns, vs)
 				if err != nil {
 					t.Fatal(err)
 				}
