@@ -423,11 +423,15 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
+	if err != nil {
+		return err
+	}
 	verdicts, err := round(s, record.Verdict, ceremony.DecodeVerdict)
 	if err != nil {
 		return err
 	}
-	rs, err := s.t.Respond(s.ctx, verdicts)
+	rs, err := s.t.Respond(s.ctx, anns, verdicts)
 	if err != nil {
 		return err
 	}

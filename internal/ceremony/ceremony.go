@@ -46,6 +46,8 @@ import (
 	"crypto/hpke"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,8 +74,13 @@ const (
 
 // Domain-separation strings (SPEC.md §6).
 const (
-	domainCoefficient = "koe/v2/ceremony/coefficient"
-	domainShare       = "koe/v2/ceremony/share"
+	domainCoefficient   = "koe/v2/ceremony/coefficient"
+	domainShare         = "koe/v2/ceremony/share"
+	domainAnnouncements = "koe/v2/ceremony/announcements"
+	domainDealing       = "koe/v2/ceremony/dealing"
+	domainDealings      = "koe/v2/ceremony/dealings"
+	domainVerdict       = "koe/v2/ceremony/verdict"
+	domainResponse      = "koe/v2/ceremony/response"
 )
 
 var (
@@ -117,10 +124,14 @@ type EncryptedShare struct {
 	Ciphertext []byte
 }
 
-// Dealing is round 2: dealer From's encrypted shares, one for every other trustee.
+// Dealing is round 2: dealer From's encrypted shares, one for every other
+// trustee, made against the announcements whose AnnouncementsHash it carries
+// and signed under C_{From,0}.
 type Dealing struct {
-	From   int
-	Shares []EncryptedShare
+	From              int
+	AnnouncementsHash [32]byte // AnnouncementsHash of the n announcements the dealer verified
+	Shares            []EncryptedShare
+	Signature         *zkp.Schnorr // under C_{From,0}, context DealingDigest
 }
 
 // Complaint says that the share from dealer Against was missing or bad.
@@ -129,17 +140,24 @@ type Complaint struct {
 	Reason  string
 }
 
-// Verdict is round 3: trustee From's complaints, possibly none.
+// Verdict is round 3: trustee From's complaints, possibly none, given on
+// the announcements and dealings whose hashes it carries, signed under
+// C_{From,0}.
 type Verdict struct {
-	From       int
-	Complaints []Complaint
+	From              int
+	AnnouncementsHash [32]byte // AnnouncementsHash of the announcements From verified
+	DealingsHash      [32]byte // DealingsHash of the dealings From opened
+	Complaints        []Complaint
+	Signature         *zkp.Schnorr // under C_{From,0}, context VerdictDigest
 }
 
-// Response is round 4: dealer Dealer reveals the share sᵢⱼ it owes trustee To.
+// Response is round 4: dealer Dealer reveals the share sᵢⱼ it owes trustee
+// To, signed under C_{Dealer,0} together with the verdict it answers.
 type Response struct {
-	Dealer int
-	To     int
-	Share  *group.Scalar // public once revealed
+	Dealer    int
+	To        int
+	Share     *group.Scalar // public once revealed
+	Signature *zkp.Schnorr  // under C_{Dealer,0}, context ResponseDigest
 }
 
 // Transcript is everything the ceremony published.
@@ -165,13 +183,108 @@ type Result struct {
 	Disqualified     []Disqualification     // ascending by trustee
 }
 
-// CoefficientContext is the context of the Schnorr proof for Cᵢₖ:
+// CoefficientContext is the context of the Schnorr proof for Cᵢₖ, which
+// binds the commitments to the trustee's name and HPKE public key:
 //
 //	SHA-256 transcript "koe/v2/ceremony/coefficient" with
-//	Bytes("election", context), Uint64("trustee", i), Uint64("k", k).
-func CoefficientContext(context []byte, i, k int) [32]byte {
+//	Bytes("election", context), Uint64("trustee", i), Uint64("k", k),
+//	String("name", name), Bytes("hpkePublicKey", hpkePublicKey).
+func CoefficientContext(context []byte, i, k int, name string, hpkePublicKey []byte) [32]byte {
 	return group.NewDigest(domainCoefficient).Bytes("election", context).
-		Uint64("trustee", uint64(i)).Uint64("k", uint64(k)).Digest32()
+		Uint64("trustee", uint64(i)).Uint64("k", uint64(k)).
+		String("name", name).Bytes("hpkePublicKey", hpkePublicKey).Digest32()
+}
+
+// AnnouncementsHash is the hash of all n announcements, which every dealing
+// and verdict carries. anns must hold exactly trustees 1..n (any order):
+//
+//	SHA-256 transcript "koe/v2/ceremony/announcements" with
+//	Bytes("election", context), Uint64("n", n), then for i = 1..n:
+//	Uint64("index", i), String("name", name), Bytes("hpkePublicKey", pk),
+//	Uint64("t", t), then for k = 0..t−1: Element("commitment", Cᵢₖ),
+//	Bytes("proof", Rᵢₖ ‖ sᵢₖ).
+func AnnouncementsHash(context []byte, anns []Announcement) [32]byte {
+	byIndex := make(map[int]*Announcement, len(anns))
+	for k := range anns {
+		byIndex[anns[k].Index] = &anns[k]
+	}
+	d := group.NewDigest(domainAnnouncements).Bytes("election", context).Uint64("n", uint64(len(anns)))
+	for i := 1; i <= len(anns); i++ {
+		a := byIndex[i]
+		if a == nil {
+			panic(fmt.Sprintf("ceremony: AnnouncementsHash: no announcement of trustee %d", i))
+		}
+		d.Uint64("index", uint64(i)).String("name", a.Name).Bytes("hpkePublicKey", a.HPKEPublicKey).
+			Uint64("t", uint64(len(a.Commitments)))
+		for k, C := range a.Commitments {
+			d.Element("commitment", C).Bytes("proof", a.Proofs[k].Bytes())
+		}
+	}
+	return d.Digest32()
+}
+
+// DealingDigest is the hash of a dealing, the context of its signature:
+//
+//	SHA-256 transcript "koe/v2/ceremony/dealing" with
+//	Bytes("election", context), Uint64("from", i),
+//	Bytes("announcements", announcementsHash), Uint64("shares", n−1), then
+//	for each share in ascending order of recipient:
+//	Uint64("to", j), Bytes("ciphertext", ciphertext).
+func DealingDigest(context []byte, d *Dealing) [32]byte {
+	shares := slices.Clone(d.Shares)
+	slices.SortFunc(shares, func(a, b EncryptedShare) int { return a.To - b.To })
+	h := group.NewDigest(domainDealing).Bytes("election", context).Uint64("from", uint64(d.From)).
+		Bytes("announcements", d.AnnouncementsHash[:]).Uint64("shares", uint64(len(shares)))
+	for _, s := range shares {
+		h.Uint64("to", uint64(s.To)).Bytes("ciphertext", s.Ciphertext)
+	}
+	return h.Digest32()
+}
+
+// DealingsHash is the hash of the dealings whose share trustee j accepted,
+// which its verdict carries. digests[i] is the DealingDigest of dealer i's
+// dealing if j accepted its share, nil if j complains against i:
+//
+//	SHA-256 transcript "koe/v2/ceremony/dealings" with
+//	Bytes("election", context), Uint64("to", j), then for every i ≠ j in
+//	1..n ascending: Uint64("from", i), Bytes("dealing", digest or empty).
+func DealingsHash(context []byte, n, j int, digests map[int][]byte) [32]byte {
+	h := group.NewDigest(domainDealings).Bytes("election", context).Uint64("to", uint64(j))
+	for i := 1; i <= n; i++ {
+		if i != j {
+			h.Uint64("from", uint64(i)).Bytes("dealing", digests[i])
+		}
+	}
+	return h.Digest32()
+}
+
+// VerdictDigest is the hash of a verdict, the context of its signature:
+//
+//	SHA-256 transcript "koe/v2/ceremony/verdict" with
+//	Bytes("election", context), Uint64("from", j),
+//	Bytes("announcements", announcementsHash), Bytes("dealings", dealingsHash),
+//	Uint64("complaints", m), then for each complaint in the verdict's order:
+//	Uint64("against", i), String("reason", reason).
+func VerdictDigest(context []byte, v *Verdict) [32]byte {
+	h := group.NewDigest(domainVerdict).Bytes("election", context).Uint64("from", uint64(v.From)).
+		Bytes("announcements", v.AnnouncementsHash[:]).Bytes("dealings", v.DealingsHash[:]).
+		Uint64("complaints", uint64(len(v.Complaints)))
+	for _, c := range v.Complaints {
+		h.Uint64("against", uint64(c.Against)).String("reason", c.Reason)
+	}
+	return h.Digest32()
+}
+
+// ResponseDigest is the hash of a response to the verdict whose
+// VerdictDigest is verdict, the context of its signature:
+//
+//	SHA-256 transcript "koe/v2/ceremony/response" with
+//	Bytes("election", context), Uint64("dealer", i), Uint64("to", j),
+//	Scalar("share", sᵢⱼ), Bytes("verdict", verdict).
+func ResponseDigest(context []byte, r *Response, verdict [32]byte) [32]byte {
+	return group.NewDigest(domainResponse).Bytes("election", context).
+		Uint64("dealer", uint64(r.Dealer)).Uint64("to", uint64(r.To)).
+		Scalar("share", r.Share).Bytes("verdict", verdict[:]).Digest32()
 }
 
 // ShareInfo is the HPKE info for the share from dealer i to trustee j:
@@ -282,6 +395,13 @@ func (d *Dealing) checkStructure(n int) error {
 			return fmt.Errorf("share for trustee %d is %d bytes, want %d", s.To, len(s.Ciphertext), ShareCiphertextSize)
 		}
 	}
+	return checkSignature(d.Signature)
+}
+
+func checkSignature(s *zkp.Schnorr) error {
+	if s == nil || s.R == nil || s.S == nil {
+		return errors.New("signature missing")
+	}
 	return nil
 }
 
@@ -305,7 +425,7 @@ func (v *Verdict) checkStructure(n int) error {
 			return err
 		}
 	}
-	return nil
+	return checkSignature(v.Signature)
 }
 
 func (r *Response) checkStructure(n int) error {
@@ -321,7 +441,7 @@ func (r *Response) checkStructure(n int) error {
 	if r.Share == nil {
 		return fmt.Errorf("share missing")
 	}
-	return nil
+	return checkSignature(r.Signature)
 }
 
 type pair struct{ dealer, to int }
@@ -450,7 +570,7 @@ func verifyAnnouncements(context []byte, p Params, anns []Announcement) (map[int
 	for i := 1; i <= p.N; i++ {
 		a := out[i]
 		for k, C := range a.Commitments {
-			ctx := CoefficientContext(context, i, k)
+			ctx := CoefficientContext(context, i, k, a.Name, a.HPKEPublicKey)
 			a.Proofs[k].AddTo(b, ctx[:], C)
 		}
 	}
@@ -460,7 +580,7 @@ func verifyAnnouncements(context []byte, p Params, anns []Announcement) (map[int
 	for i := 1; i <= p.N; i++ {
 		a := out[i]
 		for k, C := range a.Commitments {
-			ctx := CoefficientContext(context, i, k)
+			ctx := CoefficientContext(context, i, k, a.Name, a.HPKEPublicKey)
 			if err := a.Proofs[k].Verify(ctx[:], C); err != nil {
 				return nil, fmt.Errorf("ceremony: announcement of trustee %d: proof of coefficient %d: %w", i, k, err)
 			}
@@ -483,6 +603,9 @@ func (tr *Transcript) Verify(context []byte) (*Result, error) {
 	}
 	anns, err := verifyAnnouncements(context, tr.Params, tr.Announcements)
 	if err != nil {
+		return nil, err
+	}
+	if err := tr.verifyMessages(context, anns); err != nil {
 		return nil, err
 	}
 	responses := make(map[pair]*Response)
@@ -537,6 +660,66 @@ func (tr *Transcript) Verify(context []byte) (*Result, error) {
 		res.VerificationKeys[j] = expectedShare(A, j)
 	}
 	return res, nil
+}
+
+// verifyMessages checks that every dealing and verdict was made on the
+// transcript's announcements, that every verdict was given on the
+// transcript's dealings, and every signature of a dealing, verdict and
+// response under its sender's C_{i,0} (batched). checkStructure has run.
+func (tr *Transcript) verifyMessages(context []byte, anns map[int]*announced) error {
+	annHash := AnnouncementsHash(context, tr.Announcements)
+	digests := make(map[int][]byte, tr.N)
+	type signed struct {
+		what string
+		sig  *zkp.Schnorr
+		ctx  [32]byte
+		from int
+	}
+	var sigs []signed
+	for k := range tr.Dealings {
+		d := &tr.Dealings[k]
+		if d.AnnouncementsHash != annHash {
+			return fmt.Errorf("ceremony: dealing of trustee %d was made on other announcements than the transcript's", d.From)
+		}
+		h := DealingDigest(context, d)
+		digests[d.From] = h[:]
+		sigs = append(sigs, signed{fmt.Sprintf("dealing of trustee %d", d.From), d.Signature, h, d.From})
+	}
+	verdicts := make(map[int][32]byte, tr.N)
+	for k := range tr.Verdicts {
+		v := &tr.Verdicts[k]
+		if v.AnnouncementsHash != annHash {
+			return fmt.Errorf("ceremony: verdict of trustee %d was given on other announcements than the transcript's", v.From)
+		}
+		seen := maps.Clone(digests)
+		for _, c := range v.Complaints {
+			delete(seen, c.Against)
+		}
+		if v.DealingsHash != DealingsHash(context, tr.N, v.From, seen) {
+			return fmt.Errorf("ceremony: verdict of trustee %d was given on other dealings than the transcript's", v.From)
+		}
+		h := VerdictDigest(context, v)
+		verdicts[v.From] = h
+		sigs = append(sigs, signed{fmt.Sprintf("verdict of trustee %d", v.From), v.Signature, h, v.From})
+	}
+	for k := range tr.Responses {
+		r := &tr.Responses[k]
+		h := ResponseDigest(context, r, verdicts[r.To])
+		sigs = append(sigs, signed{fmt.Sprintf("response of trustee %d to trustee %d", r.Dealer, r.To), r.Signature, h, r.Dealer})
+	}
+	b := group.NewBatch()
+	for _, s := range sigs {
+		s.sig.AddTo(b, s.ctx[:], anns[s.from].Commitments[0])
+	}
+	if b.Verify() {
+		return nil
+	}
+	for _, s := range sigs {
+		if err := s.sig.Verify(s.ctx[:], anns[s.from].Commitments[0]); err != nil {
+			return fmt.Errorf("ceremony: signature of the %s: %w", s.what, err)
+		}
+	}
+	return errors.New("ceremony: batch verification of signatures failed but every signature verifies alone")
 }
 
 func describe(ds []Disqualification) string {

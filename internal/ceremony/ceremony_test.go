@@ -57,6 +57,13 @@ func runCeremony(t testing.TB, p Params, h hooks) *run {
 	}
 	if h.dealings != nil {
 		ds = h.dealings(t, r, ds)
+		// The dealers the hook makes misbehave sign what they publish.
+		for k := range ds {
+			var err error
+			if ds[k].Signature, err = r.trustee(ds[k].From).sign(rand.Reader, DealingDigest(testContext, &ds[k])); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	var vs []Verdict
 	for _, tt := range r.trustees {
@@ -72,12 +79,18 @@ func runCeremony(t testing.TB, p Params, h hooks) *run {
 	}
 	var rs []Response
 	for _, tt := range r.trustees {
-		out, err := tt.Respond(testContext, vs)
+		out, err := tt.Respond(testContext, r.anns, vs)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if h.responses != nil {
 			out = h.responses(r, tt.Index, out)
+			for k := range out {
+				vh := VerdictDigest(testContext, &vs[out[k].To-1])
+				if out[k].Signature, err = tt.sign(rand.Reader, ResponseDigest(testContext, &out[k], vh)); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		rs = append(rs, out...)
 	}
@@ -494,8 +507,30 @@ func TestVerifyRejects(t *testing.T) {
 			tr.Verdicts[0].Complaints = []Complaint{{Against: 1, Reason: "x"}}
 		}, nil, "verdict of trustee 1: complaint against itself"},
 		{"unsolicited response", func(tr *Transcript) {
-			tr.Responses = []Response{{Dealer: 1, To: 2, Share: group.ScalarFromUint64(1)}}
+			tr.Responses = []Response{{Dealer: 1, To: 2, Share: group.ScalarFromUint64(1), Signature: tr.Dealings[0].Signature}}
 		}, nil, "trustee 1 responded to trustee 2, who made no complaint against it"},
+		{"substituted ciphertext (M1)", func(tr *Transcript) {
+			tr.Dealings[1].Shares[0].Ciphertext[40] ^= 1
+		}, nil, "verdict of trustee 1 was given on other dealings"},
+		{"dealing signed by another trustee", func(tr *Transcript) {
+			tr.Dealings[1].Signature = tr.Dealings[0].Signature
+		}, nil, "signature of the dealing of trustee 2"},
+		{"dealing made on other announcements", func(tr *Transcript) {
+			tr.Dealings[2].AnnouncementsHash[0] ^= 1
+		}, nil, "dealing of trustee 3 was made on other announcements"},
+		{"verdict given on other announcements", func(tr *Transcript) {
+			tr.Verdicts[0].AnnouncementsHash[0] ^= 1
+		}, nil, "verdict of trustee 1 was given on other announcements"},
+		{"verdict given on other dealings", func(tr *Transcript) {
+			tr.Verdicts[3].DealingsHash[0] ^= 1
+		}, nil, "verdict of trustee 4 was given on other dealings"},
+		{"substituted verdict", func(tr *Transcript) {
+			tr.Verdicts[1].Complaints = []Complaint{{Against: 1, Reason: "forged"}}
+			tr.Responses = nil
+		}, nil, "verdict of trustee 2 was given on other dealings"},
+		{"verdict signed by another trustee", func(tr *Transcript) {
+			tr.Verdicts[1].Signature = tr.Verdicts[2].Signature
+		}, nil, "signature of the verdict of trustee 2"},
 		{"bad params", func(tr *Transcript) {
 			tr.T = 5
 		}, nil, "invalid parameters n=4 t=5"},
@@ -531,7 +566,7 @@ func TestTrusteeRejects(t *testing.T) {
 	}
 	anns := cloneTranscript(t, r.tr).Announcements
 	anns[0].Name = "Mallory"
-	if _, err := tr.Deal(rand.Reader, testContext, anns); err == nil || !strings.Contains(err.Error(), "not the one it made") {
+	if _, err := tr.Deal(rand.Reader, testContext, anns); err == nil || !strings.Contains(err.Error(), "announcement of trustee 1") {
 		t.Errorf("Deal with a substituted own announcement: %v", err)
 	}
 	fresh, _, err := NewTrustee(rand.Reader, r.p, testContext, 1, "x")

@@ -49,7 +49,7 @@ func Example() {
 	// Round 4: answer complaints (there are none here).
 	var responses []ceremony.Response
 	for _, t := range trustees {
-		rs, err := t.Respond(context, verdicts)
+		rs, err := t.Respond(context, anns, verdicts)
 		if err != nil {
 			panic(err)
 		}

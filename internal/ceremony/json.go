@@ -23,9 +23,9 @@ var jsonKeys = map[string]bool{
 	// Announcement
 	"index": true, "name": true, "hpkePublicKey": true, "commitments": true, "proofs": true,
 	// Dealing
-	"from": true, "shares": true, "to": true, "ciphertext": true,
+	"from": true, "shares": true, "to": true, "ciphertext": true, "announcementsHash": true, "signature": true,
 	// Verdict
-	"complaints": true, "against": true, "reason": true,
+	"complaints": true, "against": true, "reason": true, "dealingsHash": true,
 	// Response
 	"dealer": true, "share": true,
 	// Transcript
@@ -46,6 +46,35 @@ func decodeHex(field, s string, size int) ([]byte, error) {
 		}
 	}
 	return hex.DecodeString(s)
+}
+
+func decodeHash(field, s string) ([32]byte, error) {
+	var h [32]byte
+	b, err := decodeHex(field, s, 32)
+	if err != nil {
+		return h, err
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func hexSignature(p *zkp.Schnorr) string {
+	if p == nil || p.R == nil || p.S == nil {
+		return ""
+	}
+	return hex.EncodeToString(p.Bytes())
+}
+
+func decodeSignature(s string) (*zkp.Schnorr, error) {
+	b, err := decodeHex("signature", s, zkp.SchnorrSize)
+	if err != nil {
+		return nil, err
+	}
+	p, err := zkp.DecodeSchnorr(b)
+	if err != nil {
+		return nil, fmt.Errorf("signature: %w", err)
+	}
+	return p, nil
 }
 
 func hexElement(e *group.Element) string { return hex.EncodeToString(e.Encode(nil)) }
@@ -171,17 +200,22 @@ type shareJSON struct {
 }
 
 type dealingJSON struct {
-	From   int          `json:"from"`
-	Shares *[]shareJSON `json:"shares"`
+	From              int          `json:"from"`
+	AnnouncementsHash string       `json:"announcementsHash"`
+	Shares            *[]shareJSON `json:"shares"`
+	Signature         string       `json:"signature"`
 }
 
-// MarshalJSON encodes d as {"from":i,"shares":[{"to":j,"ciphertext":hex}…]}.
+// MarshalJSON encodes d as {"from":i,"announcementsHash":hex,
+// "shares":[{"to":j,"ciphertext":hex}…],"signature":hex}. The signature is
+// R ‖ s (64 bytes).
 func (d Dealing) MarshalJSON() ([]byte, error) {
 	shares := make([]shareJSON, len(d.Shares))
 	for k, s := range d.Shares {
 		shares[k] = shareJSON{To: s.To, Ciphertext: hex.EncodeToString(s.Ciphertext)}
 	}
-	return json.Marshal(dealingJSON{From: d.From, Shares: &shares})
+	return json.Marshal(dealingJSON{From: d.From, AnnouncementsHash: hex.EncodeToString(d.AnnouncementsHash[:]),
+		Shares: &shares, Signature: hexSignature(d.Signature)})
 }
 
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
@@ -197,6 +231,13 @@ func (d *Dealing) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("ceremony: dealing of trustee %d: too many shares", w.From)
 	}
 	tmp := Dealing{From: w.From, Shares: make([]EncryptedShare, 0, len(*w.Shares))}
+	var err error
+	if tmp.AnnouncementsHash, err = decodeHash("announcementsHash", w.AnnouncementsHash); err != nil {
+		return fmt.Errorf("ceremony: dealing of trustee %d: %w", w.From, err)
+	}
+	if tmp.Signature, err = decodeSignature(w.Signature); err != nil {
+		return fmt.Errorf("ceremony: dealing of trustee %d: %w", w.From, err)
+	}
 	for _, s := range *w.Shares {
 		ct, err := decodeHex(fmt.Sprintf("ciphertext for trustee %d", s.To), s.Ciphertext, ShareCiphertextSize)
 		if err != nil {
@@ -238,17 +279,22 @@ type complaintJSON struct {
 }
 
 type verdictJSON struct {
-	From       int              `json:"from"`
-	Complaints *[]complaintJSON `json:"complaints"`
+	From              int              `json:"from"`
+	AnnouncementsHash string           `json:"announcementsHash"`
+	DealingsHash      string           `json:"dealingsHash"`
+	Complaints        *[]complaintJSON `json:"complaints"`
+	Signature         string           `json:"signature"`
 }
 
-// MarshalJSON encodes v as {"from":j,"complaints":[{"against":i,"reason":…}…]}.
+// MarshalJSON encodes v as {"from":j,"announcementsHash":hex,"dealingsHash":hex,
+// "complaints":[{"against":i,"reason":…}…],"signature":hex}.
 func (v Verdict) MarshalJSON() ([]byte, error) {
 	cs := make([]complaintJSON, len(v.Complaints))
 	for k, c := range v.Complaints {
 		cs[k] = complaintJSON(c)
 	}
-	return json.Marshal(verdictJSON{From: v.From, Complaints: &cs})
+	return json.Marshal(verdictJSON{From: v.From, AnnouncementsHash: hex.EncodeToString(v.AnnouncementsHash[:]),
+		DealingsHash: hex.EncodeToString(v.DealingsHash[:]), Complaints: &cs, Signature: hexSignature(v.Signature)})
 }
 
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
@@ -261,6 +307,16 @@ func (v *Verdict) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("ceremony: verdict of trustee %d: complaints missing", w.From)
 	}
 	tmp := Verdict{From: w.From, Complaints: make([]Complaint, 0, len(*w.Complaints))}
+	var err error
+	if tmp.AnnouncementsHash, err = decodeHash("announcementsHash", w.AnnouncementsHash); err != nil {
+		return fmt.Errorf("ceremony: verdict of trustee %d: %w", w.From, err)
+	}
+	if tmp.DealingsHash, err = decodeHash("dealingsHash", w.DealingsHash); err != nil {
+		return fmt.Errorf("ceremony: verdict of trustee %d: %w", w.From, err)
+	}
+	if tmp.Signature, err = decodeSignature(w.Signature); err != nil {
+		return fmt.Errorf("ceremony: verdict of trustee %d: %w", w.From, err)
+	}
 	for _, c := range *w.Complaints {
 		tmp.Complaints = append(tmp.Complaints, Complaint(c))
 	}
@@ -289,17 +345,18 @@ func DecodeVerdict(p Params, data []byte) (*Verdict, error) {
 // --- Response ---
 
 type responseJSON struct {
-	Dealer int    `json:"dealer"`
-	To     int    `json:"to"`
-	Share  string `json:"share"`
+	Dealer    int    `json:"dealer"`
+	To        int    `json:"to"`
+	Share     string `json:"share"`
+	Signature string `json:"signature"`
 }
 
-// MarshalJSON encodes r as {"dealer":i,"to":j,"share":hex}.
+// MarshalJSON encodes r as {"dealer":i,"to":j,"share":hex,"signature":hex}.
 func (r Response) MarshalJSON() ([]byte, error) {
 	if r.Share == nil {
 		return nil, fmt.Errorf("ceremony: response without a share")
 	}
-	return json.Marshal(responseJSON{Dealer: r.Dealer, To: r.To, Share: hexScalar(r.Share)})
+	return json.Marshal(responseJSON{Dealer: r.Dealer, To: r.To, Share: hexScalar(r.Share), Signature: hexSignature(r.Signature)})
 }
 
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
@@ -312,7 +369,11 @@ func (r *Response) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("ceremony: response of trustee %d: %w", w.Dealer, err)
 	}
-	tmp := Response{Dealer: w.Dealer, To: w.To, Share: s}
+	sig, err := decodeSignature(w.Signature)
+	if err != nil {
+		return fmt.Errorf("ceremony: response of trustee %d: %w", w.Dealer, err)
+	}
+	tmp := Response{Dealer: w.Dealer, To: w.To, Share: s, Signature: sig}
 	if err := tmp.checkStructure(MaxTrustees); err != nil {
 		return fmt.Errorf("ceremony: response of trustee %d: %w", w.Dealer, err)
 	}

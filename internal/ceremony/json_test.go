@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -106,9 +107,9 @@ func TestJSONShapes(t *testing.T) {
 		prefix string
 	}{
 		{tr.Announcements[0], `{"index":1,"name":"Trustee 1","hpkePublicKey":"`},
-		{tr.Dealings[0], `{"from":1,"shares":[{"to":2,"ciphertext":"`},
-		{tr.Verdicts[1], `{"from":2,"complaints":[]}`},
-		{tr.Verdicts[0], `{"from":1,"complaints":[{"against":3,"reason":"share does not match the commitments"}]}`},
+		{tr.Dealings[0], `{"from":1,"announcementsHash":"` + hex.EncodeToString(tr.Dealings[0].AnnouncementsHash[:]) + `","shares":[{"to":2,"ciphertext":"`},
+		{tr.Verdicts[1], `{"from":2,"announcementsHash":"` + hex.EncodeToString(tr.Verdicts[1].AnnouncementsHash[:]) + `","dealingsHash":"` + hex.EncodeToString(tr.Verdicts[1].DealingsHash[:]) + `","complaints":[],"signature":"`},
+		{tr.Verdicts[0], `{"from":1,"announcementsHash":"` + hex.EncodeToString(tr.Verdicts[0].AnnouncementsHash[:]) + `","dealingsHash":"` + hex.EncodeToString(tr.Verdicts[0].DealingsHash[:]) + `","complaints":[{"against":3,"reason":"share does not match the commitments"}],"signature":"`},
 		{tr.Responses[0], `{"dealer":2,"to":4,"share":"`},
 		{tr, `{"params":{"n":4,"t":2},"announcements":[{"index":1,`},
 		{res, `{"qual":[1,2,4],"jointKey":"`},
@@ -159,6 +160,12 @@ func TestDecodersReject(t *testing.T) {
 	commitment := hexField([]byte(ann), "commitments")
 	share := hexField([]byte(resp), "share")
 	ct := hexField([]byte(deal), "ciphertext")
+	dealSig := hexField([]byte(deal), "signature")
+	dealAnns := hexField([]byte(deal), "announcementsHash")
+	verdictDeals := hexField([]byte(verdict), "dealingsHash")
+	verdictSig := hexField([]byte(verdict), "signature")
+	respSig := hexField([]byte(resp), "signature")
+	complaints := verdict[strings.Index(verdict, `"complaints":`):strings.Index(verdict, `,"signature"`)]
 	rep := func(s, old, new string) string {
 		if !strings.Contains(s, old) {
 			t.Fatalf("fixture does not contain %q", old)
@@ -191,16 +198,30 @@ func TestDecodersReject(t *testing.T) {
 		{"announcement: proofs missing", decAnn, rep(ann, `"proofs":[`, `"proofs":[],"x":[`), "unknown field"},
 		{"announcement: null", decAnn, `null`, ""},
 		{"dealing: null shares", decDeal, `{"from":1,"shares":null}`, "null is not allowed"},
-		{"dealing: too few shares", decDeal, `{"from":1,"shares":[]}`, "0 shares, want 3"},
+		{"dealing: too few shares", decDeal, deal[:strings.Index(deal, `"shares":`)] + `"shares":[],"signature":"` + dealSig + `"}`, "0 shares, want 3"},
+		{"dealing: announcements hash missing", decDeal, rep(deal, `"announcementsHash":"`+dealAnns+`",`, ``), "announcementsHash: 0 hex digits, want 64"},
+		{"dealing: short announcements hash", decDeal, rep(deal, dealAnns, dealAnns[2:]), "announcementsHash: 62 hex digits"},
+		{"dealing: uppercase announcements hash", decDeal, rep(deal, dealAnns, strings.ToUpper(dealAnns)), "not lowercase hex"},
+		{"dealing: signature missing", decDeal, rep(deal, `,"signature":"`+dealSig+`"`, ``), "signature: 0 hex digits, want 128"},
+		{"dealing: short signature", decDeal, rep(deal, dealSig, dealSig[2:]), "signature: 126 hex digits"},
+		{"dealing: non-canonical signature R", decDeal, rep(deal, dealSig, strings.Repeat("ff", 32)+dealSig[64:]), "signature"},
+		{"dealing: non-canonical signature s", decDeal, rep(deal, dealSig, dealSig[:64]+ell), "signature"},
 		{"dealing: short ciphertext", decDeal, rep(deal, ct, ct[2:]), "2334 hex digits, want 2336"},
 		{"dealing: uppercase ciphertext", decDeal, rep(deal, ct, strings.ToUpper(ct)), "not lowercase hex"},
 		{"dealing: share to self", decDeal, rep(deal, `"to":2`, `"to":1`), "dealer itself"},
 		{"dealing: duplicate recipient", decDeal, rep(deal, `"to":3`, `"to":2`), "two shares for trustee 2"},
-		{"verdict: missing complaints", decVerdict, `{"from":2}`, "complaints missing"},
-		{"verdict: against self", decVerdict, `{"from":2,"complaints":[{"against":2,"reason":"x"}]}`, "against itself"},
-		{"verdict: empty reason", decVerdict, `{"from":2,"complaints":[{"against":1,"reason":""}]}`, "reason"},
-		{"verdict: control character", decVerdict, `{"from":2,"complaints":[{"against":1,"reason":"a\u0007"}]}`, "control character"},
-		{"verdict: duplicate complaint", decVerdict, `{"from":2,"complaints":[{"against":1,"reason":"x"},{"against":1,"reason":"y"}]}`, "two complaints"},
+		{"verdict: missing complaints", decVerdict, rep(verdict, complaints+`,`, ``), "complaints missing"},
+		{"verdict: against self", decVerdict, rep(verdict, complaints, `"complaints":[{"against":1,"reason":"x"}]`), "against itself"},
+		{"verdict: empty reason", decVerdict, rep(verdict, complaints, `"complaints":[{"against":2,"reason":""}]`), "reason"},
+		{"verdict: control character", decVerdict, rep(verdict, complaints, `"complaints":[{"against":2,"reason":"a\u0007"}]`), "control character"},
+		{"verdict: duplicate complaint", decVerdict, rep(verdict, complaints, `"complaints":[{"against":2,"reason":"x"},{"against":2,"reason":"y"}]`), "two complaints"},
+		{"verdict: dealings hash missing", decVerdict, rep(verdict, `"dealingsHash":"`+verdictDeals+`",`, ``), "dealingsHash: 0 hex digits, want 64"},
+		{"verdict: uppercase dealings hash", decVerdict, rep(verdict, verdictDeals, strings.ToUpper(verdictDeals)), "not lowercase hex"},
+		{"verdict: announcements hash missing", decVerdict, rep(verdict, `"announcementsHash":"`+dealAnns+`",`, ``), "announcementsHash: 0 hex digits"},
+		{"verdict: signature missing", decVerdict, rep(verdict, `,"signature":"`+verdictSig+`"`, ``), "signature: 0 hex digits"},
+		{"verdict: identity signature R", decVerdict, rep(verdict, verdictSig, strings.Repeat("ff", 32)+verdictSig[64:]), "signature"},
+		{"response: signature missing", decResp, rep(resp, `,"signature":"`+respSig+`"`, ``), "signature: 0 hex digits"},
+		{"response: long signature", decResp, rep(resp, respSig, respSig+"00"), "signature: 130 hex digits"},
 		{"verdict: recased nested field", decVerdict, rep(verdict, `"against"`, `"AGAINST"`), `unknown field "AGAINST"`},
 		{"response: non-canonical scalar", decResp, rep(resp, share, ell), "not a canonical encoding"},
 		{"response: uppercase", decResp, rep(resp, share, strings.ToUpper(share)), "not lowercase hex"},

@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"crypto/hpke"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -88,7 +89,7 @@ func NewTrustee(rand io.Reader, params Params, context []byte, index int, name s
 	t.hpkeKey = sk
 	ann := &Announcement{Index: index, Name: name, HPKEPublicKey: sk.PublicKey().Bytes()}
 	for k, a := range t.coeffs {
-		ctx := CoefficientContext(context, index, k)
+		ctx := CoefficientContext(context, index, k, name, ann.HPKEPublicKey)
 		p, err := zkp.ProveSchnorr(rand, ctx[:], a, t.commitments[k])
 		if err != nil {
 			return nil, nil, fmt.Errorf("ceremony: %w", err)
@@ -144,12 +145,21 @@ func (t *Trustee) checkOwn(anns map[int]*announced) error {
 	return nil
 }
 
+// sign signs a message digest with a Schnorr signature under Cᵢ₀.
+func (t *Trustee) sign(rand io.Reader, digest [32]byte) (*zkp.Schnorr, error) {
+	sig, err := zkp.ProveSchnorr(rand, digest[:], t.coeffs[0], t.commitments[0])
+	if err != nil {
+		return nil, fmt.Errorf("ceremony: signing: %w", err)
+	}
+	return sig, nil
+}
+
 // Deal is round 2. It verifies all n announcements (including the trustee's
-// own) and seals sᵢⱼ = fᵢ(j) to every other trustee j with HPKE, info
-// ShareInfo(context, i, j). crypto/hpke draws its encapsulation randomness
-// from crypto/rand; rand is reserved and currently unused.
+// own), seals sᵢⱼ = fᵢ(j) to every other trustee j with HPKE, info
+// ShareInfo(context, i, j), records AnnouncementsHash(anns) and signs the
+// dealing under Cᵢ₀ with a nonce from rand. crypto/hpke draws its
+// encapsulation randomness from crypto/rand.
 func (t *Trustee) Deal(rand io.Reader, context []byte, anns []Announcement) (*Dealing, error) {
-	_ = rand
 	if err := t.checkContext(context); err != nil {
 		return nil, err
 	}
@@ -160,7 +170,7 @@ func (t *Trustee) Deal(rand io.Reader, context []byte, anns []Announcement) (*De
 	if err := t.checkOwn(ver); err != nil {
 		return nil, err
 	}
-	d := &Dealing{From: t.Index}
+	d := &Dealing{From: t.Index, AnnouncementsHash: AnnouncementsHash(context, anns)}
 	for j := 1; j <= t.params.N; j++ {
 		if j == t.Index {
 			continue
@@ -172,14 +182,20 @@ func (t *Trustee) Deal(rand io.Reader, context []byte, anns []Announcement) (*De
 		}
 		d.Shares = append(d.Shares, EncryptedShare{To: j, Ciphertext: ct})
 	}
+	if d.Signature, err = t.sign(rand, DealingDigest(context, d)); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
 // Receive is round 3. It verifies the announcements, then opens and checks
 // the share each other dealer sent to this trustee. A missing dealing or
-// share, a ciphertext that does not open, a non-canonical scalar or a share
-// that fails sᵢⱼ·G = Σₖ jᵏ·Cᵢₖ becomes a complaint. Receive remembers the
-// shares that passed and returns the trustee's Verdict.
+// share, a dealing made on other announcements or whose signature under Cᵢ₀
+// does not verify, a ciphertext that does not open, a non-canonical scalar
+// or a share that fails sᵢⱼ·G = Σₖ jᵏ·Cᵢₖ becomes a complaint. Receive
+// remembers the shares that passed and returns the trustee's Verdict,
+// carrying the hashes of the announcements and dealings it saw and signed
+// under Cⱼ₀ with a nonce from crypto/rand.
 func (t *Trustee) Receive(context []byte, anns []Announcement, dealings []Dealing) (*Verdict, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
@@ -199,18 +215,26 @@ func (t *Trustee) Receive(context []byte, anns []Announcement, dealings []Dealin
 		d := &dealings[k]
 		byDealer[d.From] = append(byDealer[d.From], d)
 	}
+	annHash := AnnouncementsHash(context, anns)
 	received := map[int]*group.Scalar{t.Index: t.eval(t.Index)}
-	v := &Verdict{From: t.Index, Complaints: []Complaint{}}
+	v := &Verdict{From: t.Index, AnnouncementsHash: annHash, Complaints: []Complaint{}}
+	digests := make(map[int][]byte)
 	for i := 1; i <= t.params.N; i++ {
 		if i == t.Index {
 			continue
 		}
-		s, reason := t.open(context, i, ver[i], byDealer[i])
+		s, reason := t.open(context, i, ver[i], annHash, byDealer[i])
 		if reason != "" {
 			v.Complaints = append(v.Complaints, Complaint{Against: i, Reason: reason})
 			continue
 		}
+		h := DealingDigest(context, byDealer[i][0])
+		digests[i] = h[:]
 		received[i] = s
+	}
+	v.DealingsHash = DealingsHash(context, t.params.N, t.Index, digests)
+	if v.Signature, err = t.sign(crand.Reader, VerdictDigest(context, v)); err != nil {
+		return nil, err
 	}
 	t.received = received
 	t.stage = stageReceived
@@ -218,7 +242,7 @@ func (t *Trustee) Receive(context []byte, anns []Announcement, dealings []Dealin
 }
 
 // open returns the verified share from dealer i, or the reason it has none.
-func (t *Trustee) open(context []byte, i int, a *announced, ds []*Dealing) (*group.Scalar, string) {
+func (t *Trustee) open(context []byte, i int, a *announced, annHash [32]byte, ds []*Dealing) (*group.Scalar, string) {
 	switch {
 	case len(ds) == 0:
 		return nil, "no dealing"
@@ -228,6 +252,12 @@ func (t *Trustee) open(context []byte, i int, a *announced, ds []*Dealing) (*gro
 	d := ds[0]
 	if err := d.checkStructure(t.params.N); err != nil || len(d.Shares) != t.params.N-1 {
 		return nil, "malformed dealing"
+	}
+	if d.AnnouncementsHash != annHash {
+		return nil, "dealing made on other announcements"
+	}
+	if h := DealingDigest(context, d); d.Signature.Verify(h[:], a.Commitments[0]) != nil {
+		return nil, "dealing signature does not verify"
 	}
 	var ct []byte
 	for _, s := range d.Shares {
@@ -253,12 +283,23 @@ func (t *Trustee) open(context []byte, i int, a *announced, ds []*Dealing) (*gro
 	return s, ""
 }
 
-// Respond is round 4: for every complaint against this trustee in verdicts,
-// it reveals the share it owes the complainer. The result may be empty.
-func (t *Trustee) Respond(context []byte, verdicts []Verdict) ([]Response, error) {
+// Respond is round 4: it verifies the announcements and, for every
+// complaint against this trustee in verdicts, reveals the share it owes the
+// complainer, signed under Cᵢ₀ (nonce from crypto/rand) together with the
+// verdict. It refuses a verdict given on other announcements or whose
+// signature does not verify. The result may be empty.
+func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdict) ([]Response, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
 	}
+	ver, err := verifyAnnouncements(context, t.params, anns)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkOwn(ver); err != nil {
+		return nil, err
+	}
+	annHash := AnnouncementsHash(context, anns)
 	seen := make(map[int]bool)
 	var out []Response
 	for k := range verdicts {
@@ -270,9 +311,20 @@ func (t *Trustee) Respond(context []byte, verdicts []Verdict) ([]Response, error
 			return nil, fmt.Errorf("ceremony: trustee %d published two verdicts", v.From)
 		}
 		seen[v.From] = true
+		if v.AnnouncementsHash != annHash {
+			return nil, fmt.Errorf("ceremony: verdict of trustee %d was given on other announcements", v.From)
+		}
+		vh := VerdictDigest(context, v)
+		if err := v.Signature.Verify(vh[:], ver[v.From].Commitments[0]); err != nil {
+			return nil, fmt.Errorf("ceremony: signature of the verdict of trustee %d: %w", v.From, err)
+		}
 		for _, c := range v.Complaints {
 			if c.Against == t.Index {
-				out = append(out, Response{Dealer: t.Index, To: v.From, Share: t.eval(v.From)})
+				r := Response{Dealer: t.Index, To: v.From, Share: t.eval(v.From)}
+				if r.Signature, err = t.sign(crand.Reader, ResponseDigest(context, &r, vh)); err != nil {
+					return nil, err
+				}
+				out = append(out, r)
 			}
 		}
 	}

@@ -252,7 +252,7 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 		}
 	}
 	for _, t := range trustees {
-		rs, err := t.Respond(ctx, verdicts)
+		rs, err := t.Respond(ctx, anns, verdicts)
 		if err != nil {
 			return nil, err
 		}

@@ -68,7 +68,7 @@ func ServerCeremony(ctx context.Context, base, id string, manifest []byte, token
 		if err != nil {
 			return nil, err
 		}
-		rs, err := tr.Respond(h[:], cur.Verdicts)
+		rs, err := tr.Respond(h[:], cur.Announcements, cur.Verdicts)
 		if err != nil {
 			return nil, err
 		}

@@ -150,7 +150,8 @@ func runElection(t *testing.T, h *harness) {
 		must(t, tc[i].PostCeremony(ctx, id, record.Verdict, v))
 	}
 	for i, tr := range trustees {
-		rs, err := tr.Respond(h0[:], transcript().Verdicts)
+		cur := transcript()
+		rs, err := tr.Respond(h0[:], cur.Announcements, cur.Verdicts)
 		must(t, err)
 		if rs == nil {
 			rs = []ceremony.Response{}

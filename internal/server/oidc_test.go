@@ -274,7 +274,8 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	v, err := tr.Receive(h0[:], cur.Announcements, cur.Dealings)
 	must(t, err)
 	must(t, tc.PostCeremony(ctx, id, record.Verdict, v))
-	rs, err := tr.Respond(h0[:], transcript().Verdicts)
+	cur = transcript()
+	rs, err := tr.Respond(h0[:], cur.Announcements, cur.Verdicts)
 	must(t, err)
 	if rs == nil {
 		rs = []ceremony.Response{}
