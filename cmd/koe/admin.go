@@ -164,7 +164,16 @@ func adminStep(step string) func([]string, io.Writer, io.Writer) error {
 		case "tally":
 			var t tally.Encrypted
 			json.Unmarshal(raw, &t)
-			fmt.Fprintf(stdout, "Encrypted tally of %d ballots on the board. Next: the trustees run koe trustee decrypt --server %s --election %s\n", t.Ballots, *f.server, *f.election)
+			fmt.Fprintf(stdout, "Encrypted tally of %d ballots on the board.", t.Ballots)
+			el, err := c.Election(context.Background(), *f.election)
+			if err != nil {
+				return err
+			}
+			if min := el.E.Manifest.PrivacyThreshold(); t.Ballots < min {
+				fmt.Fprintf(stdout, " It counts fewer than the manifest's privacy threshold of %d ballots: no trustee decrypts it, and the results are withheld to protect the voters' privacy.\n", min)
+				return nil
+			}
+			fmt.Fprintf(stdout, " Next: the trustees run koe trustee decrypt --server %s --election %s\n", *f.server, *f.election)
 		default:
 			fmt.Fprintf(stdout, "Election %s: %s done.\n", *f.election, step)
 		}

@@ -2,6 +2,13 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
+	"path/filepath"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
+
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +29,11 @@ func TestMain(m *testing.M) {
 //
 // Each script gets $ADDR, a free loopback address for koe serve, and two
 // commands: "waitfor URL" waits until the URL answers, and "setcode VAR
-// CODES.csv VOTER" sets $VAR to a voter's one-time code.
+// CODES.csv VOTER" sets $VAR to a voter's one-time code; "doctortally
+// RECORD swap|single" rewrites the record's tally.json as a dishonest
+// operator would (crypto-audit H1): two selections swapped, or the first
+// counted ballot's own ciphertexts presented as a tally of one ballot;
+// "truncatefile FILE" cuts its last byte.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -47,6 +58,18 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Fatalf("%s did not answer within 30s", args[0])
 			},
+			"doctortally": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: doctortally RECORD swap|single")
+				}
+				ts.Check(doctorTally(ts.MkAbs(args[0]), args[1]))
+			},
+			"truncatefile": func(ts *testscript.TestScript, neg bool, args []string) {
+				name := ts.MkAbs(args[0])
+				st, err := os.Stat(name)
+				ts.Check(err)
+				ts.Check(os.Truncate(name, st.Size()-1))
+			},
 			"setcode": func(ts *testscript.TestScript, neg bool, args []string) {
 				f, err := os.Open(ts.MkAbs(args[1]))
 				ts.Check(err)
@@ -63,4 +86,42 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// doctorTally rewrites dir's tally.json: "swap" exchanges the first two
+// selections' ciphertexts, "single" replaces the tally by the first
+// counted ballot alone.
+func doctorTally(dir, how string) error {
+	e, _, err := record.LoadElection(dir)
+	if err != nil {
+		return err
+	}
+	var pub tally.Encrypted
+	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
+		return err
+	}
+	switch how {
+	case "swap":
+		pub.Ciphertexts[0], pub.Ciphertexts[1] = pub.Ciphertexts[1], pub.Ciphertexts[0]
+	case "single":
+		br, err := record.OpenBallots(dir, e.Style.Size())
+		if err != nil {
+			return err
+		}
+		defer br.Close()
+		raw, err := br.Next()
+		if err != nil {
+			return err
+		}
+		cts, err := ballot.DecodeCiphertexts(e, raw)
+		if err != nil {
+			return err
+		}
+		one := tally.NewAccumulator(e.Style)
+		one.AddCiphertexts(cts)
+		pub = *one.Publish()
+	default:
+		return fmt.Errorf("doctortally: %q, want swap or single", how)
+	}
+	return record.WriteJSON(filepath.Join(dir, record.Tally), &pub)
 }

@@ -44,6 +44,10 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 		return err
 	}
 	manifest = bytes.Replace(manifest, []byte(`"id": "kagaku-shishin-2026"`), []byte(`"id": "`+id+`"`), 1)
+	// Someone trying koe casts a ballot or two: the demo publishes results
+	// of any number, where a real survey withholds those of fewer than ten.
+	manifest = bytes.Replace(manifest, []byte(`"questions":`), []byte(`"privacyThreshold": 1,
+  "questions":`), 1)
 	m, err := ballot.ParseManifest(manifest)
 	if err != nil {
 		return err
@@ -84,6 +88,7 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 	for _, v := range voters[:min(5, len(voters))] {
 		fmt.Fprintf(stdout, "    %s  %s\n", v, codes[v])
 	}
+	fmt.Fprintf(stdout, "Its privacy threshold is 1, so that its results are published however few answer; a real survey withholds results of fewer than %d answers.\n", ballot.DefaultPrivacyThreshold)
 	fmt.Fprintf(stdout, "Its %d trustees run inside this server (for trying koe only); once the survey is tallied, %d of them decrypt it and you can publish.\n",
 		len(trustees), m.Threshold)
 	// The trustees wait for the tally.

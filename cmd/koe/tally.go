@@ -71,8 +71,8 @@ func verifiedTally(dir string, e *ballot.Election, stdout, stderr io.Writer) (*t
 	return acc, nil
 }
 
-// loadTally reads the published encrypted tally.
-func loadTally(dir string, e *ballot.Election) (*tally.Accumulator, error) {
+// readTally reads the published encrypted tally, as it stands.
+func readTally(dir string) (*tally.Encrypted, error) {
 	var pub tally.Encrypted
 	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -80,7 +80,16 @@ func loadTally(dir string, e *ballot.Election) (*tally.Accumulator, error) {
 		}
 		return nil, err
 	}
-	return tally.ParseEncrypted(&pub, e.Style)
+	return &pub, nil
+}
+
+// loadTally reads and decodes the published encrypted tally.
+func loadTally(dir string, e *ballot.Election) (*tally.Accumulator, error) {
+	pub, err := readTally(dir)
+	if err != nil {
+		return nil, err
+	}
+	return tally.ParseEncrypted(pub, e.Style)
 }
 
 func electionPublish(args []string, stdout, stderr io.Writer) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -16,9 +17,11 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/keystore"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
 )
 
 const trusteeKind = "koe/v2/trustee-secret"
@@ -64,7 +67,11 @@ type place interface {
 	// messages returns every trustee's message of a round, by trustee.
 	messages(round string) (map[int][]byte, error)
 	publish(round string, j int, v any) (string, error)
-	tally(e *ballot.Election) (*tally.Accumulator, error)
+	// tally returns the encrypted tally the trustees are asked to decrypt.
+	tally() (*tally.Encrypted, error)
+	// record returns a directory holding the election record to verify
+	// before decrypting, and a function that removes what it fetched.
+	record() (string, func(), error)
 	publishShare(s *tally.Share) (string, error)
 	describe() string
 }
@@ -117,9 +124,11 @@ func (d dirPlace) publish(round string, j int, v any) (string, error) {
 	return name, record.WriteJSON(name, v)
 }
 
-func (d dirPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
-	return loadTally(string(d), e)
+func (d dirPlace) tally() (*tally.Encrypted, error) {
+	return readTally(string(d))
 }
+
+func (d dirPlace) record() (string, func(), error) { return string(d), func() {}, nil }
 
 func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 	name := record.DecryptionFile(string(d), s.Trustee)
@@ -153,12 +162,18 @@ func (p *serverPlace) publish(round string, j int, v any) (string, error) {
 	return p.describe(), p.c.PostCeremony(context.Background(), p.id, round, v)
 }
 
-func (p *serverPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
-	pub, err := p.c.Tally(context.Background(), p.id)
+func (p *serverPlace) tally() (*tally.Encrypted, error) {
+	return p.c.Tally(context.Background(), p.id)
+}
+
+// record downloads the board and the record the server derives from it:
+// the trustee verifies them itself rather than trust the server's tally.
+func (p *serverPlace) record() (string, func(), error) {
+	dir, err := p.c.FetchRecord(context.Background(), p.id)
 	if err != nil {
-		return nil, err
+		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", client.ElectionPath(p.id, "/record"))
 	}
-	return tally.ParseEncrypted(pub, e.Style)
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 func (p *serverPlace) publishShare(s *tally.Share) (string, error) {
@@ -487,7 +502,7 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acc, err := s.place.tally(e)
+	acc, err := s.verifiedTally(e, res, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -509,4 +524,83 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *s.f.election)
 	}
 	return nil
+}
+
+// errRefuse is wrapped by every reason a trustee refuses to decrypt.
+var errRefuse = errors.New("refusing to decrypt")
+
+// verifiedTally runs the verifier's steps up to the tally (SPEC.md §9.2,
+// §11 steps 1–5) on the record at the trustee's place, a directory or the
+// record and board downloaded from the server, and returns the tally to
+// decrypt: the homomorphic sum of exactly the counted ballots. It refuses,
+// naming the check that failed, if the record does not verify, if it is
+// not the election of the trustee's own ceremony, if the tally the
+// trustee is asked to decrypt is not that sum, or if it counts fewer
+// ballots than the manifest's privacy threshold.
+func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result, stdout, stderr io.Writer) (*tally.Accumulator, error) {
+	dir, cleanup, err := s.place.record()
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	verifyHint := "see the whole report with koe verify " + dir
+	if *s.f.server != "" {
+		verifyHint = fmt.Sprintf("see the whole report with koe verify --server %s --election %s; do not decrypt until it passes", *s.f.server, *s.f.election)
+	}
+	var p *progress
+	rep, recRes, acc := verify.Counted(dir, verify.Options{Progress: func(stage string, done, total int) {
+		if p == nil {
+			p = newProgress(stderr, "verifying "+stage+" before decrypting", total)
+		}
+		p.set(done)
+	}})
+	if acc == nil {
+		fails := rep.Failures()
+		if len(fails) == 0 {
+			fails = []verify.Check{{What: "record", Detail: "nothing to verify"}}
+		}
+		var msgs []string
+		for _, f := range fails[:min(len(fails), 3)] {
+			msgs = append(msgs, f.What+": "+f.Detail)
+		}
+		if len(fails) > 3 {
+			msgs = append(msgs, fmt.Sprintf("and %d more problems", len(fails)-3))
+		}
+		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", errRefuse, strings.Join(msgs, "; ")), "%s", verifyHint)
+	}
+	raw, err := record.ReadFile(filepath.Join(dir, record.Manifest))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(raw, s.raw) {
+		return nil, withHint(fmt.Errorf("%w: the record's manifest is not the election's manifest you read from %s", errRefuse, s.place.describe()), "%s", verifyHint)
+	}
+	Y, qualified := recRes.VerificationKeys[s.t.Index]
+	if !group.Equal(rep.Election.Key, e.Key) || !qualified || !group.Equal(Y, res.VerificationKeys[s.t.Index]) {
+		return nil, withHint(fmt.Errorf("%w: the record's key ceremony is not the one your key file finished (another joint key or verification key)", errRefuse), "%s", verifyHint)
+	}
+
+	// The tally asked for, and the one on the record, are the sum.
+	asked, err := s.place.tally()
+	if err != nil {
+		if client.IsCode(err, "no-tally") {
+			return nil, withHint(errors.New("the election has no tally yet"), "the administrator tallies it first (koe tally, or koe admin tally)")
+		}
+		return nil, err
+	}
+	if err := verify.CheckTally(acc, asked); err != nil {
+		return nil, withHint(fmt.Errorf("%w: the tally you are asked to decrypt (from %s) is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, s.place.describe(), acc.Ballots, err), "decrypting it could reveal single ballots; tell the other trustees and the election's observers")
+	}
+	var onRecord tally.Encrypted
+	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &onRecord); err != nil {
+		return nil, withHint(fmt.Errorf("%w: the record has no tally: %v", errRefuse, err), "%s", verifyHint)
+	}
+	if err := verify.CheckTally(acc, &onRecord); err != nil {
+		return nil, withHint(fmt.Errorf("%w: the record's tally is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, acc.Ballots, err), "%s", verifyHint)
+	}
+	if err := tally.CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
+		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", errRefuse, acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
+	}
+	fmt.Fprintf(stdout, "Trustee %d: verified the record up to the tally (%d checks): the tally is the homomorphic sum of the %d counted ballots.\n", s.t.Index, len(rep.Checks), acc.Ballots)
+	return acc, nil
 }

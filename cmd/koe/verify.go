@@ -84,6 +84,8 @@ func verifyRecord(dir string, opt verify.Options, stdout, stderr io.Writer, quie
 	fails := rep.Failures()
 	if rep.OK() && rep.InProgress {
 		fmt.Fprintf(stdout, "\nVerification PASSED so far (the election is in progress): %d checks, %d ballots, in %.1fs\n", len(rep.Checks), rep.Ballots, time.Since(start).Seconds())
+	} else if rep.OK() && rep.Withheld {
+		fmt.Fprintf(stdout, "\nVerification PASSED: %d checks, %d ballots, in %.1fs; the results are withheld (fewer ballots than the privacy threshold of %d)\n", len(rep.Checks), rep.Ballots, time.Since(start).Seconds(), rep.Election.Manifest.PrivacyThreshold())
 	} else if rep.OK() {
 		fmt.Fprintf(stdout, "\nVerification PASSED: %d checks, %d ballots, in %.1fs\n", len(rep.Checks), rep.Ballots, time.Since(start).Seconds())
 	} else {

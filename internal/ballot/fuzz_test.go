@@ -22,6 +22,7 @@ func FuzzParseManifest(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(`{"spec":"koe/v2","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1}]}`))
+	f.Add([]byte(`{"spec":"koe/v2","id":"x","kind":"survey","title":{"ja":"t"},"trustees":1,"threshold":1,"privacyThreshold":3,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1}]}`))
 	f.Add([]byte(`{"spec":"koe/v2"}}`))
 	f.Add([]byte(`{"spec":"koe/v2","id":"x","kind":"vote","title":{"ja":"t"},"trustees":1,"threshold":1,"questions":[{"id":"q","kind":"rating","label":{"ja":"q"},"min":0,"max":1,"options":[]}]}`))
 	f.Add([]byte(`{}`))

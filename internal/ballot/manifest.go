@@ -35,6 +35,14 @@ const (
 	MaxRatingValue  = 1_000_000
 	MaxTrustees     = 64
 	maxLabel        = 2000
+
+	// DefaultPrivacyThreshold is the privacy threshold of a manifest that
+	// omits privacyThreshold (SPEC.md §7.2): results of fewer than ten
+	// ballots are withheld, the smallest cell size statistical offices
+	// commonly publish.
+	DefaultPrivacyThreshold = 10
+	// MaxPrivacyThreshold bounds privacyThreshold.
+	MaxPrivacyThreshold = 1_000_000
 )
 
 // Text is a label in Japanese and English. Japanese is required; English
@@ -76,16 +84,29 @@ type Question struct {
 // transcript of its exact bytes (SPEC.md §7.3), so it is always handled
 // together with the bytes it was decoded from.
 type Manifest struct {
-	Spec        string     `json:"spec"`
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"` // "vote" or "survey"
-	Title       Text       `json:"title"`
-	Description *Text      `json:"description,omitempty"`
-	Opens       string     `json:"opens,omitempty"`  // RFC 3339
-	Closes      string     `json:"closes,omitempty"` // RFC 3339
-	Trustees    int        `json:"trustees"`
-	Threshold   int        `json:"threshold"`
-	Questions   []Question `json:"questions"`
+	Spec        string `json:"spec"`
+	ID          string `json:"id"`
+	Kind        string `json:"kind"` // "vote" or "survey"
+	Title       Text   `json:"title"`
+	Description *Text  `json:"description,omitempty"`
+	Opens       string `json:"opens,omitempty"`  // RFC 3339
+	Closes      string `json:"closes,omitempty"` // RFC 3339
+	Trustees    int    `json:"trustees"`
+	Threshold   int    `json:"threshold"`
+	// Privacy is the privacy threshold: the fewest counted ballots a
+	// tally must hold for any trustee to decrypt it (SPEC.md §7.2, §9.2).
+	// Absent means DefaultPrivacyThreshold; use PrivacyThreshold to read it.
+	Privacy   *int       `json:"privacyThreshold,omitempty"`
+	Questions []Question `json:"questions"`
+}
+
+// PrivacyThreshold is the fewest counted ballots whose tally the trustees
+// decrypt: the manifest's privacyThreshold, or DefaultPrivacyThreshold.
+func (m *Manifest) PrivacyThreshold() int {
+	if m.Privacy == nil {
+		return DefaultPrivacyThreshold
+	}
+	return *m.Privacy
 }
 
 // ErrManifest is wrapped by every manifest validation error.
@@ -165,6 +186,9 @@ func (m *Manifest) Validate() error {
 	}
 	if m.Threshold < 1 || m.Threshold > m.Trustees {
 		return bad("threshold is %d, want 1..%d (the number of trustees)", m.Threshold, m.Trustees)
+	}
+	if m.Privacy != nil && (*m.Privacy < 1 || *m.Privacy > MaxPrivacyThreshold) {
+		return bad("privacyThreshold is %d, want 1..%d (the fewest counted ballots whose results are published; omit it for %d)", *m.Privacy, MaxPrivacyThreshold, DefaultPrivacyThreshold)
 	}
 	if len(m.Questions) == 0 || len(m.Questions) > MaxQuestions {
 		return bad("%d questions, want 1..%d", len(m.Questions), MaxQuestions)

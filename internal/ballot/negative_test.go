@@ -593,6 +593,12 @@ func TestParseManifestRejects(t *testing.T) {
 		{"threshold > trustees", func(m map[string]any) { m["threshold"] = 4 }},
 		{"threshold 0", func(m map[string]any) { m["threshold"] = 0 }},
 		{"threshold negative", func(m map[string]any) { m["threshold"] = -1 }},
+		{"privacyThreshold 0", func(m map[string]any) { m["privacyThreshold"] = 0 }},
+		{"privacyThreshold negative", func(m map[string]any) { m["privacyThreshold"] = -1 }},
+		{"privacyThreshold too big", func(m map[string]any) { m["privacyThreshold"] = MaxPrivacyThreshold + 1 }},
+		{"privacyThreshold a string", func(m map[string]any) { m["privacyThreshold"] = "10" }},
+		{"privacyThreshold a fraction", func(m map[string]any) { m["privacyThreshold"] = 2.5 }},
+		{"privacyThreshold null", func(m map[string]any) { m["privacyThreshold"] = nil }},
 		{"no questions", func(m map[string]any) { m["questions"] = []any{} }},
 		{"too many questions", func(m map[string]any) {
 			var qs []any
@@ -690,17 +696,41 @@ func TestParseManifestRejects(t *testing.T) {
 	})
 	t.Run("limits are inclusive", func(t *testing.T) {
 		for name, edit := range map[string]func(m map[string]any){
-			"64 trustees":         func(m map[string]any) { m["trustees"], m["threshold"] = MaxTrustees, MaxTrustees },
-			"rating span 100":     func(m map[string]any) { q(m, 2)["min"], q(m, 2)["max"] = 7, 7+MaxRatingSpan },
-			"64 options":          func(m map[string]any) { q(m, 0)["options"] = options(MaxOptions) },
-			"max = options":       func(m map[string]any) { q(m, 1)["max"] = 3 },
-			"id of 64 characters": func(m map[string]any) { m["id"] = strings.Repeat("a", 64) },
+			"64 trustees":          func(m map[string]any) { m["trustees"], m["threshold"] = MaxTrustees, MaxTrustees },
+			"rating span 100":      func(m map[string]any) { q(m, 2)["min"], q(m, 2)["max"] = 7, 7+MaxRatingSpan },
+			"64 options":           func(m map[string]any) { q(m, 0)["options"] = options(MaxOptions) },
+			"max = options":        func(m map[string]any) { q(m, 1)["max"] = 3 },
+			"id of 64 characters":  func(m map[string]any) { m["id"] = strings.Repeat("a", 64) },
+			"privacyThreshold 1":   func(m map[string]any) { m["privacyThreshold"] = 1 },
+			"privacyThreshold max": func(m map[string]any) { m["privacyThreshold"] = MaxPrivacyThreshold },
 		} {
 			if _, err := ParseManifest(manifestJSON(t, edit)); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
 	})
+}
+
+func TestPrivacyThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(m map[string]any)
+		want int
+	}{
+		{"absent", nil, DefaultPrivacyThreshold},
+		{"one", func(m map[string]any) { m["privacyThreshold"] = 1 }, 1},
+		{"fifty", func(m map[string]any) { m["privacyThreshold"] = 50 }, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseManifest(manifestJSON(t, tc.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.PrivacyThreshold(); got != tc.want {
+				t.Fatalf("PrivacyThreshold() = %d, want %d", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestNewElectionRejects(t *testing.T) {

@@ -1,8 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/record"
@@ -54,4 +56,20 @@ func (c *Client) Tally(ctx context.Context, id string) (*tally.Encrypted, error)
 // PostDecryption posts this trustee's partial decryption.
 func (c *Client) PostDecryption(ctx context.Context, id string, s *tally.Share) error {
 	return c.JSON(ctx, "POST", ElectionPath(id, "/decryptions"), s, nil)
+}
+
+// FetchRecord downloads the election's record, as the server derives it
+// from its board (the entries, the signed checkpoint and its key, SPEC.md
+// §13.6), and unpacks it into a new temporary directory, which the caller
+// removes. Nothing in it is trusted until it has been verified.
+func (c *Client) FetchRecord(ctx context.Context, id string) (string, error) {
+	archive, err := c.Raw(ctx, "GET", ElectionPath(id, "/record"), "", nil)
+	if err != nil {
+		return "", err
+	}
+	dir, err := record.Unpack(bytes.NewReader(archive), "")
+	if err != nil {
+		return "", fmt.Errorf("the record of %s: %w", id, err)
+	}
+	return dir, nil
 }

@@ -80,7 +80,7 @@ func Run(o Options) (*Summary, error) {
 	if entries, err := os.ReadDir(o.Dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("demo: %s exists and is not empty", o.Dir)
 	}
-	manifest, err := adjustManifest(o.Manifest, o.Trustees, o.Threshold)
+	manifest, err := adjustManifest(o.Manifest, o.Trustees, o.Threshold, o.Voters)
 	if err != nil {
 		return nil, err
 	}
@@ -266,20 +266,25 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 	return trustees, nil
 }
 
-// adjustManifest sets the number of trustees and the threshold.
-func adjustManifest(data []byte, n, t int) ([]byte, error) {
-	if n == 0 && t == 0 {
-		return data, nil
-	}
+// adjustManifest sets the number of trustees and the threshold and, for a
+// demo of fewer voters than the manifest's privacy threshold, lowers that
+// to the number of voters, so that the demo's tally can be decrypted.
+func adjustManifest(data []byte, n, t, voters int) ([]byte, error) {
 	m, err := ballot.ParseManifest(data)
 	if err != nil {
 		return nil, err
+	}
+	if n == 0 && t == 0 && voters >= m.PrivacyThreshold() {
+		return data, nil
 	}
 	if n > 0 {
 		m.Trustees = n
 	}
 	if t > 0 {
 		m.Threshold = t
+	}
+	if voters < m.PrivacyThreshold() {
+		m.Privacy = &voters
 	}
 	out, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

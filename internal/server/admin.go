@@ -594,6 +594,9 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := belowPrivacy(el, acc); err != nil {
+		return err
+	}
 	if _, err := tally.Check(el.e, acc, share, Y); err != nil {
 		return errorf(http.StatusBadRequest, "invalid-share", "%v", err)
 	}
@@ -613,6 +616,16 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, map[string]int{"trustee": j})
 	return nil
+}
+
+// belowPrivacy is the API error for a tally of fewer ballots than the
+// manifest's privacy threshold (SPEC.md §9.2): nothing of it is decrypted,
+// and its results are withheld.
+func belowPrivacy(el *election, acc *tally.Accumulator) error {
+	if tally.CheckPrivacy(el.manifest, acc.Ballots) == nil {
+		return nil
+	}
+	return errorf(http.StatusConflict, "below-privacy-threshold", "the tally counts %d ballots, fewer than the manifest's privacy threshold of %d: no trustee decrypts it and the results are withheld, to protect the voters' privacy", acc.Ballots, el.manifest.PrivacyThreshold())
 }
 
 // decryptions returns the trustees' shares on the board.
@@ -652,6 +665,9 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 	defer unlock()
 	acc, err := s.loadTally(r.Context(), el)
 	if err != nil {
+		return err
+	}
+	if err := belowPrivacy(el, acc); err != nil {
 		return err
 	}
 	shares, err := s.decryptions(r.Context(), el)

@@ -39,9 +39,26 @@ func decryptionContext(tallyHash [32]byte, trustee, selection int) []byte {
 	return d[:]
 }
 
+// ErrWithheld is wrapped by the error for a tally of fewer ballots than the
+// manifest's privacy threshold: no trustee decrypts it (SPEC.md §9.2).
+var ErrWithheld = errors.New("fewer counted ballots than the privacy threshold: the results are withheld")
+
+// CheckPrivacy reports whether a tally of ballots counted ballots may be
+// decrypted under the manifest's privacy threshold (SPEC.md §9.2).
+func CheckPrivacy(m *ballot.Manifest, ballots int) error {
+	if min := m.PrivacyThreshold(); ballots < min {
+		return fmt.Errorf("%w: the tally counts %d ballots, the manifest's privacyThreshold is %d", ErrWithheld, ballots, min)
+	}
+	return nil
+}
+
 // Decrypt computes trustee's partial decryption of the tally with its key
-// share x, whose public verification key is Y = x·G.
+// share x, whose public verification key is Y = x·G. It refuses a tally of
+// fewer ballots than the privacy threshold (CheckPrivacy).
 func Decrypt(rand io.Reader, e *ballot.Election, acc *Accumulator, trustee int, x *group.Scalar) (*Share, error) {
+	if err := CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
+		return nil, err
+	}
 	Y := group.BaseMul(x)
 	h := acc.Hash(e.Context)
 	s := &Share{Trustee: trustee, Tally: hex.EncodeToString(h[:])}

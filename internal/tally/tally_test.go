@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -141,13 +142,19 @@ func newFixture(t testing.TB, manifest []byte, n, threshold int, answers []ballo
 	return f
 }
 
+// withPrivacy sets a manifest's privacyThreshold, so that a test can
+// decrypt a tally of a few ballots.
+func withPrivacy(manifest []byte, min int) []byte {
+	return bytes.Replace(manifest, []byte(`"questions"`), fmt.Appendf(nil, `"privacyThreshold": %d, "questions"`, min), 1)
+}
+
 func referendum(t testing.TB) []byte {
 	t.Helper()
 	m, err := examples.Manifest("referendum")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return withPrivacy(m, 1)
 }
 
 func referendumFixture(t testing.TB) *fixture {
@@ -401,7 +408,7 @@ func TestParseEncrypted(t *testing.T) {
 	}
 }
 
-const ratingManifest = `{"spec":"koe/v2","id":"rating","kind":"survey","title":{"ja":"評価"},"trustees":3,"threshold":2,
+const ratingManifest = `{"spec":"koe/v2","id":"rating","kind":"survey","title":{"ja":"評価"},"trustees":3,"threshold":2,"privacyThreshold":3,
 "questions":[
  {"id":"score","kind":"rating","label":{"ja":"点数"},"min":3,"max":7},
  {"id":"pick","kind":"single","label":{"ja":"選択"},"optional":true,"options":[{"id":"a","label":{"ja":"あ"}},{"id":"b","label":{"ja":"い"}}]},
@@ -486,6 +493,43 @@ func TestParseResults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ParseResults([]byte(tc.data)); err == nil {
 				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+// A tally of fewer ballots than the privacy threshold is not decrypted: a
+// tally of one ballot would be that ballot (crypto-audit H1).
+func TestDecryptRefusesBelowPrivacyThreshold(t *testing.T) {
+	m, err := examples.Manifest("referendum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := []ballot.Answers{{"plan": "yes"}, {"plan": "no"}, {"plan": "yes"}, {"plan": "yes"}}
+	for _, tc := range []struct {
+		name     string
+		manifest []byte
+		ok       bool
+	}{
+		{"default threshold 10", m, false},
+		{"threshold 5", withPrivacy(m, 5), false},
+		{"threshold 4, exactly met", withPrivacy(m, 4), true},
+		{"threshold 1", withPrivacy(m, 1), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.manifest, 3, 2, answers)
+			s, err := Decrypt(rand.Reader, f.e, f.acc, 1, f.d.shares[1])
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("a tally of %d ballots refused: %v", f.acc.Ballots, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrWithheld) || s != nil {
+				t.Fatalf("a tally of %d ballots under privacyThreshold %d: got %v, want ErrWithheld", f.acc.Ballots, f.e.Manifest.PrivacyThreshold(), err)
+			}
+			if err := CheckPrivacy(f.e.Manifest, f.acc.Ballots); !errors.Is(err, ErrWithheld) {
+				t.Fatalf("CheckPrivacy: %v", err)
 			}
 		})
 	}

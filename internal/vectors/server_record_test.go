@@ -50,6 +50,8 @@ func genServerRecord(t *testing.T) {
 	data, _ := examples.Manifest("referendum")
 	m, _ := ballot.ParseManifest(data)
 	m.ID, m.Trustees, m.Threshold = "shin-chosha-server", 3, 2
+	privacy := 5 // six voters: below the default privacy threshold
+	m.Privacy = &privacy
 	manifest, _ := json.MarshalIndent(m, "", "  ")
 	var created server.Created
 	must(t, admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))

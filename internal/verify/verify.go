@@ -48,6 +48,9 @@ type Report struct {
 	// InProgress is set when the record ends before the results: every
 	// check it allows has been made.
 	InProgress bool
+	// Withheld is set when the tally counts fewer ballots than the
+	// manifest's privacy threshold and, as it must, nobody decrypted it.
+	Withheld bool
 }
 
 // OK reports whether every check passed.
@@ -84,52 +87,11 @@ const maxListed = 20
 
 // Record verifies the election record in dir.
 func Record(dir string, opt Options) *Report {
-	r := &Report{}
-	if opt.Workers <= 0 {
-		opt.Workers = runtime.GOMAXPROCS(0)
-	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		r.fail("record", "%s is not a directory holding an election record", dir)
+	r, res, acc := countedBallots(dir, opt)
+	if acc == nil {
 		return r
 	}
-
-	// 1. Manifest and ceremony.
-	e, res, err := record.LoadElection(dir)
-	if err != nil {
-		r.fail("manifest and ceremony", "%v", err)
-		return r
-	}
-	r.Election = e
-	r.pass(record.Manifest, "%q (%s), %d questions, manifest hash %x", e.Manifest.Title.Ja, e.Manifest.ID, len(e.Manifest.Questions), e.ManifestHash[:8])
-	r.pass(record.CeremonyDir, "%d trustees, threshold %d: every commitment and proof checks; qualified trustees %v", e.Manifest.Trustees, e.Manifest.Threshold, res.Qual)
-
-	// 2. election.json must be what the ceremony implies.
-	var published record.Params
-	if err := record.ReadJSON(filepath.Join(dir, record.Election), &published); err != nil {
-		r.fail(record.Election, "%v", err)
-	} else {
-		want, _ := json.Marshal(record.ParamsOf(e, res))
-		got, _ := json.Marshal(&published)
-		if !bytes.Equal(want, got) {
-			r.fail(record.Election, "does not match the parameters the manifest and ceremony imply (joint key, context or verification keys differ)")
-		} else {
-			r.pass(record.Election, "joint key %x…, context %x… follow from the ceremony", e.Key.Bytes()[:8], e.Context[:8])
-		}
-	}
-
-	// The bulletin board, if the record came from a server.
-	if hasBoard(dir) {
-		checkBoard(r, dir, e, opt)
-	}
-
-	// 3. Cast ballots.
-	acc, cast, ok := checkBallots(r, dir, e, opt)
-
-	// 4. Spoiled ballots.
-	checkSpoiled(r, dir, e, cast)
-	if !ok {
-		return r
-	}
+	e := r.Election
 
 	// 5. The encrypted tally. An election still in progress has none yet:
 	// everything published so far has been checked.
@@ -143,22 +105,26 @@ func Record(dir string, opt Options) *Report {
 		r.fail(record.Tally, "%v", err)
 		return r
 	}
-	want := acc.Publish()
-	if pub.Ballots != want.Ballots {
-		r.fail(record.Tally, "counts %d ballots, the record holds %d", pub.Ballots, want.Ballots)
+	if err := CheckTally(acc, &pub); err != nil {
+		r.fail(record.Tally, "%v", err)
 		return r
-	}
-	if len(pub.Ciphertexts) != len(want.Ciphertexts) {
-		r.fail(record.Tally, "has %d ciphertexts, a ballot has %d selections", len(pub.Ciphertexts), len(want.Ciphertexts))
-		return r
-	}
-	for k := range want.Ciphertexts {
-		if pub.Ciphertexts[k] != want.Ciphertexts[k] {
-			r.fail(record.Tally, "selection %d is not the sum of the ballots' ciphertexts", k+1)
-			return r
-		}
 	}
 	r.pass(record.Tally, "is the homomorphic sum of the %d ballots", acc.Ballots)
+
+	// The privacy threshold: below it nothing may be decrypted.
+	if err := tally.CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
+		files, ierr := record.Indexed(filepath.Join(dir, record.DecryptDir), "trustee")
+		switch {
+		case ierr != nil:
+			r.fail(record.DecryptDir, "%v", ierr)
+		case len(files) > 0 || fileExists(filepath.Join(dir, record.Results)):
+			r.fail(record.DecryptDir, "%d partial decryptions published of a tally of %d ballots, below the manifest's privacy threshold of %d: no trustee may decrypt it", len(files), acc.Ballots, e.Manifest.PrivacyThreshold())
+		default:
+			r.Withheld = true
+			r.pass(record.Results, "withheld: %d ballots counted, fewer than the privacy threshold of %d, and no trustee decrypted the tally", acc.Ballots, e.Manifest.PrivacyThreshold())
+		}
+		return r
+	}
 
 	// 6. Partial decryptions.
 	partials := checkDecryptions(r, dir, e, res, acc)
@@ -197,6 +163,95 @@ func Record(dir string, opt Options) *Report {
 	}
 	r.pass(record.Results, "follow from the tally and the partial decryptions of trustees %v", sortedKeys(partials))
 	return r
+}
+
+// Counted runs the verifier's steps up to the tally on the record in dir
+// (SPEC.md §11 steps 1–4 and, for a record with a board, §13.6): the
+// manifest and ceremony, election.json, the board's checkpoint, lifecycle
+// and envelopes, every counted ballot and its proofs, and the rules across
+// ballots. It returns the report and, only if every check passed, the
+// ceremony's result and the homomorphic sum of exactly the counted ballots
+// (its Ballots field their number). A trustee runs it before decrypting
+// (§9.2); Record runs it first.
+func Counted(dir string, opt Options) (*Report, *ceremony.Result, *tally.Accumulator) {
+	r, res, acc := countedBallots(dir, opt)
+	if !r.OK() {
+		return r, nil, nil
+	}
+	return r, res, acc
+}
+
+// countedBallots is Counted, except that acc is returned whenever the
+// ballots themselves verified, so that Record goes on to check the tally
+// of a record whose other parts failed.
+func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, acc *tally.Accumulator) {
+	r = &Report{}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		r.fail("record", "%s is not a directory holding an election record", dir)
+		return r, nil, nil
+	}
+
+	// 1. Manifest and ceremony.
+	e, res, err := record.LoadElection(dir)
+	if err != nil {
+		r.fail("manifest and ceremony", "%v", err)
+		return r, nil, nil
+	}
+	r.Election = e
+	r.pass(record.Manifest, "%q (%s), %d questions, manifest hash %x", e.Manifest.Title.Ja, e.Manifest.ID, len(e.Manifest.Questions), e.ManifestHash[:8])
+	r.pass(record.CeremonyDir, "%d trustees, threshold %d: every commitment and proof checks; qualified trustees %v", e.Manifest.Trustees, e.Manifest.Threshold, res.Qual)
+
+	// 2. election.json must be what the ceremony implies.
+	var published record.Params
+	if err := record.ReadJSON(filepath.Join(dir, record.Election), &published); err != nil {
+		r.fail(record.Election, "%v", err)
+	} else {
+		want, _ := json.Marshal(record.ParamsOf(e, res))
+		got, _ := json.Marshal(&published)
+		if !bytes.Equal(want, got) {
+			r.fail(record.Election, "does not match the parameters the manifest and ceremony imply (joint key, context or verification keys differ)")
+		} else {
+			r.pass(record.Election, "joint key %x…, context %x… follow from the ceremony", e.Key.Bytes()[:8], e.Context[:8])
+		}
+	}
+
+	// The bulletin board, if the record came from a server.
+	if hasBoard(dir) {
+		checkBoard(r, dir, e, opt)
+	}
+
+	// 3. Cast ballots.
+	acc, cast, ok := checkBallots(r, dir, e, opt)
+
+	// 4. Spoiled ballots.
+	checkSpoiled(r, dir, e, cast)
+	if !ok {
+		return r, res, nil
+	}
+	return r, res, acc
+}
+
+// CheckTally reports whether the published encrypted tally pub is exactly
+// acc, the homomorphic sum of the counted ballots (SPEC.md §11 step 5):
+// the same number of ballots and, selection by selection, the same
+// ciphertexts.
+func CheckTally(acc *tally.Accumulator, pub *tally.Encrypted) error {
+	want := acc.Publish()
+	if pub.Ballots != want.Ballots {
+		return fmt.Errorf("counts %d ballots, the record holds %d", pub.Ballots, want.Ballots)
+	}
+	if len(pub.Ciphertexts) != len(want.Ciphertexts) {
+		return fmt.Errorf("has %d ciphertexts, a ballot has %d selections", len(pub.Ciphertexts), len(want.Ciphertexts))
+	}
+	for k := range want.Ciphertexts {
+		if pub.Ciphertexts[k] != want.Ciphertexts[k] {
+			return fmt.Errorf("selection %d is not the sum of the ballots' ciphertexts", k+1)
+		}
+	}
+	return nil
 }
 
 func sortedKeys(m map[int][]*group.Element) []int {

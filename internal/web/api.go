@@ -81,6 +81,19 @@ func (s *Site) election(ctx context.Context, id string) (*server.ElectionInfo, e
 	return &in, nil
 }
 
+// encryptedTally fetches an election's encrypted tally, or nil if there is none yet.
+func (s *Site) encryptedTally(ctx context.Context, id string) (*tally.Encrypted, error) {
+	var t tally.Encrypted
+	err := s.api.Do(ctx, "GET", client.ElectionPath(id, "/tally"), "", nil, &t)
+	if client.IsCode(err, "no-tally") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
 // results fetches an election's published results, or nil if there are none yet.
 func (s *Site) publishedResults(ctx context.Context, id string) (*tally.Results, error) {
 	raw, err := s.api.Raw(ctx, "GET", client.ElectionPath(id, "/results"), "", nil)

@@ -35,6 +35,7 @@ type fixture struct {
 	url        string
 	survey     string // published
 	setup      string // in setup
+	withheld   string // tallied with fewer ballots than its privacy threshold
 	tracking   string // a cast ballot's tracking code
 	superseded string // a ballot replaced by a re-vote
 	ballots    int
@@ -137,6 +138,12 @@ func newFixture() (*fixture, error) {
 		return nil, err
 	}
 	f.setup = created.ID
+
+	// A referendum of two ballots, fewer than its privacy threshold (the
+	// default, 10): tallied, its results withheld.
+	if f.withheld, err = withheldElection(ctx, base, admin); err != nil {
+		return nil, err
+	}
 
 	// The citizen survey, run to its results.
 	manifest, _ := examples.Manifest("survey")
@@ -249,6 +256,56 @@ type boothElection struct {
 	codes    map[string]string // voter id → one-time code
 	trustees []*ceremony.Trustee
 	tokens   []string
+}
+
+// withheldElection runs a referendum of two ballots to its tally; its
+// privacy threshold is the default, so its results are withheld.
+func withheldElection(ctx context.Context, base string, admin *client.Client) (string, error) {
+	ref, _ := examples.Manifest("referendum")
+	ref = bytes.Replace(ref, []byte(`"id": "shin-chosha-2026"`), []byte(`"id": "withheld-2026"`), 1)
+	var created server.Created
+	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", ref, &created); err != nil {
+		return "", err
+	}
+	id := created.ID
+	if _, err := demo.ServerCeremony(ctx, base, id, ref, created.TrusteeTokens); err != nil {
+		return "", err
+	}
+	codes, err := demo.ImportRoll(ctx, admin, id, "H", 2)
+	if err != nil {
+		return "", err
+	}
+	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+		return "", err
+	}
+	voter := client.New(base, "")
+	el, err := voter.Election(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	for vid, code := range codes {
+		cred, err := voter.Register(ctx, el, vid, code)
+		if err != nil {
+			return "", err
+		}
+		pt, err := el.E.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
+		if err != nil {
+			return "", err
+		}
+		env, _, _, err := client.Seal(el, cred, pt, 1)
+		if err != nil {
+			return "", err
+		}
+		if _, err := voter.Cast(ctx, id, env); err != nil {
+			return "", err
+		}
+	}
+	for _, step := range []string{"/close", "/tally"} {
+		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
 }
 
 // publish closes and tallies an election, has trustees 1, 2 and 4

@@ -115,6 +115,14 @@ type resultsData struct {
 	Loc     *time.Location
 	// Turnout of the roll, in percent (when there is a roll).
 	RollPercent float64
+	// Withheld is set when the tally counts fewer ballots than the
+	// manifest's privacy threshold: no results will be published.
+	Withheld *withheld
+}
+
+// withheld is why an election's results are withheld (SPEC.md §9.2).
+type withheld struct {
+	Ballots, Min int
 }
 
 func (s *Site) results(r *request) (string, any, error) {
@@ -135,6 +143,15 @@ func (s *Site) results(r *request) (string, any, error) {
 		return "", nil, err
 	}
 	d := &resultsData{electionView: ev, Results: res, Summary: sum, Turnout: turnout(sum.PerHour, s.opts.Location), Loc: s.opts.Location}
+	if res == nil && ev.Info.State == server.StateTallied {
+		t, err := s.encryptedTally(r.Context(), ev.Info.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		if t != nil && tally.CheckPrivacy(ev.Manifest, t.Ballots) != nil {
+			d.Withheld = &withheld{Ballots: t.Ballots, Min: ev.Manifest.PrivacyThreshold()}
+		}
+	}
 	if res != nil {
 		d.Charts = questionCharts(ev.Manifest, res, r.lang)
 		if sum.HasRoll && sum.Voters > 0 {

@@ -62,6 +62,10 @@ func TestPagesRender(t *testing.T) {
 			"ja": {"結果はまだ公表されていません", "まだ票はありません"},
 			"en": {"The results are not published yet", "No ballots yet"},
 		}},
+		{"results-withheld", "/elections/" + f.withheld + "/results", map[string][]string{
+			"ja": {"集計された回答は2件で、10件に届きませんでした。回答した方のプライバシーを守るため、結果は公表しません。", "受託者はこの集計を復号しません"},
+			"en": {"2 answers were counted, fewer than 10: the results are withheld to protect the privacy of those who answered.", "the trustees do not decrypt it"},
+		}},
 		{"board", "/elections/" + f.survey + "/board", map[string][]string{
 			"ja": {"最新のチェックポイント", "koe.test/koe/" + f.survey, "質問（マニフェスト）", "追跡コード", "/api/v1/elections/" + f.survey + "/record"},
 			"en": {"Latest checkpoint", "koe.test/koe/" + f.survey, "Questions (manifest)", "Tracking code", "Download the election record"},

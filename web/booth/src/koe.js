@@ -486,7 +486,7 @@ export function parseManifest(manifestBytes) {
     return v;
   };
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad('not a JSON object');
-  known(m, ['spec', 'id', 'kind', 'title', 'description', 'opens', 'closes', 'trustees', 'threshold', 'questions'], 'manifest');
+  known(m, ['spec', 'id', 'kind', 'title', 'description', 'opens', 'closes', 'trustees', 'threshold', 'privacyThreshold', 'questions'], 'manifest');
   if (m.spec !== 'koe/v2') bad('spec is not "koe/v2"');
   if (typeof m.id !== 'string' || !ID_RE.test(m.id)) bad('bad id');
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
@@ -494,6 +494,10 @@ export function parseManifest(manifestBytes) {
   text(m.description, 'description', true);
   const n = int(m.trustees, 'trustees'), t = int(m.threshold, 'threshold');
   if (n < 1 || n > 64 || t < 1 || t > n) bad('trustees/threshold out of range');
+  if (m.privacyThreshold !== undefined) {
+    const p = int(m.privacyThreshold, 'privacyThreshold');
+    if (m.privacyThreshold === null || p < 1 || p > 1000000) bad('privacyThreshold out of range (1..1000000)');
+  }
   if (!Array.isArray(m.questions) || m.questions.length < 1 || m.questions.length > 64) bad('needs 1 to 64 questions');
   const ids = new Set();
   let selections = 0;

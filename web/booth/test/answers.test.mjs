@@ -56,6 +56,13 @@ test('manifest checks and ballot sizes', () => {
   assert.equal(koe.ballotSize(koe.ballotStyle(b)), 68 + 10 * 320 + 512);
 });
 
+test('privacyThreshold: 1 to 1000000 when present, as in Go', () => {
+  const text = readFileSync(`${root}examples/referendum.json`, 'utf8');
+  const withP = (v) => text.replace('"questions"', `"privacyThreshold": ${v}, "questions"`);
+  for (const ok of ['1', '10', '1000000']) assert.equal(koe.parseManifest(withP(ok)).privacyThreshold, Number(ok));
+  for (const bad of ['0', '-1', '1000001', '2.5', '"10"', 'null']) assert.throws(() => koe.parseManifest(withP(bad)), /privacyThreshold/);
+});
+
 test('tracking code text and base64 are strict', () => {
   assert.throws(() => koe.base64Decode('YQ'));
   assert.throws(() => koe.base64Decode('YR=='));
