@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/store/sqlite"
+	"github.com/koe-vote/koe/internal/tally"
+)
+
+// operator is a real koe server behind a dishonest operator's proxy,
+// which may rewrite the encrypted tally it serves to the trustees.
+type operator struct {
+	real, url string
+	admin     *client.Client
+	mu        sync.Mutex
+	doctor    func(body []byte) []byte // rewrites GET …/tally; nil: honest
+	posted    int                      // decryption shares the operator received (and could keep)
+}
+
+const operatorToken = "trustee-test-administrator-token"
+
+func newOperator(t *testing.T) *operator {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "koe.db"))
+	must(t, err)
+	t.Cleanup(func() { st.Close() })
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	srv, err := server.New(server.Config{Store: st, Origin: "koe.test", BoardKey: key, AdminToken: operatorToken,
+		RegistrarBits: 2048, RegisterRate: 100, RegisterBurst: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	must(t, err)
+	real := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { real.Close(); srv.Close() })
+	o := &operator{real: real.URL, admin: client.New(real.URL, operatorToken)}
+	target, _ := url.Parse(real.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		o.mu.Lock()
+		doctor := o.doctor
+		o.mu.Unlock()
+		if doctor == nil || resp.Request.Method != "GET" || !strings.HasSuffix(resp.Request.URL.Path, "/tally") {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		body = doctor(body)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/decryptions") {
+			o.mu.Lock()
+			o.posted++
+			o.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	o.url = front.URL
+	return o
+}
+
+func (o *operator) sharesPosted() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.posted
+}
+
+func (o *operator) setDoctor(d func([]byte) []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.doctor = d
+}
+
+// serverElection is an election run on the operator's server to its tally,
+// with its trustees' key files on disk.
+type serverElection struct {
+	id, dir, pass string
+	manifest      []byte
+	trustees      []*ceremony.Trustee
+	tokens        []string
+}
+
+// tallied runs a referendum of three trustees (threshold 2) with the given
+// privacy threshold, in which voters cast the answers, to its tally.
+func (o *operator) tallied(t *testing.T, id string, privacy int, answers []string) *serverElection {
+	t.Helper()
+	ctx := context.Background()
+	data, err := examples.Manifest("referendum")
+	must(t, err)
+	m, err := ballot.ParseManifest(data)
+	must(t, err)
+	m.ID, m.Trustees, m.Threshold, m.Privacy = id, 3, 2, &privacy
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	must(t, err)
+	var created server.Created
+	must(t, o.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
+	trustees, err := demo.ServerCeremony(ctx, o.real, id, manifest, created.TrusteeTokens)
+	must(t, err)
+	codes, err := demo.ImportRoll(ctx, o.admin, id, "T", len(answers))
+	must(t, err)
+	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	voter := client.New(o.real, "")
+	el, err := voter.Election(ctx, id)
+	must(t, err)
+	i := 0
+	for vid, code := range codes {
+		cred, err := voter.Register(ctx, el, vid, code)
+		must(t, err)
+		pt, err := el.E.Manifest.Plaintext(ballot.Answers{"plan": answers[i]})
+		must(t, err)
+		env, _, _, err := client.Seal(el, cred, pt, 1)
+		must(t, err)
+		_, err = voter.Cast(ctx, id, env)
+		must(t, err)
+		i++
+	}
+	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+
+	se := &serverElection{id: id, dir: t.TempDir(), manifest: manifest, trustees: trustees, tokens: created.TrusteeTokens}
+	se.pass = filepath.Join(se.dir, "pass")
+	must(t, os.WriteFile(se.pass, []byte("a trustee's passphrase\n"), 0o600))
+	for j, tr := range trustees {
+		must(t, saveTrustee(filepath.Join(se.dir, fmt.Sprintf("t%d.key", j+1)), tr, []byte("a trustee's passphrase")))
+		must(t, os.WriteFile(filepath.Join(se.dir, fmt.Sprintf("t%d.token", j+1)), []byte(created.TrusteeTokens[j]+"\n"), 0o600))
+	}
+	return se
+}
+
+// decrypt runs koe trustee decrypt for trustee j against the operator's
+// front end, and returns its exit code and what it printed.
+func (o *operator) decrypt(se *serverElection, j int) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"trustee", "decrypt", "--server", o.url, "--election", se.id,
+		"--token-file", filepath.Join(se.dir, fmt.Sprintf("t%d.token", j)),
+		"--key", filepath.Join(se.dir, fmt.Sprintf("t%d.key", j)), "--passphrase-file", se.pass}, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// sharesOnBoard counts the decryption shares in the server's record.
+func (o *operator) sharesOnBoard(t *testing.T, id string) int {
+	t.Helper()
+	dir, err := client.New(o.real, "").FetchRecord(context.Background(), id)
+	must(t, err)
+	defer os.RemoveAll(dir)
+	files, err := record.Indexed(filepath.Join(dir, record.DecryptDir), "trustee")
+	must(t, err)
+	return len(files)
+}
+
+// firstBallot returns the ciphertexts of the first counted ballot on the
+// board, as the tally of that one ballot.
+func (o *operator) firstBallot(t *testing.T, id string) []byte {
+	t.Helper()
+	dir, err := client.New(o.real, "").FetchRecord(context.Background(), id)
+	must(t, err)
+	defer os.RemoveAll(dir)
+	e, _, err := record.LoadElection(dir)
+	must(t, err)
+	br, err := record.OpenBallots(dir, e.Style.Size())
+	must(t, err)
+	defer br.Close()
+	raw, err := br.Next()
+	must(t, err)
+	cts, err := ballot.DecodeCiphertexts(e, raw)
+	must(t, err)
+	one := tally.NewAccumulator(e.Style)
+	one.AddCiphertexts(cts)
+	out, err := json.Marshal(one.Publish())
+	must(t, err)
+	return out
+}
+
+// TestTrusteeRefusesDoctoredServerTally: a dishonest operator serves the
+// trustees a doctored tally — the options swapped, or one voter's ballot
+// as the tally (crypto-audit H1), so as to keep the shares and decrypt
+// that one vote — and the trustee, having verified the board itself,
+// refuses and sends the operator no share; served the true tally, it
+// decrypts.
+func TestTrusteeRefusesDoctoredServerTally(t *testing.T) {
+	o := newOperator(t)
+	se := o.tallied(t, "doctored-tally", 3, []string{"no", "yes", "yes"})
+	single := o.firstBallot(t, se.id)
+	for _, tc := range []struct {
+		name   string
+		doctor func([]byte) []byte
+		want   string
+	}{
+		{"options swapped", func(body []byte) []byte {
+			var pub tally.Encrypted
+			must(t, json.Unmarshal(body, &pub))
+			pub.Ciphertexts[0], pub.Ciphertexts[1] = pub.Ciphertexts[1], pub.Ciphertexts[0]
+			out, _ := json.Marshal(&pub)
+			return out
+		}, "is not the homomorphic sum of the 3 counted ballots: it selection 1 is not the sum"},
+		{"one ballot as the tally", func([]byte) []byte { return single }, "is not the homomorphic sum of the 3 counted ballots: it counts 1 ballots, the record holds 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o.setDoctor(tc.doctor)
+			defer o.setDoctor(nil)
+			code, stdout, stderr := o.decrypt(se, 1)
+			if n := o.sharesPosted(); n != 0 {
+				t.Fatalf("trustee 1 sent the operator %d decryption shares of a doctored tally (exit %d):\n%s%s", n, code, stdout, stderr)
+			}
+			if code == 0 {
+				t.Fatalf("trustee 1 decrypted a doctored tally:\n%s", stdout)
+			}
+			if !strings.Contains(stderr, "koe: error: refusing to decrypt: the tally you are asked to decrypt (from "+o.url) || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "koe: hint: ") {
+				t.Errorf("stderr:\n%s\nwant the refusal naming %q", stderr, tc.want)
+			}
+			if n := o.sharesOnBoard(t, se.id); n != 0 {
+				t.Fatalf("%d shares on the board after a refusal", n)
+			}
+		})
+	}
+	code, stdout, stderr := o.decrypt(se, 1)
+	if code != 0 || !strings.Contains(stdout, "verified the record up to the tally") {
+		t.Fatalf("the honest tally: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if n := o.sharesOnBoard(t, se.id); n != 1 {
+		t.Fatalf("%d shares on the board, want 1", n)
+	}
+}
+
+// TestPrivacyThresholdOnServer: three ballots under a privacy threshold of
+// four. The trustee refuses to decrypt; the server refuses a share that a
+// trustee computed anyway, and refuses to publish.
+func TestPrivacyThresholdOnServer(t *testing.T) {
+	o := newOperator(t)
+	se := o.tallied(t, "too-few", 4, []string{"no", "yes", "yes"})
+	code, stdout, stderr := o.decrypt(se, 2)
+	if n := o.sharesPosted(); n != 0 {
+		t.Fatalf("trustee 2 sent the operator %d decryption shares of a tally below the privacy threshold", n)
+	}
+	if code == 0 {
+		t.Fatalf("trustee 2 decrypted a tally of 3 ballots under a privacy threshold of 4:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "koe: error: refusing to decrypt: 3 ballots were counted, fewer than the manifest's privacy threshold of 4") || !strings.Contains(stderr, "koe: hint: so few ballots would disclose") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+
+	// A trustee that ignores the rule: its share is refused.
+	ctx := context.Background()
+	el, err := client.New(o.real, "").Election(ctx, se.id)
+	must(t, err)
+	pub, err := client.New(o.real, "").Tally(ctx, se.id)
+	must(t, err)
+	acc, err := tally.ParseEncrypted(pub, el.E.Style)
+	must(t, err)
+	h := ballot.Hash(se.manifest)
+	tr, err := client.New(o.real, "").Transcript(ctx, se.id, ceremony.Params{N: 3, T: 2})
+	must(t, err)
+	_, err = se.trustees[1].Finish(h[:], tr)
+	must(t, err)
+	lax := *el.E
+	m := *el.E.Manifest
+	one := 1
+	m.Privacy = &one
+	lax.Manifest = &m
+	share, err := tally.Decrypt(rand.Reader, &lax, acc, 2, se.trustees[1].Share())
+	must(t, err)
+	err = client.New(o.real, se.tokens[1]).PostDecryption(ctx, se.id, share)
+	if !client.IsCode(err, "below-privacy-threshold") || !strings.Contains(err.Error(), "fewer than the manifest's privacy threshold of 4") {
+		t.Fatalf("posting a share below the privacy threshold: %v", err)
+	}
+	if n := o.sharesOnBoard(t, se.id); n != 0 {
+		t.Fatalf("%d shares on the board", n)
+	}
+	if err := o.admin.Do(ctx, "POST", client.ElectionPath(se.id, "/publish"), "", nil, nil); !client.IsCode(err, "below-privacy-threshold") {
+		t.Fatalf("publishing below the privacy threshold: %v", err)
+	}
+}
