@@ -49,6 +49,9 @@ type Summary struct {
 	Expected []uint64 // per-selection totals of the plaintexts the voters chose
 	Report   *verify.Report
 	Timings  []Timing
+	// Trustees are the demo's in-process trustees, with their key shares:
+	// for tests that act as a trustee would.
+	Trustees []*ceremony.Trustee
 }
 
 // Timing is the wall-clock duration of one stage.
@@ -122,6 +125,7 @@ func Run(o Options) (*Summary, error) {
 		return nil, err
 	}
 	s.Election = e
+	s.Trustees = trustees
 	stage("key ceremony", t0)
 	o.logf("  joint election key %x…\n", e.Key.Bytes()[:12])
 
