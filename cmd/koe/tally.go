@@ -51,6 +51,10 @@ func runTally(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Encrypted tally of %d ballots written to %s; the election is closed.\n", acc.Ballots, filepath.Join(dir, record.Tally))
+	if err := tally.CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
+		fmt.Fprintf(stdout, "It counts fewer than the manifest's privacy threshold of %d ballots: no trustee decrypts it, and the results are withheld to protect the voters' privacy.\n", e.Manifest.PrivacyThreshold())
+		return nil
+	}
 	fmt.Fprintf(stdout, "Next: at least %d trustees run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir)
 	return nil
 }

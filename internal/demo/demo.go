@@ -112,6 +112,9 @@ func Run(o Options) (*Summary, error) {
 
 	// 1. Key ceremony.
 	t0 := time.Now()
+	if orig, err := ballot.ParseManifest(o.Manifest); err == nil && orig.PrivacyThreshold() != m.PrivacyThreshold() {
+		o.logf("Privacy threshold lowered from %d to %d ballots for this demo of %d voters: a real election withholds the results of fewer than %d.\n", orig.PrivacyThreshold(), m.PrivacyThreshold(), o.Voters, orig.PrivacyThreshold())
+	}
 	o.logf("Key ceremony: %d trustees, threshold %d\n", m.Trustees, m.Threshold)
 	trustees, err := runCeremony(o.Dir, m, manifest)
 	if err != nil {
