@@ -33,6 +33,7 @@ type draft struct {
 	TitleJa, TitleEn, DescJa, DescEn string
 	Opens, Closes                    string // datetime-local, in the site's time zone
 	Trustees, Threshold              string
+	Privacy                          string // the privacy threshold; empty: the default
 	Questions                        []*draftQuestion
 }
 
@@ -249,7 +250,7 @@ func readDraft(f map[string][]string) *draft {
 	}
 	d := &draft{ID: g("id"), Kind: g("kind"), TitleJa: g("title.ja"), TitleEn: g("title.en"),
 		DescJa: g("desc.ja"), DescEn: g("desc.en"), Opens: g("opens"), Closes: g("closes"),
-		Trustees: g("trustees"), Threshold: g("threshold")}
+		Trustees: g("trustees"), Threshold: g("threshold"), Privacy: g("privacy")}
 	for i := 0; i < ballot.MaxQuestions; i++ {
 		p := fmt.Sprintf("q%d.", i)
 		if _, ok := f[p+"kind"]; !ok {
@@ -276,6 +277,9 @@ func fromManifest(m *ballot.Manifest, loc *time.Location) *draft {
 	d := &draft{ID: m.ID, Kind: m.Kind, TitleJa: m.Title.Ja, TitleEn: m.Title.En,
 		Opens: toLocal(m.Opens, loc), Closes: toLocal(m.Closes, loc),
 		Trustees: strconv.Itoa(m.Trustees), Threshold: strconv.Itoa(m.Threshold)}
+	if m.Privacy != nil {
+		d.Privacy = strconv.Itoa(*m.Privacy)
+	}
 	if m.Description != nil {
 		d.DescJa, d.DescEn = m.Description.Ja, m.Description.En
 	}
@@ -431,6 +435,13 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 	}
 	if _, bad := d.Errors["threshold"]; !bad && (m.Threshold < 1 || m.Threshold > m.Trustees) {
 		e("threshold", "console.e.threshold")
+	}
+	if D.Privacy != "" {
+		p := num("privacy", D.Privacy)
+		if _, bad := d.Errors["privacy"]; !bad && (p < 1 || p > ballot.MaxPrivacyThreshold) {
+			e("privacy", "console.e.privacy", ballot.MaxPrivacyThreshold)
+		}
+		m.Privacy = &p
 	}
 	if len(D.Questions) == 0 {
 		e("questions", "console.e.noquestions")

@@ -293,9 +293,10 @@ func TestConsoleEditor(t *testing.T) {
 		form.Set("q1.max", "500")
 		form.Set("q2.o0.id", "Bad ID!")
 		form.Set("threshold", "4")
+		form.Set("privacy", "0")
 		for lang, wants := range map[string][]string{
-			"ja": {"入力に問題があります", "質問 2 › 最大", "質問 3 › 選択肢 1 › ID", "復号に必要な受託者の人数", "日本語を入力してください"},
-			"en": {"There is a problem", "Question 2 › Maximum", "Question 3 › option 1 › ID", "Enter the Japanese text."},
+			"ja": {"入力に問題があります", "質問 2 › 最大", "質問 3 › 選択肢 1 › ID", "復号に必要な受託者の人数", "日本語を入力してください", "結果を公表する最低回答数", "1から1000000までの数にするか、空欄にしてください。"},
+			"en": {"There is a problem", "Question 2 › Maximum", "Question 3 › option 1 › ID", "Enter the Japanese text.", "Fewest answers for results", "Enter a number from 1 to 1000000, or leave it empty."},
 		} {
 			a.lang = lang
 			form.Set("action", "preview")
@@ -304,7 +305,7 @@ func TestConsoleEditor(t *testing.T) {
 				t.Errorf("%s: status %d, want 400", lang, resp.StatusCode)
 			}
 			contains(t, body, wants...)
-			contains(t, body, `href="#q1-max"`, `id="q1-max"`, `aria-invalid="true"`, `aria-describedby="q1-max-error"`, `href="#q2-o0-id"`, `href="#threshold"`)
+			contains(t, body, `href="#q1-max"`, `id="q1-max"`, `aria-invalid="true"`, `aria-describedby="q1-max-error"`, `href="#q2-o0-id"`, `href="#threshold"`, `href="#privacy"`)
 			if strings.Contains(body, `id="preview"`) {
 				t.Error("an invalid draft is previewed")
 			}
@@ -325,8 +326,16 @@ func TestConsoleEditor(t *testing.T) {
 		`id="preview-other-q-fields"`, "Health and medicine", "Choose between 1 and 2.", "Very much")
 	checkConsolePage(t, resp, body)
 
-	// The manifest as JSON: valid, with every kind.
-	req, _ := http.NewRequest("POST", f.url+"/admin/new", strings.NewReader(withAction(form, "json").Encode()))
+	// The manifest as JSON: valid, with every kind, and the privacy
+	// threshold when one is given.
+	withPrivacy := cloneValues(form)
+	withPrivacy.Set("privacy", "25")
+	req, _ := http.NewRequest("POST", f.url+"/admin/new", strings.NewReader(withAction(withPrivacy, "json").Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, body := a.do(req); resp.StatusCode != 200 || !strings.Contains(body, `"privacyThreshold": 25`) {
+		t.Fatalf("json with a privacy threshold: %d\n%s", resp.StatusCode, body)
+	}
+	req, _ = http.NewRequest("POST", f.url+"/admin/new", strings.NewReader(withAction(form, "json").Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, body = a.do(req)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
@@ -341,7 +350,7 @@ func TestConsoleEditor(t *testing.T) {
 		kinds = append(kinds, q.Kind)
 	}
 	if strings.Join(kinds, ",") != "single,rating,multiple" || !m.Questions[0].Optional || m.Questions[2].Max != 2 ||
-		m.Questions[1].MaxLabel == nil || m.Questions[1].MaxLabel.En != "Very much" || m.Title.En == "" || m.Trustees != 3 || m.Threshold != 2 {
+		m.Questions[1].MaxLabel == nil || m.Questions[1].MaxLabel.En != "Very much" || m.Title.En == "" || m.Trustees != 3 || m.Threshold != 2 || m.Privacy != nil {
 		t.Errorf("the manifest: %s", body)
 	}
 
