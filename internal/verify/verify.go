@@ -117,9 +117,15 @@ func Record(dir string, opt Options) *Report {
 		}
 	}
 
-	// The bulletin board, if the record came from a server.
+	// The bulletin board, if the record came from a server. A failure
+	// there stops verification (SPEC.md §11 step 10): the record's other
+	// files are then not known to be the board's.
 	if hasBoard(dir) {
+		before := len(r.Failures())
 		checkBoard(r, dir, e, opt)
+		if len(r.Failures()) > before {
+			return r
+		}
 	}
 
 	// 3. Cast ballots.

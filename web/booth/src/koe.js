@@ -1027,16 +1027,21 @@ export async function verifyCredential(registrar, ctx, credential) {
   return true;
 }
 
-function checkVoterKey(vk) {
+// checkEd25519Key accepts only a canonical Ed25519 public key (SPEC §2.4):
+// 32 bytes, a point's one encoding, not of small order.
+function checkEd25519Key(vk, what) {
   let P;
+  if (!(vk instanceof Uint8Array) || vk.length !== 32) throw new Error(`${what}: not 32 bytes`);
   try {
     P = ed25519.Point.fromBytes(vk, false);
   } catch {
-    throw new Error('credential: voter key is not an Ed25519 point');
+    throw new Error(`${what}: not an Ed25519 point`);
   }
-  if (!bytesEqual(P.toBytes(), vk)) throw new Error('credential: voter key is not canonical');
-  if (P.isSmallOrder()) throw new Error('credential: voter key has small order');
+  if (!bytesEqual(P.toBytes(), vk)) throw new Error(`${what}: not canonical`);
+  if (P.isSmallOrder()) throw new Error(`${what}: has small order`);
 }
+
+const checkVoterKey = (vk) => checkEd25519Key(vk, 'credential: voter key');
 
 /** Parses the device's credential file (as finalizeCredential writes it). */
 export function parseCredentialSecret(text) {
@@ -1131,6 +1136,7 @@ export function parseBoardKey(text) {
   }
   const key = base64Decode(parts[2]);
   if (key.length !== 33 || key[0] !== 0x01) throw new Error('board key: not an Ed25519 key');
+  checkEd25519Key(key.subarray(1), 'board key');
   const keyHash = sha256(concat(utf8.encode(parts[0] + '\n'), key)).subarray(0, 4);
   if (toHex(keyHash) !== parts[1]) throw new Error('board key: key hash does not match');
   return { name: parts[0], keyHash, publicKey: key.subarray(1) };
@@ -1225,6 +1231,16 @@ export function verifyReceipt(receipt, entryBytes, boardKey) {
     throw new Error('receipt: the entry is not JSON text');
   }
   if (entry?.election !== election) throw new Error('receipt: the entry is of another election');
+  // SPEC §13.4: the receipt names the entry's ballot by its tracking code.
+  if (entry.type !== 'ballot') throw new Error('receipt: the entry is not a ballot');
+  const body = entry.body;
+  const fields = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).sort().join(',') : '';
+  if (fields !== 'ballot,counter,credential,salt,signature' || typeof body.ballot !== 'string') {
+    throw new Error("receipt: the entry's body is not a cast envelope");
+  }
+  if (toHex(trackingCode(base64Decode(body.ballot))) !== tracking) {
+    throw new Error('receipt: the entry holds a ballot with another tracking code than the receipt\'s');
+  }
   if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
     throw new Error(`receipt: index ${index} is not in the checkpoint's tree of size ${cp.size}`);
   }
