@@ -52,6 +52,215 @@ export function fromHex(s, n) {
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// Strict JSON (SPEC §2.3), as internal/strictjson decodes it in Go.
+
+const MAX_DEPTH = 16;
+
+/**
+ * Parses one JSON value strictly (SPEC §2.3) from bytes (UTF-8) or a
+ * string: the bytes must be valid UTF-8 (a byte-order mark is an error, not
+ * skipped); nothing but JSON whitespace (space, tab, CR, LF) around the one
+ * value; no `null` anywhere; no duplicate key in any object; arrays and
+ * objects nested at most 16 deep; numbers are integers without fraction or
+ * exponent (every number in koe's messages is) within ±(2^53 − 1), `-0`
+ * excluded; strings with no raw control characters and no lone surrogate
+ * escapes. Objects come back as plain objects whose key order is the
+ * document's. Throws an Error saying what is wrong and where.
+ */
+export function parseStrictJSON(input) {
+  let text = input;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
+    } catch {
+      throw new Error('JSON: not valid UTF-8');
+    }
+  }
+  if (typeof text !== 'string') throw new Error('JSON: not text');
+  let i = 0;
+  const fail = (msg) => {
+    throw new Error(`JSON: ${msg} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else break;
+    }
+  };
+  const str = () => {
+    // text[i] is '"'
+    i++;
+    let out = '';
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return out;
+      }
+      if (c < 0x20) fail('control character in a string');
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e in simple) {
+          out += simple[e];
+          i += 2;
+          continue;
+        }
+        if (e !== 'u') fail('bad escape in a string');
+        const unit = (at) => {
+          const h = text.slice(at, at + 4);
+          if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('bad \\u escape');
+          return parseInt(h, 16);
+        };
+        const u = unit(i + 2);
+        i += 6;
+        if (u >= 0xd800 && u <= 0xdbff) {
+          if (text[i] !== '\\' || text[i + 1] !== 'u') fail('lone surrogate escape');
+          const l = unit(i + 2);
+          if (l < 0xdc00 || l > 0xdfff) fail('lone surrogate escape');
+          out += String.fromCharCode(u, l);
+          i += 6;
+        } else if (u >= 0xdc00 && u <= 0xdfff) {
+          fail('lone surrogate escape');
+        } else {
+          out += String.fromCharCode(u);
+        }
+        continue;
+      }
+      out += text[i];
+      i++;
+    }
+  };
+  const value = (depth) => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      if (depth >= MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} deep`);
+      i++;
+      ws();
+      if (c === '[') {
+        const arr = [];
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        for (;;) {
+          arr.push(value(depth + 1));
+          ws();
+          if (text[i] === ',') i++;
+          else if (text[i] === ']') {
+            i++;
+            return arr;
+          } else fail('expected , or ]');
+        }
+      }
+      const obj = {};
+      const seen = new Set();
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a key');
+        const k = str();
+        if (seen.has(k)) fail(`duplicate key "${k}"`);
+        seen.add(k);
+        ws();
+        if (text[i] !== ':') fail('expected :');
+        i++;
+        const v = value(depth + 1);
+        Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return obj;
+        } else fail('expected , or }');
+      }
+    }
+    if (c === '"') return str();
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) fail('null is not allowed');
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0] === '-') fail('not a JSON value');
+    if (m[2] !== undefined || m[3] !== undefined) fail('a number with a fraction or exponent');
+    if (m[0] === '-0') fail('-0 is not allowed');
+    const n = Number(m[0]);
+    if (!Number.isSafeInteger(n)) fail('an integer beyond ±(2^53 − 1)');
+    i += m[0].length;
+    return n;
+  };
+  const v = value(0);
+  ws();
+  if (i !== text.length) fail('data after the JSON value');
+  return v;
+}
+
+/**
+ * Checks that obj is a JSON object with exactly the required keys and
+ * possibly some of the optional ones, as Go's strictjson decodes a struct
+ * (SPEC §2.3: unknown keys are errors; every field not marked optional is
+ * required). Returns obj.
+ */
+export function checkObject(obj, required, optional = [], what = 'object') {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${what}: not a JSON object`);
+  for (const k of Object.keys(obj)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new Error(`${what}: unknown field "${k}"`);
+  }
+  for (const k of required) if (!Object.hasOwn(obj, k)) throw new Error(`${what}: field "${k}" is missing`);
+  return obj;
+}
+
+const isInt = (v) => Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Parses a response of koe's API (SPEC §15) that the booth reads, strictly:
+ * kind is 'register' ({blindSignature}), 'oidc-start' ({authorizationURL}),
+ * 'spoiled' ({trackingCode, index, answers}), 'cast' ({trackingCode,
+ * receipt}) or 'error' ({error, message}). Byte strings are canonical
+ * base64; the receipt's fields are checked by verifyReceipt.
+ */
+export function parseResponse(kind, bytes) {
+  const m = parseStrictJSON(bytes);
+  switch (kind) {
+    case 'register':
+      checkObject(m, ['blindSignature'], [], 'registration');
+      base64Decode(m.blindSignature);
+      return m;
+    case 'oidc-start':
+      checkObject(m, ['authorizationURL'], [], 'digital ID start');
+      if (typeof m.authorizationURL !== 'string') throw new Error('digital ID start: authorizationURL is not a string');
+      return m;
+    case 'spoiled':
+      checkObject(m, ['trackingCode', 'index', 'answers'], [], 'challenge');
+      if (typeof m.trackingCode !== 'string' || !isInt(m.index)) throw new Error('challenge: bad trackingCode or index');
+      checkObject(m.answers, Object.keys(m.answers ?? {}), [], 'challenge answers');
+      return m;
+    case 'cast':
+      checkObject(m, ['trackingCode', 'receipt'], [], 'cast');
+      if (typeof m.trackingCode !== 'string') throw new Error('cast: trackingCode is not a string');
+      checkObject(m.receipt, ['election', 'tracking', 'index', 'leafHash', 'proof', 'checkpoint'], [], 'receipt');
+      return m;
+    case 'error':
+      checkObject(m, ['error', 'message'], [], 'error');
+      if (typeof m.error !== 'string' || typeof m.message !== 'string') throw new Error('error: fields are not strings');
+      return m;
+    default:
+      throw new Error(`parseResponse: unknown kind ${kind}`);
+  }
+}
+
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -451,15 +660,16 @@ function toBytes(x) {
 
 /**
  * Parses and checks a manifest (SPEC §7.2) from its exact bytes (or text).
- * The checks cover what the booth relies on; the JSON itself is parsed with
- * JSON.parse (duplicate keys are not detected — the server decodes strictly).
+ * The checks cover what the booth relies on; the JSON is parsed strictly
+ * (parseStrictJSON: no null, no duplicate keys, valid UTF-8) as the server
+ * decodes it.
  */
 export function parseManifest(manifestBytes) {
   const bytes = toBytes(manifestBytes);
   if (bytes.length > 1 << 20) throw new Error('manifest: larger than 1 MiB');
   let m;
   try {
-    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    m = parseStrictJSON(bytes);
   } catch (e) {
     throw new Error(`manifest: ${e.message}`);
   }
@@ -902,7 +1112,8 @@ export function spoil(ballotBytes, plaintext, nonces) {
  * plaintext values (turn them into answers with answersFromPlaintext).
  */
 export function checkSpoiled(el, spoiled) {
-  const s = typeof spoiled === 'string' ? JSON.parse(spoiled) : spoiled;
+  const s = typeof spoiled === 'string' || spoiled instanceof Uint8Array ? parseStrictJSON(spoiled) : spoiled;
+  checkObject(s, ['ballot', 'values', 'nonces'], [], 'spoiled ballot');
   const b = base64Decode(s.ballot);
   const d = verifyBallot(el, b);
   checkPlaintext(el.style, s.values);
@@ -1045,7 +1256,8 @@ const checkVoterKey = (vk) => checkEd25519Key(vk, 'credential: voter key');
 
 /** Parses the device's credential file (as finalizeCredential writes it). */
 export function parseCredentialSecret(text) {
-  const j = JSON.parse(text);
+  const j = parseStrictJSON(text);
+  checkObject(j, ['format', 'public_key', 'randomizer', 'signature', 'seed'], [], 'credential secret');
   if (j.format !== SECRET_FORMAT) throw new Error('not a koe credential secret');
   const c = {
     vk: fromHex(j.public_key, 32), randomizer: fromHex(j.randomizer, 32),
@@ -1100,7 +1312,7 @@ export function bindingSalt() {
  * the tracking code and counter. Returns {trackingCode, vk, counter}.
  */
 export async function verifyEnvelope(el, registrar, envelopeText) {
-  const env = typeof envelopeText === 'string' ? JSON.parse(envelopeText) : envelopeText;
+  const env = typeof envelopeText === 'string' || envelopeText instanceof Uint8Array ? parseStrictJSON(envelopeText) : envelopeText;
   const keys = Object.keys(env).sort().join(',');
   if (keys !== 'ballot,counter,credential,salt,signature') throw new Error('envelope: wrong fields');
   if (!Number.isSafeInteger(env.counter) || env.counter < 0) throw new Error('envelope: bad counter');
@@ -1226,9 +1438,13 @@ export function verifyReceipt(receipt, entryBytes, boardKey) {
   if (typeof tracking !== 'string' || !HEX64.test(tracking)) throw new Error('receipt: bad tracking code');
   let entry;
   try {
-    entry = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entryBytes));
-  } catch {
-    throw new Error('receipt: the entry is not JSON text');
+    entry = parseStrictJSON(entryBytes);
+  } catch (e) {
+    throw new Error(`receipt: the entry is not strict JSON (${e.message})`);
+  }
+  // SPEC §13.1: exactly these four keys, in this order.
+  if (typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).join(',') !== 'type,election,time,body') {
+    throw new Error('receipt: the entry is not {"type","election","time","body"}');
   }
   if (entry?.election !== election) throw new Error('receipt: the entry is of another election');
   // SPEC §13.4: the receipt names the entry's ballot by its tracking code.
