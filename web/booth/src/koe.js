@@ -658,6 +658,30 @@ function toBytes(x) {
   throw new Error('expected bytes or a string');
 }
 
+// rfc3339 parses an RFC 3339 date-time as Go's time.Parse(time.RFC3339)
+// does (upper-case T and Z, optional fractional seconds, a valid date and
+// time, an offset below 24 hours) and returns it in nanoseconds since the
+// epoch, as a BigInt.
+function rfc3339(v, what, bad) {
+  const m = typeof v === 'string' && /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/.exec(v);
+  if (!m) bad(`${what}: ${JSON.stringify(v)} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00`);
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const dt = new Date(0);
+  dt.setUTCFullYear(y, mo - 1, d);
+  if (mo < 1 || mo > 12 || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    bad(`${what}: ${v} is not a valid date and time`);
+  }
+  let offset = 0;
+  if (m[8] !== 'Z') {
+    const oh = Number(m[10]), om = Number(m[11]);
+    if (oh > 23 || om > 59) bad(`${what}: ${v} has an invalid time zone offset`);
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60;
+  }
+  dt.setUTCHours(h, mi, sec, 0);
+  const frac = BigInt((m[7] ?? '.').slice(1).padEnd(9, '0'));
+  return (BigInt(dt.getTime() / 1000) - BigInt(offset)) * 1000000000n + frac;
+}
+
 /**
  * Parses and checks a manifest (SPEC §7.2) from its exact bytes (or text).
  * The checks cover what the booth relies on; the JSON is parsed strictly
@@ -702,6 +726,9 @@ export function parseManifest(manifestBytes) {
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
   text(m.title, 'title');
   text(m.description, 'description', true);
+  const opens = m.opens === undefined ? null : rfc3339(m.opens, 'opens', bad);
+  const closes = m.closes === undefined ? null : rfc3339(m.closes, 'closes', bad);
+  if (opens !== null && closes !== null && closes <= opens) bad(`closes (${m.closes}) is not after opens (${m.opens})`);
   const n = int(m.trustees, 'trustees'), t = int(m.threshold, 'threshold');
   if (n < 1 || n > 64 || t < 1 || t > n) bad('trustees/threshold out of range');
   if (!Array.isArray(m.questions) || m.questions.length < 1 || m.questions.length > 64) bad('needs 1 to 64 questions');
