@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -169,12 +170,12 @@ func (m *Manifest) Validate() error {
 	var opens, closes time.Time
 	var err error
 	if m.Opens != "" {
-		if opens, err = time.Parse(time.RFC3339, m.Opens); err != nil {
+		if opens, err = parseRFC3339(m.Opens); err != nil {
 			return bad("opens: %v", err)
 		}
 	}
 	if m.Closes != "" {
-		if closes, err = time.Parse(time.RFC3339, m.Closes); err != nil {
+		if closes, err = parseRFC3339(m.Closes); err != nil {
 			return bad("closes: %v", err)
 		}
 	}
@@ -217,6 +218,21 @@ func (m *Manifest) Validate() error {
 		return bad("%d selections in all, limit %d", selections, MaxSelections)
 	}
 	return nil
+}
+
+// parseRFC3339 is time.Parse(time.RFC3339, s), which also takes a zone
+// offset of 24 hours or more; RFC 3339 §5.6 allows hours 00–23 only.
+func parseRFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, err
+	}
+	if !strings.HasSuffix(s, "Z") {
+		if z := s[len(s)-6:]; z[1:3] > "23" || z[4:6] > "59" {
+			return t, fmt.Errorf("%q has an invalid time zone offset", s)
+		}
+	}
+	return t, nil
 }
 
 func (q *Question) validate(where string) error {

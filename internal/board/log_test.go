@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/group"
 )
 
 const testElection = "e1"
@@ -48,8 +51,16 @@ func testEntry(i int) board.Entry {
 		Type:     board.TypeBallot,
 		Election: testElection,
 		Time:     time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
-		Body:     json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)),
+		Body:     json.RawMessage(fmt.Sprintf(`{"ballot":"%s","credential":"","salt":"","counter":%d,"signature":""}`, base64.StdEncoding.EncodeToString(testBallot(i)), i)),
 	}
+}
+
+// testBallot is the stand-in ballot of testEntry(i), and trackingOf(i) its
+// tracking code (SPEC.md §8.5), which a receipt for the entry must name.
+func testBallot(i int) []byte { return binary.BigEndian.AppendUint64([]byte("koe1"), uint64(i)) }
+
+func trackingOf(i int) [32]byte {
+	return group.NewDigest("koe/v2/tracking").Bytes("ballot", testBallot(i)).Digest32()
 }
 
 // grow appends entries until the log has n.
@@ -234,7 +245,7 @@ func TestReceipt(t *testing.T) {
 	for _, n := range []int64{1, 2, 5, 300} {
 		l.grow(t, n)
 		for _, i := range []int64{0, n / 2, n - 1} {
-			tracking := [32]byte{byte(i)}
+			tracking := trackingOf(int(i))
 			r, err := l.MakeReceipt(ctx, i, tracking)
 			if err != nil {
 				t.Fatal(err)
@@ -268,7 +279,7 @@ func TestReceiptRejects(t *testing.T) {
 	ctx := context.Background()
 	l := newTestLog(t)
 	l.grow(t, 10)
-	good, err := l.MakeReceipt(ctx, 3, [32]byte{1})
+	good, err := l.MakeReceipt(ctx, 3, trackingOf(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +301,7 @@ func TestReceiptRejects(t *testing.T) {
 		entry []byte
 		v     note.Verifier
 	}{
-		{name: "tampered entry", entry: bytes.Replace(entry, []byte(`"n":3`), []byte(`"n":4`), 1)},
+		{name: "tampered entry", entry: bytes.Replace(entry, []byte(`"counter":3`), []byte(`"counter":4`), 1)},
 		{name: "other entry", entry: l.entry(t, 4)},
 		{name: "non-canonical entry", entry: append(bytes.Clone(entry), ' ')},
 		{name: "tampered proof", edit: func(r *board.Receipt) { r.Proof[1] = flip(r.Proof[1]) }},
@@ -313,6 +324,9 @@ func TestReceiptRejects(t *testing.T) {
 		}},
 		{name: "other log's checkpoint", edit: func(r *board.Receipt) { r.Checkpoint = string(otherCP.Note) }},
 		{name: "wrong verifier", v: other.verifier},
+		// SPEC.md §13.4: the tracking code is that of the entry's ballot.
+		{name: "another ballot's tracking code", edit: func(r *board.Receipt) { t4 := trackingOf(4); r.Tracking = hex.EncodeToString(t4[:]) }},
+		{name: "upper-case tracking code", edit: func(r *board.Receipt) { r.Tracking = strings.ToUpper(r.Tracking) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,6 +351,37 @@ func TestReceiptRejects(t *testing.T) {
 	}
 	if err := board.VerifyReceipt(good, entry, l.verifier); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReceiptOfNonBallot: a receipt is for a ballot entry; one for any
+// other entry (here the election's close, with a tracking code that no
+// ballot has) is refused, as is one whose ballot entry is malformed
+// (base64 unpadded, an unknown field).
+func TestReceiptOfNonBallot(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t)
+	l.grow(t, 3)
+	for _, body := range []string{`{}`, `{"ballot":"a29lMQ","credential":"","salt":"","counter":1,"signature":""}`, `{"ballot":"a29lMQ==","credential":"","salt":"","counter":1,"signature":"","extra":1}`} {
+		typ := board.TypeBallot
+		if body == `{}` {
+			typ = board.TypeClose
+		}
+		e := board.Entry{Type: typ, Election: testElection, Time: time.Unix(1e9, 0), Body: json.RawMessage(body)}
+		idx, err := l.Append(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tracking := group.NewDigest("koe/v2/tracking").Bytes("ballot", []byte("koe1")).Digest32()
+		r, err := l.MakeReceipt(ctx, idx, tracking)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := board.VerifyReceipt(r, l.entry(t, idx), l.verifier); err == nil {
+			t.Fatalf("receipt of %s entry %s accepted", typ, body)
+		} else {
+			t.Log(err)
+		}
 	}
 }
 
@@ -483,7 +528,7 @@ func TestSharedKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r1, err := l1.MakeReceipt(ctx, 2, [32]byte{})
+	r1, err := l1.MakeReceipt(ctx, 2, trackingOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +539,7 @@ func TestSharedKey(t *testing.T) {
 	cp1, _ := l1.Checkpoint(ctx)
 	cp2, _ := l2.Checkpoint(ctx)
 	// e2's checkpoint does not stand in for e1's, even with a valid proof.
-	r2, err := l2.MakeReceipt(ctx, 2, [32]byte{})
+	r2, err := l2.MakeReceipt(ctx, 2, trackingOf(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -701,7 +746,7 @@ func TestConcurrent(t *testing.T) {
 					done <- err
 					return
 				}
-				r, err := l.MakeReceipt(ctx, idx, [32]byte{})
+				r, err := l.MakeReceipt(ctx, idx, trackingOf(i))
 				if err != nil {
 					done <- err
 					return

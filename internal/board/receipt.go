@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/strictjson"
 )
 
@@ -115,8 +116,10 @@ func DecodeReceipt(data []byte) (*Receipt, error) {
 // checkpoint is signed by verifier (the log's key) and its origin is
 // "<host>/koe/<election>" with the receipt's election; the entry is a canonical entry of that
 // election whose leaf hash is the receipt's; and the inclusion proof takes
-// the leaf to the checkpoint's tree hash. It does not check the tracking
-// code against the entry's ballot: that is the ballot's business.
+// the leaf to the checkpoint's tree hash; and the entry is a ballot entry
+// whose envelope's ballot has the receipt's tracking code (SPEC.md §8.5).
+// It does not check the ballot or the envelope's credential, signature or
+// proofs: a verifier of the record does.
 func VerifyReceipt(r *Receipt, entry []byte, verifier note.Verifier) error {
 	cp, err := ParseCheckpoint([]byte(r.Checkpoint), verifier)
 	if err != nil {
@@ -125,15 +128,15 @@ func VerifyReceipt(r *Receipt, entry []byte, verifier note.Verifier) error {
 	if e, _ := splitOrigin(cp.Origin); e != r.Election {
 		return fmt.Errorf("board: receipt: checkpoint origin %q is not of election %q", cp.Origin, r.Election)
 	}
-	if _, err := decodeHash(r.Tracking); err != nil {
-		return fmt.Errorf("board: receipt: tracking code: %v", err)
-	}
 	e, err := DecodeEntry(entry)
 	if err != nil {
 		return fmt.Errorf("board: receipt: %w", err)
 	}
 	if e.Election != r.Election {
 		return fmt.Errorf("board: receipt: entry is of election %q, not %q", e.Election, r.Election)
+	}
+	if err := checkTracking(e, r.Tracking); err != nil {
+		return fmt.Errorf("board: receipt: %w", err)
 	}
 	if r.Index < 0 || r.Index >= cp.Size {
 		return fmt.Errorf("board: receipt: index %d is not in the checkpoint's tree of size %d", r.Index, cp.Size)
@@ -191,6 +194,38 @@ func CheckConsistency(older, newer []byte, proof tlog.TreeProof, verifier note.V
 func emptyTreeHash() tlog.Hash {
 	h, _ := tlog.TreeHash(0, nil)
 	return h
+}
+
+// envelopeBody is the schema of a ballot entry's body, the cast envelope
+// of SPEC.md §15.4 (ballotbox.Envelope), decoded here only to find the
+// ballot a receipt names.
+type envelopeBody struct {
+	Ballot     []byte `json:"ballot"`
+	Credential []byte `json:"credential"`
+	Salt       []byte `json:"salt"`
+	Counter    uint64 `json:"counter"`
+	Signature  []byte `json:"signature"`
+}
+
+// checkTracking checks that e is a ballot entry whose ballot's tracking
+// code, H256("koe/v2/tracking"; Bytes("ballot", ballot)), is tracking
+// (64 lowercase hex digits).
+func checkTracking(e Entry, tracking string) error {
+	want, err := decodeHash(tracking)
+	if err != nil {
+		return fmt.Errorf("tracking code: %v", err)
+	}
+	if e.Type != TypeBallot {
+		return fmt.Errorf("the entry is a %s entry, not a ballot", e.Type)
+	}
+	var env envelopeBody
+	if err := strictjson.Decode(e.Body, &env); err != nil {
+		return fmt.Errorf("the entry's cast envelope: %v", err)
+	}
+	if group.NewDigest("koe/v2/tracking").Bytes("ballot", env.Ballot).Digest32() != want {
+		return errors.New("the entry holds a ballot with another tracking code than the receipt's")
+	}
+	return nil
 }
 
 // decodeHash decodes 64 lowercase hex digits.

@@ -33,7 +33,7 @@ func TestTesseraClient(t *testing.T) {
 
 	// A voter's receipt at one size…
 	l.grow(t, 300)
-	receipt, err := l.MakeReceipt(ctx, 123, [32]byte{7})
+	receipt, err := l.MakeReceipt(ctx, 123, trackingOf(123))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,13 +291,20 @@ func ReadSpoiled(dir string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return SpoiledLines(data), nil
+}
+
+// SpoiledLines splits spoiled.jsonl's contents into its lines (SPEC.md
+// §10.1): split on "\n", skipping blank lines, those empty or holding only
+// JSON whitespace other than "\n" (space, tab, carriage return).
+func SpoiledLines(data []byte) [][]byte {
 	var out [][]byte
 	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) > 0 {
+		if len(bytes.Trim(line, " \t\r")) > 0 {
 			out = append(out, line)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // AppendSpoiled appends one spoiled ballot as a line of JSON, durably.

@@ -41,6 +41,8 @@ func TestGenerate(t *testing.T) {
 	genRecord(t)
 	genServerRecord(t)
 	writeJSON(t, "receipts.json", genReceipts(t))
+	writeJSON(t, "manifests.json", genManifests(t))
+	writeJSON(t, "answers.json", genAnswers(t))
 }
 
 func writeJSON(t *testing.T, name string, v any) {

@@ -147,6 +147,8 @@ func genReceipts(t *testing.T) *receiptFile {
 		return ""
 	})
 	alter("another election", func(r *board.Receipt) string { r.Election = "shin-chosha-other"; return "" })
+	// SPEC.md §13.4: the receipt names the entry's ballot by its tracking code.
+	alter("another ballot's tracking code", func(r *board.Receipt) string { r.Tracking = other.Receipt.Tracking; return "" })
 	return f
 }
 
@@ -167,7 +169,7 @@ func TestReceipts(t *testing.T) {
 			ballots++
 		}
 	}
-	if len(f.Valid) != ballots || len(f.Invalid) < 14 {
+	if len(f.Valid) != ballots || len(f.Invalid) < 15 {
 		t.Fatalf("%d valid receipts for %d ballots, %d invalid", len(f.Valid), ballots, len(f.Invalid))
 	}
 	for _, c := range f.Valid {

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
@@ -67,7 +67,7 @@ func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
 	if keyText == nil || signed == nil || lines == nil {
 		return
 	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(keyText)))
+	verifier, err := board.ParseVerifierKeyFile(keyText)
 	if err != nil {
 		r.fail(what, "%s: %v", record.BoardKey, err)
 		return
@@ -137,7 +137,13 @@ func sameFiles(r *Report, dir string, derived map[string][]byte) bool {
 		matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern)))
 		for _, m := range matches {
 			rel, _ := filepath.Rel(dir, m)
-			onDisk[filepath.ToSlash(rel)] = true
+			name := filepath.ToSlash(rel)
+			if (name == record.Ballots || name == record.Spoiled) && emptyList(m, name) {
+				// An empty ballots.bin or spoiled.jsonl is an absent one
+				// (SPEC.md §10.1): no ballots.
+				continue
+			}
+			onDisk[name] = true
 		}
 	}
 	for name := range onDisk {
@@ -161,59 +167,110 @@ func sameFiles(r *Report, dir string, derived map[string][]byte) bool {
 	return ok
 }
 
-// equalContent compares JSON files as JSON values, others byte for byte.
+// emptyList reports whether the file at name (ballots.bin or
+// spoiled.jsonl) holds no ballot: it is empty, or, for spoiled.jsonl,
+// every line is blank (SPEC.md §10.1).
+func emptyList(path, name string) bool {
+	data, err := record.ReadFile(path)
+	return err == nil && (len(data) == 0 || name == record.Spoiled && len(record.SpoiledLines(data)) == 0)
+}
+
+// equalContent compares a record file with the board's (SPEC.md §13.6 step
+// 3): manifest.json and ballots.bin byte for byte; spoiled.jsonl line by
+// line (split on "\n", blank lines skipped), each line as compact JSON;
+// other JSON files as compact JSON. Compact JSON is the text with the
+// whitespace outside strings removed and nothing else changed (no key
+// reordering, no re-escaping); text that is not one JSON value is unequal
+// to everything.
 func equalContent(name string, a, b []byte) bool {
-	if !strings.HasSuffix(name, ".json") || name == record.Manifest {
-		if name == record.Spoiled {
-			return bytes.Equal(compactLines(a), compactLines(b))
-		}
+	switch {
+	case name == record.Spoiled:
+		la, oka := compactLines(a)
+		lb, okb := compactLines(b)
+		return oka && okb && slices.Equal(la, lb)
+	case !strings.HasSuffix(name, ".json") || name == record.Manifest:
 		return bytes.Equal(a, b)
 	}
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
-		return false
-	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
+	ca, oka := compact(a)
+	cb, okb := compact(b)
+	return oka && okb && ca == cb
 }
 
-func compactLines(data []byte) []byte {
-	var out bytes.Buffer
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+func compact(data []byte) (string, bool) {
+	var c bytes.Buffer
+	if !json.Valid(data) || json.Compact(&c, data) != nil {
+		return "", false
+	}
+	return c.String(), true
+}
+
+// compactLines returns the non-blank lines of a JSON-lines file, each as
+// compact JSON; ok is false if a line is not one JSON value.
+func compactLines(data []byte) (lines []string, ok bool) {
+	for _, line := range record.SpoiledLines(data) {
+		c, ok := compact(line)
+		if !ok {
+			return nil, false
 		}
-		json.Compact(&out, line)
-		out.WriteByte('\n')
+		lines = append(lines, c)
 	}
-	return out.Bytes()
+	return lines, true
 }
 
-// checkLifecycle checks the order of the entries (SPEC.md §13.6).
+// checkLifecycle checks the order of the entries and what each requires
+// before it (SPEC.md §13.6 step 4, rules L1–L9).
 func checkLifecycle(r *Report, entries []board.Entry) bool {
 	const what = "board"
 	phase := 0 // 0 setup, 1 open, 2 closed, 3 tallied, 4 published
 	issued := map[string]bool{}
 	var rollVoters int64 = -1
+	registrarKeys := 0
+	var electionKey []byte // the first election-key entry's body
+	if len(entries) == 0 || entries[0].Type != board.TypeManifest {
+		r.fail(what, "entry 0 is not the manifest: a board begins with its manifest")
+		return false
+	}
 	for i, en := range entries {
 		bad := func(format string, args ...any) bool {
 			r.fail(what, "entry %d (%s): %s", i, en.Type, fmt.Sprintf(format, args...))
 			return false
 		}
 		switch en.Type {
-		case board.TypeManifest:
+		case board.TypeManifest: // L1
 			if i != 0 {
-				return bad("the manifest must be the first entry")
+				return bad("the manifest must be the first entry, and the only manifest")
 			}
-		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond, board.TypeElectionKey:
+		case board.TypeRegistrarKey: // L2
+			if registrarKeys++; registrarKeys > 1 {
+				return bad("a second registrar key")
+			}
+			if phase != 0 {
+				return bad("the registrar key comes before the election opens")
+			}
+		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond: // L3
 			if phase != 0 {
 				return bad("key ceremony messages come before the election opens")
 			}
-		case board.TypeOpen:
+		case board.TypeElectionKey: // L4
 			if phase != 0 {
+				return bad("the election key comes before the election opens")
+			}
+			if electionKey == nil {
+				electionKey = en.Body
+			} else if !bytes.Equal(electionKey, en.Body) {
+				return bad("this election key differs from the one in an earlier election-key entry")
+			}
+		case board.TypeOpen: // L5
+			switch {
+			case phase != 0:
 				return bad("the election opens once")
+			case registrarKeys == 0:
+				return bad("the election opens before the registrar key is on the board")
+			case electionKey == nil:
+				return bad("the election opens before its election key is on the board")
 			}
 			phase = 1
-		case board.TypeRoll:
+		case board.TypeRoll: // L6
 			var b record.RollBody
 			if err := strictjson.Decode(en.Body, &b); err != nil {
 				return bad("%v", err)
@@ -221,8 +278,12 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 			if phase > 1 {
 				return bad("voters are added before the election closes")
 			}
+			prev := max(rollVoters, 0)
+			if b.Added < 1 || b.Voters < prev+b.Added {
+				return bad("adds %d voters to a roll of %d but says the roll then has %d", b.Added, prev, b.Voters)
+			}
 			rollVoters = b.Voters
-		case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled:
+		case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled: // L7
 			if phase != 1 {
 				return bad("only while the election is open")
 			}
@@ -231,33 +292,40 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 				if err := strictjson.Decode(en.Body, &b); err != nil {
 					return bad("%v", err)
 				}
-				if issued[b.Voter] {
+				if h, err := hex.DecodeString(b.Voter); err != nil || len(h) != 32 || hex.EncodeToString(h) != b.Voter {
+					return bad("the voter hash %q is not 64 lowercase hex digits", b.Voter)
+				}
+				if issued[b.Voter] { // L9
 					return bad("voter %.16s… was issued a second credential", b.Voter)
 				}
 				issued[b.Voter] = true
 			}
-		case board.TypeClose:
+		case board.TypeClose: // L5
 			if phase != 1 {
 				return bad("the election closes once, after it opened")
 			}
 			phase = 2
-		case board.TypeTally:
+		case board.TypeTally: // L5
 			if phase != 2 {
-				return bad("the tally follows the close")
+				return bad("the tally follows the close, once")
 			}
 			phase = 3
-		case board.TypeDecryption:
+		case board.TypeDecryption: // L8
 			if phase != 3 {
-				return bad("decryptions follow the tally")
+				return bad("decryptions follow the tally and precede the results")
 			}
-		case board.TypeResults:
+		case board.TypeResults: // L5
 			if phase != 3 {
-				return bad("the results follow the tally")
+				return bad("the results follow the tally, once")
 			}
 			phase = 4
 		}
 	}
-	if rollVoters >= 0 && int64(len(issued)) > rollVoters {
+	if registrarKeys == 0 { // L2
+		r.fail(what, "no registrar key on the board")
+		return false
+	}
+	if rollVoters >= 0 && int64(len(issued)) > rollVoters { // L9
 		r.fail(what, "%d credentials issued to a roll of %d voters", len(issued), rollVoters)
 		return false
 	}

@@ -218,9 +218,15 @@ func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, a
 		}
 	}
 
-	// The bulletin board, if the record came from a server.
+	// The bulletin board, if the record came from a server. A failure
+	// there stops verification (SPEC.md §11 step 10): the record's other
+	// files are then not known to be the board's.
 	if hasBoard(dir) {
+		before := len(r.Failures())
 		checkBoard(r, dir, e, opt)
+		if len(r.Failures()) > before {
+			return r, res, nil
+		}
 	}
 
 	// 3. Cast ballots.

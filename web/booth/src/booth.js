@@ -185,7 +185,9 @@ class Booth {
     return res;
   }
 
-  async post(path, body) {
+  // post sends body and parses the answer strictly as the response of kind
+  // (koe.parseResponse): a malformed answer is an error, as in Go's client.
+  async post(path, body, kind) {
     let res;
     try {
       res = await fetch(this.cfg.api + path, {
@@ -196,7 +198,11 @@ class Booth {
       throw new BoothError('err.network');
     }
     if (!res.ok) throw await apiError(res);
-    return res.json();
+    try {
+      return koe.parseResponse(kind, new Uint8Array(await res.arrayBuffer()));
+    } catch (e) {
+      throw new BoothError('err.other', e.message);
+    }
   }
 
   // --- Registration (SPEC.md §14.2): blind on the device, unblind on the device.
@@ -224,7 +230,7 @@ class Booth {
     }
     let res;
     try {
-      res = await this.post('/register', JSON.stringify({ voter, code, blinded: req.blinded }));
+      res = await this.post('/register', JSON.stringify({ voter, code, blinded: req.blinded }), 'register');
     } catch (e) {
       if (e.key !== 'err.network') {
         this.state.pendingCode = null; // refused: nothing was issued for it
@@ -239,7 +245,7 @@ class Booth {
   async registerWithDigitalID() {
     this.status(this.t('registering'));
     const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
-    const res = await this.post('/oidc/start', JSON.stringify({ blinded: koe.base64Encode(blinded) }));
+    const res = await this.post('/oidc/start', JSON.stringify({ blinded: koe.base64Encode(blinded) }), 'oidc-start');
     // The blinding secrets wait here for the signature, which comes back
     // in this page's fragment after the sign-in.
     this.state.pending = pending;
@@ -392,7 +398,7 @@ class Booth {
     // The device checks the opening itself, and the ballot box opens it
     // independently and says what it found.
     const local = koe.answersFromPlaintext(this.el.manifest, koe.checkSpoiled(this.el, spoiled));
-    const res = await this.post('/spoiled', spoiled);
+    const res = await this.post('/spoiled', spoiled, 'spoiled');
     const same = sameAnswers(this.el.manifest, local, s.answers) && sameAnswers(this.el.manifest, res.answers, s.answers);
     const result = $('challenge-result');
     result.textContent = this.t(same ? 'spoiled.ok' : 'spoiled.bad');
@@ -412,7 +418,7 @@ class Booth {
     const counter = Math.max(this.state.counter + 1, Math.floor(Date.now() / 1000));
     const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, s.salt, counter);
     this.status(this.t('casting'));
-    const res = await this.post('/ballots', env);
+    const res = await this.post('/ballots', env, 'cast');
     if (res?.receipt?.tracking !== koe.toHex(s.trackingCode)) {
       throw new BoothError('err.other', 'the receipt names another ballot');
     }
@@ -466,7 +472,7 @@ class Booth {
 async function apiError(res) {
   let body = {};
   try {
-    body = await res.json();
+    body = koe.parseResponse('error', new Uint8Array(await res.arrayBuffer()));
   } catch {
     /* not JSON */
   }

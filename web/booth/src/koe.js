@@ -52,6 +52,215 @@ export function fromHex(s, n) {
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// Strict JSON (SPEC §2.3), as internal/strictjson decodes it in Go.
+
+const MAX_DEPTH = 16;
+
+/**
+ * Parses one JSON value strictly (SPEC §2.3) from bytes (UTF-8) or a
+ * string: the bytes must be valid UTF-8 (a byte-order mark is an error, not
+ * skipped); nothing but JSON whitespace (space, tab, CR, LF) around the one
+ * value; no `null` anywhere; no duplicate key in any object; arrays and
+ * objects nested at most 16 deep; numbers are integers without fraction or
+ * exponent (every number in koe's messages is) within ±(2^53 − 1), `-0`
+ * excluded; strings with no raw control characters and no lone surrogate
+ * escapes. Objects come back as plain objects whose key order is the
+ * document's. Throws an Error saying what is wrong and where.
+ */
+export function parseStrictJSON(input) {
+  let text = input;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
+    } catch {
+      throw new Error('JSON: not valid UTF-8');
+    }
+  }
+  if (typeof text !== 'string') throw new Error('JSON: not text');
+  let i = 0;
+  const fail = (msg) => {
+    throw new Error(`JSON: ${msg} at offset ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else break;
+    }
+  };
+  const str = () => {
+    // text[i] is '"'
+    i++;
+    let out = '';
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return out;
+      }
+      if (c < 0x20) fail('control character in a string');
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e in simple) {
+          out += simple[e];
+          i += 2;
+          continue;
+        }
+        if (e !== 'u') fail('bad escape in a string');
+        const unit = (at) => {
+          const h = text.slice(at, at + 4);
+          if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('bad \\u escape');
+          return parseInt(h, 16);
+        };
+        const u = unit(i + 2);
+        i += 6;
+        if (u >= 0xd800 && u <= 0xdbff) {
+          if (text[i] !== '\\' || text[i + 1] !== 'u') fail('lone surrogate escape');
+          const l = unit(i + 2);
+          if (l < 0xdc00 || l > 0xdfff) fail('lone surrogate escape');
+          out += String.fromCharCode(u, l);
+          i += 6;
+        } else if (u >= 0xdc00 && u <= 0xdfff) {
+          fail('lone surrogate escape');
+        } else {
+          out += String.fromCharCode(u);
+        }
+        continue;
+      }
+      out += text[i];
+      i++;
+    }
+  };
+  const value = (depth) => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      if (depth >= MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} deep`);
+      i++;
+      ws();
+      if (c === '[') {
+        const arr = [];
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        for (;;) {
+          arr.push(value(depth + 1));
+          ws();
+          if (text[i] === ',') i++;
+          else if (text[i] === ']') {
+            i++;
+            return arr;
+          } else fail('expected , or ]');
+        }
+      }
+      const obj = {};
+      const seen = new Set();
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a key');
+        const k = str();
+        if (seen.has(k)) fail(`duplicate key "${k}"`);
+        seen.add(k);
+        ws();
+        if (text[i] !== ':') fail('expected :');
+        i++;
+        const v = value(depth + 1);
+        Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return obj;
+        } else fail('expected , or }');
+      }
+    }
+    if (c === '"') return str();
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) fail('null is not allowed');
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || m[0] === '-') fail('not a JSON value');
+    if (m[2] !== undefined || m[3] !== undefined) fail('a number with a fraction or exponent');
+    if (m[0] === '-0') fail('-0 is not allowed');
+    const n = Number(m[0]);
+    if (!Number.isSafeInteger(n)) fail('an integer beyond ±(2^53 − 1)');
+    i += m[0].length;
+    return n;
+  };
+  const v = value(0);
+  ws();
+  if (i !== text.length) fail('data after the JSON value');
+  return v;
+}
+
+/**
+ * Checks that obj is a JSON object with exactly the required keys and
+ * possibly some of the optional ones, as Go's strictjson decodes a struct
+ * (SPEC §2.3: unknown keys are errors; every field not marked optional is
+ * required). Returns obj.
+ */
+export function checkObject(obj, required, optional = [], what = 'object') {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${what}: not a JSON object`);
+  for (const k of Object.keys(obj)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new Error(`${what}: unknown field "${k}"`);
+  }
+  for (const k of required) if (!Object.hasOwn(obj, k)) throw new Error(`${what}: field "${k}" is missing`);
+  return obj;
+}
+
+const isInt = (v) => Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Parses a response of koe's API (SPEC §15) that the booth reads, strictly:
+ * kind is 'register' ({blindSignature}), 'oidc-start' ({authorizationURL}),
+ * 'spoiled' ({trackingCode, index, answers}), 'cast' ({trackingCode,
+ * receipt}) or 'error' ({error, message}). Byte strings are canonical
+ * base64; the receipt's fields are checked by verifyReceipt.
+ */
+export function parseResponse(kind, bytes) {
+  const m = parseStrictJSON(bytes);
+  switch (kind) {
+    case 'register':
+      checkObject(m, ['blindSignature'], [], 'registration');
+      base64Decode(m.blindSignature);
+      return m;
+    case 'oidc-start':
+      checkObject(m, ['authorizationURL'], [], 'digital ID start');
+      if (typeof m.authorizationURL !== 'string') throw new Error('digital ID start: authorizationURL is not a string');
+      return m;
+    case 'spoiled':
+      checkObject(m, ['trackingCode', 'index', 'answers'], [], 'challenge');
+      if (typeof m.trackingCode !== 'string' || !isInt(m.index)) throw new Error('challenge: bad trackingCode or index');
+      checkObject(m.answers, Object.keys(m.answers ?? {}), [], 'challenge answers');
+      return m;
+    case 'cast':
+      checkObject(m, ['trackingCode', 'receipt'], [], 'cast');
+      if (typeof m.trackingCode !== 'string') throw new Error('cast: trackingCode is not a string');
+      checkObject(m.receipt, ['election', 'tracking', 'index', 'leafHash', 'proof', 'checkpoint'], [], 'receipt');
+      return m;
+    case 'error':
+      checkObject(m, ['error', 'message'], [], 'error');
+      if (typeof m.error !== 'string' || typeof m.message !== 'string') throw new Error('error: fields are not strings');
+      return m;
+    default:
+      throw new Error(`parseResponse: unknown kind ${kind}`);
+  }
+}
+
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -449,17 +658,42 @@ function toBytes(x) {
   throw new Error('expected bytes or a string');
 }
 
+// rfc3339 parses an RFC 3339 date-time as Go's time.Parse(time.RFC3339)
+// does (upper-case T and Z, optional fractional seconds, a valid date and
+// time, an offset below 24 hours) and returns it in nanoseconds since the
+// epoch, as a BigInt.
+function rfc3339(v, what, bad) {
+  const m = typeof v === 'string' && /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/.exec(v);
+  if (!m) bad(`${what}: ${JSON.stringify(v)} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00`);
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const dt = new Date(0);
+  dt.setUTCFullYear(y, mo - 1, d);
+  if (mo < 1 || mo > 12 || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    bad(`${what}: ${v} is not a valid date and time`);
+  }
+  let offset = 0;
+  if (m[8] !== 'Z') {
+    const oh = Number(m[10]), om = Number(m[11]);
+    if (oh > 23 || om > 59) bad(`${what}: ${v} has an invalid time zone offset`);
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60;
+  }
+  dt.setUTCHours(h, mi, sec, 0);
+  const frac = BigInt((m[7] ?? '.').slice(1).padEnd(9, '0'));
+  return (BigInt(dt.getTime() / 1000) - BigInt(offset)) * 1000000000n + frac;
+}
+
 /**
  * Parses and checks a manifest (SPEC §7.2) from its exact bytes (or text).
- * The checks cover what the booth relies on; the JSON itself is parsed with
- * JSON.parse (duplicate keys are not detected — the server decodes strictly).
+ * The checks cover what the booth relies on; the JSON is parsed strictly
+ * (parseStrictJSON: no null, no duplicate keys, valid UTF-8) as the server
+ * decodes it.
  */
 export function parseManifest(manifestBytes) {
   const bytes = toBytes(manifestBytes);
   if (bytes.length > 1 << 20) throw new Error('manifest: larger than 1 MiB');
   let m;
   try {
-    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    m = parseStrictJSON(bytes);
   } catch (e) {
     throw new Error(`manifest: ${e.message}`);
   }
@@ -492,6 +726,9 @@ export function parseManifest(manifestBytes) {
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
   text(m.title, 'title');
   text(m.description, 'description', true);
+  const opens = m.opens === undefined ? null : rfc3339(m.opens, 'opens', bad);
+  const closes = m.closes === undefined ? null : rfc3339(m.closes, 'closes', bad);
+  if (opens !== null && closes !== null && closes <= opens) bad(`closes (${m.closes}) is not after opens (${m.opens})`);
   const n = int(m.trustees, 'trustees'), t = int(m.threshold, 'threshold');
   if (n < 1 || n > 64 || t < 1 || t > n) bad('trustees/threshold out of range');
   if (m.privacyThreshold !== undefined) {
@@ -906,7 +1143,8 @@ export function spoil(ballotBytes, plaintext, nonces) {
  * plaintext values (turn them into answers with answersFromPlaintext).
  */
 export function checkSpoiled(el, spoiled) {
-  const s = typeof spoiled === 'string' ? JSON.parse(spoiled) : spoiled;
+  const s = typeof spoiled === 'string' || spoiled instanceof Uint8Array ? parseStrictJSON(spoiled) : spoiled;
+  checkObject(s, ['ballot', 'values', 'nonces'], [], 'spoiled ballot');
   const b = base64Decode(s.ballot);
   const d = verifyBallot(el, b);
   checkPlaintext(el.style, s.values);
@@ -1031,20 +1269,26 @@ export async function verifyCredential(registrar, ctx, credential) {
   return true;
 }
 
-function checkVoterKey(vk) {
+// checkEd25519Key accepts only a canonical Ed25519 public key (SPEC §2.4):
+// 32 bytes, a point's one encoding, not of small order.
+function checkEd25519Key(vk, what) {
   let P;
+  if (!(vk instanceof Uint8Array) || vk.length !== 32) throw new Error(`${what}: not 32 bytes`);
   try {
     P = ed25519.Point.fromBytes(vk, false);
   } catch {
-    throw new Error('credential: voter key is not an Ed25519 point');
+    throw new Error(`${what}: not an Ed25519 point`);
   }
-  if (!bytesEqual(P.toBytes(), vk)) throw new Error('credential: voter key is not canonical');
-  if (P.isSmallOrder()) throw new Error('credential: voter key has small order');
+  if (!bytesEqual(P.toBytes(), vk)) throw new Error(`${what}: not canonical`);
+  if (P.isSmallOrder()) throw new Error(`${what}: has small order`);
 }
+
+const checkVoterKey = (vk) => checkEd25519Key(vk, 'credential: voter key');
 
 /** Parses the device's credential file (as finalizeCredential writes it). */
 export function parseCredentialSecret(text) {
-  const j = JSON.parse(text);
+  const j = parseStrictJSON(text);
+  checkObject(j, ['format', 'public_key', 'randomizer', 'signature', 'seed'], [], 'credential secret');
   if (j.format !== SECRET_FORMAT) throw new Error('not a koe credential secret');
   const c = {
     vk: fromHex(j.public_key, 32), randomizer: fromHex(j.randomizer, 32),
@@ -1099,7 +1343,7 @@ export function bindingSalt() {
  * the tracking code and counter. Returns {trackingCode, vk, counter}.
  */
 export async function verifyEnvelope(el, registrar, envelopeText) {
-  const env = typeof envelopeText === 'string' ? JSON.parse(envelopeText) : envelopeText;
+  const env = typeof envelopeText === 'string' || envelopeText instanceof Uint8Array ? parseStrictJSON(envelopeText) : envelopeText;
   const keys = Object.keys(env).sort().join(',');
   if (keys !== 'ballot,counter,credential,salt,signature') throw new Error('envelope: wrong fields');
   if (!Number.isSafeInteger(env.counter) || env.counter < 0) throw new Error('envelope: bad counter');
@@ -1135,6 +1379,7 @@ export function parseBoardKey(text) {
   }
   const key = base64Decode(parts[2]);
   if (key.length !== 33 || key[0] !== 0x01) throw new Error('board key: not an Ed25519 key');
+  checkEd25519Key(key.subarray(1), 'board key');
   const keyHash = sha256(concat(utf8.encode(parts[0] + '\n'), key)).subarray(0, 4);
   if (toHex(keyHash) !== parts[1]) throw new Error('board key: key hash does not match');
   return { name: parts[0], keyHash, publicKey: key.subarray(1) };
@@ -1224,11 +1469,25 @@ export function verifyReceipt(receipt, entryBytes, boardKey) {
   if (typeof tracking !== 'string' || !HEX64.test(tracking)) throw new Error('receipt: bad tracking code');
   let entry;
   try {
-    entry = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entryBytes));
-  } catch {
-    throw new Error('receipt: the entry is not JSON text');
+    entry = parseStrictJSON(entryBytes);
+  } catch (e) {
+    throw new Error(`receipt: the entry is not strict JSON (${e.message})`);
+  }
+  // SPEC §13.1: exactly these four keys, in this order.
+  if (typeof entry !== 'object' || Array.isArray(entry) || Object.keys(entry).join(',') !== 'type,election,time,body') {
+    throw new Error('receipt: the entry is not {"type","election","time","body"}');
   }
   if (entry?.election !== election) throw new Error('receipt: the entry is of another election');
+  // SPEC §13.4: the receipt names the entry's ballot by its tracking code.
+  if (entry.type !== 'ballot') throw new Error('receipt: the entry is not a ballot');
+  const body = entry.body;
+  const fields = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).sort().join(',') : '';
+  if (fields !== 'ballot,counter,credential,salt,signature' || typeof body.ballot !== 'string') {
+    throw new Error("receipt: the entry's body is not a cast envelope");
+  }
+  if (toHex(trackingCode(base64Decode(body.ballot))) !== tracking) {
+    throw new Error('receipt: the entry holds a ballot with another tracking code than the receipt\'s');
+  }
   if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
     throw new Error(`receipt: index ${index} is not in the checkpoint's tree of size ${cp.size}`);
   }

@@ -1,5 +1,5 @@
-// Answers → plaintext (SPEC §8.1): the Go implementation's rules, with
-// messages in Japanese and English.
+// Answers → plaintext (SPEC §8.1): messages in Japanese and English, and
+// cases beyond the shared vectors of rules.test.mjs (testdata/vectors/answers.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
