@@ -287,7 +287,9 @@ func (t *Trustee) open(context []byte, i int, a *announced, annHash [32]byte, ds
 // complaint against this trustee in verdicts, reveals the share it owes the
 // complainer, signed under Cᵢ₀ (nonce from crypto/rand) together with the
 // verdict. It refuses a verdict given on other announcements or whose
-// signature does not verify. The result may be empty.
+// signature does not verify. If t or more trustees complain, it reveals
+// nothing: the trustee is disqualified (SPEC.md §6.3) and t shares would
+// publish its polynomial. The result may be empty.
 func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdict) ([]Response, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
@@ -301,7 +303,11 @@ func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdic
 	}
 	annHash := AnnouncementsHash(context, anns)
 	seen := make(map[int]bool)
-	var out []Response
+	type complainer struct {
+		from    int
+		verdict [32]byte
+	}
+	var owed []complainer
 	for k := range verdicts {
 		v := &verdicts[k]
 		if err := v.checkStructure(t.params.N); err != nil {
@@ -320,16 +326,40 @@ func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdic
 		}
 		for _, c := range v.Complaints {
 			if c.Against == t.Index {
-				r := Response{Dealer: t.Index, To: v.From, Share: t.eval(v.From)}
-				if r.Signature, err = t.sign(crand.Reader, ResponseDigest(context, &r, vh)); err != nil {
-					return nil, err
-				}
-				out = append(out, r)
+				owed = append(owed, complainer{v.From, vh})
 			}
 		}
 	}
+	if len(owed) >= t.params.T {
+		// GJKR: t answers would publish fᵢ; the dealer is disqualified
+		// whatever it does (SPEC.md §6.3 step 5), so it reveals nothing.
+		return nil, nil
+	}
+	var out []Response
+	for _, c := range owed {
+		r := Response{Dealer: t.Index, To: c.from, Share: t.eval(c.from)}
+		if r.Signature, err = t.sign(crand.Reader, ResponseDigest(context, &r, c.verdict)); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
 	slices.SortFunc(out, func(a, b Response) int { return a.To - b.To })
 	return out, nil
+}
+
+// ComplaintsAgainst returns the trustees whose verdicts complain against
+// trustee i, ascending. It checks nothing: Respond and Verify do.
+func ComplaintsAgainst(i int, verdicts []Verdict) []int {
+	var out []int
+	for _, v := range verdicts {
+		for _, c := range v.Complaints {
+			if c.Against == i {
+				out = append(out, v.From)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Finish verifies the transcript, computes the trustee's share
