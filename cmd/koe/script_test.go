@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/koe-vote/koe/internal/keystore"
 )
 
 func TestMain(m *testing.M) {
@@ -46,6 +53,26 @@ func TestScripts(t *testing.T) {
 					time.Sleep(50 * time.Millisecond)
 				}
 				ts.Fatalf("%s did not answer within 30s", args[0])
+			},
+			"keyfields": func(ts *testscript.TestScript, neg bool, args []string) {
+				// keyfields KEY PASSFILE prints the trustee state sealed in
+				// KEY, one field a line, values over 40 bytes replaced by their
+				// length, so scripts can check which fields it keeps.
+				sealed, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				pass, err := os.ReadFile(ts.MkAbs(args[1]))
+				ts.Check(err)
+				plain, err := keystore.Open(bytes.TrimRight(pass, "\r\n"), trusteeKind, sealed)
+				ts.Check(err)
+				var fields map[string]json.RawMessage
+				ts.Check(json.Unmarshal(plain, &fields))
+				for _, k := range slices.Sorted(maps.Keys(fields)) {
+					v := fields[k]
+					if len(v) > 40 {
+						v = json.RawMessage(fmt.Sprintf("<%d bytes>", len(v)))
+					}
+					fmt.Fprintf(ts.Stdout(), "%q:%s\n", k, v)
+				}
 			},
 			"setcode": func(ts *testscript.TestScript, neg bool, args []string) {
 				f, err := os.Open(ts.MkAbs(args[1]))

@@ -29,6 +29,7 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 		{"deal", "round 2: send every other trustee its encrypted share", trusteeDeal},
 		{"shares", "round 3: check the shares sent to you; complain about bad ones", trusteeShares},
 		{"respond", "round 4: answer complaints against you", trusteeRespond},
+		{"finish", "check the whole ceremony and keep only your share in the key file", trusteeFinish},
 		{"decrypt", "decrypt your part of the tally, with a proof", trusteeDecrypt},
 	})
 }
@@ -442,11 +443,39 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), where)
-	if *s.f.server != "" {
-		fmt.Fprintf(stdout, "When every trustee has responded, the administrator opens the election: koe admin open --election %s\n", *s.f.election)
+	if against := ceremony.ComplaintsAgainst(s.t.Index, verdicts); len(against) >= s.p.T {
+		fmt.Fprintf(stdout, "Trustee %d: %d trustees %v complain against you, t = %d or more: you are disqualified, and reveal no share (it would publish your polynomial).\n", s.t.Index, len(against), against, s.p.T)
 	} else {
-		fmt.Fprintf(stdout, "When every trustee has responded, the administrator runs: koe election key %s\n", *s.f.election)
+		fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), where)
+	}
+	s.next(stdout, "finish")
+	return nil
+}
+
+// trusteeFinish checks the complete transcript, computes the trustee's
+// share and rewrites the key file with only that (SPEC.md §6.5).
+func trusteeFinish(args []string, stdout, stderr io.Writer) error {
+	s, err := newSession("finish", args, stderr, true, nil)
+	if err != nil {
+		return err
+	}
+	tr, err := s.transcript()
+	if err != nil {
+		return err
+	}
+	res, err := s.t.Finish(s.ctx, tr)
+	if err != nil {
+		return withHint(err, "wait until every trustee has responded (%s); if the ceremony failed, the administrator restarts it", s.place.describe())
+	}
+	if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Trustee %d: the ceremony verifies; qualified trustees %v, joint key %x.\n", s.t.Index, res.Qual, res.JointKey.Bytes())
+	fmt.Fprintf(stdout, "%s now holds only your share of the election secret (your coefficients, received shares and HPKE key are erased).\n", *s.f.key)
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "The administrator opens the election: koe admin open --election %s\n", *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "The administrator runs: koe election key %s\n", *s.f.election)
 	}
 	return nil
 }
