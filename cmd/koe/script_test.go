@@ -5,11 +5,16 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,9 +32,11 @@ func TestMain(m *testing.M) {
 // TestScripts runs the command-line scenarios in testdata/script: each
 // .txtar file is a session a person could type, with the output it must give.
 //
-// Each script gets $ADDR, a free loopback address for koe serve, and two
-// commands: "waitfor URL" waits until the URL answers, and "setcode VAR
-// CODES.csv VOTER" sets $VAR to a voter's one-time code.
+// Each script gets $ADDR and $ADDR2, free loopback addresses for koe serve,
+// and these commands: "waitfor URL" waits until the URL answers, "setcode
+// VAR CODES.csv VOTER" sets $VAR to a voter's one-time code, "keyfields"
+// shows which fields a trustee key file keeps, and "relay" puts a cheating
+// relay between a trustee and the server (scriptRelay).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
@@ -40,6 +47,13 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("ADDR", ln.Addr().String())
+			ln2, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			env.Setenv("ADDR2", ln2.Addr().String())
+			ln2.Close()
 			return ln.Close()
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -74,6 +88,7 @@ func TestScripts(t *testing.T) {
 					fmt.Fprintf(ts.Stdout(), "%q:%s\n", k, v)
 				}
 			},
+			"relay": scriptRelay,
 			"setcode": func(ts *testscript.TestScript, neg bool, args []string) {
 				f, err := os.Open(ts.MkAbs(args[1]))
 				ts.Check(err)
@@ -90,4 +105,121 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// relay is an HTTP relay between a trustee and a koe server, which may
+// tamper with what it relays back, as a server or network could.
+type relay struct {
+	mu     sync.Mutex
+	target string
+	mode   string
+	srv    *httptest.Server
+}
+
+var (
+	relaysMu sync.Mutex
+	relays   = map[*testscript.TestScript]map[string]*relay{}
+)
+
+// Entries keep their length when the relay swaps two hex values of the
+// same field, so the entry bundles still parse: only the hashes differ.
+var (
+	hpkeKeyField    = regexp.MustCompile(`"hpkePublicKey":\s*"([0-9a-f]+)"`)
+	ciphertextField = regexp.MustCompile(`"ciphertext":\s*"([0-9a-f]+)"`)
+)
+
+// scriptRelay implements "relay VAR TARGET [MODE]": it starts a relay to
+// TARGET and sets $VAR to its address, or, if $VAR's relay runs already,
+// points it at TARGET. MODE is what the relay does to the answers to GET
+// requests: "pass" (the default) nothing; "swap-hpke" swaps the first two
+// HPKE public keys in each answer (announcements: two trustees' keys);
+// "swap-ciphertext" swaps the last two share ciphertexts in each answer
+// (the last dealing's shares for two trustees).
+func scriptRelay(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: relay VAR TARGET [pass|swap-hpke|swap-ciphertext]")
+	}
+	mode := "pass"
+	if len(args) == 3 {
+		mode = args[2]
+	}
+	relaysMu.Lock()
+	defer relaysMu.Unlock()
+	if relays[ts] == nil {
+		relays[ts] = map[string]*relay{}
+	}
+	r := relays[ts][args[0]]
+	if r == nil {
+		r = &relay{}
+		r.srv = httptest.NewServer(r)
+		relays[ts][args[0]] = r
+		ts.Defer(func() {
+			r.srv.Close()
+			relaysMu.Lock()
+			delete(relays, ts)
+			relaysMu.Unlock()
+		})
+		ts.Setenv(args[0], strings.TrimPrefix(r.srv.URL, "http://"))
+	}
+	r.mu.Lock()
+	r.target, r.mode = args[1], mode
+	r.mu.Unlock()
+}
+
+func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	target, mode := r.target, r.mode
+	r.mu.Unlock()
+	out, err := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out.Header = req.Header.Clone()
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if req.Method == http.MethodGet {
+		switch mode {
+		case "swap-hpke":
+			body = swapMatches(hpkeKeyField, body, false)
+		case "swap-ciphertext":
+			body = swapMatches(ciphertextField, body, true)
+		}
+	}
+	for k, v := range resp.Header {
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(body)
+}
+
+// swapMatches swaps the first submatches of the first (or last) two
+// matches of re, if they have the same length.
+func swapMatches(re *regexp.Regexp, body []byte, last bool) []byte {
+	m := re.FindAllSubmatchIndex(body, -1)
+	if len(m) < 2 {
+		return body
+	}
+	a, b := m[0][2:4], m[1][2:4]
+	if last {
+		a, b = m[len(m)-2][2:4], m[len(m)-1][2:4]
+	}
+	if a[1]-a[0] != b[1]-b[0] {
+		return body
+	}
+	out := bytes.Clone(body)
+	copy(out[a[0]:a[1]], body[b[0]:b[1]])
+	copy(out[b[0]:b[1]], body[a[0]:a[1]])
+	return out
 }

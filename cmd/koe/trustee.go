@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/term"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -18,6 +20,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/keystore"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -81,7 +84,7 @@ func (f trusteeFlags) place() (place, error) {
 	if token == "" {
 		return nil, withHint(errors.New("no trustee token"), "the administrator gave you one when the election was created: use --token-file FILE or set KOE_TRUSTEE_TOKEN")
 	}
-	return &serverPlace{c: client.New(*f.server, token), id: *f.election}, nil
+	return &serverPlace{c: client.New(*f.server, token), id: *f.election, state: *f.key + ".board"}, nil
 }
 
 type dirPlace string
@@ -127,25 +130,90 @@ func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 	return name, record.WriteJSON(name, s)
 }
 
+// A serverPlace reads the manifest and the ceremony from the election's
+// board, every entry proved against a signed checkpoint (SPEC.md §6.6), and
+// keeps in the state file next to the trustee's key the board key it
+// pinned on first use and the last checkpoint it saw, which every later
+// checkpoint must extend.
 type serverPlace struct {
-	c  *client.Client
-	id string
+	c     *client.Client
+	id    string
+	state string // KEY.board
+	view  *client.BoardCeremony
 }
 
-func (p *serverPlace) describe() string { return p.c.Base + " election " + p.id }
+// boardState is the state file: public values only.
+type boardState struct {
+	BoardKey   string `json:"boardKey"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+func (p *serverPlace) describe() string {
+	s := p.c.Base + " election " + p.id
+	if p.view != nil {
+		cp := p.view.Checkpoint
+		s += fmt.Sprintf(" (board checked at size %d, root %x)", cp.Size, cp.Hash[:8])
+	}
+	return s
+}
+
+// board reads the ceremony from the board once per command.
+func (p *serverPlace) board() (*client.BoardCeremony, error) {
+	if p.view != nil {
+		return p.view, nil
+	}
+	ctx := context.Background()
+	var st boardState
+	var prev []byte
+	switch data, err := os.ReadFile(p.state); {
+	case err == nil:
+		if err := strictjson.Decode(data, &st); err != nil {
+			return nil, withHint(fmt.Errorf("%s: %w", p.state, err), "this file keeps the board key and the last checkpoint you saw; restore it from your backup")
+		}
+		prev = []byte(st.Checkpoint)
+	case errors.Is(err, os.ErrNotExist):
+		if st.BoardKey, err = p.c.BoardKey(ctx, p.id); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	verifier, err := note.NewVerifier(st.BoardKey)
+	if err != nil {
+		return nil, fmt.Errorf("board key %q: %w", st.BoardKey, err)
+	}
+	view, err := p.c.CeremonyFromBoard(ctx, p.id, verifier, prev)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("refusing the server's board: %w", err), "the server (or something between you and it) shows you a board other than the one it signed or showed you before; tell the administrator and the other trustees, and compare checkpoints with them")
+	}
+	st.Checkpoint = string(view.Checkpoint.Note)
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p.state, append(data, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	p.view = view
+	return view, nil
+}
 
 func (p *serverPlace) manifest() ([]byte, error) {
-	return p.c.Raw(context.Background(), "GET", client.ElectionPath(p.id, "/manifest"), "", nil)
+	v, err := p.board()
+	if err != nil {
+		return nil, err
+	}
+	return v.Manifest, nil
 }
 
 func (p *serverPlace) messages(round string) (map[int][]byte, error) {
-	all, err := p.c.Ceremony(context.Background(), p.id)
+	v, err := p.board()
 	if err != nil {
 		return nil, err
 	}
 	out := map[int][]byte{}
-	for _, m := range all[round] {
-		out[m.Trustee] = m.Message
+	for j, m := range v.Messages[round] {
+		out[j] = m
 	}
 	return out, nil
 }
