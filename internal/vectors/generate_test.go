@@ -41,6 +41,7 @@ func TestGenerate(t *testing.T) {
 	genRecord(t)
 	genServerRecord(t)
 	writeJSON(t, "receipts.json", genReceipts(t))
+	writeJSON(t, "ceremony.json", genCeremony(t))
 }
 
 func writeJSON(t *testing.T, name string, v any) {
