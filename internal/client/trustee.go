@@ -20,7 +20,9 @@ type CeremonyMessage struct {
 	Message json.RawMessage `json:"message"`
 }
 
-// Ceremony fetches every ceremony message on the election's board, by round.
+// Ceremony fetches every ceremony message on the election's board, by round,
+// from the plain endpoint: nothing proves that they are the board's. It is
+// for displays; a trustee reads the ceremony with CeremonyFromBoard.
 func (c *Client) Ceremony(ctx context.Context, id string) (map[string][]CeremonyMessage, error) {
 	var out map[string][]CeremonyMessage
 	err := c.Do(ctx, "GET", ElectionPath(id, "/ceremony"), "", nil, &out)
@@ -98,7 +100,8 @@ func (c *Client) PostCeremony(ctx context.Context, id, round string, msg any) er
 	return c.JSON(ctx, "POST", ElectionPath(id, "/ceremony/"+round), msg, nil)
 }
 
-// Transcript fetches the ceremony messages and decodes them as a transcript.
+// Transcript fetches the ceremony messages from the plain endpoint (see
+// Ceremony) and decodes them as a transcript.
 func (c *Client) Transcript(ctx context.Context, id string, p ceremony.Params) (*ceremony.Transcript, error) {
 	msgs, err := c.Ceremony(ctx, id)
 	if err != nil {
