@@ -138,8 +138,9 @@ func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 type serverPlace struct {
 	c     *client.Client
 	id    string
-	state string // KEY.board
-	view  *client.BoardCeremony
+	state  string // KEY.board
+	view   *client.BoardCeremony
+	pinned string // the board key, if pinned by this command (first use)
 }
 
 // boardState is the state file: public values only.
@@ -153,6 +154,9 @@ func (p *serverPlace) describe() string {
 	if p.view != nil {
 		cp := p.view.Checkpoint
 		s += fmt.Sprintf(" (board checked at size %d, root %x)", cp.Size, cp.Hash[:8])
+	}
+	if p.pinned != "" {
+		s += fmt.Sprintf("; board key %s pinned in %s: check that it is the one the administrator announced", p.pinned, p.state)
 	}
 	return s
 }
@@ -175,6 +179,7 @@ func (p *serverPlace) board() (*client.BoardCeremony, error) {
 		if st.BoardKey, err = p.c.BoardKey(ctx, p.id); err != nil {
 			return nil, err
 		}
+		p.pinned = st.BoardKey
 	default:
 		return nil, err
 	}
