@@ -1,21 +1,30 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
-	"path/filepath"
-
-	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/tally"
-
+	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/keystore"
+	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/tally"
 )
 
 func TestMain(m *testing.M) {
@@ -27,12 +36,14 @@ func TestMain(m *testing.M) {
 // TestScripts runs the command-line scenarios in testdata/script: each
 // .txtar file is a session a person could type, with the output it must give.
 //
-// Each script gets $ADDR, a free loopback address for koe serve, and two
-// commands: "waitfor URL" waits until the URL answers, and "setcode VAR
-// CODES.csv VOTER" sets $VAR to a voter's one-time code; "doctortally
+// Each script gets $ADDR and $ADDR2, free loopback addresses for koe serve,
+// and these commands: "waitfor URL" waits until the URL answers, "setcode
+// VAR CODES.csv VOTER" sets $VAR to a voter's one-time code, "keyfields"
+// shows which fields a trustee key file keeps, "relay" puts a cheating
+// relay between a trustee and the server (scriptRelay), "doctortally
 // RECORD swap|single" rewrites the record's tally.json as a dishonest
 // operator would (crypto-audit H1): two selections swapped, or the first
-// counted ballot's own ciphertexts presented as a tally of one ballot;
+// counted ballot's own ciphertexts presented as a tally of one ballot; and
 // "truncatefile FILE" cuts its last byte.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -44,6 +55,13 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("ADDR", ln.Addr().String())
+			ln2, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			env.Setenv("ADDR2", ln2.Addr().String())
+			ln2.Close()
 			return ln.Close()
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -70,6 +88,27 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(os.Truncate(name, st.Size()-1))
 			},
+			"keyfields": func(ts *testscript.TestScript, neg bool, args []string) {
+				// keyfields KEY PASSFILE prints the trustee state sealed in
+				// KEY, one field a line, values over 40 bytes replaced by their
+				// length, so scripts can check which fields it keeps.
+				sealed, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				pass, err := os.ReadFile(ts.MkAbs(args[1]))
+				ts.Check(err)
+				plain, err := keystore.Open(bytes.TrimRight(pass, "\r\n"), trusteeKind, sealed)
+				ts.Check(err)
+				var fields map[string]json.RawMessage
+				ts.Check(json.Unmarshal(plain, &fields))
+				for _, k := range slices.Sorted(maps.Keys(fields)) {
+					v := fields[k]
+					if len(v) > 40 {
+						v = json.RawMessage(fmt.Sprintf("<%d bytes>", len(v)))
+					}
+					fmt.Fprintf(ts.Stdout(), "%q:%s\n", k, v)
+				}
+			},
+			"relay": scriptRelay,
 			"setcode": func(ts *testscript.TestScript, neg bool, args []string) {
 				f, err := os.Open(ts.MkAbs(args[1]))
 				ts.Check(err)
@@ -124,4 +163,121 @@ func doctorTally(dir, how string) error {
 		return fmt.Errorf("doctortally: %q, want swap or single", how)
 	}
 	return record.WriteJSON(filepath.Join(dir, record.Tally), &pub)
+}
+
+// relay is an HTTP relay between a trustee and a koe server, which may
+// tamper with what it relays back, as a server or network could.
+type relay struct {
+	mu     sync.Mutex
+	target string
+	mode   string
+	srv    *httptest.Server
+}
+
+var (
+	relaysMu sync.Mutex
+	relays   = map[*testscript.TestScript]map[string]*relay{}
+)
+
+// Entries keep their length when the relay swaps two hex values of the
+// same field, so the entry bundles still parse: only the hashes differ.
+var (
+	hpkeKeyField    = regexp.MustCompile(`"hpkePublicKey":\s*"([0-9a-f]+)"`)
+	ciphertextField = regexp.MustCompile(`"ciphertext":\s*"([0-9a-f]+)"`)
+)
+
+// scriptRelay implements "relay VAR TARGET [MODE]": it starts a relay to
+// TARGET and sets $VAR to its address, or, if $VAR's relay runs already,
+// points it at TARGET. MODE is what the relay does to the answers to GET
+// requests: "pass" (the default) nothing; "swap-hpke" swaps the first two
+// HPKE public keys in each answer (announcements: two trustees' keys);
+// "swap-ciphertext" swaps the last two share ciphertexts in each answer
+// (the last dealing's shares for two trustees).
+func scriptRelay(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: relay VAR TARGET [pass|swap-hpke|swap-ciphertext]")
+	}
+	mode := "pass"
+	if len(args) == 3 {
+		mode = args[2]
+	}
+	relaysMu.Lock()
+	defer relaysMu.Unlock()
+	if relays[ts] == nil {
+		relays[ts] = map[string]*relay{}
+	}
+	r := relays[ts][args[0]]
+	if r == nil {
+		r = &relay{}
+		r.srv = httptest.NewServer(r)
+		relays[ts][args[0]] = r
+		ts.Defer(func() {
+			r.srv.Close()
+			relaysMu.Lock()
+			delete(relays, ts)
+			relaysMu.Unlock()
+		})
+		ts.Setenv(args[0], strings.TrimPrefix(r.srv.URL, "http://"))
+	}
+	r.mu.Lock()
+	r.target, r.mode = args[1], mode
+	r.mu.Unlock()
+}
+
+func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	target, mode := r.target, r.mode
+	r.mu.Unlock()
+	out, err := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out.Header = req.Header.Clone()
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if req.Method == http.MethodGet {
+		switch mode {
+		case "swap-hpke":
+			body = swapMatches(hpkeKeyField, body, false)
+		case "swap-ciphertext":
+			body = swapMatches(ciphertextField, body, true)
+		}
+	}
+	for k, v := range resp.Header {
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(body)
+}
+
+// swapMatches swaps the first submatches of the first (or last) two
+// matches of re, if they have the same length.
+func swapMatches(re *regexp.Regexp, body []byte, last bool) []byte {
+	m := re.FindAllSubmatchIndex(body, -1)
+	if len(m) < 2 {
+		return body
+	}
+	a, b := m[0][2:4], m[1][2:4]
+	if last {
+		a, b = m[len(m)-2][2:4], m[len(m)-1][2:4]
+	}
+	if a[1]-a[0] != b[1]-b[0] {
+		return body
+	}
+	out := bytes.Clone(body)
+	copy(out[a[0]:a[1]], body[b[0]:b[1]])
+	copy(out[b[0]:b[1]], body[a[0]:a[1]])
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/term"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -20,6 +22,7 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/keystore"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
@@ -32,6 +35,7 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 		{"deal", "round 2: send every other trustee its encrypted share", trusteeDeal},
 		{"shares", "round 3: check the shares sent to you; complain about bad ones", trusteeShares},
 		{"respond", "round 4: answer complaints against you", trusteeRespond},
+		{"finish", "check the whole ceremony and keep only your share in the key file", trusteeFinish},
 		{"decrypt", "decrypt your part of the tally, with a proof", trusteeDecrypt},
 	})
 }
@@ -87,7 +91,7 @@ func (f trusteeFlags) place() (place, error) {
 	if token == "" {
 		return nil, withHint(errors.New("no trustee token"), "the administrator gave you one when the election was created: use --token-file FILE or set KOE_TRUSTEE_TOKEN")
 	}
-	return &serverPlace{c: client.New(*f.server, token), id: *f.election}, nil
+	return &serverPlace{c: client.New(*f.server, token), id: *f.election, state: *f.key + ".board"}, nil
 }
 
 type dirPlace string
@@ -135,25 +139,95 @@ func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 	return name, record.WriteJSON(name, s)
 }
 
+// A serverPlace reads the manifest and the ceremony from the election's
+// board, every entry proved against a signed checkpoint (SPEC.md §6.6), and
+// keeps in the state file next to the trustee's key the board key it
+// pinned on first use and the last checkpoint it saw, which every later
+// checkpoint must extend.
 type serverPlace struct {
-	c  *client.Client
-	id string
+	c      *client.Client
+	id     string
+	state  string // KEY.board
+	view   *client.BoardCeremony
+	pinned string // the board key, if pinned by this command (first use)
 }
 
-func (p *serverPlace) describe() string { return p.c.Base + " election " + p.id }
+// boardState is the state file: public values only.
+type boardState struct {
+	BoardKey   string `json:"boardKey"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+func (p *serverPlace) describe() string {
+	s := p.c.Base + " election " + p.id
+	if p.view != nil {
+		cp := p.view.Checkpoint
+		s += fmt.Sprintf(" (board checked at size %d, root %x)", cp.Size, cp.Hash[:8])
+	}
+	if p.pinned != "" {
+		s += fmt.Sprintf("; board key %s pinned in %s: check that it is the one the administrator announced", p.pinned, p.state)
+	}
+	return s
+}
+
+// board reads the ceremony from the board once per command.
+func (p *serverPlace) board() (*client.BoardCeremony, error) {
+	if p.view != nil {
+		return p.view, nil
+	}
+	ctx := context.Background()
+	var st boardState
+	var prev []byte
+	switch data, err := os.ReadFile(p.state); {
+	case err == nil:
+		if err := strictjson.Decode(data, &st); err != nil {
+			return nil, withHint(fmt.Errorf("%s: %w", p.state, err), "this file keeps the board key and the last checkpoint you saw; restore it from your backup")
+		}
+		prev = []byte(st.Checkpoint)
+	case errors.Is(err, os.ErrNotExist):
+		if st.BoardKey, err = p.c.BoardKey(ctx, p.id); err != nil {
+			return nil, err
+		}
+		p.pinned = st.BoardKey
+	default:
+		return nil, err
+	}
+	verifier, err := note.NewVerifier(st.BoardKey)
+	if err != nil {
+		return nil, fmt.Errorf("board key %q: %w", st.BoardKey, err)
+	}
+	view, err := p.c.CeremonyFromBoard(ctx, p.id, verifier, prev)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("refusing the server's board: %w", err), "the server (or something between you and it) shows you a board other than the one it signed or showed you before; tell the administrator and the other trustees, and compare checkpoints with them")
+	}
+	st.Checkpoint = string(view.Checkpoint.Note)
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p.state, append(data, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	p.view = view
+	return view, nil
+}
 
 func (p *serverPlace) manifest() ([]byte, error) {
-	return p.c.Raw(context.Background(), "GET", client.ElectionPath(p.id, "/manifest"), "", nil)
+	v, err := p.board()
+	if err != nil {
+		return nil, err
+	}
+	return v.Manifest, nil
 }
 
 func (p *serverPlace) messages(round string) (map[int][]byte, error) {
-	all, err := p.c.Ceremony(context.Background(), p.id)
+	v, err := p.board()
 	if err != nil {
 		return nil, err
 	}
 	out := map[int][]byte{}
-	for _, m := range all[round] {
-		out[m.Trustee] = m.Message
+	for j, m := range v.Messages[round] {
+		out[j] = m
 	}
 	return out, nil
 }
@@ -457,11 +531,39 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), where)
-	if *s.f.server != "" {
-		fmt.Fprintf(stdout, "When every trustee has responded, the administrator opens the election: koe admin open --election %s\n", *s.f.election)
+	if against := ceremony.ComplaintsAgainst(s.t.Index, verdicts); len(against) >= s.p.T {
+		fmt.Fprintf(stdout, "Trustee %d: %d trustees %v complain against you, t = %d or more: you are disqualified, and reveal no share (it would publish your polynomial).\n", s.t.Index, len(against), against, s.p.T)
 	} else {
-		fmt.Fprintf(stdout, "When every trustee has responded, the administrator runs: koe election key %s\n", *s.f.election)
+		fmt.Fprintf(stdout, "Trustee %d: %d complaint(s) against you answered in %s.\n", s.t.Index, len(rs), where)
+	}
+	s.next(stdout, "finish")
+	return nil
+}
+
+// trusteeFinish checks the complete transcript, computes the trustee's
+// share and rewrites the key file with only that (SPEC.md §6.5).
+func trusteeFinish(args []string, stdout, stderr io.Writer) error {
+	s, err := newSession("finish", args, stderr, true, nil)
+	if err != nil {
+		return err
+	}
+	tr, err := s.transcript()
+	if err != nil {
+		return err
+	}
+	res, err := s.t.Finish(s.ctx, tr)
+	if err != nil {
+		return withHint(err, "wait until every trustee has responded (%s); if the ceremony failed, the administrator restarts it", s.place.describe())
+	}
+	if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Trustee %d: the ceremony verifies; qualified trustees %v, joint key %x.\n", s.t.Index, res.Qual, res.JointKey.Bytes())
+	fmt.Fprintf(stdout, "%s now holds only your share of the election secret (your coefficients, received shares and HPKE key are erased).\n", *s.f.key)
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "The administrator opens the election: koe admin open --election %s\n", *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "The administrator runs: koe election key %s\n", *s.f.election)
 	}
 	return nil
 }

@@ -17,10 +17,15 @@
 //     sᵢⱼ·G = Σₖ jᵏ·Cᵢₖ. Every failure becomes a Complaint against the
 //     dealer; j publishes a Verdict listing them (possibly none).
 //  4. Respond. Dealer i answers each complaint against it with a Response
-//     revealing sᵢⱼ in the clear. A dealer is disqualified if a complaint
-//     against it has no response, or a response that fails the check above.
-//     QUAL is the set of trustees that are not disqualified; the ceremony
-//     fails if |QUAL| < t.
+//     revealing sᵢⱼ in the clear, unless t or more trustees complain: then
+//     it reveals nothing, since t shares would publish fᵢ. A dealer is
+//     disqualified if t or more trustees complain against it or its
+//     responses reveal t or more shares (Gennaro, Jarecki, Krawczyk and
+//     Rabin 1999), or if a complaint against it has no response, or a
+//     response that fails the check above. QUAL is the set of trustees that
+//     are not disqualified; the ceremony fails if |QUAL| < t. A qualified
+//     dealer's revealed shares thus number at most t−1 and went to the
+//     trustees that complained, so no aᵢ₀ of QUAL is public.
 //  5. Result. Anyone can compute from the Transcript the joint key
 //     K = Σ_{i∈QUAL} Cᵢ₀ and each qualified trustee's verification key
 //     Yⱼ = Σ_{i∈QUAL} Σₖ jᵏ·Cᵢₖ. Trustee j's secret share is
@@ -623,9 +628,13 @@ func (tr *Transcript) Verify(context []byte) (*Result, error) {
 			against[c.Against][v.From] = true
 		}
 	}
+	revealed := make([]int, tr.N+1)
+	for _, r := range tr.Responses {
+		revealed[r.Dealer]++
+	}
 	res := &Result{VerificationKeys: make(map[int]*group.Element)}
 	for i := 1; i <= tr.N; i++ {
-		reason := ""
+		reason := disqualifiedByCount(tr.T, complaintsAgainst(against[i]), revealed[i])
 		for j := 1; j <= tr.N && reason == ""; j++ {
 			if !against[i][j] {
 				continue
@@ -720,6 +729,32 @@ func (tr *Transcript) verifyMessages(context []byte, anns map[int]*announced) er
 		}
 	}
 	return errors.New("ceremony: batch verification of signatures failed but every signature verifies alone")
+}
+
+// complaintsAgainst counts the trustees j with from[j] set.
+func complaintsAgainst(from []bool) int {
+	n := 0
+	for _, c := range from {
+		if c {
+			n++
+		}
+	}
+	return n
+}
+
+// disqualifiedByCount applies the rule of Gennaro, Jarecki, Krawczyk and
+// Rabin (SPEC.md §6.3 step 5): a dealer against whom t or more trustees complain
+// is disqualified whatever it answers, since answering would publish t
+// points of its polynomial; so is a dealer whose responses reveal t or more
+// shares. It returns the reason, or "" if neither applies.
+func disqualifiedByCount(t, complaints, revealed int) string {
+	switch {
+	case complaints >= t:
+		return fmt.Sprintf("complaints from %d trustees (t = %d): its shares must stay secret", complaints, t)
+	case revealed >= t:
+		return fmt.Sprintf("its responses reveal %d shares (t = %d): its polynomial is public", revealed, t)
+	}
+	return ""
 }
 
 func describe(ds []Disqualification) string {

@@ -372,13 +372,13 @@ func TestComplaints(t *testing.T) {
 					t.Fatalf("QUAL = %v, disqualified %v, want %v", res.Qual, res.Disqualified, want)
 				}
 			}
-			checkInterpolation(t, res, p.T, finishAll(t, r, res))
 			if tt.disqualified == "" && tt.hooks.dealings != nil {
-				// The victim used the revealed share, not the one it was sent.
+				// The victim will use the revealed share, not the one it was sent.
 				if r.trustee(victim).received[bad] != nil {
 					t.Fatal("victim kept the bad share")
 				}
 			}
+			checkInterpolation(t, res, p.T, finishAll(t, r, res))
 		})
 	}
 }
@@ -659,9 +659,16 @@ func TestTrusteeSerialization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tt := r.trustee(2)
+	secrets := []string{fmt.Sprintf("%x", tt.hpkeSeed)}
+	for _, a := range tt.coeffs {
+		secrets = append(secrets, fmt.Sprintf("%x", a.Encode(nil)))
+	}
+	for _, s := range tt.received {
+		secrets = append(secrets, fmt.Sprintf("%x", s.Encode(nil)))
+	}
 	shares := finishAll(t, r, res)
 	checkInterpolation(t, res, p.T, shares)
-	tt := r.trustee(2)
 	b, err := tt.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -673,11 +680,46 @@ func TestTrusteeSerialization(t *testing.T) {
 	if restored.Share().Equal(tt.Share()) != 1 || restored.Index != 2 || restored.Name != tt.Name {
 		t.Fatal("finished trustee does not round-trip")
 	}
+	if b2, _ := restored.MarshalBinary(); !bytes.Equal(b, b2) {
+		t.Fatalf("finished trustee does not round-trip:\n%s\n%s", b, b2)
+	}
+	// After the ceremony the state holds the share and public values only
+	// (crypto audit L2): no coefficient, received share or HPKE seed.
+	for _, s := range secrets {
+		if strings.Contains(string(b), s) {
+			t.Fatalf("finished trustee state still holds a secret of the rounds: %s", b)
+		}
+	}
+	for _, key := range []string{"coefficients", "hpkeSeed", "received"} {
+		if strings.Contains(string(b), `"`+key+`"`) {
+			t.Fatalf("finished trustee state has %q: %s", key, b)
+		}
+	}
+	// The restored trustee still serves decryption: Finish on the
+	// transcript checks its share against Yⱼ, and the rounds are refused.
+	res2, err := restored.Finish(testContext, r.tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !group.Equal(group.BaseMul(restored.Share()), res2.VerificationKeys[2]) {
+		t.Fatal("restored share does not match Y_2")
+	}
+	if _, err := restored.Deal(rand.Reader, testContext, r.anns); err == nil || !strings.Contains(err.Error(), "after Finish") {
+		t.Fatalf("Deal after Finish: %v", err)
+	}
+	if _, err := restored.Respond(testContext, r.anns, r.tr.Verdicts); err == nil {
+		t.Fatal("Respond after Finish accepted")
+	}
+	other := cloneTranscript(t, r.tr)
+	other.Announcements[1].Name = "Someone else"
+	if _, err := restored.Finish(testContext, other); err == nil {
+		t.Fatal("Finish accepted a transcript with another announcement of the trustee")
+	}
 
 	// Printing a trustee never shows its secrets.
-	secret := fmt.Sprintf("%x", tt.coeffs[0].Encode(nil))
+	secret := tt.Share().Encode(nil)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if s := fmt.Sprintf(verb, tt); strings.Contains(s, secret) || strings.Contains(s, "coeffs") {
+		if s := fmt.Sprintf(verb, tt); strings.Contains(s, fmt.Sprintf("%x", secret)) || strings.Contains(s, "share") {
 			t.Errorf("%s prints secrets: %s", verb, s)
 		}
 	}
@@ -695,16 +737,61 @@ func TestTrusteeSerialization(t *testing.T) {
 		out, _ := json.Marshal(m)
 		return out
 	}
+	// The state after Receive, to tamper with too.
+	r2 := runCeremony(t, p, hooks{})
+	rb, err := r2.trustee(1).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rw map[string]any
+	if err := json.Unmarshal(rb, &rw); err != nil {
+		t.Fatal(err)
+	}
+	editR := func(k string, v any) []byte {
+		m := make(map[string]any)
+		for k, v := range rw {
+			m[k] = v
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
+	without := func(k string) []byte {
+		m := make(map[string]any)
+		for k, v := range w {
+			m[k] = v
+		}
+		delete(m, k)
+		out, _ := json.Marshal(m)
+		return out
+	}
 	for name, bad := range map[string][]byte{
-		"unknown field":      edit("extra", 1),
-		"bad stage":          edit("stage", "done"),
-		"share too early":    edit("stage", "received"),
-		"too few coeffs":     edit("coefficients", w["coefficients"].([]any)[:1]),
-		"uppercase seed":     edit("hpkeSeed", strings.ToUpper(w["hpkeSeed"].(string))),
-		"short context":      edit("context", w["context"].(string)[2:]),
-		"index out of range": edit("index", 4),
-		"trailing data":      append(bytes.Clone(b), '1'),
-		"null received":      edit("received", nil),
+		"unknown field":             edit("extra", 1),
+		"bad stage":                 edit("stage", "done"),
+		"share too early":           edit("stage", "received"),
+		"finished with coeffs":      edit("coefficients", rw["coefficients"]),
+		"finished with seed":        edit("hpkeSeed", rw["hpkeSeed"]),
+		"finished with received":    edit("received", rw["received"]),
+		"finished without share":    without("share"),
+		"finished without key":      without("hpkePublicKey"),
+		"too few commitments":       edit("commitments", w["commitments"].([]any)[:1]),
+		"identity commitment":       edit("commitments", []any{strings.Repeat("00", 32), w["commitments"].([]any)[1]}),
+		"short HPKE public key":     edit("hpkePublicKey", w["hpkePublicKey"].(string)[2:]),
+		"uppercase share":           edit("share", strings.ToUpper(w["share"].(string))),
+		"short context":             edit("context", w["context"].(string)[2:]),
+		"index out of range":        edit("index", 4),
+		"trailing data":             append(bytes.Clone(b), '1'),
+		"null share":                edit("share", nil),
+		"too few coeffs":            editR("coefficients", rw["coefficients"].([]any)[:1]),
+		"uppercase seed":            editR("hpkeSeed", strings.ToUpper(rw["hpkeSeed"].(string))),
+		"received without received": editR("received", nil),
+		"received with share":       editR("share", w["share"]),
+		"received with commitments": editR("commitments", w["commitments"]),
+		"received marked finished":  editR("stage", "finished"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			var x Trustee

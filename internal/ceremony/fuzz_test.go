@@ -94,6 +94,14 @@ func FuzzDecodeTrustee(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	r := runCeremony(f, Params{N: 2, T: 1}, hooks{})
+	if _, err := r.trustee(1).Finish(testContext, r.tr); err != nil {
+		f.Fatal(err)
+	}
+	if b, err = r.trustee(1).MarshalBinary(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var x Trustee
 		if err := x.UnmarshalBinary(data); err != nil {

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"bytes"
 	"crypto/hpke"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -29,20 +30,25 @@ const (
 
 var stageNames = map[stage]string{stageAnnounced: "announced", stageReceived: "received", stageFinished: "finished"}
 
-// A Trustee is one participant's secret state across the rounds. It holds
-// the polynomial coefficients, the HPKE private key, the verified shares it
-// received and, after Finish, its share xⱼ of the election secret. Store it
-// with MarshalBinary sealed by keystore.Seal under SecretKind. It never
-// prints its secrets (String and GoString show only the index and name).
+// A Trustee is one participant's secret state across the rounds. Until
+// Finish it holds the polynomial coefficients, the HPKE private key and the
+// verified shares it received. Finish replaces them all with its share xⱼ of
+// the election secret, which is all decryption needs; it keeps only public
+// values besides (its commitments and HPKE public key, to recognise its own
+// announcement), so a key file written after Finish holds no coefficient,
+// received share or HPKE secret (crypto audit L2). Store it with
+// MarshalBinary sealed by keystore.Seal under SecretKind. It never prints
+// its secrets (String and GoString show only the index and name).
 type Trustee struct {
 	Index int
 	Name  string
 
 	params      Params
 	context     [ContextSize]byte
-	hpkeSeed    []byte // serialized HPKE private key (32-byte seed)
+	hpkeSeed    []byte // serialized HPKE private key (32-byte seed); nil once finished
 	hpkeKey     hpke.PrivateKey
-	coeffs      []*group.Scalar  // aᵢ₀ … aᵢ,ₜ₋₁: secret
+	hpkePublic  []byte           // the HPKE public key announced
+	coeffs      []*group.Scalar  // aᵢ₀ … aᵢ,ₜ₋₁: secret; nil once finished
 	commitments []*group.Element // Cᵢₖ = aᵢₖ·G
 	stage       stage
 	received    map[int]*group.Scalar // dealer → verified sᵢⱼ (own share included): secret
@@ -87,7 +93,8 @@ func NewTrustee(rand io.Reader, params Params, context []byte, index int, name s
 		return nil, nil, fmt.Errorf("ceremony: serializing HPKE key: %w", err)
 	}
 	t.hpkeKey = sk
-	ann := &Announcement{Index: index, Name: name, HPKEPublicKey: sk.PublicKey().Bytes()}
+	t.hpkePublic = sk.PublicKey().Bytes()
+	ann := &Announcement{Index: index, Name: name, HPKEPublicKey: bytes.Clone(t.hpkePublic)}
 	for k, a := range t.coeffs {
 		ctx := CoefficientContext(context, index, k, name, ann.HPKEPublicKey)
 		p, err := zkp.ProveSchnorr(rand, ctx[:], a, t.commitments[k])
@@ -134,7 +141,7 @@ func (t *Trustee) checkContext(context []byte) error {
 // checkOwn checks that the trustee's own announcement is the one it made.
 func (t *Trustee) checkOwn(anns map[int]*announced) error {
 	a := anns[t.Index]
-	if a.Name != t.Name || string(a.HPKEPublicKey) != string(t.hpkeKey.PublicKey().Bytes()) {
+	if a.Name != t.Name || string(a.HPKEPublicKey) != string(t.hpkePublic) {
 		return fmt.Errorf("ceremony: the announcement of trustee %d is not the one it made", t.Index)
 	}
 	for k, C := range a.Commitments {
@@ -162,6 +169,9 @@ func (t *Trustee) sign(rand io.Reader, digest [32]byte) (*zkp.Schnorr, error) {
 func (t *Trustee) Deal(rand io.Reader, context []byte, anns []Announcement) (*Dealing, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
+	}
+	if t.stage == stageFinished {
+		return nil, errOver("Deal")
 	}
 	ver, err := verifyAnnouncements(context, t.params, anns)
 	if err != nil {
@@ -201,7 +211,7 @@ func (t *Trustee) Receive(context []byte, anns []Announcement, dealings []Dealin
 		return nil, err
 	}
 	if t.stage == stageFinished {
-		return nil, errors.New("ceremony: Receive called after Finish")
+		return nil, errOver("Receive")
 	}
 	ver, err := verifyAnnouncements(context, t.params, anns)
 	if err != nil {
@@ -287,10 +297,15 @@ func (t *Trustee) open(context []byte, i int, a *announced, annHash [32]byte, ds
 // complaint against this trustee in verdicts, reveals the share it owes the
 // complainer, signed under Cᵢ₀ (nonce from crypto/rand) together with the
 // verdict. It refuses a verdict given on other announcements or whose
-// signature does not verify. The result may be empty.
+// signature does not verify. If t or more trustees complain, it reveals
+// nothing: the trustee is disqualified (SPEC.md §6.3) and t shares would
+// publish its polynomial. The result may be empty.
 func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdict) ([]Response, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
+	}
+	if t.stage == stageFinished {
+		return nil, errOver("Respond")
 	}
 	ver, err := verifyAnnouncements(context, t.params, anns)
 	if err != nil {
@@ -301,7 +316,11 @@ func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdic
 	}
 	annHash := AnnouncementsHash(context, anns)
 	seen := make(map[int]bool)
-	var out []Response
+	type complainer struct {
+		from    int
+		verdict [32]byte
+	}
+	var owed []complainer
 	for k := range verdicts {
 		v := &verdicts[k]
 		if err := v.checkStructure(t.params.N); err != nil {
@@ -320,22 +339,55 @@ func (t *Trustee) Respond(context []byte, anns []Announcement, verdicts []Verdic
 		}
 		for _, c := range v.Complaints {
 			if c.Against == t.Index {
-				r := Response{Dealer: t.Index, To: v.From, Share: t.eval(v.From)}
-				if r.Signature, err = t.sign(crand.Reader, ResponseDigest(context, &r, vh)); err != nil {
-					return nil, err
-				}
-				out = append(out, r)
+				owed = append(owed, complainer{v.From, vh})
 			}
 		}
+	}
+	if len(owed) >= t.params.T {
+		// GJKR: t answers would publish fᵢ; the dealer is disqualified
+		// whatever it does (SPEC.md §6.3 step 5), so it reveals nothing.
+		return nil, nil
+	}
+	var out []Response
+	for _, c := range owed {
+		r := Response{Dealer: t.Index, To: c.from, Share: t.eval(c.from)}
+		if r.Signature, err = t.sign(crand.Reader, ResponseDigest(context, &r, c.verdict)); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Response) int { return a.To - b.To })
 	return out, nil
 }
 
+// ComplaintsAgainst returns the trustees whose verdicts complain against
+// trustee i, ascending. It checks nothing: Respond and Verify do.
+func ComplaintsAgainst(i int, verdicts []Verdict) []int {
+	var out []int
+	for _, v := range verdicts {
+		for _, c := range v.Complaints {
+			if c.Against == i {
+				out = append(out, v.From)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// errOver is the error of a round called after Finish, which has erased
+// what the rounds need.
+func errOver(round string) error {
+	return fmt.Errorf("ceremony: %s called after Finish: the trustee keeps only its share", round)
+}
+
 // Finish verifies the transcript, computes the trustee's share
 // xⱼ = Σ_{i∈QUAL} sᵢⱼ — taking a dealer's public response where the share
-// it sent was bad — and checks xⱼ·G = Yⱼ. It returns ErrDisqualified if the
-// trustee itself is not in QUAL.
+// it sent was bad — and checks xⱼ·G = Yⱼ. It then erases the coefficients,
+// the HPKE private key and the received shares, keeping xⱼ. It returns
+// ErrDisqualified if the trustee itself is not in QUAL. Called again on a
+// finished trustee, it verifies the transcript and checks that the kept xⱼ
+// matches Yⱼ: decryption calls it so on every transcript it is given.
 func (t *Trustee) Finish(context []byte, tr *Transcript) (*Result, error) {
 	if err := t.checkContext(context); err != nil {
 		return nil, err
@@ -359,6 +411,12 @@ func (t *Trustee) Finish(context []byte, tr *Transcript) (*Result, error) {
 	}
 	if !slices.Contains(res.Qual, t.Index) {
 		return nil, fmt.Errorf("%w: trustee %d", ErrDisqualified, t.Index)
+	}
+	if t.stage == stageFinished {
+		if !group.Equal(group.BaseMul(t.share), res.VerificationKeys[t.Index]) {
+			return nil, fmt.Errorf("ceremony: trustee %d's share does not match its verification key in this transcript", t.Index)
+		}
+		return res, nil
 	}
 	revealed := make(map[int]*group.Scalar)
 	for _, r := range tr.Responses {
@@ -385,7 +443,21 @@ func (t *Trustee) Finish(context []byte, tr *Transcript) (*Result, error) {
 	}
 	t.share = x
 	t.stage = stageFinished
+	t.erase()
 	return res, nil
+}
+
+// erase overwrites and drops what only the rounds needed. (Go may have
+// copied the values elsewhere in memory; the key file is what L2 is about.)
+func (t *Trustee) erase() {
+	for _, a := range t.coeffs {
+		a.Set(group.NewScalar())
+	}
+	for _, s := range t.received {
+		s.Set(group.NewScalar())
+	}
+	clear(t.hpkeSeed)
+	t.coeffs, t.hpkeSeed, t.hpkeKey, t.received = nil, nil, nil, nil
 }
 
 // Share returns a copy of the trustee's share xⱼ of the election secret, or
@@ -404,52 +476,75 @@ type receivedJSON struct {
 	Share string `json:"share"`
 }
 
+// trusteeJSON is the union of the two forms; the pointer fields are
+// present in exactly one of them.
 type trusteeJSON struct {
-	N            int             `json:"n"`
-	T            int             `json:"t"`
-	Context      string          `json:"context"`
-	Index        int             `json:"index"`
-	Name         string          `json:"name"`
-	Stage        string          `json:"stage"`
-	HPKESeed     string          `json:"hpkeSeed"`
-	Coefficients []string        `json:"coefficients"`
-	Received     *[]receivedJSON `json:"received"`
-	Share        string          `json:"share"`
+	N       int    `json:"n"`
+	T       int    `json:"t"`
+	Context string `json:"context"`
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Stage   string `json:"stage"`
+	// Stages announced and received.
+	HPKESeed     *string         `json:"hpkeSeed,omitempty"`
+	Coefficients *[]string       `json:"coefficients,omitempty"`
+	Received     *[]receivedJSON `json:"received,omitempty"`
+	// Stage finished.
+	Commitments   *[]string `json:"commitments,omitempty"`
+	HPKEPublicKey *string   `json:"hpkePublicKey,omitempty"`
+	Share         *string   `json:"share,omitempty"`
 }
 
 var trusteeKeys = map[string]bool{
 	"n": true, "t": true, "context": true, "index": true, "name": true, "stage": true,
 	"hpkeSeed": true, "coefficients": true, "received": true, "from": true, "share": true,
+	"commitments": true, "hpkePublicKey": true,
 }
 
-// MarshalBinary encodes the trustee's secret state as JSON:
+// MarshalBinary encodes the trustee's secret state as JSON (SPEC.md §6.5).
+// Before Finish:
 //
-//	{"n":n,"t":t,"context":hex,"index":j,"name":…,"stage":"announced"|"received"|"finished",
-//	 "hpkeSeed":hex,"coefficients":[hex…],"received":[{"from":i,"share":hex}…],"share":hex|""}
+//	{"n":n,"t":t,"context":hex,"index":j,"name":…,"stage":"announced"|"received",
+//	 "hpkeSeed":hex,"coefficients":[hex…],"received":[{"from":i,"share":hex}…]}
+//
+// After Finish, only the share and public values:
+//
+//	{"n":n,"t":t,"context":hex,"index":j,"name":…,"stage":"finished",
+//	 "commitments":[hex…],"hpkePublicKey":hex,"share":hex}
 //
 // The output is secret: seal it with keystore.Seal(…, SecretKind, …).
 func (t *Trustee) MarshalBinary() ([]byte, error) {
 	w := trusteeJSON{
 		N: t.params.N, T: t.params.T, Context: hex.EncodeToString(t.context[:]),
 		Index: t.Index, Name: t.Name, Stage: stageNames[t.stage],
-		HPKESeed: hex.EncodeToString(t.hpkeSeed), Received: &[]receivedJSON{},
 	}
-	for _, a := range t.coeffs {
-		w.Coefficients = append(w.Coefficients, hexScalar(a))
+	if t.stage == stageFinished {
+		cs := make([]string, len(t.commitments))
+		for k, C := range t.commitments {
+			cs[k] = hex.EncodeToString(C.Bytes())
+		}
+		pk, share := hex.EncodeToString(t.hpkePublic), hexScalar(t.share)
+		w.Commitments, w.HPKEPublicKey, w.Share = &cs, &pk, &share
+		return json.Marshal(w)
 	}
+	seed := hex.EncodeToString(t.hpkeSeed)
+	coeffs := make([]string, len(t.coeffs))
+	for k, a := range t.coeffs {
+		coeffs[k] = hexScalar(a)
+	}
+	received := []receivedJSON{}
 	for i := 1; i <= t.params.N; i++ {
 		if s := t.received[i]; s != nil {
-			*w.Received = append(*w.Received, receivedJSON{From: i, Share: hexScalar(s)})
+			received = append(received, receivedJSON{From: i, Share: hexScalar(s)})
 		}
 	}
-	if t.share != nil {
-		w.Share = hexScalar(t.share)
-	}
+	w.HPKESeed, w.Coefficients, w.Received = &seed, &coeffs, &received
 	return json.Marshal(w)
 }
 
 // UnmarshalBinary decodes the output of MarshalBinary strictly and
-// recomputes the public values (commitments, HPKE public key).
+// recomputes the public values (commitments, HPKE public key) of a trustee
+// that has not finished.
 func (t *Trustee) UnmarshalBinary(data []byte) error {
 	var w trusteeJSON
 	if err := strictjson.DecodeKeys(data, &w, trusteeKeys); err != nil {
@@ -481,7 +576,22 @@ func (t *Trustee) UnmarshalBinary(data []byte) error {
 	if tmp.stage == 0 {
 		return fail("unknown stage %q", w.Stage)
 	}
-	seed, err := decodeHex("hpkeSeed", w.HPKESeed, 32)
+	if tmp.stage == stageFinished {
+		if err := tmp.decodeFinished(&w); err != nil {
+			return fail("%v", err)
+		}
+		*t = *tmp
+		return nil
+	}
+	switch {
+	case w.Commitments != nil || w.HPKEPublicKey != nil:
+		return fail("public values stored before the ceremony finished")
+	case w.Share != nil:
+		return fail("share present before the ceremony finished")
+	case w.HPKESeed == nil || w.Coefficients == nil || w.Received == nil:
+		return fail("hpkeSeed, coefficients and received are required at stage %q", w.Stage)
+	}
+	seed, err := decodeHex("hpkeSeed", *w.HPKESeed, 32)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -489,19 +599,17 @@ func (t *Trustee) UnmarshalBinary(data []byte) error {
 		return fail("HPKE key: %v", err)
 	}
 	tmp.hpkeSeed = seed
-	if len(w.Coefficients) != w.T {
-		return fail("%d coefficients, want t = %d", len(w.Coefficients), w.T)
+	tmp.hpkePublic = tmp.hpkeKey.PublicKey().Bytes()
+	if len(*w.Coefficients) != w.T {
+		return fail("%d coefficients, want t = %d", len(*w.Coefficients), w.T)
 	}
-	for k, s := range w.Coefficients {
+	for k, s := range *w.Coefficients {
 		a, err := decodeHexScalar(fmt.Sprintf("coefficient %d", k), s)
 		if err != nil {
 			return fail("%v", err)
 		}
 		tmp.coeffs = append(tmp.coeffs, a)
 		tmp.commitments = append(tmp.commitments, group.BaseMul(a))
-	}
-	if w.Received == nil {
-		return fail("received missing")
 	}
 	if tmp.stage == stageAnnounced && len(*w.Received) != 0 {
 		return fail("received shares before round 3")
@@ -520,14 +628,42 @@ func (t *Trustee) UnmarshalBinary(data []byte) error {
 			}
 		}
 	}
-	switch {
-	case tmp.stage == stageFinished:
-		if tmp.share, err = decodeHexScalar("share", w.Share); err != nil {
-			return fail("%v", err)
-		}
-	case w.Share != "":
-		return fail("share present before the ceremony finished")
-	}
 	*t = *tmp
+	return nil
+}
+
+// decodeFinished decodes the finished form: commitments, HPKE public key
+// and share, and nothing secret besides the share.
+func (t *Trustee) decodeFinished(w *trusteeJSON) error {
+	switch {
+	case w.HPKESeed != nil || w.Coefficients != nil || w.Received != nil:
+		return errors.New("a finished trustee keeps no HPKE seed, coefficient or received share")
+	case w.Commitments == nil || w.HPKEPublicKey == nil || w.Share == nil:
+		return errors.New("commitments, hpkePublicKey and share are required at stage \"finished\"")
+	case len(*w.Commitments) != w.T:
+		return fmt.Errorf("%d commitments, want t = %d", len(*w.Commitments), w.T)
+	}
+	for k, c := range *w.Commitments {
+		b, err := decodeHex(fmt.Sprintf("commitment %d", k), c, group.ElementSize)
+		if err != nil {
+			return err
+		}
+		C, err := group.DecodePublicKey(b)
+		if err != nil {
+			return fmt.Errorf("commitment %d: %v", k, err)
+		}
+		t.commitments = append(t.commitments, C)
+	}
+	pk, err := decodeHex("hpkePublicKey", *w.HPKEPublicKey, HPKEPublicKeySize)
+	if err != nil {
+		return err
+	}
+	if k, err := hpkeKEM.NewPublicKey(pk); err != nil || !bytes.Equal(k.Bytes(), pk) {
+		return errors.New("hpkePublicKey is not a valid HPKE public key")
+	}
+	t.hpkePublic = pk
+	if t.share, err = decodeHexScalar("share", *w.Share); err != nil {
+		return err
+	}
 	return nil
 }

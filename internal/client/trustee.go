@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -17,11 +21,79 @@ type CeremonyMessage struct {
 	Message json.RawMessage `json:"message"`
 }
 
-// Ceremony fetches every ceremony message on the election's board, by round.
+// Ceremony fetches every ceremony message on the election's board, by round,
+// from the plain endpoint: nothing proves that they are the board's. It is
+// for displays; a trustee reads the ceremony with CeremonyFromBoard.
 func (c *Client) Ceremony(ctx context.Context, id string) (map[string][]CeremonyMessage, error) {
 	var out map[string][]CeremonyMessage
 	err := c.Do(ctx, "GET", ElectionPath(id, "/ceremony"), "", nil, &out)
 	return out, err
+}
+
+// BoardKey fetches the election's board key (a note verifier key), which a
+// trustee pins on first use and compares with the one the administrator
+// announced.
+func (c *Client) BoardKey(ctx context.Context, id string) (string, error) {
+	var in electionInfo
+	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+		return "", err
+	}
+	if in.BoardKey == "" {
+		return "", fmt.Errorf("election %s: the server gives no board key", id)
+	}
+	return in.BoardKey, nil
+}
+
+// BoardCeremony is the manifest and the key ceremony as the board holds
+// them, read from its tiles under a signed checkpoint (SPEC.md §6.6).
+type BoardCeremony struct {
+	Manifest   []byte                    // the manifest entry's manifest bytes
+	Messages   map[string]map[int][]byte // round → trustee → message
+	Checkpoint *board.Checkpoint         // the checkpoint every entry was proved against
+}
+
+// CeremonyFromBoard reads the manifest and the ceremony messages from the
+// election's board (ReadBoard: every entry proved against a checkpoint
+// signed under verifier, consistent with prev if not nil), up to the open
+// entry. It refuses a board with no manifest, a second manifest or two
+// messages of one trustee in one round.
+func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note.Verifier, prev []byte) (*BoardCeremony, error) {
+	v, err := c.ReadBoard(ctx, id, verifier, prev, func(e board.Entry) bool { return e.Type == board.TypeOpen })
+	if err != nil {
+		return nil, err
+	}
+	out := &BoardCeremony{Messages: map[string]map[int][]byte{}, Checkpoint: v.Checkpoint}
+	for i, e := range v.Entries {
+		switch round, ok := record.RoundOf[e.Type]; {
+		case e.Type == board.TypeManifest:
+			var b record.ManifestBody
+			if err := strictjson.Decode(e.Body, &b); err != nil {
+				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
+			}
+			if out.Manifest != nil {
+				return nil, fmt.Errorf("board entry %d: a second manifest", i)
+			}
+			if out.Manifest, err = strictjson.Base64(b.Manifest); err != nil {
+				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
+			}
+		case ok:
+			var b record.CeremonyBody
+			if err := strictjson.Decode(e.Body, &b); err != nil {
+				return nil, fmt.Errorf("board entry %d (%s): %w", i, e.Type, err)
+			}
+			if out.Messages[round] == nil {
+				out.Messages[round] = map[int][]byte{}
+			}
+			if _, dup := out.Messages[round][b.Trustee]; dup {
+				return nil, fmt.Errorf("board entry %d: trustee %d's second %s message", i, b.Trustee, round)
+			}
+			out.Messages[round][b.Trustee] = b.Message
+		}
+	}
+	if out.Manifest == nil {
+		return nil, fmt.Errorf("election %s: the board holds no manifest", id)
+	}
+	return out, nil
 }
 
 // PostCeremony posts this trustee's message of a round (record.Announce, …).
@@ -29,7 +101,8 @@ func (c *Client) PostCeremony(ctx context.Context, id, round string, msg any) er
 	return c.JSON(ctx, "POST", ElectionPath(id, "/ceremony/"+round), msg, nil)
 }
 
-// Transcript fetches the ceremony messages and decodes them as a transcript.
+// Transcript fetches the ceremony messages from the plain endpoint (see
+// Ceremony) and decodes them as a transcript.
 func (c *Client) Transcript(ctx context.Context, id string, p ceremony.Params) (*ceremony.Transcript, error) {
 	msgs, err := c.Ceremony(ctx, id)
 	if err != nil {

@@ -43,6 +43,7 @@ func TestGenerate(t *testing.T) {
 	writeJSON(t, "receipts.json", genReceipts(t))
 	writeJSON(t, "manifests.json", genManifests(t))
 	writeJSON(t, "answers.json", genAnswers(t))
+	writeJSON(t, "ceremony.json", genCeremony(t))
 }
 
 func writeJSON(t *testing.T, name string, v any) {
