@@ -66,6 +66,9 @@ type place interface {
 	publish(round string, j int, v any) (string, error)
 	tally(e *ballot.Election) (*tally.Accumulator, error)
 	publishShare(s *tally.Share) (string, error)
+	// registrar returns the id of the registrar's key, which the
+	// election context binds (SPEC.md §7.4).
+	registrar() ([32]byte, error)
 	describe() string
 }
 
@@ -121,6 +124,14 @@ func (d dirPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
 	return loadTally(string(d), e)
 }
 
+func (d dirPlace) registrar() ([32]byte, error) {
+	pub, err := record.LoadRegistrar(string(d))
+	if err != nil || pub == nil {
+		return ballot.NoRegistrar, err
+	}
+	return pub.ID(), nil
+}
+
 func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 	name := record.DecryptionFile(string(d), s.Trustee)
 	return name, record.WriteJSON(name, s)
@@ -159,6 +170,14 @@ func (p *serverPlace) tally(e *ballot.Election) (*tally.Accumulator, error) {
 		return nil, err
 	}
 	return tally.ParseEncrypted(pub, e.Style)
+}
+
+func (p *serverPlace) registrar() ([32]byte, error) {
+	pub, err := p.c.RegistrarKey(context.Background(), p.id)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return pub.ID(), nil
 }
 
 func (p *serverPlace) publishShare(s *tally.Share) (string, error) {
@@ -483,7 +502,11 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := ballot.NewElection(s.raw, res.JointKey)
+	reg, err := s.place.registrar()
+	if err != nil {
+		return err
+	}
+	e, err := ballot.NewElection(s.raw, res.JointKey, reg)
 	if err != nil {
 		return err
 	}

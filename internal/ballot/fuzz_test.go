@@ -64,7 +64,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := NewElection(data, group.BaseMul(x))
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func FuzzParseSpoiled(f *testing.F) {
 		f.Fatal(err)
 	}
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := NewElection(data, group.BaseMul(x))
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -71,16 +71,16 @@ func TestBoothInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := ballot.NewElection(manifest, K)
+	pub := new(credential.PublicKey)
+	if err := pub.UnmarshalText([]byte(v.RegistrarPublic)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := ballot.NewElection(manifest, K, pub.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hex.EncodeToString(e.Context[:]) != v.Context {
 		t.Fatal("the booth's election context differs from Go's")
-	}
-	pub := new(credential.PublicKey)
-	if err := pub.UnmarshalText([]byte(v.RegistrarPublic)); err != nil {
-		t.Fatal(err)
 	}
 	cred, err := credential.DecodeCredential(pub, unhex(t, v.Credential))
 	if err != nil {
