@@ -33,7 +33,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := ballot.NewElection(data, group.BaseMul(x))
+	e, err := ballot.NewElection(data, group.BaseMul(x), ballot.NoRegistrar)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,9 @@ type place interface {
 	// before decrypting, and a function that removes what it fetched.
 	record() (string, func(), error)
 	publishShare(s *tally.Share) (string, error)
+	// registrar returns the id of the registrar's key, which the
+	// election context binds (SPEC.md §7.4).
+	registrar() ([32]byte, error)
 	describe() string
 }
 
@@ -133,6 +136,13 @@ func (d dirPlace) tally() (*tally.Encrypted, error) {
 }
 
 func (d dirPlace) record() (string, func(), error) { return string(d), func() {}, nil }
+func (d dirPlace) registrar() ([32]byte, error) {
+	pub, err := record.LoadRegistrar(string(d))
+	if err != nil || pub == nil {
+		return ballot.NoRegistrar, err
+	}
+	return pub.ID(), nil
+}
 
 func (d dirPlace) publishShare(s *tally.Share) (string, error) {
 	name := record.DecryptionFile(string(d), s.Trustee)
@@ -248,6 +258,14 @@ func (p *serverPlace) record() (string, func(), error) {
 		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", client.ElectionPath(p.id, "/record"))
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+func (p *serverPlace) registrar() ([32]byte, error) {
+	pub, err := p.c.RegistrarKey(context.Background(), p.id)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return pub.ID(), nil
 }
 
 func (p *serverPlace) publishShare(s *tally.Share) (string, error) {
@@ -600,7 +618,11 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := ballot.NewElection(s.raw, res.JointKey)
+	reg, err := s.place.registrar()
+	if err != nil {
+		return err
+	}
+	e, err := ballot.NewElection(s.raw, res.JointKey, reg)
 	if err != nil {
 		return err
 	}

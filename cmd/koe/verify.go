@@ -111,6 +111,12 @@ func printReport(w io.Writer, rep *verify.Report, quiet bool) {
 		}
 		fmt.Fprintf(w, "    spoiled ballot %d was opened to %s\n", i+1, formatAnswers(a))
 	}
+	if len(rep.Trusted) > 0 && !quiet {
+		fmt.Fprintln(w, "\nChecked above: the record's own evidence. Not checkable from the record, and so still trusted:")
+		for _, t := range rep.Trusted {
+			fmt.Fprintf(w, "  - %s\n", t)
+		}
+	}
 }
 
 func formatAnswers(a ballot.Answers) string {

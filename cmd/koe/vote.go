@@ -107,5 +107,8 @@ func loadOrRegister(ctx context.Context, c *client.Client, el *client.Election, 
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "Registered: your anonymous credential is in %s (keep it to vote again; it does not say who you are).\n", file)
+	if c, err := credential.RollCommitment(el.ID, voter, code); err == nil {
+		fmt.Fprintf(stdout, "Registration receipt: the board's issuance entry names your roll commitment %x (check it with koe voter check-roll).\n", c)
+	}
 	return cred, nil
 }

@@ -15,7 +15,7 @@ func testElection(t testing.TB, name string) (*Election, *group.Scalar) {
 		t.Fatal(err)
 	}
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := NewElection(data, group.BaseMul(x))
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
 	if err != nil {
 		t.Fatal(err)
 	}

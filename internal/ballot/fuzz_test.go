@@ -65,7 +65,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := NewElection(data, group.BaseMul(x))
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func FuzzParseSpoiled(f *testing.F) {
 		f.Fatal(err)
 	}
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := NewElection(data, group.BaseMul(x))
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
 	if err != nil {
 		f.Fatal(err)
 	}

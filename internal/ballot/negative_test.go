@@ -735,19 +735,25 @@ func TestPrivacyThreshold(t *testing.T) {
 
 func TestNewElectionRejects(t *testing.T) {
 	data := manifestJSON(t, nil)
-	if _, err := NewElection(data, nil); err == nil {
+	if _, err := NewElection(data, nil, NoRegistrar); err == nil {
 		t.Fatal("accepted a nil key")
 	}
-	if _, err := NewElection(data, group.Identity()); !errors.Is(err, group.ErrIdentity) {
+	if _, err := NewElection(data, group.Identity(), NoRegistrar); !errors.Is(err, group.ErrIdentity) {
 		t.Fatalf("identity key: got %v", err)
 	}
-	if _, err := NewElection([]byte("{}"), group.Generator()); !errors.Is(err, ErrManifest) {
+	if _, err := NewElection([]byte("{}"), group.Generator(), NoRegistrar); !errors.Is(err, ErrManifest) {
 		t.Fatalf("bad manifest: got %v", err)
 	}
-	a, _ := NewElection(data, group.Generator())
-	b, _ := NewElection(append(bytes.Clone(data), ' '), group.Generator())
+	a, _ := NewElection(data, group.Generator(), NoRegistrar)
+	b, _ := NewElection(append(bytes.Clone(data), ' '), group.Generator(), NoRegistrar)
 	if a.Context == b.Context {
 		t.Fatal("the context does not depend on the exact manifest bytes")
+	}
+	// A registrar key swapped after the ceremony gives another context,
+	// so every proof and credential made under the first no longer verifies.
+	c, _ := NewElection(data, group.Generator(), [32]byte{1})
+	if c.Context == a.Context || c.Registrar != [32]byte{1} {
+		t.Fatal("the context does not depend on the registrar key id")
 	}
 }
 

@@ -62,21 +62,32 @@ func (s *Style) Size() int { return s.size }
 func (s *Style) Selections() int { return s.total }
 
 // Election is everything a ballot is bound to: the manifest, its hash, the
-// joint election key and the election context derived from them.
+// joint election key, the registrar's key id and the election context
+// derived from them.
 type Election struct {
 	Manifest      *Manifest
 	ManifestBytes []byte
 	ManifestHash  [32]byte
 	Key           *group.Element // the joint election public key K
+	Registrar     [32]byte       // the id of the registrar's key (SPEC.md §14.1), or NoRegistrar
 	Context       [32]byte
 	Style         *Style
 	keyBytes      []byte // the encoding of Key
 }
 
-// NewElection parses the manifest and binds it to the joint key (SPEC.md §7.4):
+// NoRegistrar is the registrar key id of an election without a registrar
+// (an offline election such as koe demo's, whose ballots carry no
+// credential): 32 zero bytes (SPEC.md §7.4).
+var NoRegistrar [32]byte
+
+// NewElection parses the manifest and binds it to the joint key and the
+// registrar's key id (SPEC.md §7.4):
 //
-//	context = SHA-256 transcript "koe/v2/election" with manifest = manifest hash, key = K
-func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
+//	ctx = H256("koe/v2/election"; Bytes("manifest", h_M), Element("key", K), Bytes("registrar", id_R))
+//
+// Every proof and signature of the election is bound to ctx, so a
+// registrar key swapped after the fact invalidates all of them.
+func NewElection(manifestBytes []byte, key *group.Element, registrar [32]byte) (*Election, error) {
 	m, err := ParseManifest(manifestBytes)
 	if err != nil {
 		return nil, err
@@ -85,9 +96,9 @@ func NewElection(manifestBytes []byte, key *group.Element) (*Election, error) {
 		return nil, fmt.Errorf("election key: %w", group.ErrIdentity)
 	}
 	h := Hash(manifestBytes)
-	ctx := group.NewDigest("koe/v2/election").Bytes("manifest", h[:]).Element("key", key).Digest32()
+	ctx := group.NewDigest("koe/v2/election").Bytes("manifest", h[:]).Element("key", key).Bytes("registrar", registrar[:]).Digest32()
 	return &Election{
 		Manifest: m, ManifestBytes: manifestBytes, ManifestHash: h,
-		Key: key, Context: ctx, Style: StyleOf(m), keyBytes: key.Bytes(),
+		Key: key, Registrar: registrar, Context: ctx, Style: StyleOf(m), keyBytes: key.Bytes(),
 	}, nil
 }

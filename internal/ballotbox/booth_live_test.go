@@ -183,7 +183,7 @@ func TestBoothLive(t *testing.T) {
 			manifestBytes, m := randomManifest(t, r)
 			x, _ := group.RandomScalar(rand.Reader)
 			K := group.BaseMul(x)
-			e, err := ballot.NewElection(manifestBytes, K)
+			e, err := ballot.NewElection(manifestBytes, K, reg.PublicKey().ID())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,11 +28,11 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	data, _ := examples.Manifest("referendum")
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := ballot.NewElection(data, group.BaseMul(x))
+	reg, err := credential.NewRegistrar(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := credential.NewRegistrar(rand.Reader, 2048)
+	e, err := ballot.NewElection(data, group.BaseMul(x), reg.PublicKey().ID())
 	if err != nil {
 		t.Fatal(err)
 	}

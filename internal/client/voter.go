@@ -59,32 +59,56 @@ func (c *Client) Election(ctx context.Context, id string) (*Election, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := ballot.NewElection(manifest, K)
-	if err != nil {
-		return nil, err
-	}
-	if fmt.Sprintf("%x", e.Context) != in.Params.Context {
-		return nil, fmt.Errorf("election %s: the server's context does not follow from its manifest and key", id)
-	}
 	pub := new(credential.PublicKey)
 	if err := pub.UnmarshalText([]byte(in.RegistrarKey)); err != nil {
 		return nil, err
 	}
+	e, err := ballot.NewElection(manifest, K, pub.ID())
+	if err != nil {
+		return nil, err
+	}
+	if fmt.Sprintf("%x", e.Context) != in.Params.Context {
+		return nil, fmt.Errorf("election %s: the server's context does not follow from its manifest, key and registrar key", id)
+	}
 	return &Election{ID: in.ID, State: in.State, E: e, Registrar: pub, BoardKey: in.BoardKey}, nil
 }
 
-// Register obtains an anonymous credential for a voter on the roll.
+// RegistrarKey fetches the registrar's public key of an election.
+func (c *Client) RegistrarKey(ctx context.Context, id string) (*credential.PublicKey, error) {
+	var in electionInfo
+	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+		return nil, err
+	}
+	pub := new(credential.PublicKey)
+	if err := pub.UnmarshalText([]byte(in.RegistrarKey)); err != nil {
+		return nil, fmt.Errorf("election %s: %w", id, err)
+	}
+	return pub, nil
+}
+
+// Register obtains an anonymous credential for a voter on the roll. It
+// checks the registrar's receipt: the issuance entry it records names the
+// voter's roll commitment, recomputed here from the letter (SPEC.md §15.3);
+// CheckRoll finds it on the board later.
 func (c *Client) Register(ctx context.Context, el *Election, voter, code string) (*credential.Credential, error) {
+	commitment, err := credential.RollCommitment(el.ID, voter, code)
+	if err != nil {
+		return nil, err
+	}
 	pending, blinded, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
 	if err != nil {
 		return nil, err
 	}
 	var resp struct {
 		BlindSignature []byte `json:"blindSignature"`
+		Issuance       string `json:"issuance"`
 	}
 	req := map[string]any{"voter": voter, "code": code, "blinded": blinded}
 	if err := c.JSON(ctx, "POST", ElectionPath(el.ID, "/register"), req, &resp); err != nil {
 		return nil, err
+	}
+	if resp.Issuance != hex.EncodeToString(commitment[:]) {
+		return nil, fmt.Errorf("election %s: the registrar recorded the issuance under %q, not under this letter's roll commitment %x", el.ID, resp.Issuance, commitment)
 	}
 	return pending.Finalize(resp.BlindSignature)
 }

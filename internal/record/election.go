@@ -1,13 +1,17 @@
 package record
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 )
 
@@ -16,6 +20,7 @@ import (
 type Params struct {
 	Spec             string       `json:"spec"`
 	ManifestHash     string       `json:"manifestHash"`
+	RegistrarKey     string       `json:"registrarKey"` // hex of the registrar key's id, zero without one
 	Trustees         int          `json:"trustees"`
 	Threshold        int          `json:"threshold"`
 	Qual             []int        `json:"qual"`
@@ -35,6 +40,7 @@ func ParamsOf(e *ballot.Election, res *ceremony.Result) *Params {
 	p := &Params{
 		Spec:         group.Version,
 		ManifestHash: hex.EncodeToString(e.ManifestHash[:]),
+		RegistrarKey: hex.EncodeToString(e.Registrar[:]),
 		Trustees:     e.Manifest.Trustees,
 		Threshold:    e.Manifest.Threshold,
 		Qual:         res.Qual,
@@ -90,11 +96,47 @@ func LoadElection(dir string) (*ballot.Election, *ceremony.Result, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ceremony: %w", err)
 	}
-	e, err := ballot.NewElection(data, res.JointKey)
+	reg, err := LoadRegistrar(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := ballot.NoRegistrar
+	if reg != nil {
+		id = reg.ID()
+	}
+	e, err := ballot.NewElection(data, res.JointKey, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return e, res, nil
+}
+
+// LoadRegistrar reads the record's registrar.pub (SPEC.md §10.1): the
+// registrar's public key text followed by one "\n". It returns nil, and
+// no error, if the record has no such file: an election without a
+// registrar, whose context binds [ballot.NoRegistrar].
+func LoadRegistrar(dir string) (*credential.PublicKey, error) {
+	data, err := ReadFile(filepath.Join(dir, Registrar))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistrar(data)
+}
+
+// ParseRegistrar decodes the contents of registrar.pub.
+func ParseRegistrar(data []byte) (*credential.PublicKey, error) {
+	text, ok := bytes.CutSuffix(data, []byte("\n"))
+	if !ok || bytes.ContainsAny(text, "\r\n") {
+		return nil, fmt.Errorf("%s: want the registrar's key text followed by exactly one newline", Registrar)
+	}
+	pub := new(credential.PublicKey)
+	if err := pub.UnmarshalText(text); err != nil {
+		return nil, fmt.Errorf("%s: %w", Registrar, err)
+	}
+	return pub, nil
 }
 
 // AddMessage decodes trustee j's message of a round into the transcript.

@@ -36,6 +36,7 @@ import (
 const (
 	Manifest    = "manifest.json"
 	Election    = "election.json"
+	Registrar   = "registrar.pub" // the registrar's public key text, then "\n"; absent = no registrar
 	Ballots     = "ballots.bin"
 	Spoiled     = "spoiled.jsonl"
 	Tally       = "tally.json"

@@ -299,15 +299,6 @@ func newCode() string {
 	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
 }
 
-// normalizeCode accepts a code typed by a person: any case, with or without dashes and spaces.
-func normalizeCode(c string) string {
-	c = strings.ToUpper(strings.NewReplacer("-", "", " ", "", "\u3000", "", "－", "").Replace(c))
-	if len(c) != 16 {
-		return c
-	}
-	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
-}
-
 // importRoll reads voter ids (the first CSV column; a "voter_id" header is
 // skipped) and answers with a CSV of voter_id,code for the letters.
 func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
@@ -331,12 +322,12 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "malformed", "voter roll: %v", err)
 		}
-		id := strings.TrimSpace(rec[0])
-		if line == 1 && strings.EqualFold(id, "voter_id") {
+		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "voter_id") {
 			continue
 		}
-		if id == "" || len(id) > 128 {
-			return errorf(http.StatusBadRequest, "malformed", "voter roll line %d: a voter id must have 1 to 128 characters", line)
+		id, err := credential.NormalizeVoter(rec[0])
+		if err != nil {
+			return errorf(http.StatusBadRequest, "malformed", "voter roll line %d: a voter id must have 1 to %d bytes of UTF-8", line, credential.MaxVoterID)
 		}
 		if seen[id] {
 			return errorf(http.StatusBadRequest, "duplicate", "voter roll line %d: voter %q is listed twice", line, id)
@@ -352,29 +343,37 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateSetup && el.state != StateOpen {
-		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election closes (it is %s)", el.state)
+	if el.state != StateSetup {
+		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election opens, when the roll is published (it is %s)", el.state)
 	}
 	entries := make([]store.RollEntry, len(ids))
 	codes := make([]string, len(ids))
+	commitments := make([][32]byte, len(ids))
 	for i, id := range ids {
 		codes[i] = newCode()
 		entries[i] = store.RollEntry{Voter: rollHash(el.rollKey, "voter", id), Code: rollHash(el.rollKey, "code", codes[i])}
+		commitments[i], err = credential.RollCommitment(el.id, id, codes[i])
+		if err != nil {
+			return err
+		}
 	}
 	if err := s.cfg.Store.ImportRoll(r.Context(), el.id, entries); errors.Is(err, store.ErrExists) {
 		return errorf(http.StatusConflict, "duplicate", "a voter in this list is on the roll already; nothing was imported")
 	} else if err != nil {
 		return err
 	}
-	voters, _, err := s.cfg.Store.RollSize(r.Context(), el.id)
-	if err != nil {
-		return err
+	// The roll's commitments (SPEC.md §15.3), sorted, in entries of at
+	// most record.MaxRollChunk: they name nobody, yet each voter can find
+	// their own from their letter.
+	var rollEntries [][]byte
+	for _, body := range record.RollEntries(commitments) {
+		entry, err := s.entry(el, board.TypeRoll, body)
+		if err != nil {
+			return err
+		}
+		rollEntries = append(rollEntries, entry)
 	}
-	entry, err := s.entry(el, board.TypeRoll, record.RollBody{Added: int64(len(ids)), Voters: voters})
-	if err != nil {
-		return err
-	}
-	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry}); err != nil {
+	if _, err := s.cfg.Store.Append(r.Context(), el.id, rollEntries); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -262,7 +262,7 @@ func (s *Server) completeCeremony(ctx context.Context, el *election) error {
 	if err != nil {
 		return errorf(http.StatusConflict, "ceremony-incomplete", "the key ceremony is not complete: %v", err)
 	}
-	e, err := ballot.NewElection(el.manifestBytes, res.JointKey)
+	e, err := ballot.NewElection(el.manifestBytes, res.JointKey, el.registrar.PublicKey().ID())
 	if err != nil {
 		return err
 	}

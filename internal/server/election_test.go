@@ -435,8 +435,11 @@ func runElection(t *testing.T, h *harness) {
 			boardChecks++
 		}
 	}
-	if boardChecks != 4 {
-		t.Fatalf("%d board checks passed, want 4: %+v", boardChecks, rep.Checks)
+	if boardChecks != 5 {
+		t.Fatalf("%d board checks passed, want 5: %+v", boardChecks, rep.Checks)
+	}
+	if len(rep.Trusted) == 0 || !strings.Contains(rep.Trusted[0], "registrar checked each person's eligibility") {
+		t.Fatalf("the report does not say what it still trusts: %q", rep.Trusted)
 	}
 
 	// A record that disagrees with its board, or a board that disagrees

@@ -2,13 +2,16 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
+	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -22,8 +25,11 @@ import (
 // code, verifies the ID token, evaluates the election's eligibility rules
 // on its claims, and issues the credential to the keyed hash of the
 // identity claim — the same hash, in the same namespace, as a voter id on
-// the roll. Nothing of the identity, the claims, the tokens or the code is
-// logged or stored.
+// the roll. The board's credential-issued entry names only
+// d = H256("koe/v2/roll/digital-id"; election, blinded), which the
+// voter's device can recompute and nobody else can tie to a person.
+// Nothing of the identity, the claims, the tokens or the code is logged
+// or stored.
 
 const maxOIDCBody = 64 << 10
 
@@ -154,16 +160,19 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// OIDCCallbackResponse is the callback's JSON answer on success.
+// OIDCCallbackResponse is the callback's JSON answer on success: the
+// blind signature and the voter's receipt, the value d (hex) that the
+// issuance's credential-issued entry names (SPEC.md §15.6).
 type OIDCCallbackResponse struct {
 	BlindSignature []byte `json:"blindSignature"`
+	Issuance       string `json:"issuance"`
 }
 
 // oidcCallback answers with a page (or JSON, if asked for) and never an
 // error that quotes the request: the query holds the code and the state.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	sig, err := s.oidcRegister(r)
+	sig, d, err := s.oidcRegister(r)
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
@@ -177,74 +186,78 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		writePage(w, he.status, page{Failed: true, Code: he.code, Detail: he.msg, Text: reasonText(he.code)})
 		return
 	}
+	issuance := hex.EncodeToString(d[:])
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, OIDCCallbackResponse{BlindSignature: sig})
+		writeJSON(w, http.StatusOK, OIDCCallbackResponse{BlindSignature: sig, Issuance: issuance})
 		return
 	}
 	if s.cfg.OIDCReturn != nil {
 		// The fragment never leaves the browser; the page's script reads it.
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, s.cfg.OIDCReturn(r.PathValue("id"))+"#blind-signature="+base64.RawURLEncoding.EncodeToString(sig), http.StatusSeeOther)
+		http.Redirect(w, r, s.cfg.OIDCReturn(r.PathValue("id"))+"#blind-signature="+base64.RawURLEncoding.EncodeToString(sig)+"&issuance="+issuance, http.StatusSeeOther)
 		return
 	}
-	writePage(w, http.StatusOK, page{Signature: base64.StdEncoding.EncodeToString(sig)})
+	writePage(w, http.StatusOK, page{Signature: base64.StdEncoding.EncodeToString(sig), Issuance: issuance})
 }
 
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
-// oidcRegister runs the callback and returns the blind signature, issued.
-func (s *Server) oidcRegister(r *http.Request) ([]byte, error) {
+// oidcRegister runs the callback and returns the blind signature, issued,
+// and the value d its credential-issued entry names (SPEC.md §15.6).
+func (s *Server) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		return nil, errorf(http.StatusBadRequest, "unknown-state", "the callback has no state")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, "unknown-state", "the callback has no state")
 	}
 	// The state is consumed whatever happens next: a callback is
 	// single-use.
 	p, err := s.cfg.OIDCPending.Take(r.Context(), state)
 	if errors.Is(err, oidcreg.ErrUnknownState) || (err == nil && p.Election != r.PathValue("id")) {
-		return nil, errorf(http.StatusBadRequest, "unknown-state", "this sign-in's state is unknown, was used already, or expired")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, "unknown-state", "this sign-in's state is unknown, was used already, or expired")
 	}
 	if err != nil {
-		return nil, err
+		return nil, [32]byte{}, err
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, errorf(http.StatusForbidden, "provider-error", "the provider did not sign you in: %s", sanitize(e))
+		return nil, [32]byte{}, errorf(http.StatusForbidden, "provider-error", "the provider did not sign you in: %s", sanitize(e))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, errorf(http.StatusBadRequest, "malformed", "the callback has no authorization code")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, "malformed", "the callback has no authorization code")
 	}
 	el, err := s.openElectionFor(r)
 	if err != nil {
-		return nil, err
+		return nil, [32]byte{}, err
 	}
 	client := s.oidcClient(el)
 	if client == nil {
-		return nil, errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
+		return nil, [32]byte{}, errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
 	}
 	claims, err := client.Exchange(r.Context(), code, p.Verifier, p.Nonce)
 	if err != nil {
 		var oe *oidcreg.Error
 		if !errors.As(err, &oe) {
-			return nil, err
+			return nil, [32]byte{}, err
 		}
 		status := http.StatusForbidden
 		if oe.Reason == oidcreg.ReasonUnavailable {
 			status = http.StatusBadGateway
 		}
-		return nil, errorf(status, oe.Reason, "%s", oe.Detail)
+		return nil, [32]byte{}, errorf(status, oe.Reason, "%s", oe.Detail)
 	}
 	identity, err := client.Identity(claims)
 	if err != nil {
-		return nil, errorf(http.StatusForbidden, oidcreg.ReasonNoIdentity, "%v", err)
+		return nil, [32]byte{}, errorf(http.StatusForbidden, oidcreg.ReasonNoIdentity, "%v", err)
 	}
 	if err := oidcreg.Check(client.Config().Rules, claims, s.ageDay(el)); err != nil {
-		return nil, errorf(http.StatusForbidden, "not-eligible", "%v", err)
+		return nil, [32]byte{}, errorf(http.StatusForbidden, "not-eligible", "%v", err)
 	}
-	return s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded)
+	d := credential.DigitalIDEntry(el.id, p.Blinded)
+	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded, record.Issuance{DigitalID: true, Value: d})
+	return sig, d, err
 }
 
 // ageDay is the day on which ages are computed: the election's close if
@@ -276,6 +289,7 @@ type page struct {
 	Detail    string
 	Text      [2]string // ja, en
 	Signature string
+	Issuance  string // hex(d), the voter's receipt
 }
 
 // reasonText explains a failure to the voter, in Japanese and English.
@@ -347,6 +361,8 @@ var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 <p>投票用の資格情報への署名を受け取りました。この画面から投票ページに戻ってください。</p>
 <p class="en" lang="en">The registrar has signed your voting credential. Return to the voting page from here.</p>
 <output id="blind-signature" data-value="{{.Signature}}" hidden></output>
+<p>登録の控え（掲示板の発行記録の値）: <code id="issuance">{{.Issuance}}</code></p>
+<p class="en" lang="en">Your registration receipt (the value of its issuance entry on the board): <code>{{.Issuance}}</code></p>
 {{- end}}
 </main>
 </body>

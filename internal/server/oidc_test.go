@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -35,6 +37,7 @@ import (
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
+	"github.com/koe-vote/koe/internal/verify"
 )
 
 // ---- A real OpenID provider: oidctest runs zitadel's op. ----
@@ -497,6 +500,19 @@ func TestDigitalIDRegistration(t *testing.T) {
 		cred, err := pending.Finalize(sig)
 		must(t, err)
 		castWith(t, cred)
+		// The receipt names a digital-ID issuance entry on the board.
+		receipt, _ := out["issuance"].(string)
+		entries, _, err := voter.ReadWholeBoard(ctx, id, el.BoardKey)
+		must(t, err)
+		found := 0
+		for _, e := range entries {
+			if in, err := record.DecodeIssued(e.Body); err == nil && in.DigitalID && hex.EncodeToString(in.Value[:]) == receipt {
+				found++
+			}
+		}
+		if found != 1 {
+			t.Fatalf("%d digital-ID issuance entries name the receipt %q, want 1", found, receipt)
+		}
 	})
 
 	t.Run("started at one front end, back at another", func(t *testing.T) {
@@ -595,6 +611,31 @@ func TestDigitalIDRegistration(t *testing.T) {
 
 	if issued, _ := h.counts(t, id); issued != 4 {
 		t.Errorf("%d credentials issued, want 4 (three by digital ID, one by code)", issued)
+	}
+
+	// The roll + digital-ID election verifies, closed: four credentials
+	// voted, one issued by roll, three by digital ID, none identifying.
+	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	rep := verify.Record(downloadRecord(t, h.harness, id), verify.Options{})
+	if !rep.OK() {
+		t.Fatalf("the roll + digital-ID election's record does not verify: %+v", rep.Failures())
+	}
+	eligible := false
+	for _, c := range rep.Checks {
+		eligible = eligible || strings.Contains(c.Detail, "a roll of 1 voters published before open; 1 credentials issued by roll, each to a distinct voter of that roll; 3 by digital ID")
+	}
+	if !eligible {
+		t.Errorf("the report does not state the roll and digital-ID issuances: %+v", rep.Checks)
+	}
+	if rc, err := voter.CheckRoll(ctx, el, "on-the-roll", rollCode); err != nil || !rc.OnRoll || len(rc.Issued) != 1 {
+		t.Errorf("the roll voter's check: %+v, %v", rc, err)
+	}
+	raw, err = h.admin.Raw(ctx, "GET", client.ElectionPath(id, "/record"), "", nil)
+	must(t, err)
+	for _, s := range []string{"resident-", "on-the-roll", "つくば"} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("the record names %q", s)
+		}
 	}
 	h.checkLog(t, "resident-", "neighbour", "on-the-roll", "つくば", idpClientSecret, rollCode)
 }

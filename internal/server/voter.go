@@ -13,6 +13,7 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
@@ -25,9 +26,12 @@ type RegisterRequest struct {
 	Blinded []byte `json:"blinded"` // the blinded credential message (base64)
 }
 
-// RegisterResponse carries the registrar's blind signature.
+// RegisterResponse carries the registrar's blind signature and the
+// voter's receipt for the issuance: the value its credential-issued entry
+// names (SPEC.md §15.3), hex.
 type RegisterResponse struct {
 	BlindSignature []byte `json:"blindSignature"`
+	Issuance       string `json:"issuance"`
 }
 
 // openElectionFor returns the election if it is open for voters.
@@ -66,28 +70,35 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	voter := strings.TrimSpace(req.Voter)
-	if voter == "" || req.Code == "" {
-		return errorf(http.StatusBadRequest, "malformed", "voter and code are required")
+	voter, err := credential.NormalizeVoter(req.Voter)
+	if err != nil || req.Code == "" {
+		return errorf(http.StatusBadRequest, "malformed", "voter and code are required (a voter id has 1 to %d bytes)", credential.MaxVoterID)
 	}
-	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", voter), rollHash(el.rollKey, "code", normalizeCode(req.Code)), req.Blinded)
+	code, err := credential.NormalizeCode(req.Code)
+	if err != nil {
+		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s (%v)", el.id, err)
+	}
+	c, _ := credential.RollCommitment(el.id, voter, code)
+	in := record.Issuance{Value: c}
+	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", voter), rollHash(el.rollKey, "code", code), req.Blinded, in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig})
+	writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig, Issuance: hex.EncodeToString(c[:])})
 	return nil
 }
 
 // issue records the issuance of a credential to the voter hash vh (code
-// is the one-time code's hash, zero for a digital ID), then blind-signs
+// is the one-time code's hash, zero for a digital ID) in a
+// credential-issued entry naming in (SPEC.md §13.2), then blind-signs
 // the blinded message: the signature is handed out only once the
 // issuance is durable, and the very same request made again (a retry
 // after a lost answer) is signed again, recording nothing.
-func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte) ([]byte, error) {
+func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte, in record.Issuance) ([]byte, error) {
 	if err := el.registrar.CheckBlinded(blinded); err != nil {
 		return nil, errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
 	}
-	entry, err := s.entry(el, board.TypeCredentialIssued, record.IssuedBody{Voter: hex.EncodeToString(vh[:])})
+	entry, err := s.entry(el, board.TypeCredentialIssued, in.Body())
 	if err != nil {
 		return nil, err
 	}

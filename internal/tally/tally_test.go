@@ -115,7 +115,7 @@ type fixture struct {
 func newFixture(t testing.TB, manifest []byte, n, threshold int, answers []ballot.Answers) *fixture {
 	t.Helper()
 	d := deal(t, n, threshold)
-	e, err := ballot.NewElection(manifest, group.BaseMul(d.x))
+	e, err := ballot.NewElection(manifest, group.BaseMul(d.x), ballot.NoRegistrar)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ func TestGenerate(t *testing.T) {
 	writeJSON(t, "range.json", genRange(t))
 	writeJSON(t, "elgamal.json", genElGamal(t))
 	writeJSON(t, "ballot.json", genBallots(t))
+	writeJSON(t, "roll.json", genRoll(t))
 	genRecord(t)
 	genServerRecord(t)
 	writeJSON(t, "receipts.json", genReceipts(t))
@@ -429,7 +430,9 @@ func genBallots(t *testing.T) *ballotFile {
 			t.Fatal(err)
 		}
 		x := secrets(seedPrefix+"ballot/key", 1)[0]
-		e, err := ballot.NewElection(data, group.BaseMul(x))
+		var registrar [32]byte
+		shake(seedPrefix + "ballot/registrar").Read(registrar[:])
+		e, err := ballot.NewElection(data, group.BaseMul(x), registrar)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,7 +452,7 @@ func genBallots(t *testing.T) *ballotFile {
 		}
 		code := b.TrackingCode()
 		v := ballotVector{Name: c.name, Manifest: "examples/" + c.manifest + ".json", ManifestHash: hx(e.ManifestHash[:]),
-			Secret: hx(x.Bytes()), Key: hx(e.Key.Bytes()), Context: hx(e.Context[:]), Binding: hx(binding[:]),
+			Secret: hx(x.Bytes()), Key: hx(e.Key.Bytes()), Registrar: hx(registrar[:]), Context: hx(e.Context[:]), Binding: hx(binding[:]),
 			Answers: json.RawMessage(c.answers), Plaintext: pt, Seed: seed, Ballot: hx(b.Bytes()),
 			Tracking: hx(code[:]), TrackingText: ballot.FormatTrackingCode(code), Valid: true}
 		f.Vectors = append(f.Vectors, v)

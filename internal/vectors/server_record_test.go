@@ -118,8 +118,8 @@ func TestServerRecord(t *testing.T) {
 			board++
 		}
 	}
-	if board != 4 || r.Ballots != 6 || len(r.Spoiled) != 1 {
-		t.Fatalf("%d board checks, %d counted ballots, %d spoiled; want 4, 6, 1", board, r.Ballots, len(r.Spoiled))
+	if board != 5 || r.Ballots != 6 || len(r.Spoiled) != 1 {
+		t.Fatalf("%d board checks, %d counted ballots, %d spoiled; want 5, 6, 1", board, r.Ballots, len(r.Spoiled))
 	}
 	// The two re-votes count: 5 yes, 1 no.
 	if got := r.Results.Questions[0].Options; got[0].Count != 5 || got[1].Count != 1 {

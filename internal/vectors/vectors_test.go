@@ -155,6 +155,7 @@ type ballotVector struct {
 	ManifestHash string          `json:"manifest_hash"`
 	Secret       string          `json:"x,omitempty"`
 	Key          string          `json:"K"`
+	Registrar    string          `json:"registrar"` // hex of the registrar key id (§14.1)
 	Context      string          `json:"context"`
 	Binding      string          `json:"binding"`
 	Answers      json.RawMessage `json:"answers,omitempty"`
@@ -510,7 +511,7 @@ func TestBallots(t *testing.T) {
 			if hex.EncodeToString(h[:]) != v.ManifestHash {
 				t.Fatalf("manifest hash of %s is %x, the vector says %s: the example manifest changed", v.Manifest, h, v.ManifestHash)
 			}
-			e, err := ballot.NewElection(manifest, element(t, v.Key))
+			e, err := ballot.NewElection(manifest, element(t, v.Key), [32]byte(unhex(t, v.Registrar)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,7 @@ import (
 func BenchmarkBallotVerification(b *testing.B) {
 	data, _ := examples.Manifest("budget")
 	x, _ := group.RandomScalar(rand.Reader)
-	e, err := ballot.NewElection(data, group.BaseMul(x))
+	e, err := ballot.NewElection(data, group.BaseMul(x), ballot.NoRegistrar)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,6 +117,7 @@ func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
 	}
 	r.pass(what, "every file of the record is what the board's entries imply")
 
+	trustBoard(r)
 	if !checkLifecycle(r, entries) {
 		return
 	}
@@ -132,7 +132,7 @@ func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
 func sameFiles(r *Report, dir string, derived map[string][]byte) bool {
 	ok := true
 	onDisk := map[string]bool{}
-	for _, pattern := range []string{record.Manifest, record.Election, record.Ballots, record.Spoiled, record.Tally, record.Results,
+	for _, pattern := range []string{record.Manifest, record.Registrar, record.Election, record.Ballots, record.Spoiled, record.Tally, record.Results,
 		record.CeremonyDir + "/*.json", record.DecryptDir + "/*.json"} {
 		matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern)))
 		for _, m := range matches {
@@ -217,15 +217,20 @@ func compactLines(data []byte) (lines []string, ok bool) {
 	return lines, true
 }
 
-// checkLifecycle checks the order of the entries and what each requires
-// before it (SPEC.md §13.6 step 4, rules L1–L9).
+// checkLifecycle checks the order of the entries, what each requires
+// before it, and the eligibility evidence (SPEC.md §13.6 step 4, rules
+// L1–L9): exactly one registrar-key entry, before election-key and open;
+// roll entries before open, their commitments distinct; every
+// credential-issued entry by roll naming a distinct commitment of the
+// roll, every one by digital ID a distinct value.
 func checkLifecycle(r *Report, entries []board.Entry) bool {
 	const what = "board"
 	phase := 0 // 0 setup, 1 open, 2 closed, 3 tallied, 4 published
-	issued := map[string]bool{}
-	var rollVoters int64 = -1
-	registrarKeys := 0
-	var electionKey []byte // the first election-key entry's body
+	registrar := -1
+	var electionKey []byte        // the first election-key entry's body
+	roll := map[[32]byte]bool{}   // the roll's commitments
+	issued := map[[32]byte]bool{} // roll commitments named by an issuance
+	digital := map[[32]byte]bool{}
 	if len(entries) == 0 || entries[0].Type != board.TypeManifest {
 		r.fail(what, "entry 0 is not the manifest: a board begins with its manifest")
 		return false
@@ -241,12 +246,13 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 				return bad("the manifest must be the first entry, and the only manifest")
 			}
 		case board.TypeRegistrarKey: // L2
-			if registrarKeys++; registrarKeys > 1 {
-				return bad("a second registrar key")
+			switch {
+			case registrar >= 0:
+				return bad("a second registrar key (the first is entry %d)", registrar)
+			case phase != 0 || electionKey != nil:
+				return bad("the registrar key must stand before the election-key and open entries, which commit to it")
 			}
-			if phase != 0 {
-				return bad("the registrar key comes before the election opens")
-			}
+			registrar = i
 		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond: // L3
 			if phase != 0 {
 				return bad("key ceremony messages come before the election opens")
@@ -264,41 +270,48 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 			switch {
 			case phase != 0:
 				return bad("the election opens once")
-			case registrarKeys == 0:
+			case registrar < 0:
 				return bad("the election opens before the registrar key is on the board")
 			case electionKey == nil:
 				return bad("the election opens before its election key is on the board")
 			}
 			phase = 1
 		case board.TypeRoll: // L6
-			var b record.RollBody
-			if err := strictjson.Decode(en.Body, &b); err != nil {
+			cs, err := record.DecodeRoll(en.Body)
+			if err != nil {
 				return bad("%v", err)
 			}
-			if phase > 1 {
-				return bad("voters are added before the election closes")
+			if phase != 0 {
+				return bad("the roll is published before the election opens")
 			}
-			prev := max(rollVoters, 0)
-			if b.Added < 1 || b.Voters < prev+b.Added {
-				return bad("adds %d voters to a roll of %d but says the roll then has %d", b.Added, prev, b.Voters)
+			for _, c := range cs {
+				if roll[c] {
+					return bad("roll commitment %x… is listed twice", c[:8])
+				}
+				roll[c] = true
 			}
-			rollVoters = b.Voters
 		case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled: // L7
 			if phase != 1 {
 				return bad("only while the election is open")
 			}
-			if en.Type == board.TypeCredentialIssued {
-				var b record.IssuedBody
-				if err := strictjson.Decode(en.Body, &b); err != nil {
-					return bad("%v", err)
-				}
-				if h, err := hex.DecodeString(b.Voter); err != nil || len(h) != 32 || hex.EncodeToString(h) != b.Voter {
-					return bad("the voter hash %q is not 64 lowercase hex digits", b.Voter)
-				}
-				if issued[b.Voter] { // L9
-					return bad("voter %.16s… was issued a second credential", b.Voter)
-				}
-				issued[b.Voter] = true
+			if en.Type != board.TypeCredentialIssued {
+				break
+			}
+			in, err := record.DecodeIssued(en.Body)
+			if err != nil {
+				return bad("%v", err)
+			}
+			switch { // L9
+			case in.DigitalID && digital[in.Value]:
+				return bad("digital-ID registration %x… is recorded twice", in.Value[:8])
+			case in.DigitalID:
+				digital[in.Value] = true
+			case !roll[in.Value]:
+				return bad("a credential was issued to %x…, which is not on the roll published before open", in.Value[:8])
+			case issued[in.Value]:
+				return bad("the voter with roll commitment %x… was issued a second credential", in.Value[:8])
+			default:
+				issued[in.Value] = true
 			}
 		case board.TypeClose: // L5
 			if phase != 1 {
@@ -321,41 +334,55 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 			phase = 4
 		}
 	}
-	if registrarKeys == 0 { // L2
+	if registrar < 0 { // L2
 		r.fail(what, "no registrar key on the board")
 		return false
 	}
-	if rollVoters >= 0 && int64(len(issued)) > rollVoters { // L9
-		r.fail(what, "%d credentials issued to a roll of %d voters", len(issued), rollVoters)
-		return false
-	}
-	r.pass(what, "entries follow the election's lifecycle; %d credentials issued, each to a different voter", len(issued))
-	r.issued = len(issued)
+	r.pass(what, "entries follow the election's lifecycle; the registrar key (entry %d) stands before the election key and open", registrar)
+	r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", len(roll), len(issued), len(digital))
+	r.issued, r.issuedRoll, r.issuedDigital = len(issued)+len(digital), len(issued), len(digital)
 	return true
 }
 
+// registrarKey returns the key of the board's one registrar-key entry,
+// which checkLifecycle found.
 func registrarKey(r *Report, entries []board.Entry) *credential.PublicKey {
-	var key *credential.PublicKey
 	for i, en := range entries {
 		if en.Type != board.TypeRegistrarKey {
 			continue
 		}
 		var b record.RegistrarKeyBody
 		pub := new(credential.PublicKey)
-		if err := strictjson.Decode(en.Body, &b); err != nil || pub.UnmarshalText([]byte(b.Key)) != nil {
-			r.fail("board", "entry %d: not a registrar key", i)
+		if err := strictjson.Decode(en.Body, &b); err != nil {
+			r.fail("board", "entry %d: not a registrar key: %v", i, err)
 			return nil
 		}
-		if key != nil {
-			r.fail("board", "entry %d: a second registrar key", i)
+		if err := pub.UnmarshalText([]byte(b.Key)); err != nil {
+			r.fail("board", "entry %d: not a registrar key: %v", i, err)
 			return nil
 		}
-		key = pub
+		return pub
 	}
-	if key == nil {
-		r.fail("board", "no registrar key on the board")
-	}
-	return key
+	r.fail("board", "no registrar key on the board")
+	return nil
+}
+
+// trustBoard states what a board record's verification still trusts.
+func trustBoard(r *Report) {
+	r.Trusted = append(r.Trusted,
+		"that the registrar checked each person's eligibility (voter id and one-time code, or the digital ID's claims) before issuing a credential",
+		"that the roll published at open lists only eligible people, each once: it is a list of hiding commitments, checkable by each voter from their letter (koe voter check-roll), not by the verifier",
+		"that each digital-ID issuance entry is a distinct eligible resident not also registered by roll: the verifier counts them, each voter can find their own",
+		"that the registrar and ballot box do not collude to link a registration to a ballot by time (see SPEC §15.5)",
+	)
+}
+
+// trustNoBoard states what verification of a record without a board
+// trusts.
+func trustNoBoard(r *Report) {
+	r.Trusted = append(r.Trusted,
+		"that every counted ballot came from a distinct eligible voter: this record has no bulletin board, so it holds no evidence of eligibility or of issued credentials",
+	)
 }
 
 // checkEnvelopes checks every cast envelope on the board, counted or
@@ -441,7 +468,7 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 		return
 	}
 	if len(keys) > r.issued {
-		r.fail("board", "%d credentials cast ballots, but only %d were issued", len(keys), r.issued)
+		r.fail("board", "%d credentials cast ballots, but only %d were issued (%d by roll, %d by digital ID)", len(keys), r.issued, r.issuedRoll, r.issuedDigital)
 		return
 	}
 	r.pass("board", "%d cast envelopes: every credential is the registrar's, every signature and proof valid; %d credentials voted", len(items), len(keys))

@@ -229,7 +229,7 @@ func TestBoardLifecycle(t *testing.T) {
 		{"registrar key after the ballots", "the election opens before the registrar key is on the board", move(1, 31)},
 		{"a second registrar key after open", "a second registrar key", func(es []board.Entry) []board.Entry { return insert(20, es[1])(es) }},
 		{"two registrar keys", "a second registrar key", func(es []board.Entry) []board.Entry { return insert(2, es[1])(es) }},
-		{"no registrar key", "before the registrar key is on the board", func(es []board.Entry) []board.Entry {
+		{"no registrar key", "registrar", func(es []board.Entry) []board.Entry {
 			return append(es[:1:1], es[2:]...)
 		}},
 		{"an earlier, different election key", "differs from the one in an earlier election-key entry", func(es []board.Entry) []board.Entry {
@@ -243,18 +243,18 @@ func TestBoardLifecycle(t *testing.T) {
 		{"election key after open", "the election opens before its election key is on the board", move(15, 16)},
 		{"the election key repeated after open", "the election key comes before the election opens", func(es []board.Entry) []board.Entry { return insert(20, es[15])(es) }},
 		{"manifest not first", "entry 0 is not the manifest", move(0, 1)},
-		{"roll adding nobody", "adds 0 voters", func(es []board.Entry) []board.Entry {
-			return insert(15, entry(es, board.TypeRoll, `{"added":0,"voters":8}`))(es)
+		{"roll after close", "the roll is published before the election opens", func(es []board.Entry) []board.Entry {
+			return insert(33, entry(es, board.TypeRoll, `{"commitments":["`+strings.Repeat("ab", 32)+`"]}`))(es)
 		}},
-		{"roll shrinking", "adds 1 voters to a roll of 8 but says the roll then has 7", func(es []board.Entry) []board.Entry {
-			return insert(15, entry(es, board.TypeRoll, `{"added":1,"voters":7}`))(es)
-		}},
-		{"roll after close", "voters are added before the election closes", func(es []board.Entry) []board.Entry {
-			return insert(33, entry(es, board.TypeRoll, `{"added":1,"voters":9}`))(es)
-		}},
-		{"upper-case voter hash", "is not 64 lowercase hex digits", func(es []board.Entry) []board.Entry {
-			es[17].Body = json.RawMessage(strings.ToUpper(string(es[17].Body)))
-			es[17].Body = bytes.Replace(es[17].Body, []byte(`"VOTER"`), []byte(`"voter"`), 1)
+		{"upper-case roll commitment", "credential-issued entry", func(es []board.Entry) []board.Entry {
+			for i, en := range es {
+				if en.Type == board.TypeCredentialIssued {
+					es[i].Body = json.RawMessage(strings.ToUpper(string(en.Body)))
+					es[i].Body = bytes.Replace(es[i].Body, []byte(`"ROLL"`), []byte(`"roll"`), 1)
+					es[i].Body = bytes.Replace(es[i].Body, []byte(`"DIGITALID"`), []byte(`"digitalId"`), 1)
+					break
+				}
+			}
 			return es
 		}},
 		{"a ballot before open", "only while the election is open", move(19, 16)},

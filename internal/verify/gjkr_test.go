@@ -145,7 +145,7 @@ func TestComplaintStormRecord(t *testing.T) {
 			}
 			res.VerificationKeys[j] = Y
 		}
-		e, err := ballot.NewElection(manifest, res.JointKey)
+		e, err := ballot.NewElection(manifest, res.JointKey, ballot.NoRegistrar)
 		must(err)
 		must(record.WriteJSON(filepath.Join(dir, record.Election), record.ParamsOf(e, res)))
 		return dir

@@ -45,6 +45,11 @@ type Report struct {
 	Ballots  int
 	Election *ballot.Election
 	issued   int // credentials issued, for a record with a board
+	// of which by roll and by digital ID
+	issuedRoll, issuedDigital int
+	// Trusted lists, in plain words, what the verification could not
+	// check and still trusts.
+	Trusted []string
 	// InProgress is set when the record ends before the results: every
 	// check it allows has been made.
 	InProgress bool
@@ -227,6 +232,8 @@ func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, a
 		if len(r.Failures()) > before {
 			return r, res, nil
 		}
+	} else {
+		trustNoBoard(r)
 	}
 
 	// 3. Cast ballots.

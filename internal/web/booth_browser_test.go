@@ -17,6 +17,7 @@ import (
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
 	"github.com/koe-vote/koe/internal/record"
@@ -117,6 +118,13 @@ func TestBooth(t *testing.T) {
 		}
 		register(t, "B00000", b.codes["B00000"])
 		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		// The booth checked the registration receipt against the letter's
+		// roll commitment, and shows it (SPEC.md §15.3).
+		if c, err := credential.RollCommitment(b.id, "B00000", b.codes["B00000"]); err != nil {
+			t.Fatal(err)
+		} else if st := text(t, "#booth-status"); !strings.Contains(st, fmt.Sprintf("%x", c)) || !strings.Contains(st, "登録の控え") {
+			t.Errorf("the booth's status after registering is %q, without the receipt %x", st, c)
+		}
 		// Screen readers and keyboards follow the steps: each step's
 		// heading takes the focus.
 		if id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); id != "answer-h" {
@@ -450,7 +458,7 @@ func TestBoothTiming(t *testing.T) {
 	manifest, _ := examples.Manifest("budget")
 	script := fmt.Sprintf(`(async () => {
   const koe = await import('data:text/javascript;base64,%s');
-  const el = koe.election(koe.base64Decode(%q), koe.generator().multiply(koe.randomScalar()).toBytes());
+  const el = koe.election(koe.base64Decode(%q), koe.generator().multiply(koe.randomScalar()).toBytes(), new Uint8Array(32));
   const pt = koe.plaintextFromAnswers(el.manifest, {projects: ['park-lights', 'wifi', 'bike-lanes']});
   const binding = crypto.getRandomValues(new Uint8Array(32));
   const t = [];

@@ -46,7 +46,7 @@ func (s *summary) add(e board.Entry) {
 	case board.TypeRoll:
 		var b record.RollBody
 		if json.Unmarshal(e.Body, &b) == nil {
-			s.Voters, s.HasRoll = b.Voters, true
+			s.Voters, s.HasRoll = s.Voters+int64(len(b.Commitments)), true
 		}
 	case board.TypeCredentialIssued:
 		s.Issued++
@@ -144,12 +144,14 @@ func describeEntry(index int64, raw []byte) entryView {
 	case board.TypeRoll:
 		var b record.RollBody
 		if json.Unmarshal(e.Body, &b) == nil {
-			v.Detail = fmt.Sprintf("+%d → %d", b.Added, b.Voters)
+			v.Detail = fmt.Sprintf("+%d", len(b.Commitments))
 		}
 	case board.TypeCredentialIssued:
-		var b record.IssuedBody
-		if json.Unmarshal(e.Body, &b) == nil && len(b.Voter) >= 16 {
-			v.Detail = b.Voter[:16] + "…"
+		if in, err := record.DecodeIssued(e.Body); err == nil {
+			v.Detail = fmt.Sprintf("%x…", in.Value[:8])
+			if in.DigitalID {
+				v.Detail = "digital ID " + v.Detail
+			}
 		}
 	case board.TypeBallot:
 		if env, err := ballotbox.ParseEnvelope(e.Body); err == nil {

@@ -8,7 +8,7 @@ import * as koe from './src/koe.js';
 const runs = Number(process.argv[2] ?? 20);
 const root = new URL('../../', import.meta.url);
 const el = koe.election(readFileSync(new URL('examples/budget.json', root)),
-  koe.generator().multiply(koe.randomScalar()).toBytes());
+  koe.generator().multiply(koe.randomScalar()).toBytes(), new Uint8Array(32));
 const pt = koe.plaintextFromAnswers(el.manifest, { projects: ['park-lights', 'wifi', 'bike-lanes'] });
 const binding = crypto.getRandomValues(new Uint8Array(32));
 

@@ -21,10 +21,10 @@ const h = koe.toHex;
 const hex = (s) => koe.fromHex(s);
 
 const req = JSON.parse(readFileSync(0, 'utf8'));
-const election = () => koe.election(koe.base64Decode(req.manifest), req.K);
+const election = async () => koe.election(koe.base64Decode(req.manifest), req.K, (await koe.importRegistrarKey(req.registrar)).keyId);
 
 async function cast() {
-  const el = election();
+  const el = await election();
   const { credential, secret, vk } = await koe.finalizeCredential(req.pending, hex(req.blindSignature));
   const envelopes = [];
   let spoiled;
@@ -47,7 +47,7 @@ async function cast() {
 }
 
 async function verify() {
-  const el = election();
+  const el = await election();
   const envelopes = [];
   for (const text of req.envelopes) {
     try {

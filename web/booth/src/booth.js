@@ -52,9 +52,10 @@ class Booth {
       return {
         secret: s.secret ?? null, counter: s.counter ?? 0, receipts: s.receipts ?? [],
         pending: s.pending ?? null, pendingCode: s.pendingCode ?? null,
+        pendingIssuance: s.pendingIssuance ?? null, issuance: s.issuance ?? null,
       };
     } catch {
-      return { secret: null, counter: 0, receipts: [], pending: null, pendingCode: null };
+      return { secret: null, counter: 0, receipts: [], pending: null, pendingCode: null, pendingIssuance: null, issuance: null };
     }
   }
 
@@ -67,12 +68,13 @@ class Booth {
   async start() {
     const manifest = await this.get('/manifest');
     try {
-      this.el = koe.election(new Uint8Array(await manifest.arrayBuffer()), this.cfg.jointKey);
+      const registrar = await koe.importRegistrarKey(this.cfg.registrarKey);
+      this.el = koe.election(new Uint8Array(await manifest.arrayBuffer()), this.cfg.jointKey, registrar.keyId);
     } catch (e) {
       throw new BoothError('err.config', e.message);
     }
     if (koe.toHex(this.el.context) !== this.cfg.context) {
-      throw new BoothError('err.config', 'the manifest and the joint key do not give the published election context');
+      throw new BoothError('err.config', 'the manifest, the joint key and the registrar key do not give the published election context');
     }
     this.wire();
     const fragment = new URLSearchParams(location.hash.slice(1));
@@ -80,7 +82,11 @@ class Booth {
     if (sig !== null) {
       history.replaceState(null, '', location.pathname + location.search);
       if (this.state.pending) {
-        await this.finishRegistration(this.state.pending, koe.base64urlDecode(sig));
+        const issuance = fragment.get('issuance');
+        if (issuance !== this.state.pendingIssuance) {
+          throw new BoothError('err.credential', `the registrar recorded the issuance under ${issuance}, not under this registration's ${this.state.pendingIssuance}`);
+        }
+        await this.finishRegistration(this.state.pending, koe.base64urlDecode(sig), issuance);
         return;
       }
     }
@@ -238,7 +244,16 @@ class Booth {
       }
       throw e;
     }
-    await this.finishRegistration(req.pending, koe.base64Decode(res.blindSignature));
+    // The receipt: the issuance entry names this letter's roll
+    // commitment, which the device recomputes (SPEC §15.3).
+    let c;
+    try {
+      c = koe.toHex(koe.rollCommitment(this.el.manifest.id, voter, code));
+    } catch (e) {
+      throw new BoothError('err.credential', e.message);
+    }
+    if (res.issuance !== c) throw new BoothError('err.credential', `the registrar recorded the issuance under ${res.issuance}, not under this letter's roll commitment ${c}`);
+    await this.finishRegistration(req.pending, koe.base64Decode(res.blindSignature), c);
     $('voter-code').value = '';
   }
 
@@ -247,14 +262,16 @@ class Booth {
     const { blinded, pending } = await koe.requestCredential(this.cfg.registrarKey, this.el.context);
     const res = await this.post('/oidc/start', JSON.stringify({ blinded: koe.base64Encode(blinded) }), 'oidc-start');
     // The blinding secrets wait here for the signature, which comes back
-    // in this page's fragment after the sign-in.
+    // in this page's fragment after the sign-in, with the receipt d of the
+    // blinded message (SPEC §15.6).
     this.state.pending = pending;
+    this.state.pendingIssuance = koe.toHex(koe.digitalIdEntry(this.el.manifest.id, blinded));
     this.save();
     this.status(this.t('redirecting'));
     location.assign(res.authorizationURL);
   }
 
-  async finishRegistration(pending, blindSignature) {
+  async finishRegistration(pending, blindSignature, issuance) {
     let result;
     try {
       result = await koe.finalizeCredential(pending, blindSignature);
@@ -263,13 +280,15 @@ class Booth {
     } finally {
       this.state.pending = null;
       this.state.pendingCode = null;
+      this.state.pendingIssuance = null;
       this.save();
     }
     this.state.secret = result.secret;
     this.state.counter = 0;
     this.state.receipts = [];
+    this.state.issuance = issuance;
     this.save();
-    this.status(this.t('registered'));
+    this.status(`${this.t('registered')} ${this.t('issuance', issuance)}`);
     this.showAnswer();
   }
 

@@ -646,10 +646,12 @@ export function manifestHash(manifestBytes) {
 }
 
 /** ctx = H256("koe/v2/election"; Bytes("manifest", h_M), Element("key", K)). */
-export function electionContext(hM, K) {
+export function electionContext(hM, K, registrarId) {
   const Kp = K instanceof Uint8Array ? decodePublicKey(K) : K;
   if (Kp.is0()) throw new Error('election key is the identity');
-  return transcript('koe/v2/election').bytes('manifest', hM).element('key', Kp).digest();
+  const id = typeof registrarId === 'string' ? fromHex(registrarId, 32) : registrarId;
+  if (!(id instanceof Uint8Array) || id.length !== 32) throw new Error('registrar key id must be 32 bytes');
+  return transcript('koe/v2/election').bytes('manifest', hM).element('key', Kp).bytes('registrar', id).digest();
 }
 
 function toBytes(x) {
@@ -812,11 +814,13 @@ export function ballotSize(style) {
 }
 
 /**
- * Everything a ballot is bound to, from the manifest's exact bytes and the
- * joint key K (32 bytes or hex): {manifest, manifestBytes, manifestHash, K,
- * context, style, size}. Compare `context` with the server's election.json.
+ * Everything a ballot is bound to, from the manifest's exact bytes, the
+ * joint key K (32 bytes or hex) and the registrar key's id (32 bytes or
+ * hex, SPEC §7.4; importRegistrarKey gives it as keyId): {manifest,
+ * manifestBytes, manifestHash, K, context, style, size}. Compare `context`
+ * with the server's election.json.
  */
-export function election(manifestBytes, K) {
+export function election(manifestBytes, K, registrarId) {
   const bytes = toBytes(manifestBytes);
   const manifest = parseManifest(bytes);
   const Kp = decodePublicKey(typeof K === 'string' ? fromHex(K, 32) : K);
@@ -826,7 +830,7 @@ export function election(manifestBytes, K) {
   const style = ballotStyle(manifest);
   return {
     manifest, manifestBytes: bytes, manifestHash: hM, K: Kp,
-    context: electionContext(hM, Kp), style, size: ballotSize(style),
+    context: electionContext(hM, Kp, registrarId), style, size: ballotSize(style),
   };
 }
 
@@ -1055,6 +1059,41 @@ export function encryptBallot(el, binding, plaintext, rng = cryptoRandom()) {
   const bytes = concat(...parts);
   if (bytes.length !== el.size) throw new Error('internal error: ballot size');
   return { bytes, nonces, trackingCode: trackingCode(bytes) };
+}
+
+// ---------------------------------------------------------------------------
+// Eligibility on the board (SPEC §15.3, §15.6)
+
+// Unicode White_Space, as Go's strings.TrimSpace trims it.
+const WHITE = '[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+';
+const TRIM = new RegExp(`^${WHITE}|${WHITE}$`, 'g');
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** The voter id as the roll holds it (SPEC §15.3); throws if it is not one. */
+export function normalizeVoter(voter) {
+  const v = voter.replace(TRIM, '');
+  if (v === '' || !v.isWellFormed() || enc.encode(v).length > 128) throw new Error('a voter id is 1 to 128 bytes of UTF-8');
+  return v;
+}
+
+/** The one-time code in its normal form XXXX-XXXX-XXXX-XXXX (SPEC §15.3); throws if it is not one. */
+export function normalizeCode(code) {
+  const c = code.replace(/[- \u3000\uff0d]/g, '').replace(/[a-z]/g, (x) => x.toUpperCase());
+  if (c.length !== 16 || [...c].some((x) => !CODE_ALPHABET.includes(x))) {
+    throw new Error(`a one-time code is 16 characters of ${CODE_ALPHABET}`);
+  }
+  return `${c.slice(0, 4)}-${c.slice(4, 8)}-${c.slice(8, 12)}-${c.slice(12)}`;
+}
+
+/** c, the roll commitment of a letter: what the board's issuance entry for its voter names. */
+export function rollCommitment(election, voter, code) {
+  return transcript('koe/v2/roll/commitment').string('election', election)
+    .string('voter', normalizeVoter(voter)).string('code', normalizeCode(code)).digest();
+}
+
+/** d, what a digital-ID registration's issuance entry names, of the blinded message sent. */
+export function digitalIdEntry(election, blinded) {
+  return transcript('koe/v2/roll/digital-id').string('election', election).bytes('blinded', blinded).digest();
 }
 
 /**

@@ -46,8 +46,9 @@ async function makeRegistrar(bits = 2048) {
 test('credential round trip, ballot, cast envelope', async () => {
   const ballots = JSON.parse(readFileSync(`${root}testdata/vectors/ballot.json`, 'utf8')).vectors;
   const v = ballots.find((c) => c.valid && c.manifest === 'examples/survey.json');
-  const el = koe.election(readFileSync(root + v.manifest), v.K);
   const reg = await makeRegistrar();
+  // The context binds this registrar's key id (SPEC §7.4).
+  const el = koe.election(readFileSync(root + v.manifest), v.K, (await koe.importRegistrarKey(reg.publicText)).keyId);
 
   const { blinded, pending } = await koe.requestCredential(reg.publicText, el.context);
   assert.equal(blinded.length, 256);
@@ -105,9 +106,11 @@ test('server-record: the Go-made envelopes and spoiled ballot verify here', asyn
   const body = (line) => line.slice(line.indexOf(',"body":') + 8, -1);
   const manifest = JSON.parse(body(entries.find((e) => e.includes('"type":"manifest"')))).manifest;
   const ej = JSON.parse(readFileSync(dir + 'election.json', 'utf8'));
-  const el = koe.election(koe.base64Decode(manifest), ej.jointKey);
-  assert.equal(h(el.context), ej.context);
   const regText = JSON.parse(body(entries.find((e) => e.includes('"type":"registrar-key"')))).key;
+  const reg = await koe.importRegistrarKey(regText);
+  assert.equal(h(reg.keyId), ej.registrarKey);
+  const el = koe.election(koe.base64Decode(manifest), ej.jointKey, reg.keyId);
+  assert.equal(h(el.context), ej.context);
   let n = 0;
   for (const e of entries.filter((e) => e.includes('"type":"ballot"'))) {
     const text = body(e);

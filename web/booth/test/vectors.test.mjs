@@ -87,8 +87,8 @@ test('range.json: every invalid vector is rejected', () => {
 
 const elections = new Map();
 function electionOf(c) {
-  const key = c.manifest + c.K;
-  if (!elections.has(key)) elections.set(key, koe.election(readFileSync(root + c.manifest), c.K));
+  const key = c.manifest + c.K + c.registrar;
+  if (!elections.has(key)) elections.set(key, koe.election(readFileSync(root + c.manifest), c.K, c.registrar));
   return elections.get(key);
 }
 
@@ -155,4 +155,26 @@ test('receipts.json: every receipt of server-record verifies; every altered one 
   const other = koe.base64Encode(Uint8Array.of(1, ...new Uint8Array(32).fill(7)));
   const name = v.boardKey.split('+')[0];
   assert.throws(() => koe.openCheckpoint(v.valid[0].receipt.checkpoint, koe.parseBoardKey(`${name}+${h(key.keyHash)}+${other}`)));
+});
+
+test('roll.json: roll commitments of letters, digital-ID values', () => {
+  const v = load('roll.json');
+  let ok = 0, bad = 0;
+  for (const c of v.commitments) {
+    if (!c.valid) {
+      assert.throws(() => koe.rollCommitment(c.election, c.voter, c.code), undefined, `${c.voter}/${c.code}`);
+      bad++;
+      continue;
+    }
+    assert.equal(koe.normalizeVoter(c.voter), c.normal_voter);
+    assert.equal(koe.normalizeCode(c.code), c.normal_code);
+    assert.equal(h(koe.rollCommitment(c.election, c.voter, c.code)), c.c);
+    assert.equal(c.issued_body, `{"roll":"${c.c}"}`);
+    ok++;
+  }
+  assert.ok(ok >= 4 && bad >= 3);
+  for (const d of v.digital_id) {
+    assert.equal(h(koe.digitalIdEntry(d.election, hex(d.blinded))), d.d);
+    assert.equal(d.issued_body, `{"digitalId":"${d.d}"}`);
+  }
 });

@@ -1,0 +1,75 @@
+package verify
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/record"
+)
+
+// TestLifecycleEligibility runs the lifecycle and eligibility checks of
+// SPEC.md §13.6 step 4 on boards made entry by entry.
+func TestLifecycleEligibility(t *testing.T) {
+	en := func(typ string, body any) board.Entry {
+		raw, _ := json.Marshal(body)
+		return board.Entry{Type: typ, Election: "e", Time: time.Unix(1e9, 0), Body: raw}
+	}
+	c1, c2, d1 := [32]byte{1}, [32]byte{2}, [32]byte{3}
+	manifest := en(board.TypeManifest, map[string]string{"manifest": ""})
+	regKey := en(board.TypeRegistrarKey, record.RegistrarKeyBody{Key: "k"})
+	key := en(board.TypeElectionKey, map[string]string{})
+	open := en(board.TypeOpen, map[string]string{})
+	closeE := en(board.TypeClose, map[string]string{})
+	roll := en(board.TypeRoll, record.RollEntries([][32]byte{c2, c1})[0])
+	byRoll := func(c [32]byte) board.Entry { return en(board.TypeCredentialIssued, record.Issuance{Value: c}.Body()) }
+	byID := func(d [32]byte) board.Entry {
+		return en(board.TypeCredentialIssued, record.Issuance{DigitalID: true, Value: d}.Body())
+	}
+	honest := []board.Entry{manifest, regKey, roll, key, open, byRoll(c1), byID(d1), byRoll(c2), closeE}
+	with := func(at int, extra ...board.Entry) []board.Entry {
+		out := append([]board.Entry{}, honest[:at]...)
+		out = append(out, extra...)
+		return append(out, honest[at:]...)
+	}
+	without := func(i int) []board.Entry {
+		return append(append([]board.Entry{}, honest[:i]...), honest[i+1:]...)
+	}
+	t.Run("honest", func(t *testing.T) {
+		r := &Report{}
+		if !checkLifecycle(r, honest) || r.issued != 3 || r.issuedRoll != 2 || r.issuedDigital != 1 {
+			t.Fatalf("honest board: issued %d (%d by roll, %d by digital ID): %+v", r.issued, r.issuedRoll, r.issuedDigital, r.Failures())
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		entries []board.Entry
+		want    string
+	}{
+		{"registrar key after open", append(without(1)[:4:4], append([]board.Entry{regKey}, without(1)[4:]...)...), "opens before the registrar key is on the board"},
+		{"registrar key after open, as a second", with(5, regKey), "a second registrar key"},
+		{"registrar key after the election key", append(without(1)[:3:3], append([]board.Entry{regKey}, without(1)[3:]...)...), "must stand before the election-key and open entries"},
+		{"no registrar key", without(1), "opens before the registrar key is on the board"},
+		{"roll after open", with(5, en(board.TypeRoll, record.RollEntries([][32]byte{{9}})[0])), "the roll is published before the election opens"},
+		{"a commitment in two roll entries", with(2, en(board.TypeRoll, record.RollEntries([][32]byte{c1})[0])), "listed twice"},
+		{"issuance naming no letter", with(5, byRoll([32]byte{9})), "not on the roll published before open"},
+		{"second issuance to a voter", with(6, byRoll(c1)), "was issued a second credential"},
+		{"digital-ID registration twice", with(7, byID(d1)), "digital-ID registration"},
+		{"issuance before open", with(3, byRoll(c1)), "only while the election is open"},
+		{"issuance naming both", with(5, en(board.TypeCredentialIssued, map[string]string{"roll": strings.Repeat("01", 32), "digitalId": strings.Repeat("02", 32)})), `exactly one of "roll" and "digitalId"`},
+		{"koe/v1 issuance", with(5, en(board.TypeCredentialIssued, map[string]string{"voter": strings.Repeat("01", 32)})), "unknown field"},
+		{"koe/v1 roll", with(2, en(board.TypeRoll, map[string]int{"added": 1, "voters": 1})), "unknown field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{}
+			if checkLifecycle(r, tc.entries) {
+				t.Fatal("accepted")
+			}
+			if f := r.Failures(); len(f) == 0 || !strings.Contains(f[0].Detail, tc.want) {
+				t.Fatalf("got %+v, want a failure saying %q", f, tc.want)
+			}
+		})
+	}
+}
