@@ -358,6 +358,8 @@ type trusteeSession struct {
 	p     ceremony.Params
 	t     *ceremony.Trustee
 	pass  []byte
+	// checkpoint, for decrypt, names a signed checkpoint the board must extend.
+	checkpoint string
 }
 
 func (s *trusteeSession) init(stderr io.Writer, unlock bool) error {
@@ -606,10 +608,14 @@ func (s *trusteeSession) transcript() (*ceremony.Transcript, error) {
 }
 
 func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
-	s, err := newSession("decrypt", args, stderr, true, nil)
+	var checkpoint *string
+	s, err := newSession("decrypt", args, stderr, true, func(fs *flag.FlagSet) {
+		checkpoint = fs.String("checkpoint", "", "a signed board checkpoint obtained elsewhere (the public site, an observer): the board must extend it")
+	})
 	if err != nil {
 		return err
 	}
+	s.checkpoint = *checkpoint
 	tr, err := s.transcript()
 	if err != nil {
 		return err
@@ -691,6 +697,15 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 			msgs = append(msgs, fmt.Sprintf("and %d more problems", len(fails)-3))
 		}
 		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", errRefuse, strings.Join(msgs, "; ")), "%s", verifyHint)
+	}
+	if s.checkpoint != "" {
+		signed, err := os.ReadFile(s.checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		if err := verify.Extends(dir, signed); err != nil {
+			return nil, withHint(fmt.Errorf("%w: the board does not extend the checkpoint in %s: %v", errRefuse, s.checkpoint, err), "the server may be showing you another board than the one others see; compare checkpoints with the observers")
+		}
 	}
 	raw, err := record.ReadFile(filepath.Join(dir, record.Manifest))
 	if err != nil {

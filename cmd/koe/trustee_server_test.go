@@ -43,12 +43,15 @@ type operator struct {
 
 const operatorToken = "trustee-test-administrator-token"
 
-func newOperator(t *testing.T) *operator {
+// newOperator starts a server whose board key is key (nil: a new one).
+func newOperator(t *testing.T, key ed25519.PrivateKey) *operator {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "koe.db"))
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if key == nil {
+		_, key, _ = ed25519.GenerateKey(rand.Reader)
+	}
 	srv, err := server.New(server.Config{Store: st, Origin: "koe.test", BoardKey: key, AdminToken: operatorToken,
 		RegistrarBits: 2048, RegisterRate: 100, RegisterBurst: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	must(t, err)
@@ -103,6 +106,7 @@ func (o *operator) setDoctor(d func([]byte) []byte) {
 // with its trustees' key files on disk.
 type serverElection struct {
 	id, dir, pass string
+	opened        string // a file holding the checkpoint signed when the election opened
 	manifest      []byte
 	trustees      []*ceremony.Trustee
 	tokens        []string
@@ -127,6 +131,7 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 	codes, err := demo.ImportRoll(ctx, o.admin, id, "T", len(answers))
 	must(t, err)
 	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	opened := o.checkpoint(t, id)
 	voter := client.New(o.real, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
@@ -145,7 +150,7 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
 	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
 
-	se := &serverElection{id: id, dir: t.TempDir(), manifest: manifest, trustees: trustees, tokens: created.TrusteeTokens}
+	se := &serverElection{id: id, dir: t.TempDir(), opened: opened, manifest: manifest, trustees: trustees, tokens: created.TrusteeTokens}
 	se.pass = filepath.Join(se.dir, "pass")
 	must(t, os.WriteFile(se.pass, []byte("a trustee's passphrase\n"), 0o600))
 	for j, tr := range trustees {
@@ -157,12 +162,22 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 
 // decrypt runs koe trustee decrypt for trustee j against the operator's
 // front end, and returns its exit code and what it printed.
-func (o *operator) decrypt(se *serverElection, j int) (int, string, string) {
+func (o *operator) decrypt(se *serverElection, j int, flags ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"trustee", "decrypt", "--server", o.url, "--election", se.id,
+	code := run(append([]string{"trustee", "decrypt", "--server", o.url, "--election", se.id,
 		"--token-file", filepath.Join(se.dir, fmt.Sprintf("t%d.token", j)),
-		"--key", filepath.Join(se.dir, fmt.Sprintf("t%d.key", j)), "--passphrase-file", se.pass}, &stdout, &stderr)
+		"--key", filepath.Join(se.dir, fmt.Sprintf("t%d.key", j)), "--passphrase-file", se.pass}, flags...), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
+}
+
+// checkpoint saves the election's latest signed checkpoint in a file.
+func (o *operator) checkpoint(t *testing.T, id string) string {
+	t.Helper()
+	signed, err := client.New(o.real, "").Raw(context.Background(), "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+	must(t, err)
+	name := filepath.Join(t.TempDir(), "checkpoint")
+	must(t, os.WriteFile(name, signed, 0o644))
+	return name
 }
 
 // sharesOnBoard counts the decryption shares in the server's record.
@@ -206,7 +221,7 @@ func (o *operator) firstBallot(t *testing.T, id string) []byte {
 // refuses and sends the operator no share; served the true tally, it
 // decrypts.
 func TestTrusteeRefusesDoctoredServerTally(t *testing.T) {
-	o := newOperator(t)
+	o := newOperator(t, nil)
 	se := o.tallied(t, "doctored-tally", 3, []string{"no", "yes", "yes"})
 	single := o.firstBallot(t, se.id)
 	for _, tc := range []struct {
@@ -254,7 +269,7 @@ func TestTrusteeRefusesDoctoredServerTally(t *testing.T) {
 // four. The trustee refuses to decrypt; the server refuses a share that a
 // trustee computed anyway, and refuses to publish.
 func TestPrivacyThresholdOnServer(t *testing.T) {
-	o := newOperator(t)
+	o := newOperator(t, nil)
 	se := o.tallied(t, "too-few", 4, []string{"no", "yes", "yes"})
 	code, stdout, stderr := o.decrypt(se, 2)
 	if n := o.sharesPosted(); n != 0 {
@@ -296,5 +311,29 @@ func TestPrivacyThresholdOnServer(t *testing.T) {
 	}
 	if err := o.admin.Do(ctx, "POST", client.ElectionPath(se.id, "/publish"), "", nil, nil); !client.IsCode(err, "below-privacy-threshold") {
 		t.Fatalf("publishing below the privacy threshold: %v", err)
+	}
+}
+
+// TestTrusteeRefusesForkedBoard: an operator runs two boards of the same
+// election under the same key, one for the public and another for the
+// trustees. A trustee given a checkpoint of the public board (from the
+// site, an observer) refuses the other; given an earlier checkpoint of its
+// own board, it decrypts.
+func TestTrusteeRefusesForkedBoard(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	shown, public := newOperator(t, key), newOperator(t, key)
+	const id = "forked-board"
+	se := shown.tallied(t, id, 3, []string{"no", "yes", "yes"})
+	public.tallied(t, id, 3, []string{"yes", "yes", "yes"})
+	code, stdout, stderr := shown.decrypt(se, 1, "--checkpoint", public.checkpoint(t, id))
+	if code == 0 || shown.sharesPosted() != 0 {
+		t.Fatalf("trustee 1 decrypted a board that does not extend the public checkpoint:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "koe: error: refusing to decrypt: the board does not extend the checkpoint in") || !strings.Contains(stderr, "another view of the log") || !strings.Contains(stderr, "koe: hint: the server may be showing you another board") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	code, stdout, stderr = shown.decrypt(se, 1, "--checkpoint", se.opened)
+	if code != 0 {
+		t.Fatalf("with its own board's checkpoint at the opening: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -11,6 +12,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/verify"
 )
 
 // ServerCeremony runs the key ceremony of a server's election with
@@ -102,9 +104,10 @@ func ImportRoll(ctx context.Context, admin *client.Client, id, prefix string, n 
 }
 
 // ServerDecrypt has the trustees numbered in which (1-based, at least the
-// threshold) finish the ceremony from the server's transcript, decrypt the
-// election's encrypted tally and post their partial decryptions, each
-// with its own token. The election must be tallied.
+// threshold) finish the ceremony from the server's transcript, verify the
+// board up to the tally, decrypt the election's encrypted tally and post
+// their partial decryptions, each with its own token. The election must be
+// tallied.
 func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string, which []int) error {
 	m, err := ballot.ParseManifest(manifest)
 	if err != nil {
@@ -119,9 +122,19 @@ func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, truste
 	if err != nil {
 		return err
 	}
-	acc, err := tally.ParseEncrypted(pub, el.E.Style)
+	// As every trustee must (SPEC.md §9.2): verify the board up to the
+	// tally, and decrypt only the sum of exactly its counted ballots.
+	dir, err := voter.FetchRecord(ctx, id)
 	if err != nil {
 		return err
+	}
+	defer os.RemoveAll(dir)
+	rep, _, acc := verify.Counted(dir, verify.Options{})
+	if acc == nil {
+		return fmt.Errorf("the record does not verify up to the tally: %v", rep.Failures())
+	}
+	if err := verify.CheckTally(acc, pub); err != nil {
+		return fmt.Errorf("the tally served %v", err)
 	}
 	h := ballot.Hash(manifest)
 	tr, err := voter.Transcript(ctx, id, ceremony.Params{N: m.Trustees, T: m.Threshold})

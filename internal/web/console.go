@@ -44,6 +44,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/tally"
 )
 
 const (
@@ -495,6 +496,14 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 	d := &electionData{consoleBase: r.base(), electionView: ev, Summary: sum, Ceremony: cer,
 		Decryptions: sum.Types[board.TypeDecryption], Server: publicURL(r.Request, "")}
 	d.Booth = d.Server + c.s.opts.BoothPath(ev.Info.ID)
+	withheld := false
+	if ev.Info.State == server.StateTallied {
+		t, err := c.s.encryptedTally(r.Context(), ev.Info.ID)
+		if err != nil {
+			return nil, err
+		}
+		withheld = t != nil && tally.CheckPrivacy(ev.Manifest, t.Ballots) != nil
+	}
 	for _, a := range lifecycle {
 		v := actionView{Name: a.name, Enabled: ev.Info.State == a.from, Why: "console.action." + a.name + ".help"}
 		switch {
@@ -502,6 +511,8 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 			v.Why = "console.action.wrongstate"
 		case a.name == "open" && cer.JointKey == "":
 			v.Enabled, v.Why = false, "console.action.open.noceremony"
+		case a.name == "publish" && withheld:
+			v.Enabled, v.Why = false, "console.action.publish.withheld"
 		case a.name == "publish" && d.Decryptions < int64(ev.Manifest.Threshold):
 			v.Enabled, v.Why = false, "console.action.publish.noshares"
 		}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"io"
@@ -697,4 +698,63 @@ func flip(s string) string {
 		return "B" + s[1:]
 	}
 	return "A" + s[1:]
+}
+
+// TestConsoleWithheld: an election tallied with fewer ballots than its
+// privacy threshold cannot be published, and the console says why.
+func TestConsoleWithheld(t *testing.T) {
+	f := getConsole(t)
+	ctx := context.Background()
+	const id = "console-withheld"
+	manifest := bytes.Replace(exampleAs(t, "referendum", id, 1, 1), []byte(`"privacyThreshold":1`), []byte(`"privacyThreshold":5`), 1)
+	var created server.Created
+	if err := f.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.ServerCeremony(ctx, f.url, id, manifest, created.TrusteeTokens); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := demo.ImportRoll(ctx, f.admin, id, "P", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	voter := client.New(f.url, "")
+	el, err := voter.Election(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for vid, code := range codes {
+		cred, err := voter.Register(ctx, el, vid, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, _ := el.E.Manifest.Plaintext(ballot.Answers{"plan": "no"})
+		env, _, _, err := client.Seal(el, cred, pt, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := voter.Cast(ctx, id, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []string{"/close", "/tally"} {
+		if err := f.admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for lang, want := range map[string]string{
+		"ja": "集計された回答がマニフェストの最低回答数に届かないため、受託者は復号せず、結果は公表できません。",
+		"en": "Fewer answers were counted than the manifest&#39;s minimum: the trustees do not decrypt, and the results cannot be published.",
+	} {
+		a := signIn(t, f, lang)
+		resp, body := a.get("/admin/elections/" + id)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", lang, resp.StatusCode)
+		}
+		contains(t, body, want, `<button type="button" disabled aria-describedby="why-publish">`)
+		checkConsolePage(t, resp, body)
+	}
 }

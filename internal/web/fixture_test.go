@@ -233,6 +233,8 @@ func newFixture() (*fixture, error) {
 	// Another copy of the survey, open, for the booth: its voters register
 	// and vote in the browser tests.
 	boothManifest := bytes.Replace(manifest, []byte(`"id": "kagaku-shishin-2026"`), []byte(`"id": "kagaku-booth"`), 1)
+	// Its browser tests cast two ballots, and decrypt them.
+	boothManifest = bytes.Replace(boothManifest, []byte(`"questions":`), []byte(`"privacyThreshold": 1, "questions":`), 1)
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", boothManifest, &created); err != nil {
 		return nil, err
 	}
