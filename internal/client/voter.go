@@ -112,6 +112,53 @@ func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counte
 	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Salt: salt[:], Counter: counter, Signature: sig}, b, nonces, nil
 }
 
+// NextCounter asks the ballot box for the counter the credential's next
+// cast must carry (its last accepted counter plus one, or 1 for its first
+// cast; SPEC.md §15.4) and checks the answer against the board: the entry
+// it names must be a ballot cast with this credential and that counter.
+// The credential key is public on its cast entries already, so asking
+// links nothing new. A ballot box that understates the counter only gets
+// the cast refused as a replay, and one that overstates it, as a gap.
+func (c *Client) NextCounter(ctx context.Context, el *Election, cred *credential.Credential) (uint64, error) {
+	var st struct {
+		Next  uint64 `json:"next"`
+		Last  uint64 `json:"last"`
+		Index *int64 `json:"index"`
+	}
+	vk := hex.EncodeToString(cred.PublicKey)
+	if err := c.Do(ctx, "GET", ElectionPath(el.ID, "/credentials/"+vk), "", nil, &st); err != nil {
+		return 0, err
+	}
+	if st.Index == nil {
+		if st.Next != 1 || st.Last != 0 {
+			return 0, fmt.Errorf("the ballot box says this credential never cast, yet its next counter is %d", st.Next)
+		}
+		return 1, nil
+	}
+	if st.Next != st.Last+1 || st.Last == 0 {
+		return 0, fmt.Errorf("the ballot box's counters do not add up: last %d, next %d", st.Last, st.Next)
+	}
+	raw, err := c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil)
+	if err != nil {
+		return 0, err
+	}
+	e, err := board.DecodeEntry(raw)
+	if err != nil {
+		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
+	}
+	if e.Type != board.TypeBallot {
+		return 0, fmt.Errorf("board entry %d, named as this credential's last cast, is a %s entry", *st.Index, e.Type)
+	}
+	env, err := ballotbox.ParseEnvelope(e.Body)
+	if err != nil {
+		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
+	}
+	if len(env.Credential) < len(cred.PublicKey) || !bytes.Equal(env.Credential[:len(cred.PublicKey)], cred.PublicKey) || env.Counter != st.Last {
+		return 0, fmt.Errorf("board entry %d is not this credential's cast with counter %d", *st.Index, st.Last)
+	}
+	return st.Next, nil
+}
+
 // Cast submits an envelope and returns the receipt.
 func (c *Client) Cast(ctx context.Context, id string, env *ballotbox.Envelope) (*Receipt, error) {
 	var r Receipt

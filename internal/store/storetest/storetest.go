@@ -674,6 +674,22 @@ func testCast(t *testing.T, s store.Store) {
 			t.Errorf("LookupTracking(%d) = %d, %v; want ErrNotFound", tr, index, err)
 		}
 	}
+	// LastCast: each credential's last accepted counter and where.
+	for _, w := range []struct {
+		cred    int
+		counter uint64
+		track   int
+	}{{1, 5, 24}, {2, 1, 5}, {3, 3, 36}, {13, 2, 40}, {8, 1, 18}} {
+		counter, index, err := s.LastCast(ctx, "e", cred(w.cred))
+		if err != nil || counter != w.counter || index != want[w.track] {
+			t.Errorf("LastCast(credential %d) = %d, %d, %v; want %d, %d", w.cred, counter, index, err, w.counter, want[w.track])
+		}
+	}
+	for _, c := range []int{10, 11, 12, 99} {
+		if _, _, err := s.LastCast(ctx, "e", cred(c)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LastCast(credential %d, never accepted) = %v, want ErrNotFound", c, err)
+		}
+	}
 	if _, err := s.CastBallots(ctx, "nope", []store.Cast{{Credential: cred(1), Counter: 100, Entry: []byte("x")}}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CastBallots to a missing election: %v, want ErrNotFound", err)
 	}
