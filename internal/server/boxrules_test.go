@@ -5,20 +5,26 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
+	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/verify"
 )
 
@@ -43,6 +49,63 @@ func sealWith(t *testing.T, r io.Reader, el *client.Election, cred *credential.C
 	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Salt: salt[:], Counter: counter, Signature: sig}, b, nonces
 }
 
+// boxElection is an open referendum on a server over SQLite, with six
+// registered credentials.
+type boxElection struct {
+	st       store.Store
+	url      string
+	admin    *client.Client
+	voter    *client.Client
+	id       string
+	manifest []byte
+	created  server.Created
+	trustees []*ceremony.Trustee
+	el       *client.Election
+	creds    []*credential.Credential
+}
+
+func openBoxElection(t *testing.T, cfg server.Config) *boxElection {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	cfg.Store, cfg.Origin, cfg.BoardKey, cfg.AdminToken = st, "koe.test", key, adminToken
+	cfg.RegistrarBits, cfg.RegisterRate, cfg.RegisterBurst = 2048, 1000, 1000
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(cfg)
+	must(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	b := &boxElection{st: st, url: ts.URL, admin: client.New(ts.URL, adminToken), voter: client.New(ts.URL, "")}
+	b.manifest, _ = examples.Manifest("referendum")
+	must(t, b.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", b.manifest, &b.created))
+	b.id = b.created.ID
+	b.trustees, err = demo.ServerCeremony(ctx, ts.URL, b.id, b.manifest, b.created.TrusteeTokens)
+	must(t, err)
+	codes, err := demo.ImportRoll(ctx, b.admin, b.id, "B", 6)
+	must(t, err)
+	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/open"), "", nil, nil))
+	b.el, err = b.voter.Election(ctx, b.id)
+	must(t, err)
+	b.creds = make([]*credential.Credential, 6)
+	for i := range b.creds {
+		vid := "B0000" + string(rune('0'+i))
+		b.creds[i], err = b.voter.Register(ctx, b.el, vid, codes[vid])
+		must(t, err)
+	}
+	return b
+}
+
+// finish closes, tallies, decrypts and publishes the election and
+// returns the verifier's report on its downloaded record.
+func (b *boxElection) finish(t *testing.T) *verify.Report {
+	ctx := context.Background()
+	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/close"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/tally"), "", nil, nil))
+	must(t, demo.ServerDecrypt(ctx, b.url, b.id, b.manifest, b.trustees, b.created.TrusteeTokens, []int{1, 2, 3}))
+	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/publish"), "", nil, nil))
+	return verify.Record(downloadRecord(t, &harness{t: t, url: b.url, admin: b.admin}, b.id), verify.Options{})
+}
+
 // TestBoxRulesOverHTTP drives the ballot box's rules over HTTP (SPEC.md
 // §15.4): counters 1, 2, 3, … read from the board; re-votes limited per
 // credential; spoiled ballots limited per client address; a ballot reusing
@@ -50,39 +113,14 @@ func sealWith(t *testing.T, r io.Reader, el *client.Election, cred *credential.C
 // record verifies afterwards.
 func TestBoxRulesOverHTTP(t *testing.T) {
 	ctx := context.Background()
-	st := sqliteStore(t)
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	srv, err := server.New(server.Config{
-		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
-		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
+	b := openBoxElection(t, server.Config{
 		// No refill within the test: the bursts are the allowances.
 		CastRate: 1e-9, CastBurst: 8, SpoilRate: 1e-9, SpoilBurst: 3,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	must(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	admin := client.New(ts.URL, adminToken)
-	manifest, _ := examples.Manifest("referendum")
-	var created server.Created
-	must(t, admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
-	id := created.ID
-	trustees, err := demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
-	must(t, err)
-	codes, err := demo.ImportRoll(ctx, admin, id, "B", 6)
-	must(t, err)
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
-	voter := client.New(ts.URL, "")
-	el, err := voter.Election(ctx, id)
-	must(t, err)
+	id, voter, el, creds := b.id, b.voter, b.el, b.creds
 	yes, _ := el.E.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
 	no, _ := el.E.Manifest.Plaintext(ballot.Answers{"plan": "no"})
-	creds := make([]*credential.Credential, 6)
-	for i := range creds {
-		vid := "B0000" + string(rune('0'+i))
-		creds[i], err = voter.Register(ctx, el, vid, codes[vid])
-		must(t, err)
-	}
+	var err error
 	cast := func(cred *credential.Credential, pt ballot.Plaintext, counter uint64) error {
 		env, _, _, err := client.Seal(el, cred, pt, counter)
 		must(t, err)
@@ -169,11 +207,7 @@ func TestBoxRulesOverHTTP(t *testing.T) {
 	wantCode(t, voter.Spoil(ctx, id, ballot.Spoil(sb, yes, sn)), "rate-limited")
 
 	// The record verifies, and counts each credential's last cast.
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
-	must(t, demo.ServerDecrypt(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens, []int{1, 2, 3}))
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil))
-	rep := verify.Record(downloadRecord(t, &harness{t: t, url: ts.URL, admin: admin}, id), verify.Options{})
+	rep := b.finish(t)
 	if !rep.OK() {
 		t.Fatalf("the record does not verify: %+v", rep.Failures())
 	}
@@ -190,6 +224,67 @@ func TestBoxRulesOverHTTP(t *testing.T) {
 		for _, o := range q.Options {
 			if o.ID == "yes" && o.Count != uint64(yesVotes) {
 				t.Fatalf("%d yes votes counted, want %d", o.Count, yesVotes)
+			}
+		}
+	}
+}
+
+// TestVerifierNamesCounterBreaks puts on the board, behind the ballot
+// box's back, validly signed casts that break the counter rule — a gap, a
+// repeat and a lower counter — and checks that the verifier names each
+// entry, while the honest casts around them still count (SPEC.md §13.6
+// step 5, crypto-audit M4).
+func TestVerifierNamesCounterBreaks(t *testing.T) {
+	ctx := context.Background()
+	b := openBoxElection(t, server.Config{})
+	yes, _ := b.el.E.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
+	no, _ := b.el.E.Manifest.Plaintext(ballot.Answers{"plan": "no"})
+	x := b.creds[0]
+	cast := func(pt ballot.Plaintext, counter uint64) {
+		env, _, _, err := client.Seal(b.el, x, pt, counter)
+		must(t, err)
+		_, err = b.voter.Cast(ctx, b.id, env)
+		must(t, err)
+	}
+	cast(no, 1)
+	cast(no, 2)
+	first, err := b.st.TreeSize(ctx, b.id)
+	must(t, err)
+	var entries [][]byte
+	for _, counter := range []uint64{4, 2, 1} { // a gap, a repeat, a lower counter
+		env, _, _, err := client.Seal(b.el, x, no, counter)
+		must(t, err)
+		body, _ := json.Marshal(env)
+		raw, err := board.Entry{Type: board.TypeBallot, Election: b.id, Time: time.Now().UTC().Truncate(time.Second), Body: body}.Encode()
+		must(t, err)
+		entries = append(entries, raw)
+	}
+	_, err = b.st.Append(ctx, b.id, entries)
+	must(t, err)
+	cast(yes, 3) // the box's last accepted counter is still 2
+	rep := b.finish(t)
+	var got []string
+	for _, f := range rep.Failures() {
+		got = append(got, f.What+": "+f.Detail)
+	}
+	want := []string{
+		fmt.Sprintf("board: entry %d: counter 4 skips: the credential's next counter is 3", first),
+		fmt.Sprintf("board: entry %d: counter 2 repeats or goes below the credential's last, 2", first+1),
+		fmt.Sprintf("board: entry %d: counter 1 repeats or goes below the credential's last, 2", first+2),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("failures:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("failure %d = %q, want %q…", i, got[i], want[i])
+		}
+	}
+	// The honest last cast (counter 3, yes) is the one counted.
+	for _, q := range rep.Results.Questions {
+		for _, o := range q.Options {
+			if want := map[string]uint64{"yes": 1, "no": 0}[o.ID]; o.Count != want {
+				t.Errorf("%s: %d votes, want %d", o.ID, o.Count, want)
 			}
 		}
 	}
