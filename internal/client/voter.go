@@ -3,10 +3,12 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
@@ -14,6 +16,7 @@ import (
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/strictjson"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -120,29 +123,51 @@ func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counte
 // links nothing new. A ballot box that understates the counter only gets
 // the cast refused as a replay, and one that overstates it, as a gap.
 func (c *Client) NextCounter(ctx context.Context, el *Election, cred *credential.Credential) (uint64, error) {
-	var st struct {
-		Next  uint64 `json:"next"`
-		Last  uint64 `json:"last"`
-		Index *int64 `json:"index"`
-	}
-	vk := hex.EncodeToString(cred.PublicKey)
-	if err := c.Do(ctx, "GET", ElectionPath(el.ID, "/credentials/"+vk), "", nil, &st); err != nil {
-		return 0, err
-	}
-	if st.Index == nil {
-		if st.Next != 1 || st.Last != 0 {
-			return 0, fmt.Errorf("the ballot box says this credential never cast, yet its next counter is %d", st.Next)
-		}
-		return 1, nil
-	}
-	if st.Next != st.Last+1 || st.Last == 0 {
-		return 0, fmt.Errorf("the ballot box's counters do not add up: last %d, next %d", st.Last, st.Next)
-	}
-	raw, err := c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil)
+	path := ElectionPath(el.ID, "/credentials/"+hex.EncodeToString(cred.PublicKey))
+	state, err := c.Raw(ctx, "GET", path, "", nil)
 	if err != nil {
 		return 0, err
 	}
-	e, err := board.DecodeEntry(raw)
+	var st counterState
+	if err := strictjson.Decode(state, &st); err != nil {
+		return 0, fmt.Errorf("GET %s: %w", path, err)
+	}
+	var entry []byte
+	if st.Index != nil {
+		if entry, err = c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil); err != nil {
+			return 0, err
+		}
+	}
+	return CheckCounter(cred.PublicKey, state, entry)
+}
+
+// counterState is the ballot box's answer to GET /credentials/{vk}.
+type counterState struct {
+	Next  uint64  `json:"next"`
+	Last  *uint64 `json:"last,omitempty"`
+	Index *int64  `json:"index,omitempty"`
+}
+
+// CheckCounter checks the ballot box's answer state to GET
+// /credentials/{vk} (SPEC.md §15.4) against entry, the board entry it
+// names (nil if it names none), and returns the next counter: 1 for a key
+// that never cast, else the counter of its last cast, which entry must be,
+// plus one.
+func CheckCounter(vk []byte, state, entry []byte) (uint64, error) {
+	var st counterState
+	if err := strictjson.Decode(state, &st); err != nil {
+		return 0, fmt.Errorf("the ballot box's counter: %w", err)
+	}
+	switch {
+	case st.Index == nil && st.Last == nil:
+		if st.Next != 1 {
+			return 0, fmt.Errorf("the ballot box says this credential never cast, yet its next counter is %d", st.Next)
+		}
+		return 1, nil
+	case st.Index == nil || st.Last == nil || *st.Index < 0 || *st.Last == 0 || *st.Last == math.MaxUint64 || st.Next != *st.Last+1:
+		return 0, fmt.Errorf("the ballot box's counter does not add up: %s", state)
+	}
+	e, err := board.DecodeEntry(entry)
 	if err != nil {
 		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
 	}
@@ -153,8 +178,8 @@ func (c *Client) NextCounter(ctx context.Context, el *Election, cred *credential
 	if err != nil {
 		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
 	}
-	if len(env.Credential) < len(cred.PublicKey) || !bytes.Equal(env.Credential[:len(cred.PublicKey)], cred.PublicKey) || env.Counter != st.Last {
-		return 0, fmt.Errorf("board entry %d is not this credential's cast with counter %d", *st.Index, st.Last)
+	if len(vk) != ed25519.PublicKeySize || len(env.Credential) < len(vk) || !bytes.Equal(env.Credential[:len(vk)], vk) || env.Counter != *st.Last {
+		return 0, fmt.Errorf("board entry %d is not this credential's cast with counter %d", *st.Index, *st.Last)
 	}
 	return st.Next, nil
 }
