@@ -40,6 +40,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
 	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
 	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
+	castRate := fs.Float64("cast-rate", 3.0/60, "casts per second allowed for one credential (re-votes)")
+	castBurst := fs.Int("cast-burst", 4, "casts one credential may make at once")
+	spoilRate := fs.Float64("spoil-rate", 0.1, "spoiled (challenged) ballots per second allowed from one client address")
+	spoilBurst := fs.Int("spoil-burst", 10, "spoiled ballots one client address may post at once")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -84,6 +88,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
 		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
+		CastRate: *castRate, CastBurst: *castBurst, SpoilRate: *spoilRate, SpoilBurst: *spoilBurst,
 		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"time"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
@@ -26,7 +25,7 @@ func runVote(args []string, stdout, stderr io.Writer) error {
 	answersJSON := fs.String("answers", "", `answers as JSON, e.g. '{"plan":"yes"}'`)
 	var pairs multiFlag
 	fs.Var(&pairs, "answer", "one answer as QUESTION=VALUE (repeatable)")
-	counter := fs.Uint64("counter", 0, "the cast's counter; a later cast must use a higher one (default: the time in milliseconds)")
+	counter := fs.Uint64("counter", 0, "the cast's counter (default: read from the board, the credential's last counter plus one)")
 	spoil := fs.Bool("spoil", false, "challenge the encryption: publish the opened ballot instead of casting it")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -52,8 +51,10 @@ func runVote(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *counter == 0 {
-		*counter = uint64(time.Now().UnixMilli())
+	if *counter == 0 && !*spoil {
+		if *counter, err = c.NextCounter(ctx, el, cred); err != nil {
+			return err
+		}
 	}
 	env, b, nonces, err := client.Seal(el, cred, pt, *counter)
 	if err != nil {

@@ -92,16 +92,14 @@ func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, b
 	return &Checked{Envelope: env, Ballot: b, Credential: cred, Tracking: tracking, Key: credential.KeyHash(cred.PublicKey)}, nil
 }
 
-// Counted returns, for every credential, the envelope it cast with its
-// highest counter, in the order of those envelopes on the board. The
-// entries' envelopes are decoded but not checked; the board's ballot
-// entries were checked when cast, and a verifier checks them all.
+// Counted returns, for every credential, the last envelope it cast, in
+// the order of those envelopes on the board (SPEC.md §15.4): as the ballot
+// box accepts counters 1, 2, 3, … only, that is the one with the highest
+// counter. The entries' envelopes are decoded but not checked; the board's
+// ballot entries were checked when cast, and a verifier checks them all,
+// counters included (§13.6 step 5).
 func Counted(entries []board.Entry) ([]*Envelope, error) {
-	type last struct {
-		pos     int
-		counter uint64
-	}
-	byKey := map[[32]byte]last{}
+	byKey := map[[32]byte]int{} // credential key → position of its last envelope
 	var envs []*Envelope
 	keep := []bool{}
 	for i, e := range entries {
@@ -120,12 +118,9 @@ func Counted(entries []board.Entry) ([]*Envelope, error) {
 		envs = append(envs, env)
 		keep = append(keep, true)
 		if prev, ok := byKey[key]; ok {
-			if env.Counter <= prev.counter {
-				return nil, fmt.Errorf("board entry %d: counter %d does not exceed the credential's earlier %d", i, env.Counter, prev.counter)
-			}
-			keep[prev.pos] = false
+			keep[prev] = false
 		}
-		byKey[key] = last{pos: pos, counter: env.Counter}
+		byKey[key] = pos
 	}
 	var out []*Envelope
 	for i, env := range envs {

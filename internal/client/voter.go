@@ -3,10 +3,12 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
@@ -14,6 +16,7 @@ import (
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/strictjson"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -134,6 +137,75 @@ func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counte
 	}
 	sig := cred.SignCast(el.E.Context, b.TrackingCode(), counter)
 	return &ballotbox.Envelope{Ballot: b.Bytes(), Credential: cred.Bytes(), Salt: salt[:], Counter: counter, Signature: sig}, b, nonces, nil
+}
+
+// NextCounter asks the ballot box for the counter the credential's next
+// cast must carry (its last accepted counter plus one, or 1 for its first
+// cast; SPEC.md §15.4) and checks the answer against the board: the entry
+// it names must be a ballot cast with this credential and that counter.
+// The credential key is public on its cast entries already, so asking
+// links nothing new. A ballot box that understates the counter only gets
+// the cast refused as a replay, and one that overstates it, as a gap.
+func (c *Client) NextCounter(ctx context.Context, el *Election, cred *credential.Credential) (uint64, error) {
+	path := ElectionPath(el.ID, "/credentials/"+hex.EncodeToString(cred.PublicKey))
+	state, err := c.Raw(ctx, "GET", path, "", nil)
+	if err != nil {
+		return 0, err
+	}
+	var st counterState
+	if err := strictjson.Decode(state, &st); err != nil {
+		return 0, fmt.Errorf("GET %s: %w", path, err)
+	}
+	var entry []byte
+	if st.Index != nil {
+		if entry, err = c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil); err != nil {
+			return 0, err
+		}
+	}
+	return CheckCounter(cred.PublicKey, state, entry)
+}
+
+// counterState is the ballot box's answer to GET /credentials/{vk}.
+type counterState struct {
+	Next  uint64  `json:"next"`
+	Last  *uint64 `json:"last,omitempty"`
+	Index *int64  `json:"index,omitempty"`
+}
+
+// CheckCounter checks the ballot box's answer state to GET
+// /credentials/{vk} (SPEC.md §15.4) against entry, the board entry it
+// names (nil if it names none), and returns the next counter: 1 for a key
+// that never cast, else the counter of its last cast, which entry must be,
+// plus one.
+func CheckCounter(vk []byte, state, entry []byte) (uint64, error) {
+	var st counterState
+	if err := strictjson.Decode(state, &st); err != nil {
+		return 0, fmt.Errorf("the ballot box's counter: %w", err)
+	}
+	switch {
+	case st.Index == nil && st.Last == nil:
+		if st.Next != 1 {
+			return 0, fmt.Errorf("the ballot box says this credential never cast, yet its next counter is %d", st.Next)
+		}
+		return 1, nil
+	case st.Index == nil || st.Last == nil || *st.Index < 0 || *st.Last == 0 || *st.Last == math.MaxUint64 || st.Next != *st.Last+1:
+		return 0, fmt.Errorf("the ballot box's counter does not add up: %s", state)
+	}
+	e, err := board.DecodeEntry(entry)
+	if err != nil {
+		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
+	}
+	if e.Type != board.TypeBallot {
+		return 0, fmt.Errorf("board entry %d, named as this credential's last cast, is a %s entry", *st.Index, e.Type)
+	}
+	env, err := ballotbox.ParseEnvelope(e.Body)
+	if err != nil {
+		return 0, fmt.Errorf("board entry %d: %w", *st.Index, err)
+	}
+	if len(vk) != ed25519.PublicKeySize || len(env.Credential) < len(vk) || !bytes.Equal(env.Credential[:len(vk)], vk) || env.Counter != *st.Last {
+		return 0, fmt.Errorf("board entry %d is not this credential's cast with counter %d", *st.Index, *st.Last)
+	}
+	return st.Next, nil
 }
 
 // Cast submits an envelope and returns the receipt.

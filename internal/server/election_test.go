@@ -58,6 +58,7 @@ func start(t *testing.T, st store.Store) *harness {
 	srv, err := server.New(server.Config{
 		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
 		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000,
+		CastRate: 1000, CastBurst: 1000, SpoilRate: 1000, SpoilBurst: 1000,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 	})
 	if err != nil {
@@ -236,7 +237,7 @@ func runElection(t *testing.T, h *harness) {
 		casts[i].pt, casts[i].receipt = pt, r
 	}
 	// A Benaloh challenge.
-	challenged, sb, nonces, err := client.Seal(el, casts[20].cred, answers(3), 3)
+	challenged, sb, nonces, err := client.Seal(el, casts[20].cred, answers(3), 2)
 	must(t, err)
 	must(t, voter.Spoil(ctx, id, ballot.Spoil(sb, answers(3), nonces)))
 	// A ballot cast and then challenged.
@@ -325,7 +326,7 @@ func runElection(t *testing.T, h *harness) {
 
 	// 50 concurrent casts with one credential and one counter: one is stored.
 	cred := casts[50].cred
-	same, _, _, err := client.Seal(el, cred, answers(9), 5)
+	same, _, _, err := client.Seal(el, cred, answers(9), 2)
 	must(t, err)
 	var replayed sync.WaitGroup
 	var mu sync.Mutex

@@ -9,9 +9,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter limits registrations per client address with a token bucket per
-// address. Addresses live only in this map, in memory, and are forgotten
-// after ten idle minutes; they are never logged or stored.
+// limiter limits requests per key with a token bucket per key: per client
+// address for registrations and spoiled ballots, per credential key for
+// casts. Keys live only in this map, in memory, and are forgotten after
+// ten idle minutes; they are never logged or stored, and no limiter is
+// keyed by two kinds of key, so none joins an address to a credential.
 type limiter struct {
 	mu      sync.Mutex
 	rate    rate.Limit
@@ -39,8 +41,12 @@ func clientAddr(r *http.Request) string {
 
 // allow reports whether the request's client may make another request now.
 func (l *limiter) allow(r *http.Request) bool {
+	return l.allowKey(clientAddr(r))
+}
+
+// allowKey reports whether key may make another request now.
+func (l *limiter) allowKey(key string) bool {
 	now := time.Now()
-	addr := clientAddr(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.sweep) > time.Minute {
@@ -51,10 +57,10 @@ func (l *limiter) allow(r *http.Request) bool {
 		}
 		l.sweep = now
 	}
-	b, ok := l.buckets[addr]
+	b, ok := l.buckets[key]
 	if !ok {
 		b = &bucket{l: rate.NewLimiter(l.rate, l.burst)}
-		l.buckets[addr] = b
+		l.buckets[key] = b
 	}
 	b.seen = now
 	return b.l.AllowN(now, 1)

@@ -56,9 +56,19 @@ type Config struct {
 	// (the address is held in memory only, never logged or stored).
 	RegisterRate  float64
 	RegisterBurst int
-	Logger        *slog.Logger
-	Registry      *prometheus.Registry
-	Now           func() time.Time
+	// SpoilRate and SpoilBurst limit spoiled (challenged) ballots per
+	// client address, held in memory only; a spoiled ballot names no
+	// credential and none is looked up for it (default 0.1/s, burst 10).
+	SpoilRate  float64
+	SpoilBurst int
+	// CastRate and CastBurst limit casts per credential key, counted
+	// once the credential and cast signature check (default 3 a minute,
+	// burst 4: a first cast and three quick re-votes).
+	CastRate  float64
+	CastBurst int
+	Logger    *slog.Logger
+	Registry  *prometheus.Registry
+	Now       func() time.Time
 	// OIDCPending keeps digital-ID sign-ins in progress (default: in the
 	// store, so a sign-in may return to any front end sharing it).
 	OIDCPending oidcreg.PendingStore
@@ -76,7 +86,9 @@ type Server struct {
 	adminHash [32]byte
 	log       *slog.Logger
 	metrics   *metrics
-	limiter   *limiter
+	limiter   *limiter // registrations, per client address
+	spoils    *limiter // spoiled ballots, per client address
+	casts     *limiter // casts, per credential key
 
 	mu        sync.Mutex
 	elections map[string]*election
@@ -98,6 +110,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RegisterRate == 0 {
 		cfg.RegisterRate, cfg.RegisterBurst = 1, 10
 	}
+	if cfg.SpoilRate == 0 {
+		cfg.SpoilRate, cfg.SpoilBurst = 0.1, 10
+	}
+	if cfg.CastRate == 0 {
+		cfg.CastRate, cfg.CastBurst = 3.0/60, 4
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -117,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger, configKey: ck,
 		metrics: newMetrics(cfg.Registry), limiter: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
+		spoils: newLimiter(cfg.SpoilRate, cfg.SpoilBurst), casts: newLimiter(cfg.CastRate, cfg.CastBurst),
 		elections: map[string]*election{},
 	}
 	return s, nil
@@ -163,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/elections/{id}/record", s.getRecord)
 	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
 	api("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
+	api("GET /api/v1/elections/{id}/credentials/{vk}", s.getCredential)
 	mux.HandleFunc("GET /api/v1/elections/{id}/log/", s.serveLog)
 	// Administrator.
 	api("POST /api/v1/elections", s.admin(s.createElection))

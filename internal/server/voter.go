@@ -140,6 +140,15 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	}
 	batch := group.NewBatch()
 	c, err := ballotbox.Check(el.e, el.registrar.PublicKey(), env, batch)
+	// Re-votes are limited per credential key (SPEC.md §15.4), once the
+	// credential and the cast signature are known to be good (so no one
+	// can spend another credential's allowance) and before the proofs,
+	// the costly part, are checked.
+	if err == nil && !s.casts.allowKey(string(c.Key[:])) {
+		s.metrics.casts.WithLabelValues("too-many-casts").Inc()
+		w.Header().Set("Retry-After", "20")
+		return errorf(http.StatusTooManyRequests, "too-many-casts", "this credential has cast too often in the last minutes; wait a minute and cast again (only the last ballot counts)")
+	}
 	if err == nil && !batch.Verify() {
 		// Name the failing proof.
 		if err = c.Ballot.Verify(el.e); err == nil {
@@ -166,7 +175,10 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(res.Err, store.ErrReplay):
 		s.metrics.casts.WithLabelValues("replay").Inc()
-		return errorf(http.StatusConflict, "replay", "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, use a higher counter", env.Counter)
+		return errorf(http.StatusConflict, "replay", "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, read the credential's last counter (GET …/credentials/{key}) and cast with the next", env.Counter)
+	case errors.Is(res.Err, store.ErrWrongCounter):
+		s.metrics.casts.WithLabelValues("wrong-counter").Inc()
+		return errorf(http.StatusConflict, "wrong-counter", "%v; read the credential's last counter (GET …/credentials/{key}) and cast with the next", res.Err)
 	case errors.Is(res.Err, store.ErrSpoiledBallot):
 		s.metrics.casts.WithLabelValues("spoiled").Inc()
 		return errorf(http.StatusConflict, "spoiled", "%v: encrypt your answers again to cast them", res.Err)
@@ -185,6 +197,12 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
+	// Limited per client address, as registrations are: a spoiled ballot
+	// names no credential, and the ballot box asks for none (SPEC.md §15.4).
+	if !s.spoils.allow(r) {
+		w.Header().Set("Retry-After", "10")
+		return errorf(http.StatusTooManyRequests, "rate-limited", "too many spoiled ballots from this address; wait a little and try again")
+	}
 	data, err := readBody(w, r, maxBallotBody)
 	if err != nil {
 		return err
@@ -225,6 +243,38 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 		"trackingCode": ballot.FormatTrackingCode(tracking), "index": index,
 		"answers": el.manifest.Answers(sp.Values),
 	})
+	return nil
+}
+
+// CredentialState is what the ballot box knows of a credential key: its
+// last accepted counter and where that cast is on the board, both public
+// on the board already (SPEC.md §15.4).
+type CredentialState struct {
+	Next  uint64 `json:"next"`            // the counter the credential's next cast must carry
+	Last  uint64 `json:"last,omitempty"`  // the counter of its last accepted cast; absent if none
+	Index *int64 `json:"index,omitempty"` // the board index of that cast; absent if none
+}
+
+// getCredential tells a device the counter its next cast needs. The key
+// is the credential's Ed25519 key vk, 64 hex digits.
+func (s *Server) getCredential(w http.ResponseWriter, r *http.Request) error {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	vk, err := hex.DecodeString(r.PathValue("vk"))
+	if err != nil || len(vk) != 32 || hex.EncodeToString(vk) != r.PathValue("vk") {
+		return errorf(http.StatusBadRequest, "malformed", "a credential key is its Ed25519 key, 64 lowercase hex digits")
+	}
+	last, index, err := s.cfg.Store.LastCast(r.Context(), el.id, credential.KeyHash(vk))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusOK, CredentialState{Next: store.NextCounter(0, false)})
+		return nil
+	case err != nil:
+		return err
+	}
+	writeJSON(w, http.StatusOK, CredentialState{Next: store.NextCounter(last, true), Last: last, Index: &index})
 	return nil
 }
 

@@ -18,7 +18,26 @@ var (
 	// already in a spoiled ballot, in another credential's ballot, or twice
 	// in itself.
 	ErrReusedCiphertext = errors.New("a ciphertext of this ballot is in another ballot")
+	// ErrWrongCounter is a cast whose counter is not the credential's
+	// next: a first cast's is not FirstCounter, or a later cast's exceeds
+	// the last accepted counter by more than one. A counter cannot be
+	// taken ahead, so whoever holds a credential's key cannot lock its
+	// vote against later casts (SPEC §15.4, rule 1).
+	ErrWrongCounter = errors.New("the counter is not the credential's next: its first cast has counter 1, each later cast its last counter plus one")
 )
+
+// FirstCounter is the counter of a credential's first cast; each later
+// cast has the last accepted counter plus one (SPEC §15.4, rule 1).
+const FirstCounter = 1
+
+// NextCounter is the counter the credential's next cast must carry, given
+// its last accepted counter (seen false if it never cast).
+func NextCounter(last uint64, seen bool) uint64 {
+	if !seen {
+		return FirstCounter
+	}
+	return last + 1
+}
 
 // TrackingState is what the ballot box knows of a tracking code.
 type TrackingState int
@@ -68,8 +87,12 @@ func AcceptCasts(n int64, casts []Cast, state CastState) ([]CastResult, []Accept
 				return nil, nil, err
 			}
 		}
-		if seen && c.Counter <= prev {
+		switch next := NextCounter(prev, seen); {
+		case seen && c.Counter <= prev:
 			results[i].Err = ErrReplay
+			continue
+		case c.Counter != next:
+			results[i].Err = fmt.Errorf("%w (counter %d, the next is %d)", ErrWrongCounter, c.Counter, next)
 			continue
 		}
 		if tracked[c.Tracking] {

@@ -162,6 +162,10 @@ type Store interface {
 	// LookupTracking returns the log index of the ballot with this tracking
 	// code; ErrNotFound if there is none.
 	LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error)
+	// LastCast returns the counter of the credential's last accepted cast
+	// and that cast's log index; ErrNotFound if the credential never cast.
+	// A device reads it to cast with the next counter (SPEC §15.4).
+	LastCast(ctx context.Context, election string, credential [32]byte) (counter uint64, index int64, err error)
 
 	// SaveCheckpoint stores a signed checkpoint of the election's log of
 	// the given size, unless a larger one is stored already (then it does

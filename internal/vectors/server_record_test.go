@@ -84,7 +84,7 @@ func genServerRecord(t *testing.T) {
 		_, err = voter.Cast(ctx, id, env)
 		must(t, err)
 		if i < 2 { // two voters change their minds
-			env, _, _, err := client.Seal(el, cred, yes, 7)
+			env, _, _, err := client.Seal(el, cred, yes, 2)
 			must(t, err)
 			_, err = voter.Cast(ctx, id, env)
 			must(t, err)

@@ -389,7 +389,8 @@ func trustNoBoard(r *Report) {
 // superseded, in parallel batches.
 func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *credential.PublicKey, opt Options) {
 	type item struct {
-		index int
+		index int // in the board
+		pos   int // among the ballot entries
 		env   *ballotbox.Envelope
 	}
 	var items []item
@@ -402,8 +403,11 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 			r.fail("board", "entry %d: %v", i, err)
 			return
 		}
-		items = append(items, item{i, env})
+		items = append(items, item{i, len(items), env})
 	}
+	// The credential key of each valid envelope, by position; nil for an
+	// invalid one, which takes no counter (SPEC.md §15.4).
+	validKey := make([]*[32]byte, len(items))
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -441,11 +445,21 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 						errs = append(errs, fmt.Sprintf("entries %d..%d: batch verification failed", chunk[0].index, chunk[len(chunk)-1].index))
 					}
 				}
+				if len(errs) > 0 {
+					// Name the valid ones again, one at a time: an envelope
+					// is valid only if its own proofs hold.
+					for k := range chunk {
+						if checked[k] != nil && checked[k].Ballot.Verify(e) != nil {
+							checked[k] = nil
+						}
+					}
+				}
 				mu.Lock()
 				failures = append(failures, errs...)
-				for _, c := range checked {
+				for k, c := range checked {
 					if c != nil {
 						keys[c.Key] = true
+						validKey[chunk[k].pos] = &c.Key
 					}
 				}
 				mu.Unlock()
@@ -457,6 +471,28 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 	}
 	close(next)
 	wg.Wait()
+	// The counter rule, in board order over the valid envelopes: a
+	// credential's first has counter 1, each later one the last plus one.
+	last := map[[32]byte]uint64{}
+	for _, it := range items {
+		key := validKey[it.pos]
+		if key == nil {
+			continue
+		}
+		prev, seen := last[*key]
+		next := prev + 1
+		if !seen {
+			next = 1
+		}
+		switch {
+		case seen && it.env.Counter <= prev:
+			failures = append(failures, fmt.Sprintf("entry %d: counter %d repeats or goes below the credential's last, %d; its next counter is %d", it.index, it.env.Counter, prev, next))
+		case it.env.Counter != next:
+			failures = append(failures, fmt.Sprintf("entry %d: counter %d skips: the credential's next counter is %d", it.index, it.env.Counter, next))
+		default:
+			last[*key] = it.env.Counter
+		}
+	}
 	if len(failures) > 0 {
 		for i, f := range failures {
 			if i == maxListed {

@@ -312,7 +312,7 @@ func compareResults(want, got *tally.Results) string {
 func Ballots(dir string, e *ballot.Election, opt Options) (*tally.Accumulator, error) {
 	r := &Report{}
 	acc, _, ok := checkBallots(r, dir, e, opt)
-	if !ok {
+	if !ok || len(r.Failures()) > 0 {
 		var msgs []string
 		for _, f := range r.Failures() {
 			msgs = append(msgs, f.Detail)
@@ -388,44 +388,15 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 		readErr <- nil
 	}()
 	go func() { wg.Wait(); close(results) }()
+	done := 0
 
-	cast := make(map[[32]byte]int, total)
-	seenA := make(map[[32]byte]int, total*e.Style.Selections())
-	seen := &counted{byTracking: cast, byA: seenA}
-	var failures []string
-	bad, done := 0, 0
+	// Every ballot's outcome, by index: the cross-ballot rules are judged
+	// in ballots.bin order once all are in, whatever order the workers
+	// finish in.
+	outcomes := make([]ballotResult, total)
 	for rs := range results {
 		for _, b := range rs {
-			switch {
-			case b.err != nil:
-				bad++
-				if len(failures) < maxListed {
-					failures = append(failures, fmt.Sprintf("ballot %d (tracking %s): %v", b.index+1, ShortCode(b.tracking), b.err))
-				}
-				continue
-			}
-			if prev, dup := cast[b.tracking]; dup {
-				bad++
-				if len(failures) < maxListed {
-					failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) is a duplicate of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
-				}
-				continue
-			}
-			cast[b.tracking] = b.index
-			for _, a := range b.as {
-				if prev, dup := seenA[a]; dup {
-					bad++
-					if len(failures) < maxListed {
-						if prev == b.index {
-							failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) uses one ciphertext twice", b.index+1, ShortCode(b.tracking)))
-						} else {
-							failures = append(failures, fmt.Sprintf("ballot %d (tracking %s) reuses a ciphertext of ballot %d", b.index+1, ShortCode(b.tracking), prev+1))
-						}
-					}
-					break
-				}
-				seenA[a] = b.index
-			}
+			outcomes[b.index] = b
 		}
 		done += len(rs)
 		if opt.Progress != nil {
@@ -436,6 +407,19 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 		r.fail(record.Ballots, "%v", err)
 		return nil, nil, false
 	}
+	cast := make(map[[32]byte]int, total)
+	seenA := make(map[[32]byte]int, total*e.Style.Selections())
+	seen := &counted{byTracking: cast, byA: seenA}
+	var failures []string
+	bad := 0
+	for _, b := range outcomes {
+		if b.err != nil {
+			bad++
+			if len(failures) < maxListed {
+				failures = append(failures, fmt.Sprintf("ballot %d (tracking %s): %v", b.index+1, ShortCode(b.tracking), b.err))
+			}
+		}
+	}
 	if bad > 0 {
 		for _, f := range failures {
 			r.fail(record.Ballots, "%s", f)
@@ -443,19 +427,150 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 		if bad > len(failures) {
 			r.fail(record.Ballots, "and %d more invalid ballots", bad-len(failures))
 		}
+		for _, b := range outcomes {
+			if b.err == nil {
+				seen.add(b)
+			}
+		}
 		return nil, seen, false
+	}
+
+	// The cross-ballot rules (SPEC.md §11 step 5): a ballot that breaks one
+	// is named, excluded, and the tally is checked against the others.
+	sp := spoiledValues(dir, e)
+	var excluded []int
+	for _, b := range outcomes {
+		if why := crossBallotFault(b, seen, sp); why != "" {
+			excluded = append(excluded, b.index)
+			if len(excluded) <= maxListed {
+				r.fail(record.Ballots, "ballot %d (tracking %s) is invalid and not counted: %s", b.index+1, ShortCode(b.tracking), why)
+			}
+		}
+		seen.add(b)
+	}
+	if len(excluded) > maxListed {
+		r.fail(record.Ballots, "and %d more ballots not counted for breaking the cross-ballot rules", len(excluded)-maxListed)
 	}
 	acc := tally.NewAccumulator(e.Style)
 	for _, a := range accs {
 		acc.Merge(a)
 	}
+	if len(excluded) > 0 {
+		var err error
+		if acc, err = sumExcept(dir, e, excluded); err != nil {
+			r.fail(record.Ballots, "%v", err)
+			return nil, seen, false
+		}
+	}
 	mode := "batched"
 	if opt.Unbatched {
 		mode = "one equation at a time"
 	}
-	r.Ballots = total
-	r.pass(record.Ballots, "%d ballots, every proof valid (%s, %d workers), no duplicates", total, mode, opt.Workers)
+	r.Ballots = acc.Ballots
+	if len(excluded) > 0 {
+		r.pass(record.Ballots, "the other %d of the %d ballots: every proof valid (%s, %d workers), no duplicates; the tally is checked against these %d", acc.Ballots, total, mode, opt.Workers, acc.Ballots)
+	} else {
+		r.pass(record.Ballots, "%d ballots, every proof valid (%s, %d workers), no duplicates", total, mode, opt.Workers)
+	}
 	return acc, seen, true
+}
+
+// add records a counted ballot's tracking code and ciphertexts, keeping
+// the first ballot of each.
+func (c *counted) add(b ballotResult) {
+	if _, ok := c.byTracking[b.tracking]; !ok {
+		c.byTracking[b.tracking] = b.index
+	}
+	for _, a := range b.as {
+		if _, ok := c.byA[a]; !ok {
+			c.byA[a] = b.index
+		}
+	}
+}
+
+// spoiled holds the tracking codes and ciphertext A components of the
+// record's valid spoiled ballots, whose nonces are public.
+type spoiled struct {
+	tracking map[[32]byte]bool
+	as       map[[32]byte]bool
+}
+
+// spoiledValues reads the record's valid spoiled ballots. One that does
+// not decode or open is left out here: checkSpoiled names it.
+func spoiledValues(dir string, e *ballot.Election) spoiled {
+	out := spoiled{tracking: map[[32]byte]bool{}, as: map[[32]byte]bool{}}
+	lines, err := record.ReadSpoiled(dir)
+	if err != nil {
+		return out
+	}
+	for _, line := range lines {
+		s, err := ballot.ParseSpoiled(line)
+		if err != nil {
+			continue
+		}
+		b, err := s.Check(e)
+		if err != nil {
+			continue
+		}
+		out.tracking[b.TrackingCode()] = true
+		for _, a := range b.CiphertextAs() {
+			out.as[a] = true
+		}
+	}
+	return out
+}
+
+// crossBallotFault says which cross-ballot rule of SPEC.md §11 step 5 a
+// counted ballot breaks, judged against the counted ballots before it and
+// every spoiled ballot; "" if none.
+func crossBallotFault(b ballotResult, earlier *counted, sp spoiled) string {
+	if prev, dup := earlier.byTracking[b.tracking]; dup {
+		return fmt.Sprintf("it is a duplicate of ballot %d", prev+1)
+	}
+	if sp.tracking[b.tracking] {
+		return "it was spoiled (challenged): its nonces, and so its vote, are public"
+	}
+	mine := make(map[[32]byte]bool, len(b.as))
+	for k, a := range b.as {
+		if mine[a] {
+			return fmt.Sprintf("selection %d repeats one of its ciphertexts", k+1)
+		}
+		mine[a] = true
+		if prev, dup := earlier.byA[a]; dup {
+			return fmt.Sprintf("selection %d reuses a ciphertext of ballot %d", k+1, prev+1)
+		}
+		if sp.as[a] {
+			return fmt.Sprintf("selection %d reuses a ciphertext of a spoiled ballot, whose nonces are public", k+1)
+		}
+	}
+	return ""
+}
+
+// sumExcept sums the record's ballots but the excluded ones (indexes in
+// increasing order). The ballots were verified already.
+func sumExcept(dir string, e *ballot.Election, excluded []int) (*tally.Accumulator, error) {
+	br, err := record.OpenBallots(dir, e.Style.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer br.Close()
+	acc := tally.NewAccumulator(e.Style)
+	for i := 0; i < br.Count; i++ {
+		raw, err := br.Next()
+		if err != nil {
+			return nil, err
+		}
+		if len(excluded) > 0 && excluded[0] == i {
+			excluded = excluded[1:]
+			continue
+		}
+		b, err := ballot.Decode(e, raw)
+		if err != nil {
+			return nil, fmt.Errorf("ballot %d: %v", i+1, err)
+		}
+		acc.Add(b)
+	}
+	return acc, nil
 }
 
 // verifyChunk decodes and verifies a run of ballots, adding the valid ones

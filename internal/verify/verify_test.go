@@ -417,3 +417,93 @@ func TestBallotsMatchesRecord(t *testing.T) {
 		t.Fatal("Ballots' sum differs from the published tally")
 	}
 }
+
+// TestViolatingBallotIsNamedAndExcluded: a counted ballot that breaks a
+// cross-ballot rule (SPEC.md §11 step 5) is named, not counted, and the
+// tally and results are still checked against the other ballots
+// (crypto-audit M2: one voter must not stop the whole record's check).
+func TestViolatingBallotIsNamedAndExcluded(t *testing.T) {
+	other := ballot.Answers{"age": "20s", "fields": []any{"digital"}, "science-city": 1.0, "internet-voting": "for"}
+	// reprove returns a ballot whose first question's ciphertexts and
+	// proofs are those of src, under src's binding, the rest fresh.
+	reprove := func(t *testing.T, e *ballot.Election, src []byte) []byte {
+		victim, err := ballot.Decode(e, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, _ := e.Manifest.Plaintext(other)
+		forged, _, err := ballot.Encrypt(rand.Reader, e, victim.Binding, pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := bytes.Clone(forged.Bytes())
+		end := questionEnd(e.Style, 0)
+		copy(raw[ballot.HeaderSize:end], src[ballot.HeaderSize:end])
+		return raw
+	}
+	spoiledBallot := func(t *testing.T, dir string) []byte {
+		lines, _ := record.ReadSpoiled(dir)
+		s, err := ballot.ParseSpoiled(lines[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Ballot
+	}
+	for _, tc := range []struct {
+		name   string
+		insert func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte
+		at     int // where the violating ballot goes in ballots.bin
+		want   []string
+	}{
+		{"a duplicate of a counted ballot", func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte {
+			return raws[1]
+		}, 24, []string{"ballot 25", "not counted", "duplicate of ballot 2"}},
+		{"a counted ballot's ciphertext reused", func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte {
+			return reprove(t, e, raws[3])
+		}, 24, []string{"ballot 25", "not counted", "reuses a ciphertext of ballot 4"}},
+		{"a counted ballot's ciphertext reused, in the middle", func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte {
+			return reprove(t, e, raws[1])
+		}, 5, []string{"ballot 6", "not counted", "reuses a ciphertext of ballot 2"}},
+		{"a spoiled ballot cast", func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte {
+			return spoiledBallot(t, dir)
+		}, 24, []string{"ballot 25", "not counted", "was spoiled"}},
+		{"a spoiled ballot's ciphertext reused", func(t *testing.T, e *ballot.Election, dir string, raws [][]byte) []byte {
+			return reprove(t, e, spoiledBallot(t, dir))
+		}, 10, []string{"ballot 11", "not counted", "ciphertext of a spoiled ballot"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyRecord(t)
+			e, raws := readBallots(t, dir)
+			bad := tc.insert(t, e, dir, raws)
+			raws = append(raws[:tc.at:tc.at], append([][]byte{bad}, raws[tc.at:]...)...)
+			writeBallots(t, dir, raws)
+			rep := verify.Record(dir, verify.Options{})
+			if rep.OK() {
+				t.Fatal("a record with a violating ballot verified")
+			}
+			var named bool
+			for _, f := range rep.Failures() {
+				switch {
+				case f.What == record.Ballots && containsAll(f.Detail, tc.want):
+					named = true
+				case f.What == record.Spoiled && strings.Contains(tc.name, "spoiled"):
+					// The spoiled ballot that shares it is named too.
+				default:
+					t.Errorf("unexpected failure %s: %s", f.What, f.Detail)
+				}
+			}
+			if !named {
+				t.Errorf("no failure says %q: %+v", tc.want, rep.Failures())
+			}
+			passed := map[string]string{}
+			for _, c := range rep.Checks {
+				if c.OK {
+					passed[c.What] = c.Detail
+				}
+			}
+			if !strings.Contains(passed[record.Tally], "sum of the 24 ballots") || passed[record.Results] == "" || rep.Results == nil || rep.Ballots != baseVoters {
+				t.Fatalf("the tally of the other %d ballots was not checked: %d ballots, checks %+v", baseVoters, rep.Ballots, rep.Checks)
+			}
+		})
+	}
+}

@@ -199,7 +199,12 @@ func TestBooth(t *testing.T) {
 	})
 
 	t.Run("revote", func(t *testing.T) {
-		do(t, chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		// The device forgets the counter it kept, as a credential file
+		// moved to another device has none: the booth reads the next one
+		// from the board (SPEC.md §15.4, counters 1, 2, 3, …).
+		do(t, chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")),
+			chromedp.Evaluate[chromedp.Void](`(() => { const k = `+jsString(key)+`; const s = JSON.parse(localStorage.getItem(k)); s.counter = 0; localStorage.setItem(k, JSON.stringify(s)); })()`),
+			chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
 		if !visibleNow(t, ctx, "#revote-note") || !strings.Contains(text(t, "#revote-last"), first) {
 			t.Errorf("the booth does not say the voter voted (%s)", text(t, "#revote-last"))
 		}
@@ -211,6 +216,13 @@ func TestBooth(t *testing.T) {
 		}
 		if n := text(t, "#receipt-counter"); n != "2" {
 			t.Errorf("the receipt counts %s ballots, want 2", n)
+		}
+		counters, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem(`+jsString(key)+`)).receipts.map(r => r.counter).join(",")`))
+		if err != nil || counters != "1,2" {
+			t.Errorf("the booth cast with counters %q (%v), want 1,2", counters, err)
+		}
+		if !strings.Contains(text(t, "#step-receipt"), "対策にはなりません") {
+			t.Errorf("the receipt page does not say that voting again is no protection against coercion: %s", text(t, "#step-receipt"))
 		}
 	})
 

@@ -746,6 +746,17 @@ func (s *Store) LookupTracking(ctx context.Context, election string, tracking [3
 	return index, err
 }
 
+// LastCast implements [store.Store].
+func (s *Store) LastCast(ctx context.Context, election string, credential [32]byte) (uint64, int64, error) {
+	var last, index int64
+	err := s.pool.QueryRow(ctx, `SELECT last_counter, log_index FROM credentials WHERE election = $1 AND credential = $2`,
+		election, credential[:]).Scan(&last, &index)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, fmt.Errorf("election %q: credential %x has not cast: %w", election, credential[:], store.ErrNotFound)
+	}
+	return uint64(last), index, err
+}
+
 // SaveCheckpoint implements [store.Store].
 func (s *Store) SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {

@@ -787,6 +787,17 @@ func (s *Store) LookupTracking(ctx context.Context, election string, tracking [3
 	return index, err
 }
 
+// LastCast implements [store.Store].
+func (s *Store) LastCast(ctx context.Context, election string, credential [32]byte) (uint64, int64, error) {
+	var last, index int64
+	err := s.r.QueryRowContext(ctx, `SELECT last_counter, log_index FROM credentials WHERE election = ? AND credential = ?`,
+		election, credential[:]).Scan(&last, &index)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, fmt.Errorf("election %q: credential %x has not cast: %w", election, credential[:], store.ErrNotFound)
+	}
+	return uint64(last), index, err
+}
+
 // SaveCheckpoint implements [store.Store].
 func (s *Store) SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error {
 	return s.write(ctx, func(tx *sql.Tx) error {

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Issue", testIssue},
 		{"Cast", testCast},
 		{"CastConcurrentReplay", testCastConcurrentReplay},
+		{"CounterRace", testCounterRace},
 		{"CrossBallotRules", testCrossBallotRules},
 		{"SpoilCastRace", testSpoilCastRace},
 		{"ConcurrentAppends", testConcurrentAppends},
@@ -593,25 +594,33 @@ func testCast(t *testing.T, s store.Store) {
 		cred    int
 		counter uint64
 		track   int
-		replay  bool // want ErrReplay
+		want    error // nil, ErrReplay or ErrWrongCounter
 	}
+	var (
+		replay = store.ErrReplay
+		wrong  = store.ErrWrongCounter
+	)
+	// Counters start at store.FirstCounter (1) and go up by one (SPEC
+	// §15.4, rule 1); a refused cast changes no counter.
 	batches := []struct {
 		name  string
 		casts []cast
 	}{
-		{"first", []cast{{1, 1, 1, false}}},
-		{"same counter", []cast{{1, 1, 2, true}}},
-		{"lower counter", []cast{{1, 0, 3, true}}},
-		{"higher counter", []cast{{1, 2, 4, false}}},
-		{"duplicate in batch", []cast{{2, 7, 5, false}, {2, 7, 6, true}}},
-		{"increasing in batch", []cast{{3, 1, 7, false}, {3, 5, 8, false}, {3, 3, 9, true}, {3, 6, 10, false}}},
-		{"mixed", []cast{{4, 0, 11, false}, {1, 2, 12, true}, {5, 1, 13, false}, {4, 0, 14, true}, {1, 3, 15, false}}},
-		{"tracking code reused", []cast{{6, 1, 1, true}, {6, 2, 16, false}}},
-		{"tracking code twice in batch", []cast{{7, 1, 17, false}, {8, 1, 17, true}}},
-		{"replay of a rejected cast is still fresh", []cast{{8, 1, 18, false}}},
-		{"all replays", []cast{{1, 1, 19, true}, {2, 7, 20, true}}},
-		{"largest counter", []cast{{9, 1<<64 - 2, 21, false}, {9, 1<<63 + 5, 22, true}, {9, 1<<64 - 1, 23, false}}},
-		{"after the largest", []cast{{9, 1 << 63, 24, true}, {9, 1<<64 - 1, 25, true}, {9, 3, 26, true}}},
+		{"first", []cast{{1, 1, 1, nil}}},
+		{"same counter", []cast{{1, 1, 2, replay}}},
+		{"lower counter", []cast{{1, 0, 3, replay}}},
+		{"next counter", []cast{{1, 2, 4, nil}}},
+		{"gap", []cast{{1, 4, 30, wrong}, {1, 1 << 40, 31, wrong}, {1, 1<<64 - 1, 32, wrong}}},
+		{"first cast not 1", []cast{{10, 2, 33, wrong}, {11, 0, 34, wrong}, {12, 1<<64 - 1, 35, wrong}}},
+		{"duplicate in batch", []cast{{2, 1, 5, nil}, {2, 1, 6, replay}}},
+		{"increasing in batch", []cast{{3, 1, 7, nil}, {3, 2, 8, nil}, {3, 4, 9, wrong}, {3, 2, 10, replay}, {3, 3, 36, nil}}},
+		{"gap in batch, then filled", []cast{{13, 2, 37, wrong}, {13, 1, 38, nil}, {13, 3, 39, wrong}, {13, 2, 40, nil}}},
+		{"mixed", []cast{{4, 1, 11, nil}, {1, 2, 12, replay}, {5, 1, 13, nil}, {4, 1, 14, replay}, {1, 3, 15, nil}}},
+		{"tracking code reused", []cast{{6, 1, 1, replay}, {6, 1, 16, nil}}},
+		{"tracking code twice in batch", []cast{{7, 1, 17, nil}, {8, 1, 17, replay}}},
+		{"replay of a rejected cast is still fresh", []cast{{8, 1, 18, nil}}},
+		{"all replays", []cast{{1, 1, 19, replay}, {2, 1, 20, replay}}},
+		{"after a gap was refused, the next still counts", []cast{{1, 4, 21, nil}, {1, 4, 22, replay}, {1, 6, 23, wrong}, {1, 5, 24, nil}}},
 		{"empty batch", nil},
 	}
 	want := make(map[int]int64) // tracking code → index
@@ -633,9 +642,9 @@ func testCast(t *testing.T, s store.Store) {
 			}
 			for i, c := range b.casts {
 				r := res[i]
-				if c.replay {
-					if !errors.Is(r.Err, store.ErrReplay) {
-						t.Errorf("cast %d: %v, want ErrReplay", i, r.Err)
+				if c.want != nil {
+					if !errors.Is(r.Err, c.want) {
+						t.Errorf("cast %d (credential %d, counter %d): %v, want %v", i, c.cred, c.counter, r.Err, c.want)
 					}
 					if r.Index != -1 {
 						t.Errorf("cast %d: rejected with index %d, want -1", i, r.Index)
@@ -655,7 +664,7 @@ func testCast(t *testing.T, s store.Store) {
 			checkLog(t, s, "e", ref)
 		})
 	}
-	for tr := range 30 {
+	for tr := range 45 {
 		index, err := s.LookupTracking(ctx, "e", track(tr))
 		if w, ok := want[tr]; ok {
 			if err != nil || index != w {
@@ -665,8 +674,79 @@ func testCast(t *testing.T, s store.Store) {
 			t.Errorf("LookupTracking(%d) = %d, %v; want ErrNotFound", tr, index, err)
 		}
 	}
+	// LastCast: each credential's last accepted counter and where.
+	for _, w := range []struct {
+		cred    int
+		counter uint64
+		track   int
+	}{{1, 5, 24}, {2, 1, 5}, {3, 3, 36}, {13, 2, 40}, {8, 1, 18}} {
+		counter, index, err := s.LastCast(ctx, "e", cred(w.cred))
+		if err != nil || counter != w.counter || index != want[w.track] {
+			t.Errorf("LastCast(credential %d) = %d, %d, %v; want %d, %d", w.cred, counter, index, err, w.counter, want[w.track])
+		}
+	}
+	for _, c := range []int{10, 11, 12, 99} {
+		if _, _, err := s.LastCast(ctx, "e", cred(c)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LastCast(credential %d, never accepted) = %v, want ErrNotFound", c, err)
+		}
+	}
 	if _, err := s.CastBallots(ctx, "nope", []store.Cast{{Credential: cred(1), Counter: 100, Entry: []byte("x")}}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CastBallots to a missing election: %v, want ErrNotFound", err)
+	}
+}
+
+// testCounterRace races one credential's casts of counters 2..n+1, each
+// retried until it is accepted: the ballot box must accept each only
+// after the one before it, so the log holds them in counter order, and
+// refuse each early try as ErrWrongCounter (SPEC §15.4, rule 1).
+func testCounterRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	openElection(t, s, "e")
+	first := []store.Cast{{Credential: cred(1), Counter: 1, Tracking: track(1), Entry: []byte("counter 1")}}
+	if res, err := s.CastBallots(ctx, "e", first); err != nil || res[0].Err != nil {
+		t.Fatalf("first cast: %v, %v", res, err)
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for c := uint64(2); c <= n+1; c++ {
+		wg.Go(func() {
+			<-start
+			for try := 0; try < 100*n; try++ {
+				res, err := s.CastBallots(ctx, "e", []store.Cast{{
+					Credential: cred(1), Counter: c, Tracking: track(int(c)*1000 + try), Entry: fmt.Appendf(nil, "counter %d", c),
+				}})
+				switch {
+				case err != nil:
+					t.Errorf("counter %d: %v", c, err)
+					return
+				case res[0].Err == nil:
+					return
+				case !errors.Is(res[0].Err, store.ErrWrongCounter):
+					t.Errorf("counter %d: %v, want nil or ErrWrongCounter", c, res[0].Err)
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			t.Errorf("counter %d: never accepted", c)
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	raws, err := s.ReadEntries(ctx, "e", 0, n+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, raw := range raws {
+		if want := fmt.Sprintf("counter %d", i+1); string(raw) != want {
+			t.Errorf("entry %d = %q, want %q", i, raw, want)
+		}
+	}
+	if size := treeSize(t, s, "e"); size != n+1 {
+		t.Errorf("tree size %d, want %d", size, n+1)
 	}
 }
 
@@ -957,7 +1037,7 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 		t.Fatal(err)
 	}
 	ref.add(t, []byte("issue 1"))
-	if _, err := s.CastBallots(ctx, "e", []store.Cast{{Credential: cred(1), Counter: 5, Tracking: track(1), Entry: []byte("cast 1")}}); err != nil {
+	if _, err := s.CastBallots(ctx, "e", []store.Cast{{Credential: cred(1), Counter: 1, Tracking: track(1), Entry: []byte("cast 1")}}); err != nil {
 		t.Fatal(err)
 	}
 	ref.add(t, []byte("cast 1"))
@@ -978,8 +1058,8 @@ func testReopen(t *testing.T, s store.Store, reopen func(t *testing.T, s store.S
 		t.Errorf("IssueCredential after reopening: %v, want ErrAlreadyIssued", err)
 	}
 	res, err := s.CastBallots(ctx, "e", []store.Cast{
-		{Credential: cred(1), Counter: 5, Tracking: track(2), Entry: []byte("replay")},
-		{Credential: cred(1), Counter: 6, Tracking: track(3), Entry: []byte("cast 2")},
+		{Credential: cred(1), Counter: 1, Tracking: track(2), Entry: []byte("replay")},
+		{Credential: cred(1), Counter: 2, Tracking: track(3), Entry: []byte("cast 2")},
 	})
 	if err != nil || !errors.Is(res[0].Err, store.ErrReplay) || res[1].Err != nil {
 		t.Fatalf("CastBallots after reopening = %v, %v; want [ErrReplay, nil]", res, err)

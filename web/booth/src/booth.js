@@ -432,11 +432,12 @@ class Booth {
 
   async cast() {
     const s = this.sealed;
-    // The counter only has to grow; taking the clock's seconds keeps it
-    // growing across the voter's devices too (a credential file moved).
-    const counter = Math.max(this.state.counter + 1, Math.floor(Date.now() / 1000));
-    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, s.salt, counter);
     this.status(this.t('casting'));
+    // The counter is the credential's last on the board plus one (SPEC.md
+    // §15.4): read from the board, so a credential file moved to another
+    // device goes on from where it was.
+    const counter = await this.nextCounter();
+    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, s.salt, counter);
     const res = await this.post('/ballots', env, 'cast');
     if (res?.receipt?.tracking !== koe.toHex(s.trackingCode)) {
       throw new BoothError('err.other', 'the receipt names another ballot');
@@ -448,6 +449,21 @@ class Booth {
     this.sealed = null;
     this.showReceipt(res, verified);
     this.status(this.t('cast'));
+  }
+
+  // nextCounter asks the ballot box for the credential's next counter and
+  // checks the board entry its answer names.
+  async nextCounter() {
+    const vk = koe.parseCredentialSecret(this.state.secret).vk;
+    const raw = new Uint8Array(await (await this.get(`/credentials/${koe.toHex(vk)}`)).arrayBuffer());
+    try {
+      const state = koe.parseResponse('credential', raw);
+      let entry;
+      if (state.index !== undefined) entry = new Uint8Array(await (await this.get(`/entries/${state.index}`)).arrayBuffer());
+      return koe.nextCounter(vk, state, entry);
+    } catch (e) {
+      throw new BoothError('err.other', e.message);
+    }
   }
 
   // checkReceipt checks, on this device, that the board entry the receipt
@@ -495,7 +511,7 @@ async function apiError(res) {
   } catch {
     /* not JSON */
   }
-  const known = ['not-eligible', 'already-registered', 'closed', 'not-open', 'rate-limited', 'replay'];
+  const known = ['not-eligible', 'already-registered', 'closed', 'not-open', 'rate-limited', 'replay', 'wrong-counter', 'too-many-casts'];
   if (known.includes(body.error)) return new BoothError(`err.${body.error}`);
   return new BoothError('err.other', body.message ?? `HTTP ${res.status}`);
 }

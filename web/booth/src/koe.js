@@ -235,8 +235,16 @@ export function parseResponse(kind, bytes) {
   const m = parseStrictJSON(bytes);
   switch (kind) {
     case 'register':
-      checkObject(m, ['blindSignature'], [], 'registration');
+      checkObject(m, ['blindSignature', 'issuance'], [], 'registration');
       base64Decode(m.blindSignature);
+      fromHex(m.issuance, 32);
+      return m;
+    case 'credential':
+      // GET /credentials/{vk} (SPEC.md §15.4): {next} or {next, last, index}.
+      checkObject(m, ['next'], ['last', 'index'], 'credential state');
+      if (!isInt(m.next) || (m.last !== undefined && !isInt(m.last)) || (m.index !== undefined && !isInt(m.index))) {
+        throw new Error('credential state: next, last and index must be integers');
+      }
       return m;
     case 'oidc-start':
       checkObject(m, ['authorizationURL'], [], 'digital ID start');
@@ -1368,6 +1376,36 @@ export function castEnvelope(el, secret, ballotBytes, salt, counter) {
   const s = typeof secret === 'string' ? parseCredentialSecret(secret) : secret;
   const sig = castSignature(s, el.context, trackingCode(ballotBytes), counter);
   return envelope(ballotBytes, s.credential, salt, counter, sig);
+}
+
+/**
+ * The counter of a credential's next cast (SPEC §15.4, rule 1): 1 for its
+ * first, else its last accepted counter plus 1. `state` is the ballot box's
+ * answer to GET /credentials/{vk} ({next} or {next, last, index});
+ * `entryText` the board entry at `state.index` (absent for a first cast),
+ * which must be a ballot cast with this key and counter `last`. A box that
+ * answers wrongly only gets the cast refused, but the device does not go
+ * on from a wrong answer.
+ */
+export function nextCounter(vk, state, entryText) {
+  if (state === null || typeof state !== 'object') throw new Error('credential state: not an object');
+  if (state.index === undefined) {
+    if (state.next !== 1 || state.last !== undefined) throw new Error('credential state: a credential that never cast has next counter 1');
+    return 1;
+  }
+  if (!Number.isSafeInteger(state.last) || state.last < 1 || state.next !== state.last + 1 || !Number.isSafeInteger(state.index) || state.index < 0) {
+    throw new Error('credential state: last, next and index do not add up');
+  }
+  const entry = parseStrictJSON(entryText);
+  const body = entry?.body;
+  if (entry?.type !== 'ballot' || typeof body?.credential !== 'string' || body.counter !== state.last) {
+    throw new Error(`board entry ${state.index} is not this credential's cast with counter ${state.last}`);
+  }
+  const cred = base64Decode(body.credential);
+  if (cred.length < 32 || !bytesEqual(cred.subarray(0, 32), vk)) {
+    throw new Error(`board entry ${state.index} is another credential's cast`);
+  }
+  return state.next;
 }
 
 /** A fresh binding salt (32 random bytes) for one ballot. */

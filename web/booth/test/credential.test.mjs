@@ -131,3 +131,23 @@ test('server-record: the Go-made envelopes and spoiled ballot verify here', asyn
     assert.equal(koe.spoil(koe.base64Decode(s.ballot), values, nonces), line);
   }
 });
+
+test('nextCounter: 1 for a first cast, else the last on the board plus 1, checked against the entry', () => {
+  const vk = new Uint8Array(32).fill(7), other = new Uint8Array(32).fill(8);
+  const cred = (k) => { const c = new Uint8Array(72); c.set(k); return koe.base64Encode(c); };
+  const entry = (type, k, counter) => JSON.stringify({ type, election: 'e', time: '2026-01-01T00:00:00Z', body: { ballot: 'AA==', credential: cred(k), salt: 'AA==', counter, signature: 'AA==' } });
+  assert.equal(koe.nextCounter(vk, { next: 1 }), 1);
+  assert.equal(koe.nextCounter(vk, { next: 3, last: 2, index: 9 }, entry('ballot', vk, 2)), 3);
+  for (const [name, state, text] of [
+    ['a first cast with another counter', { next: 5 }, undefined],
+    ['next is not last + 1', { next: 5, last: 2, index: 9 }, entry('ballot', vk, 2)],
+    ['last 0 with an index', { next: 1, last: 0, index: 9 }, entry('ballot', vk, 0)],
+    ['no index but a last', { next: 3, last: 2 }, undefined],
+    ['the entry has another counter', { next: 3, last: 2, index: 9 }, entry('ballot', vk, 1)],
+    ['the entry is another credential\'s', { next: 3, last: 2, index: 9 }, entry('ballot', other, 2)],
+    ['the entry is not a ballot', { next: 3, last: 2, index: 9 }, entry('spoiled', vk, 2)],
+    ['not an object', null, undefined],
+  ]) {
+    assert.throws(() => koe.nextCounter(vk, state, text), Error, name);
+  }
+});

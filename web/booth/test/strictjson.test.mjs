@@ -63,20 +63,26 @@ test('parseStrictJSON refuses what Go refuses, and says why', () => {
 
 test('API responses: exactly their fields, canonical base64', () => {
   const ok = {
-    register: '{"blindSignature":"AAEC"}',
+    register: '{"blindSignature":"AAEC","issuance":"abababababababababababababababababababababababababababababababab"}',
+    credential: '{"next":3,"last":2,"index":9}',
     'oidc-start': '{"authorizationURL":"https://id.example/auth"}',
     spoiled: '{"trackingCode":"ABCD","index":3,"answers":{"plan":"yes"}}',
     error: '{"error":"closed","message":"the election is closed"}',
   };
   for (const [kind, text] of Object.entries(ok)) assert.ok(koe.parseResponse(kind, enc.encode(text)), kind);
   const bad = [
-    ['register', '{"blindSignature":"AAEC","extra":1}', 'unknown field'],
+    ['register', '{"blindSignature":"AAEC","extra":1,"issuance":"abababababababababababababababababababababababababababababababab"}', 'unknown field'],
     ['register', '{}', 'missing field'],
-    ['register', '{"blindSignature":"AAF="}', 'non-zero trailing bits'],
-    ['register', '{"blindSignature":"AA\\nEC"}', 'newline in base64'],
-    ['register', '{"blindSignature":"AAEC","blindSignature":"AAEC"}', 'duplicate key'],
-    ['register', '{"blindSignature":null}', 'null'],
-    ['register', '{"BlindSignature":"AAEC"}', 'key in another case'],
+    ['register', '{"blindSignature":"AAEC"}', 'no issuance receipt'],
+    ['register', '{"blindSignature":"AAEC","issuance":"AB"}', 'issuance not 32 bytes of hex'],
+    ['credential', '{"next":1.5}', 'fraction'],
+    ['credential', '{"next":2,"last":1,"index":3,"x":1}', 'unknown field'],
+    ['credential', '{"last":1}', 'no next'],
+    ['register', '{"blindSignature":"AAF=","issuance":"abababababababababababababababababababababababababababababababab"}', 'non-zero trailing bits'],
+    ['register', '{"blindSignature":"AA\\nEC","issuance":"abababababababababababababababababababababababababababababababab"}', 'newline in base64'],
+    ['register', '{"blindSignature":"AAEC","blindSignature":"AAEC","issuance":"abababababababababababababababababababababababababababababababab"}', 'duplicate key'],
+    ['register', '{"blindSignature":null,"issuance":"abababababababababababababababababababababababababababababababab"}', 'null'],
+    ['register', '{"BlindSignature":"AAEC","issuance":"abababababababababababababababababababababababababababababababab"}', 'key in another case'],
     ['oidc-start', '{"authorizationURL":1}', 'not a string'],
     ['spoiled', '{"trackingCode":"A","index":-1,"answers":{}}', 'negative index'],
     ['spoiled', '{"trackingCode":"A","index":1,"answers":null}', 'null answers'],
