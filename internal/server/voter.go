@@ -91,7 +91,7 @@ func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, bli
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.cfg.Store.IssueCredential(ctx, el.id, store.Issue{Voter: vh, Code: code, Blinded: sha256.Sum256(blinded), Entry: entry})
+	_, err = el.issuer.submit(ctx, store.Issue{Voter: vh, Code: code, Blinded: sha256.Sum256(blinded), Entry: entry})
 	switch {
 	case errors.Is(err, store.ErrIssuedBefore):
 	case errors.Is(err, store.ErrNotEligible):
