@@ -40,9 +40,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
 	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
 	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
+	registerInterval := fs.Duration("register-interval", server.DefaultRegisterInterval,
+		"publish credential issuances in batches at this interval, shuffled, with the batch's time, so that no one links a registration to its ballot by board order or time (a registration waits for its batch; 0: one by one, linkable)")
+	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
+		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 10*time.Minute || *castInterval > time.Minute {
+		return usagef("--register-interval must be between 0 and 10m and --cast-interval between 0 and 1m: requests wait for their batch")
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -84,6 +91,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
 		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
+		RegisterInterval: *registerInterval, CastInterval: *castInterval,
 		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
 	if err != nil {
 		return err

@@ -132,3 +132,22 @@ func Correct(g Guess, truth map[string]string, voters []string) int {
 	}
 	return n
 }
+
+// Chance is how many of voters an attacker links, in expectation, who
+// knows for each voter the entry time of their ballot and guesses among
+// the first ballots of that time: the sum of one over their number.
+func Chance(b *Board, truth map[string]string, voters []string) float64 {
+	sameTime := map[time.Time]int{}
+	at := map[string]time.Time{}
+	for _, bal := range b.Ballots {
+		sameTime[bal.Time]++
+		at[bal.Credential] = bal.Time
+	}
+	var sum float64
+	for _, v := range voters {
+		if t, ok := at[truth[v]]; ok {
+			sum += 1 / float64(sameTime[t])
+		}
+	}
+	return sum
+}

@@ -105,30 +105,28 @@ type batcher[J any] struct {
 	maxBatch int
 	in       chan J
 	commit   func(batch []J)
-	// manual, if not nil, replaces the clock: a batch closes when a
-	// channel arrives on it, which is closed once the batch is committed
-	// (tests drive the ticks; see ManualBatches).
-	manual chan chan struct{}
-	queued atomic.Int64 // jobs taken in and not yet committed
-	done   chan struct{}
-	once   sync.Once
+	// flushes closes the current batch at once: the channel received is
+	// closed once the batch is committed. If manual, only flushes close
+	// batches, not the clock (tests drive the ticks; see ManualBatches).
+	flushes chan chan struct{}
+	manual  bool
+	queued  atomic.Int64 // jobs taken in and not yet committed
+	done    chan struct{}
+	once    sync.Once
 }
 
 func newBatcher[J any](interval time.Duration, manual bool, commit func([]J)) *batcher[J] {
 	b := &batcher[J]{interval: interval, maxDelay: 2 * time.Millisecond, maxBatch: 128,
-		in: make(chan J, 1024), commit: commit, done: make(chan struct{})}
-	if manual {
-		b.manual = make(chan chan struct{})
-	}
+		in: make(chan J, 1024), commit: commit, flushes: make(chan chan struct{}), manual: manual, done: make(chan struct{})}
 	return b
 }
 
-// flush closes the current batch of a manual batcher and waits until it
-// is committed.
+// flush closes the current batch before its tick and returns once it is
+// committed (at once if there is none).
 func (b *batcher[J]) flush() {
 	ack := make(chan struct{})
 	select {
-	case b.manual <- ack:
+	case b.flushes <- ack:
 		<-ack
 	case <-b.done:
 	}
@@ -153,7 +151,7 @@ func (b *batcher[J]) run() {
 		var first J
 		select {
 		case first = <-b.in:
-		case ack := <-b.manual:
+		case ack := <-b.flushes:
 			close(ack) // an empty batch
 			continue
 		case <-b.done:
@@ -164,7 +162,7 @@ func (b *batcher[J]) run() {
 		batch := []J{first}
 		var deadline <-chan time.Time
 		var timer *time.Timer
-		if b.manual == nil {
+		if !b.manual {
 			wait := b.maxDelay
 			if b.interval > 0 {
 				wait = time.Until(nextTick(time.Now(), b.interval))
@@ -175,14 +173,14 @@ func (b *batcher[J]) run() {
 		var ack chan struct{}
 		stopping := false
 	collect:
-		for b.interval > 0 || b.manual != nil || len(batch) < b.maxBatch {
+		for b.interval > 0 || b.manual || len(batch) < b.maxBatch {
 			select {
 			case j := <-b.in:
 				b.queued.Add(1)
 				batch = append(batch, j)
 			case <-deadline:
 				break collect
-			case ack = <-b.manual:
+			case ack = <-b.flushes:
 				break collect
 			case <-b.done:
 				stopping = true
@@ -296,6 +294,13 @@ func (is *issuer) stop() {
 	}
 }
 
+// flush commits the waiting registrations now (before the election closes).
+func (is *issuer) flush() {
+	if is.b != nil {
+		is.b.flush()
+	}
+}
+
 func (is *issuer) commit(batch []*pendingIssue) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -305,6 +310,19 @@ func (is *issuer) commit(batch []*pendingIssue) {
 		keys[i] = p.req.Voter
 	}
 	out := make([]issueOutcome, len(batch))
+	// A registration that waited while the election closed must not
+	// follow the close entry (closeElection flushes first; this catches
+	// what reached the batch after that).
+	row, err := is.st.Election(ctx, is.election)
+	if err == nil && row.State != store.StateOpen {
+		err = store.ErrStateConflict
+	}
+	if err != nil {
+		for _, p := range batch {
+			p.result <- issueOutcome{-1, err}
+		}
+		return
+	}
 	for _, i := range shuffleOrder(keys) {
 		req := batch[i].req
 		entry, err := restamp(req.Entry, t)

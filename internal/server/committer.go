@@ -63,6 +63,9 @@ func (c *committer) submit(ctx context.Context, cast store.Cast) castOutcome {
 
 func (c *committer) stop() { c.b.stop() }
 
+// flush commits the waiting casts now (before the election closes).
+func (c *committer) flush() { c.b.flush() }
+
 func (c *committer) commit(batch []*pendingCast) {
 	// The commit must not be abandoned half-way because one client went
 	// away: it uses its own context.

@@ -65,7 +65,7 @@ type election struct {
 	e         *ballot.Election // once the ceremony is complete (state ≥ open)
 	ceremony  *ceremony.Result
 	committer *committer
-	issuer    *issuer // appends credential-issued entries (batching.go)
+	issuer    *issuer         // appends credential-issued entries (batching.go)
 	oidc      *oidcreg.Client // the digital-ID provider's client, made on first use
 }
 

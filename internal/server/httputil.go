@@ -129,6 +129,6 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("route", pattern), slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)-time.Duration(waited.Load())))
+			slog.Duration("duration", max(0, time.Since(start)-time.Duration(waited.Load()))))
 	})
 }

@@ -59,20 +59,20 @@ func (q *eventQueue) Pop() any {
 	return e
 }
 
-// linkageRun is one simulated election's outcome: for each strategy, how
-// many of the at-once and of the paused voters it linked.
-type linkageRun struct {
-	atOnce, paused map[string]int
-	chance         float64 // expected links of an attacker who guesses within each ballot's batch
-	n              int
+// simElection is an open election on a server whose clock is virtual
+// and whose timed batches (if any) close only when the test says so.
+type simElection struct {
+	srv   *server.Server
+	url   string
+	admin *client.Client
+	voter *client.Client
+	id    string
+	codes map[string]string
+	el    *client.Election
+	clock *vclock
 }
 
-// simulateLinkage runs abuse-test §7 in virtual time: n voters register
-// and cast at once (after 0.02–0.2 s, as koe vote does), n register and
-// cast after a pause of 0–20 s, all starting within two minutes (for
-// n = 40, as dense as the abuse test's 40 voters in one minute); the
-// attacker knows who registered when and which issuance entry is whose.
-func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun {
+func newSimElection(t *testing.T, voters int, batched bool) *simElection {
 	ctx := context.Background()
 	clock := &vclock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
@@ -96,12 +96,62 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 	id := created.ID
 	_, err = demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
 	must(t, err)
-	codes, err := demo.ImportRoll(ctx, admin, id, "L", 2*n)
+	codes, err := demo.ImportRoll(ctx, admin, id, "L", voters)
 	must(t, err)
 	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(ts.URL, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
+	return &simElection{srv: srv, url: ts.URL, admin: admin, voter: voter, id: id, codes: codes, el: el, clock: clock}
+}
+
+// waitQueued waits until the server's batches hold this many requests.
+func (s *simElection) waitQueued(t *testing.T, issues, casts int64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		i, c := server.Queued(s.srv, s.id)
+		if i >= issues && c >= casts {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("requests did not reach their batch: %d/%d registrations, %d/%d casts", i, issues, c, casts)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// entries reads the whole board.
+func (s *simElection) entries(t *testing.T) [][]byte {
+	t.Helper()
+	var entries [][]byte
+	for i := int64(0); ; i++ {
+		raw, err := s.admin.Raw(context.Background(), "GET", client.ElectionPath(s.id, fmt.Sprintf("/entries/%d", i)), "", nil)
+		if client.IsCode(err, "not-found") {
+			return entries
+		}
+		must(t, err)
+		entries = append(entries, raw)
+	}
+}
+
+// linkageRun is one simulated election's outcome: for each strategy, how
+// many of the at-once and of the paused voters it linked.
+type linkageRun struct {
+	atOnce, paused map[string]int
+	chance         float64 // expected links of an attacker who guesses within each ballot's batch
+	n              int
+}
+
+// simulateLinkage runs abuse-test §7 in virtual time: n voters register
+// and cast at once (after 0.02–0.2 s, as koe vote does), n register and
+// cast after a pause of 0–20 s, all starting within two minutes (for
+// n = 40, as dense as the abuse test's 40 voters in one minute); the
+// attacker knows who registered when and which issuance entry is whose.
+func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun {
+	ctx := context.Background()
+	sim := newSimElection(t, 2*n, batched)
+	srv, id, codes, el, voter, clock := sim.srv, sim.id, sim.codes, sim.el, sim.voter, sim.clock
 	pt, err := el.E.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
 	must(t, err)
 
@@ -122,21 +172,8 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 
 	regs := make([]linkage.Registration, 2*n)
 	truth := map[string]string{}
-	creds := make([]chan error, 2*n)
+	answers := make([]chan error, 2*n)
 	var mu sync.Mutex
-	waitQueued := func(issues, casts int64) {
-		deadline := time.Now().Add(time.Minute)
-		for {
-			i, c := server.Queued(srv, id)
-			if i >= issues && c >= casts {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("requests did not reach their batch: %d/%d registrations, %d/%d casts", i, issues, c, casts)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
 	credentials := make([]*credential.Credential, 2*n)
 	register := func(i int) error {
 		cred, err := voter.Register(ctx, el, vid(i), codes[vid(i)])
@@ -160,6 +197,10 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 		return err
 	}
 
+	// Events in time order; with batches, the ticks in between: at each
+	// tick of the registration interval the waiting registrations are
+	// answered (their voters then cast after their gap), at each tick of
+	// the cast interval the waiting casts.
 	var waitingRegs, waitingCasts []int
 	tick := start.Truncate(server.DefaultCastInterval).Add(server.DefaultCastInterval)
 	for q.Len() > 0 || len(waitingRegs) > 0 || len(waitingCasts) > 0 {
@@ -168,14 +209,14 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 			if tick.Truncate(server.DefaultRegisterInterval).Equal(tick) && len(waitingRegs) > 0 {
 				server.FlushIssues(srv, id)
 				for _, i := range waitingRegs {
-					must(t, <-creds[i])
+					must(t, <-answers[i])
 					heap.Push(q, simEvent{at: tick.Add(gap[i]), cast: true, voter: i})
 				}
 				waitingRegs = nil
 			}
 			server.FlushCasts(srv, id)
 			for _, i := range waitingCasts {
-				must(t, <-creds[i])
+				must(t, <-answers[i])
 			}
 			waitingCasts = nil
 			tick = tick.Add(server.DefaultCastInterval)
@@ -185,7 +226,7 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 		clock.set(ev.at)
 		i := ev.voter
 		done := make(chan error, 1)
-		creds[i] = done
+		answers[i] = done
 		switch {
 		case !ev.cast:
 			regs[i] = linkage.Registration{Voter: vid(i), Time: ev.at, Issued: -1}
@@ -196,7 +237,6 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 			}
 			go func() { done <- register(i) }()
 			waitingRegs = append(waitingRegs, i)
-			waitQueued(int64(len(waitingRegs)), int64(len(waitingCasts)))
 		default:
 			if !batched {
 				must(t, cast(i))
@@ -204,20 +244,12 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 			}
 			go func() { done <- cast(i) }()
 			waitingCasts = append(waitingCasts, i)
-			waitQueued(int64(len(waitingRegs)), int64(len(waitingCasts)))
 		}
+		sim.waitQueued(t, int64(len(waitingRegs)), int64(len(waitingCasts)))
 	}
 
 	// The attacker's reading of the board.
-	var entries [][]byte
-	for i := int64(0); ; i++ {
-		raw, err := admin.Raw(ctx, "GET", client.ElectionPath(id, fmt.Sprintf("/entries/%d", i)), "", nil)
-		if client.IsCode(err, "not-found") {
-			break
-		}
-		must(t, err)
-		entries = append(entries, raw)
-	}
+	entries := sim.entries(t)
 	b, err := linkage.Read(entries)
 	must(t, err)
 	if len(b.Ballots) != 2*n || len(b.Issued) != 2*n {
@@ -266,18 +298,7 @@ func simulateLinkage(t *testing.T, n int, batched bool, seed uint64) linkageRun 
 	} {
 		run.atOnce[name], run.paused[name] = linkage.Correct(g, truth, atOnce), linkage.Correct(g, truth, paused)
 	}
-	// Chance: a guess uniform among the first ballots sharing the voter's ballot's time.
-	sameTime := map[time.Time]int{}
-	for _, bal := range b.Ballots {
-		sameTime[bal.Time]++
-	}
-	for _, bal := range b.Ballots {
-		for _, v := range atOnce {
-			if truth[v] == bal.Credential {
-				run.chance += 1 / float64(sameTime[bal.Time])
-			}
-		}
-	}
+	run.chance = linkage.Chance(b, truth, atOnce)
 	return run
 }
 

@@ -57,6 +57,6 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, http.StatusText(rec.status)).Observe((time.Since(start) - time.Duration(waited.Load())).Seconds())
+		m.requests.WithLabelValues(route, http.StatusText(rec.status)).Observe(max(0, time.Since(start)-time.Duration(waited.Load())).Seconds())
 	})
 }

@@ -98,6 +98,8 @@ func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, bli
 		return nil, errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
 	case errors.Is(err, store.ErrAlreadyIssued):
 		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this voter for %s", el.id)
+	case errors.Is(err, store.ErrStateConflict):
+		return nil, errorf(http.StatusConflict, "closed", "the election %s closed while this registration waited for its batch", el.id)
 	case err != nil:
 		return nil, err
 	default:
