@@ -48,8 +48,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 10*time.Minute || *castInterval > time.Minute {
-		return usagef("--register-interval must be between 0 and 10m and --cast-interval between 0 and 1m: requests wait for their batch")
+	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
+		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -125,9 +125,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = hs.Shutdown(ctx) // finishes requests in flight, each of whose casts commits
+	// Commit the registrations and casts waiting for their batch now, so
+	// their requests are answered; then finish the requests in flight
+	// (one reaching a batch after this is refused as the server shuts down).
 	srv.Close()
-	return err
+	return hs.Shutdown(ctx)
 }
 
 // siteAndAPI serves the API's paths with the API and everything else with

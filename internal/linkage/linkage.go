@@ -57,6 +57,9 @@ func Read(entries [][]byte) (*Board, error) {
 			if err != nil {
 				return nil, fmt.Errorf("entry %d: %w", i, err)
 			}
+			if len(env.Credential) == 0 {
+				return nil, fmt.Errorf("entry %d: a ballot without a credential", i)
+			}
 			c := base64.StdEncoding.EncodeToString(env.Credential)
 			if !seen[c] {
 				seen[c] = true
