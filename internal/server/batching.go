@@ -30,9 +30,21 @@ const (
 	DefaultCastInterval     = 5 * time.Second
 )
 
+// tickAtOrBefore returns t rounded down to a multiple of d since the Unix
+// epoch (time.Truncate counts from year 1, which differs for a d that
+// does not divide a day).
+func tickAtOrBefore(t time.Time, d time.Duration) time.Time {
+	ns := t.UnixNano()
+	k := ns / int64(d)
+	if ns%int64(d) < 0 {
+		k--
+	}
+	return time.Unix(0, k*int64(d)).In(t.Location())
+}
+
 // nextTick returns the first multiple of d (since the Unix epoch) after t.
 func nextTick(t time.Time, d time.Duration) time.Time {
-	return t.Truncate(d).Add(d)
+	return tickAtOrBefore(t, d).Add(d)
 }
 
 // batchTime is the time of entries appended at t in batches of interval
@@ -41,7 +53,7 @@ func batchTime(t time.Time, d time.Duration) time.Time {
 	if d <= 0 {
 		return t
 	}
-	return t.Truncate(d)
+	return tickAtOrBefore(t, d)
 }
 
 // restamp returns the entry with its time replaced by t.

@@ -70,6 +70,14 @@ func TestTicks(t *testing.T) {
 	if got, want := batchTime(at, 20*time.Second), time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("batchTime = %v, want %v", got, want)
 	}
+	// Ticks count from the Unix epoch, also for an interval that does not
+	// divide a day (time.Truncate would count from year 1).
+	if got, want := nextTick(time.Unix(100, 0), 7*time.Second), time.Unix(105, 0); !got.Equal(want) {
+		t.Errorf("nextTick(epoch+100s, 7s) = %v, want epoch+105s", got)
+	}
+	if got, want := batchTime(time.Unix(-3, 0), 7*time.Second), time.Unix(-7, 0); !got.Equal(want) {
+		t.Errorf("batchTime before the epoch = %v, want %v", got, want)
+	}
 	if got := batchTime(at, 0); !got.Equal(at) {
 		t.Errorf("batchTime without an interval = %v, want %v", got, at)
 	}
