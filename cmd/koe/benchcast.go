@@ -49,7 +49,7 @@ func runBenchCast(args []string, stdout, stderr io.Writer) error {
 	if base == "" {
 		var stop func()
 		var err error
-		base, token, backend, stop, err = startBenchServer(ctx, *db)
+		base, token, backend, stop, err = startBenchServer(ctx, *db, nil)
 		if err != nil {
 			return err
 		}
@@ -196,8 +196,9 @@ func demoPlaintext(m *ballot.Manifest, i int) ballot.Plaintext {
 	return pt
 }
 
-// startBenchServer starts a koe server on a loopback port in this process.
-func startBenchServer(ctx context.Context, db string) (base, token, backend string, stop func(), err error) {
+// startBenchServer starts a koe server on a loopback port in this process;
+// tune, if not nil, adjusts its configuration.
+func startBenchServer(ctx context.Context, db string, tune func(*server.Config)) (base, token, backend string, stop func(), err error) {
 	var st store.Store
 	dir, err := os.MkdirTemp("", "koe-bench-cast-")
 	if err != nil {
@@ -216,8 +217,12 @@ func startBenchServer(ctx context.Context, db string) (base, token, backend stri
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	token = "bench-administrator-token"
-	srv, err := server.New(server.Config{Store: st, Origin: "127.0.0.1", BoardKey: key, AdminToken: token,
-		RegisterRate: 1e6, RegisterBurst: 1e6, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := server.Config{Store: st, Origin: "127.0.0.1", BoardKey: key, AdminToken: token,
+		RegisterRate: 1e6, RegisterBurst: 1e6, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		return
 	}

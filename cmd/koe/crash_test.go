@@ -207,7 +207,8 @@ func koeServe(t *testing.T, data, addr, token string, flags ...string) *exec.Cmd
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", addr, "--registrar-bits", "2048"}, flags...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--listen", addr, "--registrar-bits", "2048",
+		"--register-interval", "100ms", "--cast-interval", "100ms"}, flags...)...)
 	cmd.Env = append(os.Environ(), "KOE_ADMIN_TOKEN="+token)
 	return cmd
 }

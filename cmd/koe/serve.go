@@ -44,9 +44,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	castBurst := fs.Int("cast-burst", 4, "casts one credential may make at once")
 	spoilRate := fs.Float64("spoil-rate", 0.1, "spoiled (challenged) ballots per second allowed from one client address")
 	spoilBurst := fs.Int("spoil-burst", 10, "spoiled ballots one client address may post at once")
+	registerInterval := fs.Duration("register-interval", server.DefaultRegisterInterval,
+		"publish credential issuances in batches at this interval, shuffled, with the batch's time, so that no one links a registration to its ballot by board order or time (a registration waits for its batch; 0: one by one, linkable)")
+	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
+		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
+		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -89,6 +96,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
 		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
 		CastRate: *castRate, CastBurst: *castBurst, SpoilRate: *spoilRate, SpoilBurst: *spoilBurst,
+		RegisterInterval: *registerInterval, CastInterval: *castInterval,
 		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
 	if err != nil {
 		return err
@@ -122,9 +130,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = hs.Shutdown(ctx) // finishes requests in flight, each of whose casts commits
+	// Commit the registrations and casts waiting for their batch now, so
+	// their requests are answered; then finish the requests in flight
+	// (one reaching a batch after this is refused as the server shuts down).
 	srv.Close()
-	return err
+	return hs.Shutdown(ctx)
 }
 
 // siteAndAPI serves the API's paths with the API and everything else with

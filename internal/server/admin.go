@@ -454,6 +454,9 @@ func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer unlock()
+	// What waits for a timed batch is committed before the close entry.
+	el.issuer.flush()
+	el.committer.flush()
 	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
 		return err
 	}

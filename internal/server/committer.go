@@ -2,29 +2,29 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/store"
 )
 
-// A committer groups the casts of concurrent requests into one store
-// transaction (group commit): the first cast to arrive waits at most
-// maxDelay for others, up to maxBatch, then all are committed together, one
-// checkpoint is signed for the batch, and every waiting request gets its own
-// outcome with its receipt. One committer serves one election; its casts
-// are committed in arrival order.
+// A committer appends the ballot box's casts to the board in batches.
+// With a cast interval (SPEC.md §15.5) a batch is every cast that arrived
+// before the next tick, put in random order (a credential's own casts
+// keep theirs) and stamped with the tick's time. Without one it is group
+// commit: the first cast to arrive waits at most maxDelay for others, up
+// to maxBatch, and they are appended in arrival order. Either way each
+// store transaction holds at most maxBatch casts, one checkpoint is signed
+// for the batch, and every waiting request gets its own outcome with its
+// receipt once the batch is durable. One committer serves one election.
 type committer struct {
 	st       store.Store
 	log      *board.Log
 	election string
-	in       chan *pendingCast
-	maxBatch int
-	maxDelay time.Duration
+	interval time.Duration
+	now      func() time.Time
 	metrics  *metrics
-	done     chan struct{}
-	once     sync.Once
+	b        *batcher[*pendingCast]
 }
 
 type pendingCast struct {
@@ -39,105 +39,94 @@ type castOutcome struct {
 	Receipt *board.Receipt
 }
 
-func newCommitter(st store.Store, log *board.Log, election string, m *metrics) *committer {
-	c := &committer{st: st, log: log, election: election, in: make(chan *pendingCast, 1024),
-		maxBatch: 128, maxDelay: 2 * time.Millisecond, metrics: m, done: make(chan struct{})}
-	go c.run()
+func newCommitter(st store.Store, log *board.Log, election string, interval time.Duration, manual bool, now func() time.Time, m *metrics) *committer {
+	c := &committer{st: st, log: log, election: election, interval: interval, now: now, metrics: m}
+	c.b = newBatcher(interval, manual, c.commit)
+	go c.b.run()
 	return c
 }
 
 // submit commits one cast and returns its outcome once it is durable.
 func (c *committer) submit(ctx context.Context, cast store.Cast) castOutcome {
+	start := time.Now()
+	defer func() { recordWait(ctx, time.Since(start)) }()
 	p := &pendingCast{ctx: ctx, cast: cast, result: make(chan castOutcome, 1)}
-	select {
-	case c.in <- p:
-	case <-ctx.Done():
-		return castOutcome{CastResult: store.CastResult{Err: ctx.Err()}}
-	case <-c.done:
+	if !c.b.add(ctx, p) {
+		if ctx.Err() != nil {
+			return castOutcome{CastResult: store.CastResult{Err: ctx.Err()}}
+		}
 		return castOutcome{CastResult: store.CastResult{Err: errClosing}}
 	}
-	select {
-	case r := <-p.result:
-		return r
-	case <-c.done:
-		// The committer stops only after answering everything it took.
-		return <-p.result
-	}
+	// The batcher answers everything it took, even when stopping.
+	return <-p.result
 }
 
-func (c *committer) stop() { c.once.Do(func() { close(c.done) }) }
+func (c *committer) stop() { c.b.stop() }
 
-func (c *committer) run() {
-	for {
-		var first *pendingCast
-		select {
-		case first = <-c.in:
-		case <-c.done:
-			c.drain()
-			return
-		}
-		batch := []*pendingCast{first}
-		timer := time.NewTimer(c.maxDelay)
-	collect:
-		for len(batch) < c.maxBatch {
-			select {
-			case p := <-c.in:
-				batch = append(batch, p)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
-		c.commit(batch)
-	}
-}
-
-// drain answers casts that arrived before the committer stopped.
-func (c *committer) drain() {
-	for {
-		select {
-		case p := <-c.in:
-			c.commit([]*pendingCast{p})
-		default:
-			return
-		}
-	}
-}
+// flush commits the waiting casts now (before the election closes).
+func (c *committer) flush() { c.b.flush() }
 
 func (c *committer) commit(batch []*pendingCast) {
-	casts := make([]store.Cast, len(batch))
-	for i, p := range batch {
-		casts[i] = p.cast
-	}
 	// The commit must not be abandoned half-way because one client went
 	// away: it uses its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	start := time.Now()
-	results, err := c.st.CastBallots(ctx, c.election, casts)
-	c.metrics.commitLag.Observe(time.Since(start).Seconds())
-	c.metrics.batch.Observe(float64(len(batch)))
 	out := make([]castOutcome, len(batch))
-	for i := range out {
-		if err != nil {
-			out[i].Err = err
-		} else {
-			out[i].CastResult = results[i]
-		}
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
 	}
-	if err == nil {
-		// One checkpoint for the batch, and every receipt proved against it.
-		var indexes []int64
-		var trackings [][32]byte
-		var who []int
-		for i, r := range results {
-			if r.Err == nil {
-				indexes, trackings, who = append(indexes, r.Index), append(trackings, casts[i].Tracking), append(who, i)
+	if c.interval > 0 {
+		keys := make([][32]byte, len(batch))
+		for i, p := range batch {
+			keys[i] = p.cast.Credential
+		}
+		order = shuffleOrder(keys)
+	}
+	t := batchTime(c.now(), c.interval)
+	var indexes []int64
+	var trackings [][32]byte
+	var who []int
+	for len(order) > 0 {
+		chunk := order[:min(len(order), c.b.maxBatch)]
+		order = order[len(chunk):]
+		var casts []store.Cast
+		var in []int
+		for _, i := range chunk {
+			cast := batch[i].cast
+			if c.interval > 0 {
+				entry, err := restamp(cast.Entry, t)
+				if err != nil {
+					out[i].Index, out[i].Err = -1, err
+					continue
+				}
+				cast.Entry = entry
+			}
+			casts, in = append(casts, cast), append(in, i)
+		}
+		if len(casts) == 0 {
+			continue
+		}
+		start := time.Now()
+		results, err := c.st.CastBallots(ctx, c.election, casts)
+		c.metrics.commitLag.Observe(time.Since(start).Seconds())
+		c.metrics.batch.Observe(float64(len(casts)))
+		for k, i := range in {
+			if err != nil {
+				out[i].Index, out[i].Err = -1, err
+				continue
+			}
+			out[i].CastResult = results[k]
+			if results[k].Err == nil {
+				indexes, trackings, who = append(indexes, results[k].Index), append(trackings, casts[k].Tracking), append(who, i)
 			}
 		}
+	}
+	if len(indexes) > 0 {
+		// One checkpoint for the batch, and every receipt proved against it.
 		cp, cerr := c.log.Checkpoint(ctx)
 		var receipts []*board.Receipt
-		if cerr == nil && len(indexes) > 0 {
+		if cerr == nil {
 			receipts, cerr = c.log.ReceiptsAt(ctx, cp, indexes, trackings)
 		}
 		for k, i := range who {

@@ -65,15 +65,19 @@ type election struct {
 	e         *ballot.Election // once the ceremony is complete (state ≥ open)
 	ceremony  *ceremony.Result
 	committer *committer
+	issuer    *issuer         // appends credential-issued entries (batching.go)
 	oidc      *oidcreg.Client // the digital-ID provider's client, made on first use
 }
 
 func (el *election) stop() {
 	el.mu.Lock()
-	c := el.committer
+	c, is := el.committer, el.issuer
 	el.mu.Unlock()
 	if c != nil {
 		c.stop()
+	}
+	if is != nil {
+		is.stop()
 	}
 }
 
@@ -268,7 +272,8 @@ func (s *Server) completeCeremony(ctx context.Context, el *election) error {
 	}
 	el.e, el.ceremony = e, res
 	if el.committer == nil {
-		el.committer = newCommitter(s.cfg.Store, el.log, el.id, s.metrics)
+		el.committer = newCommitter(s.cfg.Store, el.log, el.id, s.cfg.CastInterval, s.manualBatches, s.cfg.Now, s.metrics)
+		el.issuer = newIssuer(s.cfg.Store, el.id, s.cfg.RegisterInterval, s.manualBatches, s.cfg.Now)
 	}
 	return nil
 }

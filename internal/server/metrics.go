@@ -47,12 +47,16 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx, waited := withWaitRecord(r.Context())
+		if ctx != r.Context() {
+			r = r.WithContext(ctx) // (logRequests made it already: r keeps the Pattern it reads)
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, http.StatusText(rec.status)).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, http.StatusText(rec.status)).Observe(max(0, time.Since(start)-time.Duration(waited.Load())).Seconds())
 	})
 }

@@ -78,6 +78,14 @@ type Config struct {
 	// base64url), which the booth unblinds. Without it the callback shows
 	// a page holding the signature.
 	OIDCReturn func(election string) string
+	// RegisterInterval and CastInterval space the ticks at which the
+	// registrar's issuance entries and the ballot box's ballots are
+	// appended, each batch in random order with its tick's time (SPEC.md
+	// §15.5); zero appends each at once, linkable by board order and time
+	// to the request that made it. koe serve uses DefaultRegisterInterval
+	// and DefaultCastInterval.
+	RegisterInterval time.Duration
+	CastInterval     time.Duration
 }
 
 // Server serves koe's API.
@@ -94,6 +102,8 @@ type Server struct {
 	elections map[string]*election
 	closing   bool
 	configKey []byte // seals elections' private configuration (seal.go)
+	// manualBatches: batches close only when a test says so (export_test.go).
+	manualBatches bool
 }
 
 // New returns a server; call Handler to serve it and Close to stop it.
@@ -204,7 +214,14 @@ func (s *Server) Handler() http.Handler {
 	api("POST /api/v1/elections/{id}/ballots", s.castBallot)
 	api("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)
 
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	// The metrics are the administrator's: their counters and the Go
+	// runtime's gauges move with each request, so read often they would
+	// tell when each cast arrived within its batch.
+	metricsHandler := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
+	api("GET /metrics", s.admin(func(w http.ResponseWriter, r *http.Request) error {
+		metricsHandler.ServeHTTP(w, r)
+		return nil
+	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.ping(r.Context()); err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)

@@ -102,13 +102,15 @@ func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, bli
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.cfg.Store.IssueCredential(ctx, el.id, store.Issue{Voter: vh, Code: code, Blinded: sha256.Sum256(blinded), Entry: entry})
+	_, err = el.issuer.submit(ctx, store.Issue{Voter: vh, Code: code, Blinded: sha256.Sum256(blinded), Entry: entry})
 	switch {
 	case errors.Is(err, store.ErrIssuedBefore):
 	case errors.Is(err, store.ErrNotEligible):
 		return nil, errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
 	case errors.Is(err, store.ErrAlreadyIssued):
 		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this voter for %s", el.id)
+	case errors.Is(err, store.ErrStateConflict):
+		return nil, errorf(http.StatusConflict, "closed", "the election %s closed while this registration waited for its batch", el.id)
 	case err != nil:
 		return nil, err
 	default:
