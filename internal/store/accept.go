@@ -39,6 +39,21 @@ func NextCounter(last uint64, seen bool) uint64 {
 	return last + 1
 }
 
+// CheckCounter applies SPEC §15.4 rule 1 to a cast carrying counter, given
+// its credential's last accepted counter (seen false if it never cast):
+// nil if counter is the next one, ErrReplay if it repeats or goes below
+// the last, and ErrWrongCounter otherwise. The ballot box (AcceptCasts)
+// and the verifier both judge counters with it.
+func CheckCounter(last uint64, seen bool, counter uint64) error {
+	switch next := NextCounter(last, seen); {
+	case seen && counter <= last:
+		return ErrReplay
+	case counter != next:
+		return fmt.Errorf("%w (counter %d, the next is %d)", ErrWrongCounter, counter, next)
+	}
+	return nil
+}
+
 // TrackingState is what the ballot box knows of a tracking code.
 type TrackingState int
 
@@ -87,12 +102,8 @@ func AcceptCasts(n int64, casts []Cast, state CastState) ([]CastResult, []Accept
 				return nil, nil, err
 			}
 		}
-		switch next := NextCounter(prev, seen); {
-		case seen && c.Counter <= prev:
-			results[i].Err = ErrReplay
-			continue
-		case c.Counter != next:
-			results[i].Err = fmt.Errorf("%w (counter %d, the next is %d)", ErrWrongCounter, c.Counter, next)
+		if err := CheckCounter(prev, seen, c.Counter); err != nil {
+			results[i].Err = err
 			continue
 		}
 		if tracked[c.Tracking] {

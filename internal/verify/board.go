@@ -20,6 +20,7 @@ import (
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
 )
 
@@ -480,14 +481,11 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 			continue
 		}
 		prev, seen := last[*key]
-		next := prev + 1
-		if !seen {
-			next = 1
-		}
-		switch {
-		case seen && it.env.Counter <= prev:
+		next := store.NextCounter(prev, seen)
+		switch err := store.CheckCounter(prev, seen, it.env.Counter); {
+		case errors.Is(err, store.ErrReplay):
 			failures = append(failures, fmt.Sprintf("entry %d: counter %d repeats or goes below the credential's last, %d; its next counter is %d", it.index, it.env.Counter, prev, next))
-		case it.env.Counter != next:
+		case err != nil:
 			failures = append(failures, fmt.Sprintf("entry %d: counter %d skips: the credential's next counter is %d", it.index, it.env.Counter, next))
 		default:
 			last[*key] = it.env.Counter

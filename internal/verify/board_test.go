@@ -25,28 +25,7 @@ import (
 var serverRecord = filepath.Join("..", "..", "testdata", "vectors", "server-record")
 
 // copyServerRecord copies the server record into a fresh directory.
-func copyServerRecord(t *testing.T) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), "record")
-	err := filepath.WalkDir(serverRecord, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(serverRecord, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+func copyServerRecord(t *testing.T) string { return copyDir(t, serverRecord) }
 
 func readEntries(t *testing.T, dir string) []board.Entry {
 	t.Helper()

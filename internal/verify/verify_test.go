@@ -59,25 +59,13 @@ func TestMain(m *testing.M) {
 }
 
 // copyRecord copies the base record into a fresh directory.
-func copyRecord(t *testing.T) string {
+func copyRecord(t *testing.T) string { return copyDir(t, base(t)) }
+
+// copyDir copies the record in src into a fresh directory.
+func copyDir(t *testing.T, src string) string {
 	t.Helper()
-	src := base(t)
 	dst := filepath.Join(t.TempDir(), "record")
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 	return dst
