@@ -620,9 +620,18 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	finished := s.t.Finished()
 	res, err := s.t.Finish(s.ctx, tr)
 	if err != nil {
 		return err
+	}
+	if !finished {
+		// A trustee that skipped koe trustee finish keeps only its share
+		// from now on, as finish would have left it (SPEC.md §6.5).
+		if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Trustee %d: the ceremony verifies; %s now holds only your share of the election secret.\n", s.t.Index, *s.f.key)
 	}
 	reg, err := s.place.registrar()
 	if err != nil {

@@ -460,6 +460,10 @@ func (t *Trustee) erase() {
 	t.coeffs, t.hpkeSeed, t.hpkeKey, t.received = nil, nil, nil, nil
 }
 
+// Finished reports whether Finish has run, so that the trustee holds only
+// its share (SPEC.md §6.5).
+func (t *Trustee) Finished() bool { return t.stage == stageFinished }
+
 // Share returns a copy of the trustee's share xⱼ of the election secret, or
 // nil before Finish.
 func (t *Trustee) Share() *group.Scalar {
