@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
+	"os"
 	"strings"
 	"testing"
 
@@ -816,4 +818,26 @@ func TestSpoiledRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A spoiled ballot lacking a field is refused, naming the field (SPEC
+// §8.6, §2.3).
+func TestParseSpoiledRequiresFields(t *testing.T) {
+	data, err := os.ReadFile("../../examples/referendum.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := group.RandomScalar(rand.Reader)
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := Plaintext{{0, 1}}
+	b, nonces, err := Encrypt(rand.Reader, e, [32]byte{}, pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := json.Marshal(Spoil(b, pt, nonces))
+	strictjsontest.RequireFields(t, good, func(b []byte) error { _, err := ParseSpoiled(b); return err },
+		"ballot", "values", "nonces")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/koe-vote/koe/internal/strictjson"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"testing"
 	"time"
 
@@ -229,4 +230,25 @@ func TestChallengeUnlinkable(t *testing.T) {
 			t.Errorf("the cast envelope repeats the challenged ballot's %s", what)
 		}
 	}
+}
+
+// A cast envelope lacking a field is refused by ParseEnvelope (SPEC §2.3,
+// §15.4), naming the field.
+func TestParseEnvelopeRequiresFields(t *testing.T) {
+	f := newFixture(t)
+	data, err := json.Marshal(f.envelope(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strictjsontest.RequireFields(t, data, func(data []byte) error {
+		env, err := ParseEnvelope(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("ParseEnvelope: %v does not wrap ErrMalformed", err)
+			}
+			return err
+		}
+		_, err = Check(f.e, f.reg.PublicKey(), env, nil)
+		return err
+	}, "ballot", "credential", "salt", "counter", "signature")
 }

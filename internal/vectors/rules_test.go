@@ -68,6 +68,7 @@ type answersVector struct {
 var manifestClasses = map[string]string{
 	"json":          "not strict JSON (SPEC §2.3): null, a duplicate key, invalid UTF-8, trailing data, a wrong JSON type",
 	"unknown-field": "a field the manifest does not have",
+	"missing":       "a required field is absent (SPEC §2.3: every field not marked optional is required)",
 	"spec":          `spec is not "koe/v2"`,
 	"id":            "the election id does not match [a-z0-9][a-z0-9_-]{0,63}",
 	"kind":          `kind is not "vote" or "survey"`,
@@ -92,6 +93,7 @@ var goManifestClass = []struct {
 	{"size", regexp.MustCompile(`bytes, limit`)},
 	{"json", regexp.MustCompile(`null is not allowed|duplicate field|not UTF-8|trailing data|invalid character|cannot unmarshal|unexpected end|nested too deeply`)},
 	{"unknown-field", regexp.MustCompile(`unknown field`)},
+	{"missing", regexp.MustCompile(`missing required field`)},
 	{"spec", regexp.MustCompile(`^invalid manifest: spec is`)},
 	{"id", regexp.MustCompile(`^invalid manifest: id "`)},
 	{"kind", regexp.MustCompile(`^invalid manifest: kind is`)},
@@ -205,7 +207,20 @@ func genManifests(t *testing.T) *manifestFile {
 	add("an id of 65 characters", "id", edit(func(m map[string]any) { m["id"] = strings.Repeat("a", 65) }))
 	add("an id starting with -", "id", edit(func(m map[string]any) { m["id"] = "-a" }))
 	add("kind election", "kind", edit(func(m map[string]any) { m["kind"] = "election" }))
-	add("no Japanese title", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"en": "Title"} }))
+	add("no Japanese title", "missing", edit(func(m map[string]any) { m["title"] = map[string]any{"en": "Title"} }))
+	add("an empty Japanese title", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"ja": "", "en": "Title"} }))
+	for _, k := range []string{"spec", "id", "kind", "title", "trustees", "threshold", "questions"} {
+		add("no "+k, "missing", edit(func(m map[string]any) { delete(m, k) }))
+	}
+	for _, k := range []string{"id", "kind", "label"} {
+		add("a question without "+k, "missing", edit(func(m map[string]any) { delete(q(m, 0), k) }))
+	}
+	for _, k := range []string{"id", "label"} {
+		add("an option without "+k, "missing", edit(func(m map[string]any) { delete(q(m, 0)["options"].([]any)[0].(map[string]any), k) }))
+	}
+	add("an option description without Japanese", "missing", edit(func(m map[string]any) {
+		q(m, 0)["options"].([]any)[0].(map[string]any)["description"] = map[string]any{"en": "x"}
+	}))
 	add("a title of 2001 bytes", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"ja": strings.Repeat("a", 2001)} }))
 	add("an English label of 2001 bytes", "text", edit(func(m map[string]any) { q(m, 0)["label"] = map[string]any{"ja": "a", "en": strings.Repeat("b", 2001)} }))
 	add("an option without a label", "text", edit(func(m map[string]any) {
