@@ -869,9 +869,27 @@ export class AnswerError extends Error {
 const labelIn = (t, lang) => (t ? (lang === 'en' && t.en ? t.en : t.ja) : '');
 
 /**
- * Turns answers (question id → option id | [option ids] | number; absent or
- * null for a blank optional single question) into selection values
- * values[q][s], checking every rule. Throws AnswerError.
+ * Parses answers from their JSON text strictly (SPEC §8.1, §2.3: no null,
+ * no duplicate question id, integers only). Throws AnswerError with code
+ * 'json'.
+ */
+export function parseAnswers(text) {
+  let a;
+  try {
+    a = parseStrictJSON(text);
+  } catch (e) {
+    throw new AnswerError('json', null, `answers: ${e.message}`, '回答の形式が正しくありません', 'The answers are malformed');
+  }
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+    throw new AnswerError('json', null, 'answers: not a JSON object', '回答の形式が正しくありません', 'The answers are malformed');
+  }
+  return a;
+}
+
+/**
+ * Turns answers (question id → option id | [option ids] | number; a
+ * question is skipped only by leaving it out, never by null) into selection
+ * values values[q][s], checking every rule. Throws AnswerError.
  */
 export function plaintextFromAnswers(manifest, answers) {
   answers = answers ?? {};
@@ -888,10 +906,14 @@ export function plaintextFromAnswers(manifest, answers) {
   const pt = [];
   for (const q of manifest.questions) {
     let v = Object.prototype.hasOwnProperty.call(answers, q.id) ? answers[q.id] : undefined;
-    const given = v !== undefined && v !== null;
+    const given = v !== undefined;
     const ja = labelIn(q.label, 'ja'), en = labelIn(q.label, 'en');
     const qid = JSON.stringify(q.id);
     const err = (code, msg, jaText, enText) => new AnswerError(code, q.id, msg, jaText, enText);
+    if (v === null || (Array.isArray(v) && v.includes(null))) {
+      throw err('json', `question ${qid}: null is not allowed: leave a question out to skip it`,
+        '回答の形式が正しくありません', 'The answers are malformed');
+    }
     const optionIndex = (x) => {
       if (typeof x !== 'string') {
         throw err('not-an-option', `question ${qid}: ${JSON.stringify(x)} is not an option id`,

@@ -67,13 +67,13 @@ test('answers.json: the valid answers give their plaintext, each invalid set is 
   const v = load('answers.json');
   const m = koe.parseManifest(koe.base64Decode(v.manifest));
   for (const c of v.valid) {
-    assert.deepEqual(koe.plaintextFromAnswers(m, c.answers), c.plaintext, c.name);
+    assert.deepEqual(koe.plaintextFromAnswers(m, koe.parseAnswers(c.answers)), c.plaintext, c.name);
   }
   const seen = new Set();
   for (const c of v.invalid) {
     assert.ok(c.code in v.codes, c.name);
     seen.add(c.code);
-    assert.throws(() => koe.plaintextFromAnswers(m, c.answers), (e) => {
+    assert.throws(() => koe.plaintextFromAnswers(m, koe.parseAnswers(c.answers)), (e) => {
       assert.equal(e.name, 'AnswerError', c.name);
       assert.equal(e.code, c.code, `${c.name}: ${e.message}`);
       assert.ok(e.text.ja && e.text.en, c.name);
