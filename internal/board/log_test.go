@@ -21,8 +21,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/koe-vote/koe/internal/board"
-	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 )
 
 const testElection = "e1"

@@ -17,8 +17,6 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
-
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Election is what a voter's device needs of an election: fetched from
@@ -259,7 +257,7 @@ func (c *Client) VerifyCast(ctx context.Context, el *Election, env *ballotbox.En
 	if e.Type != board.TypeBallot || !bytes.Equal(got.Ballot, env.Ballot) || got.Counter != env.Counter {
 		return fmt.Errorf("board entry %d is not this ballot", r.Receipt.Index)
 	}
-	v, err := note.NewVerifier(el.BoardKey)
+	v, err := board.ParseVerifierKey(el.BoardKey)
 	if err != nil {
 		return err
 	}

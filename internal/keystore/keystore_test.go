@@ -1,12 +1,12 @@
 package keystore
 
 import (
-	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"strings"
 	"testing"
 )

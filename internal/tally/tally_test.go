@@ -1,13 +1,13 @@
 package tally
 
 import (
-	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"slices"
 	"strings"
 	"testing"

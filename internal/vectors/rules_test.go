@@ -59,7 +59,7 @@ type answersFile struct {
 
 type answersVector struct {
 	Name      string           `json:"name"`
-	Answers   string           `json:"answers"` // the exact JSON text of the answers
+	Answers   string           `json:"answers"`             // the exact JSON text of the answers
 	Plaintext ballot.Plaintext `json:"plaintext,omitempty"` // valid only
 	Code      string           `json:"code,omitempty"`      // invalid only
 }
