@@ -30,13 +30,20 @@ type Election struct {
 	BoardKey  string
 }
 
+// electionInfo is the answer to GET /elections/{E} (SPEC.md §15), decoded
+// strictly: every field the server sends is listed (the optional ones with
+// omitempty), and the manifest, which the device needs, is required.
 type electionInfo struct {
 	ID           string          `json:"id"`
 	State        string          `json:"state"`
+	Title        ballot.Text     `json:"title"`
+	Kind         string          `json:"kind"`
 	Manifest     json.RawMessage `json:"manifest"`
 	RegistrarKey string          `json:"registrarKey"`
 	BoardKey     string          `json:"boardKey"`
-	Params       *record.Params  `json:"params"`
+	Origin       string          `json:"origin"`
+	Params       *record.Params  `json:"params,omitempty"`
+	DigitalID    json.RawMessage `json:"digitalID,omitempty"` // not used by the client
 }
 
 // Election fetches an open election.
