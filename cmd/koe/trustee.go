@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
+	"github.com/koe-vote/koe/internal/board"
 	"golang.org/x/term"
 
 	"github.com/koe-vote/koe/internal/ballot"
@@ -202,7 +202,7 @@ func (p *serverPlace) board() (*client.BoardCeremony, error) {
 	default:
 		return nil, err
 	}
-	verifier, err := note.NewVerifier(st.BoardKey)
+	verifier, err := board.ParseVerifierKey(st.BoardKey)
 	if err != nil {
 		return nil, fmt.Errorf("board key %q: %w", st.BoardKey, err)
 	}

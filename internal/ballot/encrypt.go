@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/koe-vote/koe/internal/strictjson"
 
@@ -21,7 +23,8 @@ type Plaintext [][]uint64
 
 // Answers maps a question id to its answer, as a voter gives it: an option id
 // (single choice), a list of option ids (multiple choice), or a number
-// (rating). A blank optional single-choice question is absent or null.
+// (rating). A question is skipped only by leaving it out: a nil answer
+// (JSON null) is refused (SPEC.md §8.1).
 type Answers map[string]any
 
 // Plaintext turns answers into selection values, checking every rule of the
@@ -36,8 +39,8 @@ func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
 	for qi := range m.Questions {
 		q := &m.Questions[qi]
 		v, given := a[q.ID]
-		if v == nil {
-			given = false
+		if given && v == nil {
+			return nil, fmt.Errorf("question %q: null is not allowed: leave a question out to skip it", q.ID)
 		}
 		optionIndex := func(x any) (int, error) {
 			s, ok := x.(string)
@@ -102,11 +105,14 @@ func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
 			case int:
 				r = float64(x)
 			case json.Number:
-				f, err := x.Float64()
+				n, err := strconv.ParseInt(x.String(), 10, 64)
 				if err != nil {
-					return nil, fmt.Errorf("question %q: %v", q.ID, err)
+					return nil, fmt.Errorf("question %q: %s: %w", q.ID, x, errNotInteger)
 				}
-				r = f
+				if n < int64(q.Min) || n > int64(q.Max) {
+					return nil, fmt.Errorf("question %q: %v is not a whole number from %d to %d", q.ID, v, q.Min, q.Max)
+				}
+				r = float64(n)
 			default:
 				return nil, fmt.Errorf("question %q: answer with a number from %d to %d", q.ID, q.Min, q.Max)
 			}
@@ -119,17 +125,58 @@ func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
 	return pt, nil
 }
 
-// ParseAnswers decodes answers given as a JSON object.
+// ParseAnswers decodes answers given as a JSON object (SPEC.md §8.1)
+// strictly (§2.3): no null anywhere (a question is skipped only by leaving
+// it out), no duplicate question id, valid UTF-8, nothing after the
+// object, and numbers only as integers without fraction or exponent.
+// Whether each answer fits its question is Manifest.Plaintext's check.
 func ParseAnswers(data []byte) (Answers, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var a Answers
-	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("answers: %v", err)
+	var raw map[string]json.RawMessage
+	if err := strictjson.Decode(data, &raw); err != nil {
+		return nil, fmt.Errorf("answers: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("answers: trailing data after the JSON object")
+	a := Answers{}
+	for id, r := range raw {
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("answers: question %q: %v", id, err)
+		}
+		if err := integersOnly(v); err != nil {
+			return nil, fmt.Errorf("answers: question %q: %w", id, err)
+		}
+		a[id] = v
 	}
 	return a, nil
+}
+
+// errNotInteger is a JSON number with a fraction or exponent where koe
+// takes only integers (SPEC §2.3).
+var errNotInteger = errors.New("a number with a fraction or exponent is not allowed (integers only)")
+
+// integersOnly checks that every number in v, decoded with UseNumber, is
+// written as an integer.
+func integersOnly(v any) error {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseInt(x.String(), 10, 64); err != nil {
+			return fmt.Errorf("%s: %w", x, errNotInteger)
+		}
+	case []any:
+		for _, y := range x {
+			if err := integersOnly(y); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for _, y := range x {
+			if err := integersOnly(y); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Answers turns selection values back into answers (for showing a voter

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/koe-vote/koe/internal/group"
 )
@@ -178,6 +179,18 @@ func FuzzParseAnswers(f *testing.F) {
 		a, err := ParseAnswers(data)
 		if err != nil {
 			return
+		}
+		// What ParseAnswers accepts is strict JSON (SPEC §8.1, §2.3).
+		if !utf8.Valid(data) || bytes.Contains(data, []byte("null")) && !bytes.Contains(data, []byte(`"`)) {
+			t.Fatalf("accepted %q", data)
+		}
+		for id, v := range a {
+			if v == nil {
+				t.Fatalf("question %q: a nil answer accepted", id)
+			}
+			if integersOnly(v) != nil {
+				t.Fatalf("question %q: a non-integer number accepted", id)
+			}
 		}
 		pt, err := m.Plaintext(a)
 		if err != nil {

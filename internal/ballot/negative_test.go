@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
+	"os"
 	"strings"
 	"testing"
 
@@ -456,7 +458,7 @@ func TestPlaintextRejects(t *testing.T) {
 		{"option not a string", survey.Manifest, with("age", 3.0), "not an option"},
 		{"single given a list", survey.Manifest, with("age", []any{"30s"}), "not an option"},
 		{"missing required single", survey.Manifest, with("age", nil), "needs an answer"},
-		{"null required single", ref.Manifest, Answers{"plan": nil}, "needs an answer"},
+		{"null required single", ref.Manifest, Answers{"plan": nil}, "null is not allowed"},
 		{"empty answers", ref.Manifest, Answers{}, "needs an answer"},
 		{"too many choices", survey.Manifest, with("fields", []any{"health", "disaster", "transport", "education"}), "options chosen"},
 		{"too few choices", survey.Manifest, with("fields", []any{}), "options chosen"},
@@ -472,7 +474,7 @@ func TestPlaintextRejects(t *testing.T) {
 		{"rating non-integer", survey.Manifest, with("science-city", 3.5), "whole number"},
 		{"rating string", survey.Manifest, with("science-city", "3"), "a number"},
 		{"rating bad json.Number", survey.Manifest, with("science-city", json.Number("x")), "science-city"},
-		{"rating json.Number fraction", survey.Manifest, with("science-city", json.Number("2.5")), "whole number"},
+		{"rating json.Number fraction", survey.Manifest, with("science-city", json.Number("2.5")), "integers only"},
 		{"rating missing", survey.Manifest, with("science-city", nil), "needs an answer"},
 		{"rating list", survey.Manifest, with("science-city", []any{3.0}), "a number"},
 	} {
@@ -513,6 +515,16 @@ func TestParseAnswers(t *testing.T) {
 		{`{"plan":"yes"} {}`, false},
 		{`{"plan":"yes"} 1`, false},
 		{`{"plan":`, false},
+		{`{"plan":null}`, false},
+		{`{"fields":["health",null]}`, false},
+		{`null`, false},
+		{`{"plan":"yes","plan":"no"}`, false},
+		{`{"score":3}`, true},
+		{`{"score":-3}`, true},
+		{`{"score":3.0}`, false},
+		{`{"score":3e0}`, false},
+		{`{"score":2.5}`, false},
+		{"{\"plan\":\"\xff\"}", false},
 	} {
 		t.Run(tc.data, func(t *testing.T) {
 			if _, err := ParseAnswers([]byte(tc.data)); (err == nil) != tc.ok {
@@ -816,4 +828,26 @@ func TestSpoiledRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A spoiled ballot lacking a field is refused, naming the field (SPEC
+// §8.6, §2.3).
+func TestParseSpoiledRequiresFields(t *testing.T) {
+	data, err := os.ReadFile("../../examples/referendum.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := group.RandomScalar(rand.Reader)
+	e, err := NewElection(data, group.BaseMul(x), NoRegistrar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := Plaintext{{0, 1}}
+	b, nonces, err := Encrypt(rand.Reader, e, [32]byte{}, pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := json.Marshal(Spoil(b, pt, nonces))
+	strictjsontest.RequireFields(t, good, func(b []byte) error { _, err := ParseSpoiled(b); return err },
+		"ballot", "values", "nonces")
 }

@@ -27,11 +27,25 @@ type Envelope struct {
 
 // Errors callers branch on.
 var (
-	ErrMalformed         = errors.New("malformed cast")
-	ErrInvalidCredential = errors.New("invalid credential")
+	ErrMalformed = errors.New("malformed cast")
+	// ErrInvalidCredential is credential.ErrInvalidCredential: one
+	// sentinel for a credential that does not verify, wherever found.
+	ErrInvalidCredential = credential.ErrInvalidCredential
 	ErrInvalidSignature  = errors.New("invalid cast signature")
-	ErrInvalidBallot     = errors.New("invalid ballot")
+	// ErrInvalidBallot is ballot.ErrBallot: a ballot that does not
+	// decode or whose proofs fail.
+	ErrInvalidBallot = ballot.ErrBallot
 )
+
+// wrap returns err as an error of sentinel: err itself if it already is
+// one (so the message does not say "invalid ballot: invalid ballot: …"),
+// else both, so that errors.Is finds the sentinel and err's own.
+func wrap(sentinel, err error) error {
+	if errors.Is(err, sentinel) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
+}
 
 // Checked is an envelope whose credential, signature and ballot have been
 // decoded and checked.
@@ -47,7 +61,7 @@ type Checked struct {
 func ParseEnvelope(data []byte) (*Envelope, error) {
 	var env Envelope
 	if err := strictjson.Decode(data, &env); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, wrap(ErrMalformed, err)
 	}
 	return &env, nil
 }
@@ -62,14 +76,14 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, batch *group.Batch) (*Checked, error) {
 	b, err := ballot.Decode(e, env.Ballot)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidBallot, err)
+		return nil, wrap(ErrInvalidBallot, err)
 	}
 	cred, err := credential.DecodeCredential(registrar, env.Credential)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCredential, err)
+		return nil, wrap(ErrInvalidCredential, err)
 	}
 	if err := cred.Verify(registrar, e.Context); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidCredential, err)
+		return nil, wrap(ErrInvalidCredential, err)
 	}
 	if len(env.Salt) != credential.SaltSize {
 		return nil, fmt.Errorf("%w: salt is %d bytes, want %d", ErrMalformed, len(env.Salt), credential.SaltSize)
@@ -79,7 +93,7 @@ func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, b
 	}
 	tracking := b.TrackingCode()
 	if err := credential.VerifyCast(cred.PublicKey, e.Context, tracking, env.Counter, env.Signature); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+		return nil, wrap(ErrInvalidSignature, err)
 	}
 	if batch == nil {
 		err = b.Verify(e)
@@ -87,7 +101,7 @@ func Check(e *ballot.Election, registrar *credential.PublicKey, env *Envelope, b
 		err = b.AddTo(batch, e)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidBallot, err)
+		return nil, wrap(ErrInvalidBallot, err)
 	}
 	return &Checked{Envelope: env, Ballot: b, Credential: cred, Tracking: tracking, Key: credential.KeyHash(cred.PublicKey)}, nil
 }

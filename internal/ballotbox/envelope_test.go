@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/koe-vote/koe/internal/strictjson"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,5 +230,61 @@ func TestChallengeUnlinkable(t *testing.T) {
 		if what, ok := public[v]; ok {
 			t.Errorf("the cast envelope repeats the challenged ballot's %s", what)
 		}
+	}
+}
+
+// A cast envelope lacking a field is refused by ParseEnvelope (SPEC §2.3,
+// §15.4), naming the field.
+func TestParseEnvelopeRequiresFields(t *testing.T) {
+	f := newFixture(t)
+	data, err := json.Marshal(f.envelope(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	strictjsontest.RequireFields(t, data, func(data []byte) error {
+		env, err := ParseEnvelope(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("ParseEnvelope: %v does not wrap ErrMalformed", err)
+			}
+			return err
+		}
+		_, err = Check(f.e, f.reg.PublicKey(), env, nil)
+		return err
+	}, "ballot", "credential", "salt", "counter", "signature")
+}
+
+// Check's errors carry both its sentinel and the cause's (errors.Is finds
+// each), on one line, without a doubled prefix (code-review §3 item 7).
+func TestCheckErrorWrapping(t *testing.T) {
+	f := newFixture(t)
+	flip := func(b []byte, i int) []byte { b = bytes.Clone(b); b[i] ^= 1; return b }
+	for _, tc := range []struct {
+		name   string
+		mutate func(e *Envelope)
+		is     []error
+		double string
+	}{
+		{"truncated ballot", func(e *Envelope) { e.Ballot = e.Ballot[:100] }, []error{ErrInvalidBallot, ballot.ErrBallot}, "invalid ballot: invalid ballot"},
+		{"credential", func(e *Envelope) { e.Credential = flip(e.Credential, len(e.Credential)-1) }, []error{ErrInvalidCredential, credential.ErrInvalidCredential}, "invalid credential: credential: invalid credential"},
+		{"short credential", func(e *Envelope) { e.Credential = e.Credential[:10] }, []error{ErrInvalidCredential, credential.ErrInvalidCredential}, "invalid credential: credential: invalid credential"},
+		{"signature", func(e *Envelope) { e.Signature = flip(e.Signature, 3) }, []error{ErrInvalidSignature, credential.ErrInvalidSignature}, "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := *f.envelope(t, 1)
+			tc.mutate(&env)
+			_, err := Check(f.e, f.reg.PublicKey(), &env, nil)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range tc.is {
+				if !errors.Is(err, s) {
+					t.Errorf("%v: errors.Is(%v) is false", err, s)
+				}
+			}
+			if strings.Contains(err.Error(), tc.double) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: a doubled prefix or a line break", err)
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 )
 
 const testElection = "e1"
@@ -802,4 +803,27 @@ func FuzzVerifyReceipt(f *testing.F) {
 			t.Fatalf("a receipt verified with index %d, leaf %s, election %q", r2.Index, r2.LeafHash, r2.Election)
 		}
 	})
+}
+
+// A receipt lacking a field is refused, even the receipt of entry 0 of a
+// one-entry log whose "index" is 0 and "proof" empty: SPEC §2.3 requires
+// every field of §13.4 (before, such a receipt decoded and verified).
+func TestDecodeReceiptRequiresFields(t *testing.T) {
+	l := newTestLog(t)
+	l.grow(t, 1)
+	r, err := l.MakeReceipt(context.Background(), 0, trackingOf(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strictjsontest.RequireFields(t, b, func(data []byte) error {
+		r, err := board.DecodeReceipt(data)
+		if err != nil {
+			return err
+		}
+		return board.VerifyReceipt(r, l.entry(t, 0), l.verifier)
+	}, "election", "tracking", "index", "leafHash", "proof", "checkpoint")
 }

@@ -19,23 +19,6 @@ import (
 // MaxTranscriptSize bounds the JSON input of DecodeTranscript.
 const MaxTranscriptSize = 32 << 20
 
-var jsonKeys = map[string]bool{
-	// Announcement
-	"index": true, "name": true, "hpkePublicKey": true, "commitments": true, "proofs": true,
-	// Dealing
-	"from": true, "shares": true, "to": true, "ciphertext": true, "announcementsHash": true, "signature": true,
-	// Verdict
-	"complaints": true, "against": true, "reason": true, "dealingsHash": true,
-	// Response
-	"dealer": true, "share": true,
-	// Transcript
-	"params": true, "n": true, "t": true, "announcements": true, "dealings": true,
-	"verdicts": true, "responses": true,
-	// Result
-	"qual": true, "jointKey": true, "verificationKeys": true, "key": true,
-	"disqualified": true, "trustee": true,
-}
-
 func decodeHex(field, s string, size int) ([]byte, error) {
 	if len(s) != 2*size {
 		return nil, fmt.Errorf("%s: %d hex digits, want %d", field, len(s), 2*size)
@@ -140,7 +123,7 @@ func (a Announcement) MarshalJSON() ([]byte, error) {
 // ceremony parameters (indices are checked against MaxTrustees only).
 func (a *Announcement) UnmarshalJSON(data []byte) error {
 	var w announcementJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: announcement: %w", err)
 	}
 	tmp := Announcement{Index: w.Index, Name: w.Name}
@@ -221,7 +204,7 @@ func (d Dealing) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
 func (d *Dealing) UnmarshalJSON(data []byte) error {
 	var w dealingJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: dealing: %w", err)
 	}
 	if w.Shares == nil {
@@ -300,7 +283,7 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
 func (v *Verdict) UnmarshalJSON(data []byte) error {
 	var w verdictJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: verdict: %w", err)
 	}
 	if w.Complaints == nil {
@@ -362,7 +345,7 @@ func (r Response) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes strictly (indices are checked against MaxTrustees only).
 func (r *Response) UnmarshalJSON(data []byte) error {
 	var w responseJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: response: %w", err)
 	}
 	s, err := decodeHexScalar("share", w.Share)
@@ -444,7 +427,7 @@ func (tr *Transcript) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("ceremony: transcript of %d bytes exceeds %d", len(data), MaxTranscriptSize)
 	}
 	var w transcriptJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: transcript: %w", err)
 	}
 	switch {
@@ -533,7 +516,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // ascending and disjoint from qual.
 func (r *Result) UnmarshalJSON(data []byte) error {
 	var w resultJSON
-	if err := strictjson.DecodeKeys(data, &w, jsonKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: result: %w", err)
 	}
 	if w.Qual == nil || w.VerificationKeys == nil || w.Disqualified == nil {

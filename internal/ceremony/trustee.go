@@ -499,12 +499,6 @@ type trusteeJSON struct {
 	Share         *string   `json:"share,omitempty"`
 }
 
-var trusteeKeys = map[string]bool{
-	"n": true, "t": true, "context": true, "index": true, "name": true, "stage": true,
-	"hpkeSeed": true, "coefficients": true, "received": true, "from": true, "share": true,
-	"commitments": true, "hpkePublicKey": true,
-}
-
 // MarshalBinary encodes the trustee's secret state as JSON (SPEC.md §6.5).
 // Before Finish:
 //
@@ -551,7 +545,7 @@ func (t *Trustee) MarshalBinary() ([]byte, error) {
 // that has not finished.
 func (t *Trustee) UnmarshalBinary(data []byte) error {
 	var w trusteeJSON
-	if err := strictjson.DecodeKeys(data, &w, trusteeKeys); err != nil {
+	if err := strictjson.Decode(data, &w); err != nil {
 		return fmt.Errorf("ceremony: trustee secret: %w", err)
 	}
 	fail := func(format string, args ...any) error {

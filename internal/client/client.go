@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/koe-vote/koe/internal/strictjson"
 )
 
 // Client calls one koe server.
@@ -44,7 +46,14 @@ func IsCode(err error, code string) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
-// Do sends a request and decodes a JSON answer into out (if not nil).
+// ErrAnswer is wrapped by the error for a server answer that is not the
+// strict JSON of its message (SPEC.md §2.3, §15.1): null, a missing,
+// unknown or duplicate field, trailing data. A client treats such an
+// answer as a failure of the server, never as the zero value.
+var ErrAnswer = errors.New("client: the server's answer is not strict JSON of the expected message")
+
+// Do sends a request and decodes a JSON answer into out (if not nil)
+// strictly, with strictjson: out's json tags are the answer's schema.
 func (c *Client) Do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	raw, err := c.Raw(ctx, method, path, contentType, body)
 	if err != nil {
@@ -53,10 +62,16 @@ func (c *Client) Do(ctx context.Context, method, path, contentType string, body 
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
+	if err := strictjson.Decode(raw, out); err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrAnswer, method, path, err)
 	}
 	return nil
+}
+
+// errorBody is the JSON of an error answer (SPEC.md §15.1).
+type errorBody struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
 }
 
 // Raw sends a request and returns the answer's body.
@@ -86,8 +101,13 @@ func (c *Client) Raw(ctx context.Context, method, path, contentType string, body
 	}
 	if resp.StatusCode >= 300 {
 		e := &Error{Status: resp.StatusCode}
-		if json.Unmarshal(raw, e) != nil || e.Code == "" {
+		var b errorBody
+		if strictjson.Decode(raw, &b) != nil || b.Code == "" {
+			// Not koe's error message (a proxy's page, a malformed
+			// answer): keep its text, under the code "http".
 			e.Code, e.Message = "http", strings.TrimSpace(string(raw))
+		} else {
+			e.Code, e.Message = b.Code, b.Message
 		}
 		return nil, e
 	}

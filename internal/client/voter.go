@@ -17,8 +17,6 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
-
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Election is what a voter's device needs of an election: fetched from
@@ -32,13 +30,20 @@ type Election struct {
 	BoardKey  string
 }
 
+// electionInfo is the answer to GET /elections/{E} (SPEC.md §15), decoded
+// strictly: every field the server sends is listed (the optional ones with
+// omitempty), and the manifest, which the device needs, is required.
 type electionInfo struct {
 	ID           string          `json:"id"`
 	State        string          `json:"state"`
+	Title        ballot.Text     `json:"title"`
+	Kind         string          `json:"kind"`
 	Manifest     json.RawMessage `json:"manifest"`
 	RegistrarKey string          `json:"registrarKey"`
 	BoardKey     string          `json:"boardKey"`
-	Params       *record.Params  `json:"params"`
+	Origin       string          `json:"origin"`
+	Params       *record.Params  `json:"params,omitempty"`
+	DigitalID    json.RawMessage `json:"digitalID,omitempty"` // not used by the client
 }
 
 // Election fetches an open election.
@@ -259,7 +264,7 @@ func (c *Client) VerifyCast(ctx context.Context, el *Election, env *ballotbox.En
 	if e.Type != board.TypeBallot || !bytes.Equal(got.Ballot, env.Ballot) || got.Counter != env.Counter {
 		return fmt.Errorf("board entry %d is not this ballot", r.Receipt.Index)
 	}
-	v, err := note.NewVerifier(el.BoardKey)
+	v, err := board.ParseVerifierKey(el.BoardKey)
 	if err != nil {
 		return err
 	}

@@ -108,11 +108,6 @@ type file struct {
 	Ciphertext string `json:"ciphertext"`
 }
 
-var fileKeys = map[string]bool{
-	"format": true, "kind": true, "kdf": true, "time": true, "memory": true,
-	"threads": true, "salt": true, "nonce": true, "ciphertext": true,
-}
-
 func checkKind(kind string) error {
 	if kind == "" || len(kind) > MaxKindLength {
 		return fmt.Errorf("kind must be 1..%d bytes", MaxKindLength)
@@ -211,7 +206,7 @@ func parse(data []byte) (*header, error) {
 		return nil, fmt.Errorf("%w: not UTF-8", ErrMalformed)
 	}
 	var f file
-	if err := strictjson.DecodeKeys(data, &f, fileKeys); err != nil {
+	if err := strictjson.Decode(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if f.Format != Format {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"strings"
 	"testing"
 )
@@ -213,4 +214,12 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Open after successful parse: %v", err)
 		}
 	})
+}
+
+// A keystore file lacking a field is refused, naming the field (SPEC §6.5,
+// §2.3).
+func TestRequiredFields(t *testing.T) {
+	f := seal(t, []byte("secret"))
+	strictjsontest.RequireFields(t, f, func(b []byte) error { _, err := Open(pass, kind, b); return err },
+		"format", "kind", "kdf", "time", "memory", "threads", "salt", "nonce", "ciphertext")
 }

@@ -107,7 +107,9 @@ func TestParse(t *testing.T) {
 		t.Error("Redacted shows the secret or changes the original")
 	}
 	bad := []struct{ json, want string }{
-		{`{"clientID":"koe","clientSecret":"s","redirectURL":"https://koe.example.jp/cb"}`, "issuer is required"},
+		{`{"clientID":"koe","clientSecret":"s","redirectURL":"https://koe.example.jp/cb"}`, `missing required field "issuer"`},
+		{`{"issuer":"https://id.example.jp","clientSecret":"s","redirectURL":"https://koe.example.jp/cb"}`, `missing required field "clientID"`},
+		{`{"issuer":"","clientID":"koe","clientSecret":"s","redirectURL":"https://koe.example.jp/cb"}`, "issuer is required"},
 		{`{` + strings.Replace(base, "https://id", "http://id", 1) + `}`, "must use https"},
 		{`{` + base + `,"rules":[{"claim":"x","op":"startsWith","value":"a"}]}`, `unknown op "startsWith"`},
 		{`{` + base + `,"rules":[{"claim":"x","op":"age-at-least","value":"18"}]}`, "whole number"},

@@ -94,7 +94,8 @@ func LoadElection(dir string) (*ballot.Election, *ceremony.Result, error) {
 	h := ballot.Hash(data)
 	res, err := tr.Verify(h[:])
 	if err != nil {
-		return nil, nil, fmt.Errorf("ceremony: %w", err)
+		// The ceremony package's errors begin "ceremony: ": not again.
+		return nil, nil, err
 	}
 	reg, err := LoadRegistrar(dir)
 	if err != nil {

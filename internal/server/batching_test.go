@@ -26,9 +26,7 @@ func TestBatchedRegistrationRetry(t *testing.T) {
 	register := func() chan []byte {
 		out := make(chan []byte, 1)
 		go func() {
-			var resp struct {
-				BlindSignature []byte `json:"blindSignature"`
-			}
+			var resp server.RegisterResponse
 			if err := sim.voter.JSON(ctx, "POST", client.ElectionPath(sim.id, "/register"), req, &resp); err != nil {
 				t.Errorf("register: %v", err)
 			}

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/koe-vote/koe/internal/board"
 )
 
 // boardSigner signs one election's checkpoints with the server's Ed25519
@@ -25,7 +27,7 @@ func signerFor(key ed25519.PrivateKey, origin string) (note.Signer, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := note.NewVerifier(vkey)
+	v, err := board.ParseVerifierKey(vkey)
 	if err != nil {
 		return nil, "", err
 	}

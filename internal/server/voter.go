@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -153,10 +154,14 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err == nil && !batch.Verify() {
 		// Name the failing proof.
-		if err = c.Ballot.Verify(el.e); err == nil {
-			err = ballotbox.ErrInvalidBallot
+		// ballot.Verify's errors are ballotbox.ErrInvalidBallot (ballot.ErrBallot)
+		// already: one line, not two joined sentinels.
+		switch err = c.Ballot.Verify(el.e); {
+		case err == nil:
+			err = fmt.Errorf("%w: a proof fails in the batch check", ballotbox.ErrInvalidBallot)
+		case !errors.Is(err, ballotbox.ErrInvalidBallot):
+			err = fmt.Errorf("%w: %w", ballotbox.ErrInvalidBallot, err)
 		}
-		err = errors.Join(ballotbox.ErrInvalidBallot, err)
 	}
 	if err != nil {
 		code, status := "invalid-ballot", http.StatusBadRequest

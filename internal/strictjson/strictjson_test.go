@@ -3,6 +3,7 @@ package strictjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,11 +37,15 @@ func TestDecode(t *testing.T) {
 		{"unknown nested field", `{"label":{"ja":"x","fr":"y"}}`, `unknown field "fr"`},
 		{"key in the wrong case", `{"ID":"a"}`, `unknown field "ID"`},
 		{"duplicate key", `{"id":"a","id":"b"}`, `duplicate field "id"`},
-		{"trailing data", `{"id":"a"} {}`, "trailing data"},
-		{"trailing garbage", `{"id":"a"}x`, "trailing data"},
+		{"trailing data", `{"id":"a","count":1,"label":{"ja":""}} {}`, "trailing data"},
+		{"trailing garbage", `{"id":"a","count":1,"label":{"ja":""}}x`, "trailing data"},
 		{"field excluded by a dash", `{"Skip":"a"}`, `unknown field "Skip"`},
 		{"too deep", strings.Repeat("[", 40) + strings.Repeat("]", 40), "nested too deeply"},
-		{"wrong type", `{"count":"2"}`, "cannot unmarshal"},
+		{"wrong type", `{"id":"a","count":"2","label":{"ja":""}}`, "cannot unmarshal"},
+		{"missing field", `{"id":"a","label":{"ja":""}}`, `missing required field "count"`},
+		{"missing nested field", `{"id":"a","count":1,"label":{"en":"x"}}`, `missing required field "ja"`},
+		{"missing field in an array", `{"id":"a","count":1,"label":{"ja":""},"items":[{"en":"x"}]}`, `missing required field "ja"`},
+		{"empty object", `{}`, `missing required field "id"`},
 		{"empty", ``, "EOF"},
 		{"null field", `{"id":null}`, "null is not allowed"},
 		{"null object", `{"label":null}`, "null is not allowed"},
@@ -68,7 +73,7 @@ func TestDecode(t *testing.T) {
 
 func TestBase64(t *testing.T) {
 	var v outer
-	if err := Decode([]byte(`{"data":"AAECAw=="}`), &v); err != nil || string(v.Data) != "\x00\x01\x02\x03" {
+	if err := Decode([]byte(`{"id":"","count":0,"label":{"ja":""},"data":"AAECAw=="}`), &v); err != nil || string(v.Data) != "\x00\x01\x02\x03" {
 		t.Fatalf("canonical base64: %v, %q", err, v.Data)
 	}
 	if b, err := Base64("AAECAw=="); err != nil || len(b) != 4 {
@@ -78,19 +83,6 @@ func TestBase64(t *testing.T) {
 		if _, err := Base64(s); err != ErrBase64 {
 			t.Errorf("Base64(%q) = %v, want ErrBase64", s, err)
 		}
-	}
-}
-
-func TestDecodeKeysStrict(t *testing.T) {
-	allowed := map[string]bool{"id": true, "count": true}
-	var v outer
-	for _, in := range []string{`{"id":null}`, `{"count":1,"id":[null]}`, "{\"id\":\"\xfe\"}"} {
-		if err := DecodeKeys([]byte(in), &v, allowed); err == nil {
-			t.Errorf("DecodeKeys(%q) accepted", in)
-		}
-	}
-	if err := DecodeKeys([]byte(`{"id":"a","count":1}`), &v, allowed); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -105,7 +97,7 @@ func TestRawMessagesAndMaps(t *testing.T) {
 	if string(v.Raw) != `{"anything":[1,{"goes":true}]}` || v.M["x"].Ja != "声" {
 		t.Fatalf("decoded %+v", v)
 	}
-	for _, in := range []string{`{"m":{"x":{"JA":"a"}}}`, `{"m":{"x":{"ja":"a","fr":"b"}}}`, `{"m":{"x":{},"x":{}}}`, `{"Raw":{}}`} {
+	for _, in := range []string{`{"raw":{},"m":{"x":{}}}`, `{"m":{}}`, `{"m":{"x":{"JA":"a"}}}`, `{"m":{"x":{"ja":"a","fr":"b"}}}`, `{"m":{"x":{},"x":{}}}`, `{"Raw":{}}`} {
 		if err := Decode([]byte(in), &v); err == nil {
 			t.Errorf("Decode(%s) accepted", in)
 		}
@@ -114,6 +106,8 @@ func TestRawMessagesAndMaps(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"id":"a","count":2,"label":{"ja":"声"},"items":[{"ja":"x"}]}`))
+	f.Add([]byte(`{"id":"a","count":2,"label":{"ja":"声","en":"v"},"data":"AAECAw=="}`))
+	f.Add([]byte(`{"id":"a","label":{"ja":"声"}}`))
 	f.Add([]byte(`{"id":"a","id":"a"}`))
 	f.Add([]byte(`[[[]]]`))
 	f.Add([]byte(`{"data":"AAECAw==","id":null}`))
@@ -138,4 +132,64 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", v, w)
 		}
 	})
+}
+
+type embedded struct {
+	Kind string `json:"kind"`
+	Note string `json:"note,omitzero"`
+}
+
+type withEmbedded struct {
+	embedded
+	Value int                 `json:"value"`
+	Opt   *int                `json:"opt,omitempty"`
+	Byid  map[string]embedded `json:"byId,omitempty"`
+}
+
+// A field is required unless its tag says omitempty or omitzero (SPEC
+// §2.3), in embedded structs, pointers, slices and maps too.
+func TestRequiredFields(t *testing.T) {
+	var v withEmbedded
+	if err := Decode([]byte(`{"kind":"k","value":0}`), &v); err != nil {
+		t.Fatalf("all required fields present: %v", err)
+	}
+	if err := Decode([]byte(`{"kind":"k","note":"n","value":1,"opt":2,"byId":{"a":{"kind":"x"}}}`), &v); err != nil || *v.Opt != 2 || v.Byid["a"].Kind != "x" {
+		t.Fatalf("every field present: %v, %+v", err, v)
+	}
+	for _, tc := range []struct{ in, field string }{
+		{`{"value":0}`, "kind"},
+		{`{"kind":"k"}`, "value"},
+		{`{"kind":"k","value":0,"byId":{"a":{"note":"x"}}}`, "kind"},
+	} {
+		err := Decode([]byte(tc.in), &v)
+		if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), `"`+tc.field+`"`) {
+			t.Errorf("Decode(%s) = %v, want ErrMissing naming %q", tc.in, err, tc.field)
+		}
+	}
+	var p *withEmbedded
+	if err := Decode([]byte(`{"kind":"k"}`), &p); !errors.Is(err, ErrMissing) {
+		t.Errorf("through a pointer: %v, want ErrMissing", err)
+	}
+	var s []withEmbedded
+	if err := Decode([]byte(`[{"kind":"k","value":1},{"value":1}]`), &s); !errors.Is(err, ErrMissing) {
+		t.Errorf("in a slice: %v, want ErrMissing", err)
+	}
+}
+
+type selfDecoding struct{ got string }
+
+func (s *selfDecoding) UnmarshalJSON(data []byte) error { s.got = string(data); return nil }
+
+// A type with its own UnmarshalJSON is checked by it, not by its Go fields;
+// null inside it is still refused.
+func TestSelfDecoding(t *testing.T) {
+	var v struct {
+		X selfDecoding `json:"x"`
+	}
+	if err := Decode([]byte(`{"x":{"whatever":1}}`), &v); err != nil || v.X.got != `{"whatever":1}` {
+		t.Fatalf("Decode: %v, %q", err, v.X.got)
+	}
+	if err := Decode([]byte(`{"x":{"whatever":null}}`), &v); !errors.Is(err, ErrNull) {
+		t.Fatalf("null inside: %v, want ErrNull", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 	"slices"
 	"strings"
 	"testing"
@@ -533,4 +534,16 @@ func TestDecryptRefusesBelowPrivacyThreshold(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A share, a tally or results lacking a field are refused, naming the
+// field (SPEC §2.3, §9.1, §9.2, §9.4).
+func TestRequiredFields(t *testing.T) {
+	f := referendumFixture(t)
+	share, _ := json.Marshal(f.share(t, 1))
+	strictjsontest.RequireFields(t, share, func(b []byte) error { _, err := ParseShare(b); return err },
+		"trustee", "tally", "partials", "partials.0.d", "partials.0.proof")
+	results, _ := json.Marshal(ResultsOf(f.e.Manifest, 3, make([]uint64, f.e.Style.Selections())))
+	strictjsontest.RequireFields(t, results, func(b []byte) error { _, err := ParseResults(b); return err },
+		"election", "ballots", "questions", "questions.0.id", "questions.0.kind", "questions.0.options.0.id", "questions.0.options.0.count")
 }

@@ -59,7 +59,7 @@ type answersFile struct {
 
 type answersVector struct {
 	Name      string           `json:"name"`
-	Answers   json.RawMessage  `json:"answers"`
+	Answers   string           `json:"answers"`             // the exact JSON text of the answers
 	Plaintext ballot.Plaintext `json:"plaintext,omitempty"` // valid only
 	Code      string           `json:"code,omitempty"`      // invalid only
 }
@@ -68,6 +68,7 @@ type answersVector struct {
 var manifestClasses = map[string]string{
 	"json":          "not strict JSON (SPEC §2.3): null, a duplicate key, invalid UTF-8, trailing data, a wrong JSON type",
 	"unknown-field": "a field the manifest does not have",
+	"missing":       "a required field is absent (SPEC §2.3: every field not marked optional is required)",
 	"spec":          `spec is not "koe/v2"`,
 	"id":            "the election id does not match [a-z0-9][a-z0-9_-]{0,63}",
 	"kind":          `kind is not "vote" or "survey"`,
@@ -92,6 +93,7 @@ var goManifestClass = []struct {
 	{"size", regexp.MustCompile(`bytes, limit`)},
 	{"json", regexp.MustCompile(`null is not allowed|duplicate field|not UTF-8|trailing data|invalid character|cannot unmarshal|unexpected end|nested too deeply`)},
 	{"unknown-field", regexp.MustCompile(`unknown field`)},
+	{"missing", regexp.MustCompile(`missing required field`)},
 	{"spec", regexp.MustCompile(`^invalid manifest: spec is`)},
 	{"id", regexp.MustCompile(`^invalid manifest: id "`)},
 	{"kind", regexp.MustCompile(`^invalid manifest: kind is`)},
@@ -205,7 +207,20 @@ func genManifests(t *testing.T) *manifestFile {
 	add("an id of 65 characters", "id", edit(func(m map[string]any) { m["id"] = strings.Repeat("a", 65) }))
 	add("an id starting with -", "id", edit(func(m map[string]any) { m["id"] = "-a" }))
 	add("kind election", "kind", edit(func(m map[string]any) { m["kind"] = "election" }))
-	add("no Japanese title", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"en": "Title"} }))
+	add("no Japanese title", "missing", edit(func(m map[string]any) { m["title"] = map[string]any{"en": "Title"} }))
+	add("an empty Japanese title", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"ja": "", "en": "Title"} }))
+	for _, k := range []string{"spec", "id", "kind", "title", "trustees", "threshold", "questions"} {
+		add("no "+k, "missing", edit(func(m map[string]any) { delete(m, k) }))
+	}
+	for _, k := range []string{"id", "kind", "label"} {
+		add("a question without "+k, "missing", edit(func(m map[string]any) { delete(q(m, 0), k) }))
+	}
+	for _, k := range []string{"id", "label"} {
+		add("an option without "+k, "missing", edit(func(m map[string]any) { delete(q(m, 0)["options"].([]any)[0].(map[string]any), k) }))
+	}
+	add("an option description without Japanese", "missing", edit(func(m map[string]any) {
+		q(m, 0)["options"].([]any)[0].(map[string]any)["description"] = map[string]any{"en": "x"}
+	}))
 	add("a title of 2001 bytes", "text", edit(func(m map[string]any) { m["title"] = map[string]any{"ja": strings.Repeat("a", 2001)} }))
 	add("an English label of 2001 bytes", "text", edit(func(m map[string]any) { q(m, 0)["label"] = map[string]any{"ja": "a", "en": strings.Repeat("b", 2001)} }))
 	add("an option without a label", "text", edit(func(m map[string]any) {
@@ -303,6 +318,7 @@ const answersManifest = `{
 // answerCodes are the stable codes of answer errors (the booth's
 // AnswerError.code), with the Go messages they classify.
 var answerCodes = map[string]string{
+	"json":             "not strict JSON (SPEC §2.3): null (a question is skipped only by leaving it out), a duplicate question id, a number with a fraction or exponent, trailing data",
 	"unknown-question": "an answer to a question the manifest does not have",
 	"not-an-option":    "an option answer that is not a string",
 	"no-such-option":   "an option id the question does not have",
@@ -318,6 +334,7 @@ var goAnswerCode = []struct {
 	code string
 	re   *regexp.Regexp
 }{
+	{"json", regexp.MustCompile(`^answers: |null is not allowed`)},
 	{"unknown-question", regexp.MustCompile(`^answer to unknown question`)},
 	{"not-an-option", regexp.MustCompile(`is not an option id$`)},
 	{"no-such-option", regexp.MustCompile(`has no option`)},
@@ -346,18 +363,15 @@ func genAnswers(t *testing.T) *answersFile {
 	f := &answersFile{
 		Comment: "Answer sets (SPEC.md §8.1) for one manifest (base64 of its exact bytes): valid ones with the plaintext " +
 			"they give, invalid ones with the stable code of the error (see codes). Answers are a JSON object from " +
-			"question id to an option id (single), a list of option ids or one option id (multiple), or a number (rating).",
+			"question id to an option id (single), a list of option ids or one option id (multiple), or a number (rating), " +
+			"given as their exact JSON text, which is decoded strictly (SPEC §2.3; code json).",
 		Codes:    answerCodes,
 		Manifest: base64.StdEncoding.EncodeToString([]byte(answersManifest)),
 	}
 	base := `"one":"a","some":["p"],"score":3`
 	add := func(name, code, answers string) {
-		a, err := ballot.ParseAnswers([]byte(answers))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		pt, err := m.Plaintext(a)
-		v := answersVector{Name: name, Answers: json.RawMessage(answers)}
+		pt, err := parseAnswers(m, answers)
+		v := answersVector{Name: name, Answers: answers}
 		if code == "" {
 			if err != nil {
 				t.Fatalf("valid answers %q: %v", name, err)
@@ -373,8 +387,15 @@ func genAnswers(t *testing.T) *answersFile {
 	add("every question", "", `{"one":"b","maybe":"y","some":["r","p"],"any":["w","u","v"],"score":5}`)
 	add("a multiple choice as one id", "", `{"one":"a","some":"q","score":1}`)
 	add("an empty list where min is 0", "", `{`+base+`,"any":[]}`)
-	add("a rating written 3.0", "", `{"one":"a","some":["p"],"score":3.0}`)
-	add("a rating written 2e0", "", `{"one":"a","some":["p"],"score":2e0}`)
+	add("a blank optional question left out", "", `{`+base+`}`)
+	add("a rating written 3.0", "json", `{"one":"a","some":["p"],"score":3.0}`)
+	add("a rating written 2e0", "json", `{"one":"a","some":["p"],"score":2e0}`)
+	add("null for a blank optional question", "json", `{`+base+`,"maybe":null}`)
+	add("null for a multiple choice", "json", `{"one":"a","some":["p"],"any":null,"score":3}`)
+	add("null in a list", "json", `{"one":"a","some":["p",null],"score":3}`)
+	add("a question answered twice", "json", `{"one":"a","one":"b","some":["p"],"score":3}`)
+	add("trailing data", "json", `{`+base+`}{}`)
+	add("not an object", "json", `["a"]`)
 	add("an answer to an unknown question", "unknown-question", `{`+base+`,"other":"a"}`)
 	add("an option as a number", "not-an-option", `{"one":1,"some":["p"],"score":3}`)
 	add("an option as a list", "not-an-option", `{"one":["a"],"some":["p"],"score":3}`)
@@ -395,8 +416,17 @@ func genAnswers(t *testing.T) *answersFile {
 	add("a rating as a list", "not-a-number", `{"one":"a","some":["p"],"score":[3]}`)
 	add("a rating below min", "out-of-range", `{"one":"a","some":["p"],"score":0}`)
 	add("a rating above max", "out-of-range", `{"one":"a","some":["p"],"score":6}`)
-	add("a fractional rating", "out-of-range", `{"one":"a","some":["p"],"score":2.5}`)
+	add("a fractional rating", "json", `{"one":"a","some":["p"],"score":2.5}`)
 	return f
+}
+
+// parseAnswers decodes answers from their JSON text and checks them.
+func parseAnswers(m *ballot.Manifest, text string) (ballot.Plaintext, error) {
+	a, err := ballot.ParseAnswers([]byte(text))
+	if err != nil {
+		return nil, err
+	}
+	return m.Plaintext(a)
 }
 
 // TestGenerateRules regenerates manifests.json and answers.json; it runs
@@ -457,11 +487,7 @@ func TestAnswerRules(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, v := range f.Valid {
-		a, err := ballot.ParseAnswers(v.Answers)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pt, err := m.Plaintext(a)
+		pt, err := parseAnswers(m, v.Answers)
 		if err != nil {
 			t.Errorf("%s: %v", v.Name, err)
 			continue
@@ -472,11 +498,7 @@ func TestAnswerRules(t *testing.T) {
 	}
 	for _, v := range f.Invalid {
 		seen[v.Code] = true
-		a, err := ballot.ParseAnswers(v.Answers)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = m.Plaintext(a)
+		_, err := parseAnswers(m, v.Answers)
 		switch {
 		case err == nil:
 			t.Errorf("%s: accepted", v.Name)

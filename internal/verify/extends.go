@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/record"
@@ -39,7 +36,7 @@ func Extends(dir string, signed []byte) error {
 	if err != nil {
 		return err
 	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(keyText)))
+	verifier, err := board.ParseVerifierKeyFile(keyText)
 	if err != nil {
 		return fmt.Errorf("%s: %w", record.BoardKey, err)
 	}

@@ -38,3 +38,38 @@ func TestExtends(t *testing.T) {
 		t.Fatalf("an offline record: %v", err)
 	}
 }
+
+// Extends reads board/key with board.ParseVerifierKeyFile, as the rest of
+// the verifier does (SPEC §10.1: the key text and one final "\n"), not
+// with a lenient parser of its own that trimmed white space.
+func TestExtendsBoardKeyFile(t *testing.T) {
+	src := filepath.FromSlash("../../testdata/vectors/server-record")
+	own, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(record.BoardCheckpoint)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(record.BoardKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimSuffix(string(key), "\n")
+	for name, bad := range map[string]string{
+		"no final newline":   text,
+		"two final newlines": text + "\n\n",
+		"CRLF":               text + "\r\n",
+		"leading space":      " " + text + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(record.BoardKey)), []byte(bad), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := verify.Extends(dir, own); err == nil || !strings.Contains(err.Error(), record.BoardKey) {
+				t.Fatalf("got %v, want the key file refused", err)
+			}
+		})
+	}
+}

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/server"
@@ -113,7 +111,7 @@ func (s *Site) checkpoint(ctx context.Context, in *server.ElectionInfo) (*board.
 	if err != nil {
 		return nil, err
 	}
-	v, err := note.NewVerifier(in.BoardKey)
+	v, err := board.ParseVerifierKey(in.BoardKey)
 	if err != nil {
 		return nil, fmt.Errorf("board key of %s: %w", in.ID, err)
 	}

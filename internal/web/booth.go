@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 	"rsc.io/qr"
 
@@ -182,7 +181,7 @@ func (s *Site) checkReceiptFile(r *request, in *server.ElectionInfo) (*fileCheck
 		fc.Failure = fmt.Sprintf("the receipt is for election %q, not %q", rc.Election, in.ID)
 		return fc, nil
 	}
-	v, err := note.NewVerifier(in.BoardKey)
+	v, err := board.ParseVerifierKey(in.BoardKey)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
@@ -256,7 +254,7 @@ func (s *Site) lookupReceipt(ctx context.Context, in *server.ElectionInfo, code 
 	if err != nil {
 		return nil, err
 	}
-	v, err := note.NewVerifier(in.BoardKey)
+	v, err := board.ParseVerifierKey(in.BoardKey)
 	if err != nil {
 		return nil, err
 	}

@@ -337,7 +337,7 @@ class Booth {
       const checked = [...fs.querySelectorAll('input:checked')].map((i) => i.value);
       switch (fs.dataset.kind) {
         case 'single':
-          a[id] = checked[0] ? checked[0] : null;
+          if (checked.length) a[id] = checked[0]; // a blank question is left out (SPEC §8.1)
           break;
         case 'multiple':
           a[id] = checked;

@@ -710,8 +710,14 @@ export function parseManifest(manifestBytes) {
   const bad = (msg) => {
     throw new Error(`manifest: ${msg}`);
   };
-  const known = (obj, keys, what) => {
-    for (const k of Object.keys(obj)) if (!keys.includes(k)) bad(`${what}: unknown field "${k}"`);
+  // fields checks obj's keys as Go's strictjson does (SPEC §2.3): only
+  // the listed fields, and every one not optional present.
+  const fields = (obj, required, optional, what) => {
+    try {
+      checkObject(obj, required, optional, what);
+    } catch (e) {
+      bad(e.message);
+    }
   };
   const text = (t, what, optional) => {
     if (t === undefined || t === null) {
@@ -719,7 +725,7 @@ export function parseManifest(manifestBytes) {
       return;
     }
     if (typeof t !== 'object' || Array.isArray(t)) bad(`${what} is not a text`);
-    known(t, ['ja', 'en'], what);
+    fields(t, ['ja'], ['en'], what);
     if (typeof t.ja !== 'string' || t.ja === '') bad(`${what} has no Japanese text`);
     if (t.en !== undefined && typeof t.en !== 'string') bad(`${what}: en is not a string`);
     if (utf8Len(t.ja) > 2000 || (t.en && utf8Len(t.en) > 2000)) bad(`${what} is longer than 2000 bytes`);
@@ -730,7 +736,7 @@ export function parseManifest(manifestBytes) {
     return v;
   };
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad('not a JSON object');
-  known(m, ['spec', 'id', 'kind', 'title', 'description', 'opens', 'closes', 'trustees', 'threshold', 'privacyThreshold', 'questions'], 'manifest');
+  fields(m, ['spec', 'id', 'kind', 'title', 'trustees', 'threshold', 'questions'], ['description', 'opens', 'closes', 'privacyThreshold'], 'manifest');
   if (m.spec !== 'koe/v2') bad('spec is not "koe/v2"');
   if (typeof m.id !== 'string' || !ID_RE.test(m.id)) bad('bad id');
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
@@ -751,7 +757,7 @@ export function parseManifest(manifestBytes) {
   m.questions.forEach((q, qi) => {
     const what = `question ${qi + 1}`;
     if (typeof q !== 'object' || q === null || Array.isArray(q)) bad(`${what} is not an object`);
-    known(q, ['id', 'kind', 'label', 'options', 'min', 'max', 'optional', 'minLabel', 'maxLabel'], what);
+    fields(q, ['id', 'kind', 'label'], ['options', 'min', 'max', 'optional', 'minLabel', 'maxLabel'], what);
     if (typeof q.id !== 'string' || !ID_RE.test(q.id)) bad(`${what}: bad id`);
     if (ids.has(q.id)) bad(`${what}: duplicate id "${q.id}"`);
     ids.add(q.id);
@@ -766,7 +772,7 @@ export function parseManifest(manifestBytes) {
       const oids = new Set();
       options.forEach((o, oi) => {
         if (typeof o !== 'object' || o === null || Array.isArray(o)) bad(`${what} option ${oi + 1} is not an object`);
-        known(o, ['id', 'label', 'description'], `${what} option ${oi + 1}`);
+        fields(o, ['id', 'label'], ['description'], `${what} option ${oi + 1}`);
         if (typeof o.id !== 'string' || !ID_RE.test(o.id) || oids.has(o.id)) bad(`${what} option ${oi + 1}: bad or duplicate id`);
         oids.add(o.id);
         text(o.label, `${what} option ${oi + 1} label`);
@@ -863,9 +869,27 @@ export class AnswerError extends Error {
 const labelIn = (t, lang) => (t ? (lang === 'en' && t.en ? t.en : t.ja) : '');
 
 /**
- * Turns answers (question id → option id | [option ids] | number; absent or
- * null for a blank optional single question) into selection values
- * values[q][s], checking every rule. Throws AnswerError.
+ * Parses answers from their JSON text strictly (SPEC §8.1, §2.3: no null,
+ * no duplicate question id, integers only). Throws AnswerError with code
+ * 'json'.
+ */
+export function parseAnswers(text) {
+  let a;
+  try {
+    a = parseStrictJSON(text);
+  } catch (e) {
+    throw new AnswerError('json', null, `answers: ${e.message}`, '回答の形式が正しくありません', 'The answers are malformed');
+  }
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+    throw new AnswerError('json', null, 'answers: not a JSON object', '回答の形式が正しくありません', 'The answers are malformed');
+  }
+  return a;
+}
+
+/**
+ * Turns answers (question id → option id | [option ids] | number; a
+ * question is skipped only by leaving it out, never by null) into selection
+ * values values[q][s], checking every rule. Throws AnswerError.
  */
 export function plaintextFromAnswers(manifest, answers) {
   answers = answers ?? {};
@@ -882,10 +906,14 @@ export function plaintextFromAnswers(manifest, answers) {
   const pt = [];
   for (const q of manifest.questions) {
     let v = Object.prototype.hasOwnProperty.call(answers, q.id) ? answers[q.id] : undefined;
-    const given = v !== undefined && v !== null;
+    const given = v !== undefined;
     const ja = labelIn(q.label, 'ja'), en = labelIn(q.label, 'en');
     const qid = JSON.stringify(q.id);
     const err = (code, msg, jaText, enText) => new AnswerError(code, q.id, msg, jaText, enText);
+    if (v === null || (Array.isArray(v) && v.includes(null))) {
+      throw err('json', `question ${qid}: null is not allowed: leave a question out to skip it`,
+        '回答の形式が正しくありません', 'The answers are malformed');
+    }
     const optionIndex = (x) => {
       if (typeof x !== 'string') {
         throw err('not-an-option', `question ${qid}: ${JSON.stringify(x)} is not an option id`,
