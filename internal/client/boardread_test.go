@@ -22,7 +22,6 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
 )
@@ -121,7 +120,7 @@ func (s *testServer) announce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := client.New(s.url, s.tokens[j-1]).PostCeremony(context.Background(), s.id, record.Announce, ann); err != nil {
+		if err := client.New(s.url, s.tokens[j-1]).PostCeremony(context.Background(), s.id, ceremony.RoundAnnounce, ann); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,8 +144,8 @@ func TestCeremonyFromBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before.Manifest, s.manifest) || len(before.Messages[record.Announce]) != 0 {
-		t.Fatalf("board before the ceremony: manifest %v, %d announcements", bytes.Equal(before.Manifest, s.manifest), len(before.Messages[record.Announce]))
+	if !bytes.Equal(before.Manifest, s.manifest) || len(before.Messages[ceremony.RoundAnnounce]) != 0 {
+		t.Fatalf("board before the ceremony: manifest %v, %d announcements", bytes.Equal(before.Manifest, s.manifest), len(before.Messages[ceremony.RoundAnnounce]))
 	}
 	s.announce(t)
 	after, err := c.CeremonyFromBoard(ctx, s.id, s.verifier, before.Checkpoint.Note)
@@ -157,7 +156,7 @@ func TestCeremonyFromBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(after.Messages[record.Announce]); got != m.Trustees || after.Checkpoint.Size <= before.Checkpoint.Size {
+	if got := len(after.Messages[ceremony.RoundAnnounce]); got != m.Trustees || after.Checkpoint.Size <= before.Checkpoint.Size {
 		t.Fatalf("%d announcements at size %d", got, after.Checkpoint.Size)
 	}
 	// The same checkpoint again is consistent with itself.

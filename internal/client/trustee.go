@@ -64,9 +64,9 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 	}
 	out := &BoardCeremony{Messages: map[string]map[int][]byte{}, Checkpoint: v.Checkpoint}
 	for i, e := range v.Entries {
-		switch round, ok := record.RoundOf[e.Type]; {
+		switch round, ok := e.Type, ceremony.IsRound(e.Type); {
 		case e.Type == board.TypeManifest:
-			var b record.ManifestBody
+			var b board.ManifestBody
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}
@@ -77,7 +77,7 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}
 		case ok:
-			var b record.CeremonyBody
+			var b board.CeremonyBody
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fmt.Errorf("board entry %d (%s): %w", i, e.Type, err)
 			}
@@ -96,7 +96,7 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 	return out, nil
 }
 
-// PostCeremony posts this trustee's message of a round (record.Announce, …).
+// PostCeremony posts this trustee's message of a round (ceremony.RoundAnnounce, …).
 func (c *Client) PostCeremony(ctx context.Context, id, round string, msg any) error {
 	return c.JSON(ctx, "POST", ElectionPath(id, "/ceremony/"+round), msg, nil)
 }
@@ -109,9 +109,9 @@ func (c *Client) Transcript(ctx context.Context, id string, p ceremony.Params) (
 		return nil, err
 	}
 	tr := &ceremony.Transcript{Params: p}
-	for _, round := range []string{record.Announce, record.Deal, record.Verdict, record.Respond} {
+	for _, round := range []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond} {
 		for _, m := range msgs[round] {
-			if err := record.AddMessage(tr, round, m.Trustee, m.Message); err != nil {
+			if err := tr.AddMessage(round, m.Trustee, m.Message); err != nil {
 				return nil, err
 			}
 		}

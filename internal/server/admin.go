@@ -160,11 +160,11 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pub, _ := reg.PublicKey().MarshalText()
-	manifestEntry, err := s.entry(el, board.TypeManifest, record.ManifestBody{Manifest: base64.StdEncoding.EncodeToString(data)})
+	manifestEntry, err := s.entry(el, board.TypeManifest, board.ManifestBody{Manifest: base64.StdEncoding.EncodeToString(data)})
 	if err != nil {
 		return err
 	}
-	keyEntry, err := s.entry(el, board.TypeRegistrarKey, record.RegistrarKeyBody{Key: string(pub)})
+	keyEntry, err := s.entry(el, board.TypeRegistrarKey, board.RegistrarKeyBody{Key: string(pub)})
 	if err != nil {
 		return err
 	}
@@ -193,18 +193,18 @@ func (s *Server) trustee(r *http.Request, el *election) (int, error) {
 }
 
 // ceremonyMessages returns the ceremony messages on the board, by round.
-func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]record.CeremonyBody, error) {
+func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]board.CeremonyBody, error) {
 	entries, err := s.ceremonyEntries(ctx, el)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]record.CeremonyBody{record.Announce: {}, record.Deal: {}, record.Verdict: {}, record.Respond: {}}
+	out := map[string][]board.CeremonyBody{ceremony.RoundAnnounce: {}, ceremony.RoundDeal: {}, ceremony.RoundVerdict: {}, ceremony.RoundRespond: {}}
 	for _, e := range entries {
-		round, ok := record.RoundOf[e.Type]
-		if !ok {
+		round := e.Type // the entry types of the ceremony are its rounds
+		if !ceremony.IsRound(round) {
 			continue
 		}
-		var b record.CeremonyBody
+		var b board.CeremonyBody
 		if err := strictjson.Decode(e.Body, &b); err != nil {
 			return nil, err
 		}
@@ -236,8 +236,8 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	round := r.PathValue("round")
-	typ, ok := record.TypeOfRound[round]
-	if !ok {
+	typ := round // the entry type of a round's message is the round's name
+	if !ceremony.IsRound(round) {
 		return errorf(http.StatusNotFound, "no-round", "no ceremony round %q (announce, deal, verdict, respond)", round)
 	}
 	data, err := readBody(w, r, maxCeremonyBody)
@@ -246,7 +246,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The message must decode as the record holds it, signed by trustee j.
 	probe := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
-	if err := record.AddMessage(probe, round, j, data); err != nil {
+	if err := probe.AddMessage(round, j, data); err != nil {
 		return errorf(http.StatusBadRequest, "invalid-message", "trustee %d's %s message: %v", j, round, err)
 	}
 	var compact bytes.Buffer
@@ -270,7 +270,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusConflict, "duplicate", "trustee %d has already posted its %s message", j, round)
 		}
 	}
-	entry, err := s.entry(el, typ, record.CeremonyBody{Trustee: j, Message: compact.Bytes()})
+	entry, err := s.entry(el, typ, board.CeremonyBody{Trustee: j, Message: compact.Bytes()})
 	if err != nil {
 		return errorf(http.StatusBadRequest, "too-large", "%v", err)
 	}
@@ -363,10 +363,10 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The roll's commitments (SPEC.md §15.3), sorted, in entries of at
-	// most record.MaxRollChunk: they name nobody, yet each voter can find
+	// most board.MaxRollChunk: they name nobody, yet each voter can find
 	// their own from their letter.
 	var rollEntries [][]byte
-	for _, body := range record.RollEntries(commitments) {
+	for _, body := range board.RollEntries(commitments) {
 		entry, err := s.entry(el, board.TypeRoll, body)
 		if err != nil {
 			return err
@@ -609,7 +609,7 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	}
 	var compact bytes.Buffer
 	json.Compact(&compact, data)
-	entry, err := s.entry(el, board.TypeDecryption, record.DecryptionBody{Trustee: j, Share: compact.Bytes()})
+	entry, err := s.entry(el, board.TypeDecryption, board.DecryptionBody{Trustee: j, Share: compact.Bytes()})
 	if err != nil {
 		return err
 	}
@@ -641,7 +641,7 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 		if e.Type != board.TypeDecryption {
 			return true
 		}
-		var b record.DecryptionBody
+		var b board.DecryptionBody
 		if ferr = strictjson.Decode(e.Body, &b); ferr != nil {
 			return false
 		}

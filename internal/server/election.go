@@ -16,7 +16,6 @@ import (
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
 )
@@ -222,7 +221,7 @@ func (s *Server) scanBack(ctx context.Context, el *election, f func(i int64, e b
 func (s *Server) ceremonyEntries(ctx context.Context, el *election) ([]board.Entry, error) {
 	var out []board.Entry
 	err := s.scan(ctx, el, func(_ int64, e board.Entry) bool {
-		if _, ok := record.RoundOf[e.Type]; ok {
+		if ceremony.IsRound(e.Type) {
 			out = append(out, e)
 		}
 		return e.Type != board.TypeOpen
@@ -238,7 +237,7 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 	}
 	tr := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
 	for _, e := range entries {
-		var body record.CeremonyBody
+		var body board.CeremonyBody
 		switch e.Type {
 		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
 		default:
@@ -247,7 +246,7 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 		if err := strictjson.Decode(e.Body, &body); err != nil {
 			return nil, fmt.Errorf("ceremony entry: %w", err)
 		}
-		if err := record.AddMessage(tr, record.RoundOf[e.Type], body.Trustee, body.Message); err != nil {
+		if err := tr.AddMessage(e.Type, body.Trustee, body.Message); err != nil {
 			return nil, err
 		}
 	}

@@ -130,9 +130,9 @@ func runElection(t *testing.T, h *harness) {
 		tr, ann, err := ceremony.NewTrustee(rand.Reader, p, h0[:], j, fmt.Sprintf("trustee %d", j))
 		must(t, err)
 		trustees[j-1] = tr
-		must(t, tc[j-1].PostCeremony(ctx, id, record.Announce, ann))
+		must(t, tc[j-1].PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))
 	}
-	wantCode(t, tc[0].PostCeremony(ctx, id, record.Announce, json.RawMessage(`{}`)), "invalid-message")
+	wantCode(t, tc[0].PostCeremony(ctx, id, ceremony.RoundAnnounce, json.RawMessage(`{}`)), "invalid-message")
 	transcript := func() *ceremony.Transcript {
 		tr, err := h.admin.Transcript(ctx, id, p)
 		must(t, err)
@@ -142,13 +142,13 @@ func runElection(t *testing.T, h *harness) {
 	for i, tr := range trustees {
 		d, err := tr.Deal(rand.Reader, h0[:], transcript().Announcements)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Deal, d))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundDeal, d))
 	}
 	for i, tr := range trustees {
 		cur := transcript()
 		v, err := tr.Receive(h0[:], cur.Announcements, cur.Dealings)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Verdict, v))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundVerdict, v))
 	}
 	for i, tr := range trustees {
 		cur := transcript()
@@ -157,7 +157,7 @@ func runElection(t *testing.T, h *harness) {
 		if rs == nil {
 			rs = []ceremony.Response{}
 		}
-		must(t, tc[i].PostCeremony(ctx, id, record.Respond, rs))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 	}
 
 	// The voter roll: 120 voters, one-time codes back as CSV.

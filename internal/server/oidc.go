@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -256,7 +256,7 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 		return nil, [32]byte{}, errorf(http.StatusForbidden, "not-eligible", "%v", err)
 	}
 	d := credential.DigitalIDEntry(el.id, p.Blinded)
-	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded, record.Issuance{DigitalID: true, Value: d})
+	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded, board.Issuance{DigitalID: true, Value: d})
 	return sig, d, err
 }
 

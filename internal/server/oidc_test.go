@@ -29,12 +29,12 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/verify"
@@ -264,7 +264,7 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	h0 := ballot.Hash([]byte(manifest))
 	tr, ann, err := ceremony.NewTrustee(rand.Reader, p, h0[:], 1, "trustee 1")
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Announce, ann))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))
 	transcript := func() *ceremony.Transcript {
 		x, err := h.admin.Transcript(ctx, id, p)
 		must(t, err)
@@ -272,18 +272,18 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	}
 	d, err := tr.Deal(rand.Reader, h0[:], transcript().Announcements)
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Deal, d))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundDeal, d))
 	cur := transcript()
 	v, err := tr.Receive(h0[:], cur.Announcements, cur.Dealings)
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Verdict, v))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundVerdict, v))
 	cur = transcript()
 	rs, err := tr.Respond(h0[:], cur.Announcements, cur.Verdicts)
 	must(t, err)
 	if rs == nil {
 		rs = []ceremony.Response{}
 	}
-	must(t, tc.PostCeremony(ctx, id, record.Respond, rs))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 }
 
 func (h *oidcHarness) putOIDC(t *testing.T, id string, cfg map[string]any) error {
@@ -506,7 +506,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 		must(t, err)
 		found := 0
 		for _, e := range entries {
-			if in, err := record.DecodeIssued(e.Body); err == nil && in.DigitalID && hex.EncodeToString(in.Value[:]) == receipt {
+			if in, err := board.DecodeIssued(e.Body); err == nil && in.DigitalID && hex.EncodeToString(in.Value[:]) == receipt {
 				found++
 			}
 		}

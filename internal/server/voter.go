@@ -15,7 +15,6 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -79,7 +78,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s (%v)", el.id, err)
 	}
 	c, _ := credential.RollCommitment(el.id, voter, code)
-	in := record.Issuance{Value: c}
+	in := board.Issuance{Value: c}
 	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", voter), rollHash(el.rollKey, "code", code), req.Blinded, in)
 	if err != nil {
 		return err
@@ -94,7 +93,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 // the blinded message: the signature is handed out only once the
 // issuance is durable, and the very same request made again (a retry
 // after a lost answer) is signed again, recording nothing.
-func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte, in record.Issuance) ([]byte, error) {
+func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte, in board.Issuance) ([]byte, error) {
 	if err := el.registrar.CheckBlinded(blinded); err != nil {
 		return nil, errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
 	}

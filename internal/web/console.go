@@ -42,7 +42,6 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 )
@@ -534,7 +533,7 @@ func (c *console) ceremony(ctx context.Context, ev *electionView) (*ceremonyView
 	if err != nil {
 		return nil, err
 	}
-	rounds := []string{record.Announce, record.Deal, record.Verdict, record.Respond}
+	rounds := []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond}
 	for j := 1; j <= m.Trustees; j++ {
 		t := trusteeProgress{Index: j, Done: make([]bool, len(rounds)), All: true}
 		for k, round := range rounds {
@@ -543,7 +542,7 @@ func (c *console) ceremony(ctx context.Context, ev *electionView) (*ceremonyView
 					continue
 				}
 				t.Done[k] = true
-				if round == record.Announce {
+				if round == ceremony.RoundAnnounce {
 					var a struct {
 						Name string `json:"name"`
 					}
@@ -677,7 +676,7 @@ func (v *view) ConsoleIn(lang string) *view {
 
 // ConsoleRound names a ceremony round by its position.
 func (v *view) ConsoleRound(k int) string {
-	return v.T("console.round." + []string{record.Announce, record.Deal, record.Verdict, record.Respond}[k])
+	return v.T("console.round." + []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond}[k])
 }
 
 type problemView struct {

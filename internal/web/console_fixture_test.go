@@ -20,7 +20,6 @@ import (
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 )
 
@@ -115,7 +114,7 @@ func (f *consoleFixture) partialElection(t *testing.T, id string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := client.New(f.url, created.TrusteeTokens[j-1]).PostCeremony(ctx, id, record.Announce, ann); err != nil {
+		if err := client.New(f.url, created.TrusteeTokens[j-1]).PostCeremony(ctx, id, ceremony.RoundAnnounce, ann); err != nil {
 			t.Fatal(err)
 		}
 	}
