@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/term"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -255,7 +256,7 @@ func (p *serverPlace) tally() (*tally.Encrypted, error) {
 func (p *serverPlace) record() (string, func(), error) {
 	dir, err := p.c.FetchRecord(context.Background(), p.id)
 	if err != nil {
-		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", client.ElectionPath(p.id, "/record"))
+		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", api.ElectionPath(p.id, "/record"))
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
@@ -722,7 +723,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 	// The tally asked for, and the one on the record, are the sum.
 	asked, err := s.place.tally()
 	if err != nil {
-		if client.IsCode(err, "no-tally") {
+		if client.IsCode(err, api.CodeNoTally) {
 			return nil, withHint(errors.New("the election has no tally yet"), "the administrator tallies it first (koe tally, or koe admin tally)")
 		}
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -95,7 +96,7 @@ func startServer(t *testing.T, key ed25519.PrivateKey) *testServer {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var created server.Created
+	var created api.Created
 	if err := client.New(hs.URL, adminToken).Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}

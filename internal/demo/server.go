@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -90,7 +91,7 @@ func ImportRoll(ctx context.Context, admin *client.Client, id, prefix string, n 
 	for i := range n {
 		fmt.Fprintf(&b, "%s%05d\n", prefix, i)
 	}
-	raw, err := admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte(b.String()))
+	raw, err := admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte(b.String()))
 	if err != nil {
 		return nil, err
 	}

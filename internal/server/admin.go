@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
@@ -30,35 +31,14 @@ import (
 	"github.com/koe-vote/koe/internal/tally"
 )
 
-// ElectionInfo is the public description of an election (GET /elections/{id}).
-type ElectionInfo struct {
-	ID           string          `json:"id"`
-	State        string          `json:"state"`
-	Title        ballot.Text     `json:"title"`
-	Kind         string          `json:"kind"`
-	Manifest     json.RawMessage `json:"manifest,omitempty"`
-	RegistrarKey string          `json:"registrarKey"`
-	BoardKey     string          `json:"boardKey"`
-	Origin       string          `json:"origin"`
-	Params       *record.Params  `json:"params,omitempty"`    // once the ceremony is complete
-	DigitalID    *DigitalIDInfo  `json:"digitalID,omitempty"` // if voters may register by digital ID (§15.6)
-}
-
-// Created is the administrator's answer to creating an election: the
-// trustees' tokens are shown once, here, and never again.
-type Created struct {
-	ElectionInfo
-	TrusteeTokens []string `json:"trusteeTokens"`
-}
-
-func (s *Server) info(ctx context.Context, el *election, withManifest bool) (ElectionInfo, error) {
+func (s *Server) info(ctx context.Context, el *election, withManifest bool) (api.ElectionInfo, error) {
 	pub, _ := el.registrar.PublicKey().MarshalText()
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(ctx, el); err != nil {
-		return ElectionInfo{}, err
+		return api.ElectionInfo{}, err
 	}
-	in := ElectionInfo{
+	in := api.ElectionInfo{
 		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
 		RegistrarKey: string(pub), BoardKey: el.boardKey, Origin: el.log.Origin(),
 		DigitalID: digitalIDInfo(el.cfg.OIDC),
@@ -77,7 +57,7 @@ func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []ElectionInfo{}
+	out := []api.ElectionInfo{}
 	for _, row := range rows {
 		el, err := s.lookup(r.Context(), row.ID)
 		if err != nil {
@@ -123,10 +103,10 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, err := ballot.ParseManifest(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "invalid-manifest", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeInvalidManifest, "%v", err)
 	}
 	if len(data) > maxServerManifest || m.Trustees > maxServerTrustees || ballot.StyleOf(m).Selections() > maxServerSelections {
-		return errorf(http.StatusBadRequest, "too-large", "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
+		return errorf(http.StatusBadRequest, api.CodeTooLarge, "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
 	}
 	reg, err := credential.NewRegistrar(rand.Reader, s.cfg.RegistrarBits)
 	if err != nil {
@@ -149,9 +129,9 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	row := store.Election{ID: m.ID, State: StateSetup, Manifest: data, Config: sealed}
+	row := store.Election{ID: m.ID, State: api.StateSetup, Manifest: data, Config: sealed}
 	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrExists) {
-		return errorf(http.StatusConflict, "exists", "an election with id %q exists already", m.ID)
+		return errorf(http.StatusConflict, api.CodeExists, "an election with id %q exists already", m.ID)
 	} else if err != nil {
 		return err
 	}
@@ -176,7 +156,7 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, Created{ElectionInfo: in, TrusteeTokens: tokens})
+	writeJSON(w, http.StatusCreated, api.Created{ElectionInfo: in, TrusteeTokens: tokens})
 	return nil
 }
 
@@ -189,7 +169,7 @@ func (s *Server) trustee(r *http.Request, el *election) (int, error) {
 			return j + 1, nil
 		}
 	}
-	return 0, errorf(http.StatusUnauthorized, "unauthorized", "this needs a trustee's token of election %s (Authorization: Bearer …)", el.id)
+	return 0, errorf(http.StatusUnauthorized, api.CodeUnauthorized, "this needs a trustee's token of election %s (Authorization: Bearer …)", el.id)
 }
 
 // ceremonyMessages returns the ceremony messages on the board, by round.
@@ -238,7 +218,7 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	round := r.PathValue("round")
 	typ := round // the entry type of a round's message is the round's name
 	if !ceremony.IsRound(round) {
-		return errorf(http.StatusNotFound, "no-round", "no ceremony round %q (announce, deal, verdict, respond)", round)
+		return errorf(http.StatusNotFound, api.CodeNoRound, "no ceremony round %q (announce, deal, verdict, respond)", round)
 	}
 	data, err := readBody(w, r, maxCeremonyBody)
 	if err != nil {
@@ -247,19 +227,19 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	// The message must decode as the record holds it, signed by trustee j.
 	probe := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
 	if err := probe.AddMessage(round, j, data); err != nil {
-		return errorf(http.StatusBadRequest, "invalid-message", "trustee %d's %s message: %v", j, round, err)
+		return errorf(http.StatusBadRequest, api.CodeInvalidMessage, "trustee %d's %s message: %v", j, round, err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, data); err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "the key ceremony is over: the election is %s", el.state)
+	if el.state != api.StateSetup {
+		return errorf(http.StatusConflict, api.CodeWrongState, "the key ceremony is over: the election is %s", el.state)
 	}
 	msgs, err := s.ceremonyMessages(r.Context(), el)
 	if err != nil {
@@ -267,12 +247,12 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, m := range msgs[round] {
 		if m.Trustee == j {
-			return errorf(http.StatusConflict, "duplicate", "trustee %d has already posted its %s message", j, round)
+			return errorf(http.StatusConflict, api.CodeDuplicate, "trustee %d has already posted its %s message", j, round)
 		}
 	}
 	entry, err := s.entry(el, typ, board.CeremonyBody{Trustee: j, Message: compact.Bytes()})
 	if err != nil {
-		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeTooLarge, "%v", err)
 	}
 	index, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry})
 	if err != nil {
@@ -320,31 +300,31 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		if err != nil {
-			return errorf(http.StatusBadRequest, "malformed", "voter roll: %v", err)
+			return errorf(http.StatusBadRequest, api.CodeMalformed, "voter roll: %v", err)
 		}
 		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "voter_id") {
 			continue
 		}
 		id, err := credential.NormalizeVoter(rec[0])
 		if err != nil {
-			return errorf(http.StatusBadRequest, "malformed", "voter roll line %d: a voter id must have 1 to %d bytes of UTF-8", line, credential.MaxVoterID)
+			return errorf(http.StatusBadRequest, api.CodeMalformed, "voter roll line %d: a voter id must have 1 to %d bytes of UTF-8", line, credential.MaxVoterID)
 		}
 		if seen[id] {
-			return errorf(http.StatusBadRequest, "duplicate", "voter roll line %d: voter %q is listed twice", line, id)
+			return errorf(http.StatusBadRequest, api.CodeDuplicate, "voter roll line %d: voter %q is listed twice", line, id)
 		}
 		seen[id] = true
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return errorf(http.StatusBadRequest, "malformed", "the voter roll is empty")
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "the voter roll is empty")
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election opens, when the roll is published (it is %s)", el.state)
+	if el.state != api.StateSetup {
+		return errorf(http.StatusConflict, api.CodeWrongState, "voters can be added only before the election opens, when the roll is published (it is %s)", el.state)
 	}
 	entries := make([]store.RollEntry, len(ids))
 	codes := make([]string, len(ids))
@@ -358,7 +338,7 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err := s.cfg.Store.ImportRoll(r.Context(), el.id, entries); errors.Is(err, store.ErrExists) {
-		return errorf(http.StatusConflict, "duplicate", "a voter in this list is on the roll already; nothing was imported")
+		return errorf(http.StatusConflict, api.CodeDuplicate, "a voter in this list is on the roll already; nothing was imported")
 	} else if err != nil {
 		return err
 	}
@@ -396,7 +376,7 @@ func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock
 	}
 	el.mu.Lock()
 	if err = s.refresh(r.Context(), el); err == nil && !slices.Contains(states, el.state) {
-		err = errorf(http.StatusConflict, "wrong-state", "the election is %s; this needs it %s", el.state, strings.Join(states, " or "))
+		err = errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; this needs it %s", el.state, strings.Join(states, " or "))
 	}
 	if err != nil {
 		el.mu.Unlock()
@@ -409,14 +389,14 @@ func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock
 // entry, under el.mu.
 func (s *Server) transition(ctx context.Context, el *election, from, to, typ string, body any) error {
 	if el.state != from {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, from)
+		return errorf(http.StatusConflict, api.CodeWrongState, "the election is %s, not %s", el.state, from)
 	}
 	entry, err := s.entry(el, typ, body)
 	if err != nil {
 		return err
 	}
 	if err := s.cfg.Store.SetState(ctx, el.id, from, to, entry); errors.Is(err, store.ErrStateConflict) {
-		return errorf(http.StatusConflict, "wrong-state", "the election changed state meanwhile; reload it")
+		return errorf(http.StatusConflict, api.CodeWrongState, "the election changed state meanwhile; reload it")
 	} else if err != nil {
 		return err
 	}
@@ -426,7 +406,7 @@ func (s *Server) transition(ctx context.Context, el *election, from, to, typ str
 }
 
 func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateSetup)
+	el, unlock, err := s.lockIn(r, api.StateSetup)
 	if err != nil {
 		return err
 	}
@@ -441,7 +421,7 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{keyEntry}); err != nil {
 		return err
 	}
-	if err := s.transition(r.Context(), el, StateSetup, StateOpen, board.TypeOpen, map[string]string{}); err != nil {
+	if err := s.transition(r.Context(), el, api.StateSetup, api.StateOpen, board.TypeOpen, map[string]string{}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
@@ -449,7 +429,7 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateOpen)
+	el, unlock, err := s.lockIn(r, api.StateOpen)
 	if err != nil {
 		return err
 	}
@@ -457,7 +437,7 @@ func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
 	// What waits for a timed batch is committed before the close entry.
 	el.issuer.flush()
 	el.committer.flush()
-	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
+	if err := s.transition(r.Context(), el, api.StateOpen, api.StateClosed, board.TypeClose, map[string]string{}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"state": el.state})
@@ -490,7 +470,7 @@ func (s *Server) countedBallots(ctx context.Context, el *election) ([][]byte, er
 }
 
 func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateClosed)
+	el, unlock, err := s.lockIn(r, api.StateClosed)
 	if err != nil {
 		return err
 	}
@@ -504,7 +484,7 @@ func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pub := acc.Publish()
-	if err := s.transition(r.Context(), el, StateClosed, StateTallied, board.TypeTally, pub); err != nil {
+	if err := s.transition(r.Context(), el, api.StateClosed, api.StateTallied, board.TypeTally, pub); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, pub)
@@ -530,7 +510,7 @@ func (s *Server) loadTally(ctx context.Context, el *election) (*tally.Accumulato
 		return nil, err
 	}
 	if body == nil {
-		return nil, errorf(http.StatusConflict, "no-tally", "the election has no tally yet")
+		return nil, errorf(http.StatusConflict, api.CodeNoTally, "the election has no tally yet")
 	}
 	var pub tally.Encrypted
 	if err := strictjson.Decode(body, &pub); err != nil {
@@ -575,22 +555,22 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	}
 	share, err := tally.ParseShare(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateTallied {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s; trustees decrypt once it is tallied", el.state)
+	if el.state != api.StateTallied {
+		return errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; trustees decrypt once it is tallied", el.state)
 	}
 	if share.Trustee != j {
-		return errorf(http.StatusForbidden, "wrong-trustee", "your token is trustee %d's, the share is trustee %d's", j, share.Trustee)
+		return errorf(http.StatusForbidden, api.CodeWrongTrustee, "your token is trustee %d's, the share is trustee %d's", j, share.Trustee)
 	}
 	Y, ok := el.ceremony.VerificationKeys[j]
 	if !ok {
-		return errorf(http.StatusForbidden, "not-qualified", "trustee %d is not a qualified trustee of the ceremony", j)
+		return errorf(http.StatusForbidden, api.CodeNotQualified, "trustee %d is not a qualified trustee of the ceremony", j)
 	}
 	acc, err := s.loadTally(r.Context(), el)
 	if err != nil {
@@ -600,12 +580,12 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := tally.Check(el.e, acc, share, Y); err != nil {
-		return errorf(http.StatusBadRequest, "invalid-share", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeInvalidShare, "%v", err)
 	}
 	if done, err := s.decryptions(r.Context(), el); err != nil {
 		return err
 	} else if _, dup := done[j]; dup {
-		return errorf(http.StatusConflict, "duplicate", "trustee %d has already decrypted", j)
+		return errorf(http.StatusConflict, api.CodeDuplicate, "trustee %d has already decrypted", j)
 	}
 	var compact bytes.Buffer
 	json.Compact(&compact, data)
@@ -627,7 +607,7 @@ func belowPrivacy(el *election, acc *tally.Accumulator) error {
 	if tally.CheckPrivacy(el.manifest, acc.Ballots) == nil {
 		return nil
 	}
-	return errorf(http.StatusConflict, "below-privacy-threshold", "the tally counts %d ballots, fewer than the manifest's privacy threshold of %d: no trustee decrypts it and the results are withheld, to protect the voters' privacy", acc.Ballots, el.manifest.PrivacyThreshold())
+	return errorf(http.StatusConflict, api.CodeBelowPrivacyThreshold, "the tally counts %d ballots, fewer than the manifest's privacy threshold of %d: no trustee decrypts it and the results are withheld, to protect the voters' privacy", acc.Ballots, el.manifest.PrivacyThreshold())
 }
 
 // decryptions returns the trustees' shares on the board.
@@ -660,7 +640,7 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 }
 
 func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateTallied)
+	el, unlock, err := s.lockIn(r, api.StateTallied)
 	if err != nil {
 		return err
 	}
@@ -685,14 +665,14 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 		partials[j] = Ds
 	}
 	if len(partials) < el.manifest.Threshold {
-		return errorf(http.StatusConflict, "too-few-shares", "%d trustees have decrypted, the threshold is %d", len(partials), el.manifest.Threshold)
+		return errorf(http.StatusConflict, api.CodeTooFewShares, "%d trustees have decrypted, the threshold is %d", len(partials), el.manifest.Threshold)
 	}
 	totals, err := tally.Combine(acc, partials, el.manifest.Threshold, elgamal.NewDlogTable(tally.MaxTotal(el.e.Style, acc.Ballots)))
 	if err != nil {
 		return err
 	}
 	res := tally.ResultsOf(el.manifest, acc.Ballots, totals)
-	if err := s.transition(r.Context(), el, StateTallied, StatePublished, board.TypeResults, res); err != nil {
+	if err := s.transition(r.Context(), el, api.StateTallied, api.StatePublished, board.TypeResults, res); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
@@ -29,7 +30,7 @@ func TestBatchedRegistrationRetry(t *testing.T) {
 			var resp struct {
 				BlindSignature []byte `json:"blindSignature"`
 			}
-			if err := sim.voter.JSON(ctx, "POST", client.ElectionPath(sim.id, "/register"), req, &resp); err != nil {
+			if err := sim.voter.JSON(ctx, "POST", api.ElectionPath(sim.id, "/register"), req, &resp); err != nil {
 				t.Errorf("register: %v", err)
 			}
 			out <- resp.BlindSignature
@@ -90,7 +91,7 @@ func TestCloseCommitsWaitingBatches(t *testing.T) {
 	lateDone := make(chan error, 1)
 	go func() { _, err := sim.voter.Register(ctx, sim.el, "L00001", sim.codes["L00001"]); lateDone <- err }()
 	sim.waitQueued(t, 1, 1)
-	must(t, sim.admin.Do(ctx, "POST", client.ElectionPath(sim.id, "/close"), "", nil, nil))
+	must(t, sim.admin.Do(ctx, "POST", api.ElectionPath(sim.id, "/close"), "", nil, nil))
 	server.FlushIssues(sim.srv, sim.id) // the ticks after the close (nothing waits any more)
 	server.FlushCasts(sim.srv, sim.id)
 	must(t, <-castDone)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
@@ -18,15 +19,6 @@ import (
 	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
-)
-
-// Election states (SPEC.md §15.2).
-const (
-	StateSetup     = "setup"     // created; trustees run the key ceremony; the roll is imported
-	StateOpen      = "open"      // voters register and cast
-	StateClosed    = "closed"    // no more ballots
-	StateTallied   = "tallied"   // the encrypted tally is on the board; trustees decrypt
-	StatePublished = "published" // the results are on the board
 )
 
 // Limits for elections run by the server: every board entry must fit in
@@ -90,7 +82,7 @@ func (s *Server) lookup(ctx context.Context, id string) (*election, error) {
 	}
 	row, err := s.cfg.Store.Election(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(http.StatusNotFound, "no-election", "there is no election %q", id)
+		return nil, errorf(http.StatusNotFound, api.CodeNoElection, "there is no election %q", id)
 	}
 	if err != nil {
 		return nil, err
@@ -129,7 +121,7 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		return nil, err
 	}
 	el.log, el.boardKey = board.New(s.cfg.Store, row.ID, origin, signer), vkey
-	if row.State != StateSetup {
+	if row.State != api.StateSetup {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return nil, err
 		}
@@ -154,7 +146,7 @@ func (s *Server) refresh(ctx context.Context, el *election) error {
 	if err != nil {
 		return err
 	}
-	if row.State != StateSetup && el.e == nil {
+	if row.State != api.StateSetup && el.e == nil {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return err
 		}
@@ -263,7 +255,7 @@ func (s *Server) completeCeremony(ctx context.Context, el *election) error {
 	h := ballot.Hash(el.manifestBytes)
 	res, err := tr.Verify(h[:])
 	if err != nil {
-		return errorf(http.StatusConflict, "ceremony-incomplete", "the key ceremony is not complete: %v", err)
+		return errorf(http.StatusConflict, api.CodeCeremonyIncomplete, "the key ceremony is not complete: %v", err)
 	}
 	e, err := ballot.NewElection(el.manifestBytes, res.JointKey, el.registrar.PublicKey().ID())
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
@@ -50,7 +51,7 @@ func startEligibility(t *testing.T, id string) *eligibility {
 	h.createElection(t, id)
 	codes, err := demo.ImportRoll(ctx, h.admin, id, "V", 5)
 	must(t, err)
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(ts.URL, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)

@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/group"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/zkp"
 )
 
@@ -25,7 +25,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 	h := start(t, sqliteStore(t))
 	ctx := context.Background()
 	manifest, _ := examples.Manifest("survey")
-	var created server.Created
+	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	p := ceremony.Params{N: 5, T: 3}
@@ -98,12 +98,12 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 		}
 		must(t, tc[i+1].PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 	}
-	if _, err := h.admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\nS-1\nS-2\n")); err != nil {
+	if _, err := h.admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\nS-1\nS-2\n")); err != nil {
 		t.Fatal(err)
 	}
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
-	var info server.ElectionInfo
-	must(t, h.admin.Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &info))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
+	var info api.ElectionInfo
+	must(t, h.admin.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &info))
 	if info.Params == nil || fmt.Sprint(info.Params.Qual) != "[2 3 4 5]" {
 		t.Fatalf("the server opened the election with QUAL %v, want [2 3 4 5]", info.Params)
 	}

@@ -12,14 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/strictjson"
 )
-
-// apiError is the JSON body of every error response (SPEC.md §15.1).
-type apiError struct {
-	Error   string `json:"error"`   // a stable code callers branch on
-	Message string `json:"message"` // what went wrong, for people
-}
 
 // httpError is an error with its HTTP status and stable code.
 type httpError struct {
@@ -46,9 +41,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
-		he = errorf(http.StatusInternalServerError, "internal", "internal error")
+		he = errorf(http.StatusInternalServerError, api.CodeInternal, "internal error")
 	}
-	writeJSON(w, he.status, apiError{Error: he.code, Message: he.msg})
+	writeJSON(w, he.status, api.Error{Error: he.code, Message: he.msg})
 }
 
 // readBody reads a request body of at most limit bytes.
@@ -56,10 +51,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "too-large", "request body larger than %d bytes", limit)
+		return nil, errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body larger than %d bytes", limit)
 	}
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "bad-request", "reading the request body: %v", err)
+		return nil, errorf(http.StatusBadRequest, api.CodeBadRequest, "reading the request body: %v", err)
 	}
 	return data, nil
 }
@@ -71,7 +66,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		return err
 	}
 	if err := strictjson.Decode(data, v); err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "malformed request: %v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "malformed request: %v", err)
 	}
 	return nil
 }

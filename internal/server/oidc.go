@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
@@ -33,29 +34,11 @@ import (
 
 const maxOIDCBody = 64 << 10
 
-// OIDCStartRequest starts a digital-ID sign-in.
-type OIDCStartRequest struct {
-	Blinded []byte `json:"blinded"` // the blinded credential message (base64)
-}
-
-// OIDCStartResponse is where to send the voter's browser.
-type OIDCStartResponse struct {
-	AuthorizationURL string `json:"authorizationURL"`
-}
-
-// DigitalIDInfo is the public side of an election's digital-ID
-// registration: who signs voters in and who is eligible.
-type DigitalIDInfo struct {
-	Issuer string         `json:"issuer"`
-	Scopes []string       `json:"scopes"`
-	Rules  []oidcreg.Rule `json:"rules,omitempty"`
-}
-
-func digitalIDInfo(c *oidcreg.Config) *DigitalIDInfo {
+func digitalIDInfo(c *oidcreg.Config) *api.DigitalIDInfo {
 	if c == nil {
 		return nil
 	}
-	return &DigitalIDInfo{Issuer: c.Issuer, Scopes: c.Scopes, Rules: c.Rules}
+	return &api.DigitalIDInfo{Issuer: c.Issuer, Scopes: c.Scopes, Rules: c.Rules}
 }
 
 // putOIDC sets (or replaces) the election's digital-ID configuration,
@@ -71,15 +54,15 @@ func (s *Server) putOIDC(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := oidcreg.Parse(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "invalid-oidc", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeInvalidOidc, "%v", err)
 	}
 	if want := "/elections/" + el.id + "/oidc/callback"; !strings.HasSuffix(c.RedirectURL, want) {
-		return errorf(http.StatusBadRequest, "invalid-oidc", "oidc configuration: redirectURL must end in %s (this election's callback)", want)
+		return errorf(http.StatusBadRequest, api.CodeInvalidOidc, "oidc configuration: redirectURL must end in %s (this election's callback)", want)
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "the digital-ID configuration can be set only during setup (the election is %s)", el.state)
+	if el.state != api.StateSetup {
+		return errorf(http.StatusConflict, api.CodeWrongState, "the digital-ID configuration can be set only during setup (the election is %s)", el.state)
 	}
 	cfg := el.cfg
 	cfg.OIDC = c
@@ -87,8 +70,8 @@ func (s *Server) putOIDC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SetConfig(r.Context(), el.id, StateSetup, sealed); errors.Is(err, store.ErrStateConflict) {
-		return errorf(http.StatusConflict, "wrong-state", "the election changed state meanwhile; reload it")
+	if err := s.cfg.Store.SetConfig(r.Context(), el.id, api.StateSetup, sealed); errors.Is(err, store.ErrStateConflict) {
+		return errorf(http.StatusConflict, api.CodeWrongState, "the election changed state meanwhile; reload it")
 	} else if err != nil {
 		return err
 	}
@@ -108,7 +91,7 @@ func (s *Server) getOIDC(w http.ResponseWriter, r *http.Request) error {
 	c := el.cfg.OIDC
 	el.mu.Unlock()
 	if c == nil {
-		return errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
+		return errorf(http.StatusNotFound, api.CodeNoDigitalId, "the election %s has no digital-ID registration", el.id)
 	}
 	writeJSON(w, http.StatusOK, c.Redacted())
 	return nil
@@ -130,9 +113,9 @@ func (s *Server) oidcClient(el *election) *oidcreg.Client {
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	if !s.limiter.allow(r) {
 		w.Header().Set("Retry-After", "10")
-		return errorf(http.StatusTooManyRequests, "rate-limited", "too many registration attempts; wait a little and try again")
+		return errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many registration attempts; wait a little and try again")
 	}
-	var req OIDCStartRequest
+	var req api.OIDCStartRequest
 	if err := decodeBody(w, r, maxRegisterBody, &req); err != nil {
 		return err
 	}
@@ -142,10 +125,10 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	client := s.oidcClient(el)
 	if client == nil {
-		return errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
+		return errorf(http.StatusNotFound, api.CodeNoDigitalId, "the election %s has no digital-ID registration", el.id)
 	}
 	if err := el.registrar.CheckBlinded(req.Blinded); err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "blinded message: %v", err)
 	}
 	st := oidcreg.NewStart()
 	u, err := client.AuthCodeURL(r.Context(), st)
@@ -156,16 +139,8 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.OIDCPending.Put(r.Context(), st.State, p); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, OIDCStartResponse{AuthorizationURL: u})
+	writeJSON(w, http.StatusOK, api.OIDCStartResponse{AuthorizationURL: u})
 	return nil
-}
-
-// OIDCCallbackResponse is the callback's JSON answer on success: the
-// blind signature and the voter's receipt, the value d (hex) that the
-// issuance's credential-issued entry names (SPEC.md §15.6).
-type OIDCCallbackResponse struct {
-	BlindSignature []byte `json:"blindSignature"`
-	Issuance       string `json:"issuance"`
 }
 
 // oidcCallback answers with a page (or JSON, if asked for) and never an
@@ -177,7 +152,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		var he *httpError
 		if !errors.As(err, &he) {
 			s.log.Error("internal error", "route", r.Pattern, "err", err)
-			he = errorf(http.StatusInternalServerError, "internal", "internal error")
+			he = errorf(http.StatusInternalServerError, api.CodeInternal, "internal error")
 		}
 		if wantsJSON(r) {
 			writeError(w, he)
@@ -188,7 +163,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	issuance := hex.EncodeToString(d[:])
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, OIDCCallbackResponse{BlindSignature: sig, Issuance: issuance})
+		writeJSON(w, http.StatusOK, api.OIDCCallbackResponse{BlindSignature: sig, Issuance: issuance})
 		return
 	}
 	if s.cfg.OIDCReturn != nil {
@@ -210,23 +185,23 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
-		return nil, [32]byte{}, errorf(http.StatusBadRequest, "unknown-state", "the callback has no state")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, api.CodeUnknownState, "the callback has no state")
 	}
 	// The state is consumed whatever happens next: a callback is
 	// single-use.
 	p, err := s.cfg.OIDCPending.Take(r.Context(), state)
 	if errors.Is(err, oidcreg.ErrUnknownState) || (err == nil && p.Election != r.PathValue("id")) {
-		return nil, [32]byte{}, errorf(http.StatusBadRequest, "unknown-state", "this sign-in's state is unknown, was used already, or expired")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, api.CodeUnknownState, "this sign-in's state is unknown, was used already, or expired")
 	}
 	if err != nil {
 		return nil, [32]byte{}, err
 	}
 	if e := q.Get("error"); e != "" {
-		return nil, [32]byte{}, errorf(http.StatusForbidden, "provider-error", "the provider did not sign you in: %s", sanitize(e))
+		return nil, [32]byte{}, errorf(http.StatusForbidden, api.CodeProviderError, "the provider did not sign you in: %s", sanitize(e))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, [32]byte{}, errorf(http.StatusBadRequest, "malformed", "the callback has no authorization code")
+		return nil, [32]byte{}, errorf(http.StatusBadRequest, api.CodeMalformed, "the callback has no authorization code")
 	}
 	el, err := s.openElectionFor(r)
 	if err != nil {
@@ -234,7 +209,7 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 	}
 	client := s.oidcClient(el)
 	if client == nil {
-		return nil, [32]byte{}, errorf(http.StatusNotFound, "no-digital-id", "the election %s has no digital-ID registration", el.id)
+		return nil, [32]byte{}, errorf(http.StatusNotFound, api.CodeNoDigitalId, "the election %s has no digital-ID registration", el.id)
 	}
 	claims, err := client.Exchange(r.Context(), code, p.Verifier, p.Nonce)
 	if err != nil {
@@ -253,7 +228,7 @@ func (s *Server) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 		return nil, [32]byte{}, errorf(http.StatusForbidden, oidcreg.ReasonNoIdentity, "%v", err)
 	}
 	if err := oidcreg.Check(client.Config().Rules, claims, s.ageDay(el)); err != nil {
-		return nil, [32]byte{}, errorf(http.StatusForbidden, "not-eligible", "%v", err)
+		return nil, [32]byte{}, errorf(http.StatusForbidden, api.CodeNotEligible, "%v", err)
 	}
 	d := credential.DigitalIDEntry(el.id, p.Blinded)
 	sig, err := s.issue(r.Context(), el, rollHash(el.rollKey, "voter", identity), [32]byte{}, p.Blinded, board.Issuance{DigitalID: true, Value: d})

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/store"
@@ -169,7 +170,7 @@ func (s *Server) Close() {
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r); err != nil {
 				var he *httpError
@@ -183,42 +184,42 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	// Public.
-	api("GET /api/v1/elections", s.listElections)
-	api("GET /api/v1/elections/{id}", s.getElection)
-	api("GET /api/v1/elections/{id}/manifest", s.getManifest)
-	api("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
-	api("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, "no-tally", "the election has no tally yet"))
-	api("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, "no-results", "the results are not published yet"))
-	api("GET /api/v1/elections/{id}/record", s.getRecord)
-	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
-	api("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
-	api("GET /api/v1/elections/{id}/credentials/{vk}", s.getCredential)
+	route("GET /api/v1/elections", s.listElections)
+	route("GET /api/v1/elections/{id}", s.getElection)
+	route("GET /api/v1/elections/{id}/manifest", s.getManifest)
+	route("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
+	route("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, api.CodeNoTally, "the election has no tally yet"))
+	route("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, api.CodeNoResults, "the results are not published yet"))
+	route("GET /api/v1/elections/{id}/record", s.getRecord)
+	route("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
+	route("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
+	route("GET /api/v1/elections/{id}/credentials/{vk}", s.getCredential)
 	mux.HandleFunc("GET /api/v1/elections/{id}/log/", s.serveLog)
 	// Administrator.
-	api("POST /api/v1/elections", s.admin(s.createElection))
-	api("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
-	api("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
-	api("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
-	api("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
-	api("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
+	route("POST /api/v1/elections", s.admin(s.createElection))
+	route("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
+	route("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
+	route("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
+	route("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
+	route("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
 	// Trustees.
-	api("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
-	api("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
+	route("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
+	route("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
 	// Registrar.
-	api("POST /api/v1/elections/{id}/register", s.register)
-	api("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
-	api("GET /api/v1/elections/{id}/oidc", s.admin(s.getOIDC))
-	api("POST /api/v1/elections/{id}/oidc/start", s.oidcStart)
+	route("POST /api/v1/elections/{id}/register", s.register)
+	route("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
+	route("GET /api/v1/elections/{id}/oidc", s.admin(s.getOIDC))
+	route("POST /api/v1/elections/{id}/oidc/start", s.oidcStart)
 	mux.HandleFunc("GET /api/v1/elections/{id}/oidc/callback", s.oidcCallback)
 	// Ballot box.
-	api("POST /api/v1/elections/{id}/ballots", s.castBallot)
-	api("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)
+	route("POST /api/v1/elections/{id}/ballots", s.castBallot)
+	route("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)
 
 	// The metrics are the administrator's: their counters and the Go
 	// runtime's gauges move with each request, so read often they would
 	// tell when each cast arrived within its batch.
 	metricsHandler := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
-	api("GET /metrics", s.admin(func(w http.ResponseWriter, r *http.Request) error {
+	route("GET /metrics", s.admin(func(w http.ResponseWriter, r *http.Request) error {
 		metricsHandler.ServeHTTP(w, r)
 		return nil
 	}))
@@ -241,7 +242,7 @@ func (s *Server) ping(ctx context.Context) error {
 func (s *Server) admin(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !tokenMatches(bearer(r), s.adminHash) {
-			return errorf(http.StatusUnauthorized, "unauthorized", "this needs the administrator's token (Authorization: Bearer …)")
+			return errorf(http.StatusUnauthorized, api.CodeUnauthorized, "this needs the administrator's token (Authorization: Bearer …)")
 		}
 		return h(w, r)
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
@@ -17,21 +18,6 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/store"
 )
-
-// RegisterRequest asks the registrar for a blind signature (SPEC.md §15.3).
-type RegisterRequest struct {
-	Voter   string `json:"voter"`   // the voter id on the roll
-	Code    string `json:"code"`    // the one-time code from the voter's letter
-	Blinded []byte `json:"blinded"` // the blinded credential message (base64)
-}
-
-// RegisterResponse carries the registrar's blind signature and the
-// voter's receipt for the issuance: the value its credential-issued entry
-// names (SPEC.md §15.3), hex.
-type RegisterResponse struct {
-	BlindSignature []byte `json:"blindSignature"`
-	Issuance       string `json:"issuance"`
-}
 
 // openElectionFor returns the election if it is open for voters.
 func (s *Server) openElectionFor(r *http.Request) (*election, error) {
@@ -47,21 +33,21 @@ func (s *Server) openElectionFor(r *http.Request) (*election, error) {
 		return nil, err
 	}
 	switch state {
-	case StateOpen:
+	case api.StateOpen:
 		return el, nil
-	case StateSetup:
-		return nil, errorf(http.StatusConflict, "not-open", "the election %s is not open yet", el.id)
+	case api.StateSetup:
+		return nil, errorf(http.StatusConflict, api.CodeNotOpen, "the election %s is not open yet", el.id)
 	default:
-		return nil, errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+		return nil, errorf(http.StatusConflict, api.CodeClosed, "the election %s is closed", el.id)
 	}
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if !s.limiter.allow(r) {
 		w.Header().Set("Retry-After", "10")
-		return errorf(http.StatusTooManyRequests, "rate-limited", "too many registration attempts; wait a little and try again")
+		return errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many registration attempts; wait a little and try again")
 	}
-	var req RegisterRequest
+	var req api.RegisterRequest
 	if err := decodeBody(w, r, maxRegisterBody, &req); err != nil {
 		return err
 	}
@@ -71,11 +57,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	voter, err := credential.NormalizeVoter(req.Voter)
 	if err != nil || req.Code == "" {
-		return errorf(http.StatusBadRequest, "malformed", "voter and code are required (a voter id has 1 to %d bytes)", credential.MaxVoterID)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "voter and code are required (a voter id has 1 to %d bytes)", credential.MaxVoterID)
 	}
 	code, err := credential.NormalizeCode(req.Code)
 	if err != nil {
-		return errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s (%v)", el.id, err)
+		return errorf(http.StatusForbidden, api.CodeNotEligible, "this voter id and code are not on the voter roll of %s (%v)", el.id, err)
 	}
 	c, _ := credential.RollCommitment(el.id, voter, code)
 	in := board.Issuance{Value: c}
@@ -83,7 +69,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, RegisterResponse{BlindSignature: sig, Issuance: hex.EncodeToString(c[:])})
+	writeJSON(w, http.StatusOK, api.RegisterResponse{BlindSignature: sig, Issuance: hex.EncodeToString(c[:])})
 	return nil
 }
 
@@ -95,7 +81,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 // after a lost answer) is signed again, recording nothing.
 func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, blinded []byte, in board.Issuance) ([]byte, error) {
 	if err := el.registrar.CheckBlinded(blinded); err != nil {
-		return nil, errorf(http.StatusBadRequest, "malformed", "blinded message: %v", err)
+		return nil, errorf(http.StatusBadRequest, api.CodeMalformed, "blinded message: %v", err)
 	}
 	entry, err := s.entry(el, board.TypeCredentialIssued, in.Body())
 	if err != nil {
@@ -105,23 +91,17 @@ func (s *Server) issue(ctx context.Context, el *election, vh, code [32]byte, bli
 	switch {
 	case errors.Is(err, store.ErrIssuedBefore):
 	case errors.Is(err, store.ErrNotEligible):
-		return nil, errorf(http.StatusForbidden, "not-eligible", "this voter id and code are not on the voter roll of %s", el.id)
+		return nil, errorf(http.StatusForbidden, api.CodeNotEligible, "this voter id and code are not on the voter roll of %s", el.id)
 	case errors.Is(err, store.ErrAlreadyIssued):
-		return nil, errorf(http.StatusConflict, "already-registered", "a credential was already issued to this voter for %s", el.id)
+		return nil, errorf(http.StatusConflict, api.CodeAlreadyRegistered, "a credential was already issued to this voter for %s", el.id)
 	case errors.Is(err, store.ErrStateConflict):
-		return nil, errorf(http.StatusConflict, "closed", "the election %s closed while this registration waited for its batch", el.id)
+		return nil, errorf(http.StatusConflict, api.CodeClosed, "the election %s closed while this registration waited for its batch", el.id)
 	case err != nil:
 		return nil, err
 	default:
 		s.metrics.issued.Inc()
 	}
 	return el.registrar.Sign(blinded)
-}
-
-// CastResponse is the voter's receipt for a cast ballot.
-type CastResponse struct {
-	TrackingCode string         `json:"trackingCode"` // for people: base32 in groups of four
-	Receipt      *board.Receipt `json:"receipt"`
 }
 
 func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
@@ -132,7 +112,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	env, err := ballotbox.ParseEnvelope(data)
 	if err != nil {
 		s.metrics.casts.WithLabelValues("malformed").Inc()
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el, err := s.openElectionFor(r)
 	if err != nil {
@@ -148,7 +128,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 	if err == nil && !s.casts.allowKey(string(c.Key[:])) {
 		s.metrics.casts.WithLabelValues("too-many-casts").Inc()
 		w.Header().Set("Retry-After", "20")
-		return errorf(http.StatusTooManyRequests, "too-many-casts", "this credential has cast too often in the last minutes; wait a minute and cast again (only the last ballot counts)")
+		return errorf(http.StatusTooManyRequests, api.CodeTooManyCasts, "this credential has cast too often in the last minutes; wait a minute and cast again (only the last ballot counts)")
 	}
 	if err == nil && !batch.Verify() {
 		// Name the failing proof.
@@ -158,42 +138,42 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) error {
 		err = errors.Join(ballotbox.ErrInvalidBallot, err)
 	}
 	if err != nil {
-		code, status := "invalid-ballot", http.StatusBadRequest
+		code, status := api.CodeInvalidBallot, http.StatusBadRequest
 		switch {
 		case errors.Is(err, ballotbox.ErrInvalidCredential):
-			code, status = "invalid-credential", http.StatusForbidden
+			code, status = api.CodeInvalidCredential, http.StatusForbidden
 		case errors.Is(err, ballotbox.ErrInvalidSignature):
-			code, status = "invalid-signature", http.StatusForbidden
+			code, status = api.CodeInvalidSignature, http.StatusForbidden
 		}
 		s.metrics.casts.WithLabelValues(code).Inc()
 		return errorf(status, code, "%v", err)
 	}
 	entry, err := s.entry(el, board.TypeBallot, env)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeTooLarge, "%v", err)
 	}
 	res := el.committer.submit(r.Context(), store.Cast{Credential: c.Key, Counter: env.Counter, Tracking: c.Tracking, Ciphertexts: c.Ballot.CiphertextAs(), Entry: entry})
 	switch {
 	case errors.Is(res.Err, store.ErrReplay):
 		s.metrics.casts.WithLabelValues("replay").Inc()
-		return errorf(http.StatusConflict, "replay", "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, read the credential's last counter (GET …/credentials/{key}) and cast with the next", env.Counter)
+		return errorf(http.StatusConflict, api.CodeReplay, "this credential has cast a ballot with counter %d or higher, or this ballot was cast before; to vote again, read the credential's last counter (GET …/credentials/{key}) and cast with the next", env.Counter)
 	case errors.Is(res.Err, store.ErrWrongCounter):
 		s.metrics.casts.WithLabelValues("wrong-counter").Inc()
-		return errorf(http.StatusConflict, "wrong-counter", "%v; read the credential's last counter (GET …/credentials/{key}) and cast with the next", res.Err)
+		return errorf(http.StatusConflict, api.CodeWrongCounter, "%v; read the credential's last counter (GET …/credentials/{key}) and cast with the next", res.Err)
 	case errors.Is(res.Err, store.ErrSpoiledBallot):
 		s.metrics.casts.WithLabelValues("spoiled").Inc()
-		return errorf(http.StatusConflict, "spoiled", "%v: encrypt your answers again to cast them", res.Err)
+		return errorf(http.StatusConflict, api.CodeSpoiled, "%v: encrypt your answers again to cast them", res.Err)
 	case errors.Is(res.Err, store.ErrReusedCiphertext):
 		s.metrics.casts.WithLabelValues("reused-ciphertext").Inc()
-		return errorf(http.StatusConflict, "reused-ciphertext", "%v", res.Err)
+		return errorf(http.StatusConflict, api.CodeReusedCiphertext, "%v", res.Err)
 	case errors.Is(res.Err, store.ErrStateConflict):
 		s.metrics.casts.WithLabelValues("closed").Inc()
-		return errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+		return errorf(http.StatusConflict, api.CodeClosed, "the election %s is closed", el.id)
 	case res.Err != nil:
 		return res.Err
 	}
 	s.metrics.casts.WithLabelValues("accepted").Inc()
-	writeJSON(w, http.StatusCreated, CastResponse{TrackingCode: ballot.FormatTrackingCode(c.Tracking), Receipt: res.Receipt})
+	writeJSON(w, http.StatusCreated, api.CastResponse{TrackingCode: ballot.FormatTrackingCode(c.Tracking), Receipt: res.Receipt})
 	return nil
 }
 
@@ -202,7 +182,7 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 	// names no credential, and the ballot box asks for none (SPEC.md §15.4).
 	if !s.spoils.allow(r) {
 		w.Header().Set("Retry-After", "10")
-		return errorf(http.StatusTooManyRequests, "rate-limited", "too many spoiled ballots from this address; wait a little and try again")
+		return errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many spoiled ballots from this address; wait a little and try again")
 	}
 	data, err := readBody(w, r, maxBallotBody)
 	if err != nil {
@@ -210,7 +190,7 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 	}
 	sp, err := ballot.ParseSpoiled(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el, err := s.openElectionFor(r)
 	if err != nil {
@@ -218,25 +198,25 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 	}
 	b, err := sp.Check(el.e)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "invalid-spoiled", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeInvalidSpoiled, "%v", err)
 	}
 	tracking := b.TrackingCode()
 	entry, err := s.entry(el, board.TypeSpoiled, sp)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+		return errorf(http.StatusBadRequest, api.CodeTooLarge, "%v", err)
 	}
 	// The checks and the append are one transaction: a spoil racing a cast
 	// of the same ballot cannot both succeed (SPEC.md §15.4).
 	index, err := s.cfg.Store.SpoilBallot(r.Context(), el.id, store.Spoil{Tracking: tracking, Ciphertexts: b.CiphertextAs(), Entry: entry})
 	switch {
 	case errors.Is(err, store.ErrCastBallot):
-		return errorf(http.StatusConflict, "cast", "this ballot was cast; it cannot be spoiled")
+		return errorf(http.StatusConflict, api.CodeCast, "this ballot was cast; it cannot be spoiled")
 	case errors.Is(err, store.ErrReplay):
-		return errorf(http.StatusConflict, "spoiled", "this ballot was spoiled already")
+		return errorf(http.StatusConflict, api.CodeSpoiled, "this ballot was spoiled already")
 	case errors.Is(err, store.ErrReusedCiphertext):
-		return errorf(http.StatusConflict, "reused-ciphertext", "%v", err)
+		return errorf(http.StatusConflict, api.CodeReusedCiphertext, "%v", err)
 	case errors.Is(err, store.ErrStateConflict):
-		return errorf(http.StatusConflict, "closed", "the election %s is closed", el.id)
+		return errorf(http.StatusConflict, api.CodeClosed, "the election %s is closed", el.id)
 	case err != nil:
 		return err
 	}
@@ -245,15 +225,6 @@ func (s *Server) spoilBallot(w http.ResponseWriter, r *http.Request) error {
 		"answers": el.manifest.Answers(sp.Values),
 	})
 	return nil
-}
-
-// CredentialState is what the ballot box knows of a credential key: its
-// last accepted counter and where that cast is on the board, both public
-// on the board already (SPEC.md §15.4).
-type CredentialState struct {
-	Next  uint64 `json:"next"`            // the counter the credential's next cast must carry
-	Last  uint64 `json:"last,omitempty"`  // the counter of its last accepted cast; absent if none
-	Index *int64 `json:"index,omitempty"` // the board index of that cast; absent if none
 }
 
 // getCredential tells a device the counter its next cast needs. The key
@@ -265,17 +236,17 @@ func (s *Server) getCredential(w http.ResponseWriter, r *http.Request) error {
 	}
 	vk, err := hex.DecodeString(r.PathValue("vk"))
 	if err != nil || len(vk) != 32 || hex.EncodeToString(vk) != r.PathValue("vk") {
-		return errorf(http.StatusBadRequest, "malformed", "a credential key is its Ed25519 key, 64 lowercase hex digits")
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "a credential key is its Ed25519 key, 64 lowercase hex digits")
 	}
 	last, index, err := s.cfg.Store.LastCast(r.Context(), el.id, credential.KeyHash(vk))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusOK, CredentialState{Next: store.NextCounter(0, false)})
+		writeJSON(w, http.StatusOK, api.CredentialState{Next: store.NextCounter(0, false)})
 		return nil
 	case err != nil:
 		return err
 	}
-	writeJSON(w, http.StatusOK, CredentialState{Next: store.NextCounter(last, true), Last: last, Index: &index})
+	writeJSON(w, http.StatusOK, api.CredentialState{Next: store.NextCounter(last, true), Last: &last, Index: &index})
 	return nil
 }
 
@@ -301,11 +272,11 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) error {
 	}
 	tracking, ok := parseTracking(r.PathValue("tracking"))
 	if !ok {
-		return errorf(http.StatusBadRequest, "malformed", "a tracking code is 64 hex digits or 52 base32 characters")
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "a tracking code is 64 hex digits or 52 base32 characters")
 	}
 	index, err := s.cfg.Store.LookupTracking(r.Context(), el.id, tracking)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "not-found", "no ballot with this tracking code is on the board of %s", el.id)
+		return errorf(http.StatusNotFound, api.CodeNotFound, "no ballot with this tracking code is on the board of %s", el.id)
 	}
 	if err != nil {
 		return err
@@ -314,7 +285,7 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, CastResponse{TrackingCode: ballot.FormatTrackingCode(tracking), Receipt: receipt})
+	writeJSON(w, http.StatusOK, api.CastResponse{TrackingCode: ballot.FormatTrackingCode(tracking), Receipt: receipt})
 	return nil
 }
 
@@ -335,11 +306,11 @@ func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) error {
 	}
 	index, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
 	if err != nil || index < 0 {
-		return errorf(http.StatusBadRequest, "malformed", "an entry index is a whole number")
+		return errorf(http.StatusBadRequest, api.CodeMalformed, "an entry index is a whole number")
 	}
 	raws, err := s.cfg.Store.ReadEntries(r.Context(), el.id, index, 1)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && len(raws) != 1) {
-		return errorf(http.StatusNotFound, "not-found", "the board of %s has no entry %d", el.id, index)
+		return errorf(http.StatusNotFound, api.CodeNotFound, "the board of %s has no entry %d", el.id, index)
 	}
 	if err != nil {
 		return err
