@@ -1,16 +1,27 @@
-// Package store is koe's durable state behind one narrow interface, with an
-// embedded SQLite backend (store/sqlite) and a PostgreSQL backend
-// (store/postgres) that both pass the conformance suite in store/storetest.
+// Package store is koe's durable state, with an embedded SQLite backend
+// (store/sqlite) and a PostgreSQL backend (store/postgres) that both pass
+// the conformance suite in store/storetest.
 //
-// Three kinds of data live here and never meet in a row, an index or a key
-// that would let one be joined with another:
+// It is cut into one interface per role of SPEC.md §15.5, and Store is
+// their union:
 //
-//   - the bulletin board: one append-only RFC 6962 Merkle log per election,
-//     each entry stored in the same transaction as every hash it adds;
-//   - the registrar's side: the voter roll (keyed hashes of voter ids and of
-//     one-time codes) and whether each voter was issued a credential;
-//   - the ballot box's side: for each anonymous credential (by the hash of
-//     its public key), the highest counter it cast and where.
+//   - Board, the public bulletin board: one append-only RFC 6962 Merkle
+//     log per election, each entry stored in the same transaction as
+//     every hash it adds (tables log_entries, log_hashes, checkpoints);
+//   - Elections, the administrator's: each election's state, manifest and
+//     sealed configuration (table elections);
+//   - Roll and Pending, the registrar's: the voter roll (keyed hashes of
+//     voter ids and of one-time codes), whether each voter was issued a
+//     credential and the blinded message signed (table roll), and the
+//     digital-ID sign-ins in progress (table oidc_pending);
+//   - Casts, the ballot box's: for each anonymous credential (by the hash
+//     of its key) the highest counter it cast and where (credentials), the
+//     tracking codes of cast and spoiled ballots (tracking, spoiled) and
+//     the A values of their ciphertexts (ciphertexts).
+//
+// The registrar's tables and the ballot box's never share a column but
+// the election id, and no query joins them; the code that serves one role
+// is given only that role's interface.
 //
 // Every method is one transaction, durable when it returns without error.
 package store
