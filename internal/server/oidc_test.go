@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"html"
 	"io"
 	"log/slog"
@@ -223,7 +224,7 @@ func startOIDC(t *testing.T) *oidcHarness {
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	must(t, err)
 	// The default keeper of sign-ins (in the store), losing verifiers on demand.
-	pending := &stripVerifier{PendingStore: server.StorePending(st, nil)}
+	pending := &stripVerifier{PendingStore: registrar.PendingStore(st, nil)}
 	logBuf := &syncBuffer{}
 	srv, err := server.New(server.Config{
 		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
