@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -82,7 +82,7 @@ func adminCreate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var created server.Created
+	var created api.Created
 	if err := c.Do(context.Background(), "POST", "/api/v1/elections", "application/json", data, &created); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func adminRoll(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	codes, err := c.Raw(context.Background(), "POST", client.ElectionPath(*f.election, "/roll"), "text/csv", data)
+	codes, err := c.Raw(context.Background(), "POST", api.ElectionPath(*f.election, "/roll"), "text/csv", data)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func adminStep(step string) func([]string, io.Writer, io.Writer) error {
 		if err != nil {
 			return err
 		}
-		raw, err := c.Raw(context.Background(), "POST", client.ElectionPath(*f.election, "/"+step), "", nil)
+		raw, err := c.Raw(context.Background(), "POST", api.ElectionPath(*f.election, "/"+step), "", nil)
 		if err != nil {
 			return err
 		}
@@ -188,8 +188,8 @@ func adminStatus(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	c := client.New(*f.server, "")
-	var in server.ElectionInfo
-	if err := c.Do(context.Background(), "GET", client.ElectionPath(*f.election, ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := c.Do(context.Background(), "GET", api.ElectionPath(*f.election, ""), "", nil, &in); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s\n  %s\n  board key %s\n", in.ID, in.State, in.Title.Ja, in.BoardKey)

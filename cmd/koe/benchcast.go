@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/client"
@@ -70,7 +71,7 @@ func runBenchCast(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	admin := client.New(base, token)
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func runBenchCast(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return err
 	}
 	voter := client.New(base, "")

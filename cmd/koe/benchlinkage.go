@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
@@ -76,7 +77,7 @@ func linkageRun(n int, window, pause, regInterval, castInterval time.Duration, s
 	defer stop()
 	admin := client.New(base, token)
 	manifest, _ := examples.Manifest("referendum")
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func linkageRun(n int, window, pause, regInterval, castInterval time.Duration, s
 	if err != nil {
 		return nil, err
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return nil, err
 	}
 	voter := client.New(base, "")
@@ -149,8 +150,8 @@ func linkageRun(n int, window, pause, regInterval, castInterval time.Duration, s
 	}
 	var entries [][]byte
 	for i := 0; ; i++ {
-		raw, err := admin.Raw(ctx, "GET", client.ElectionPath(id, fmt.Sprintf("/entries/%d", i)), "", nil)
-		if client.IsCode(err, "not-found") {
+		raw, err := admin.Raw(ctx, "GET", api.ElectionPath(id, fmt.Sprintf("/entries/%d", i)), "", nil)
+		if client.IsCode(err, api.CodeNotFound) {
 			break
 		}
 		if err != nil {

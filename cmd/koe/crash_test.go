@@ -19,12 +19,12 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 // TestCrashDuringCasting kills koe serve with SIGKILL while voters cast,
@@ -51,14 +51,14 @@ func TestCrashDuringCasting(t *testing.T) {
 	ctx := context.Background()
 	admin := client.New(base, token)
 	manifest, _ := examples.Manifest("budget")
-	var created server.Created
+	var created api.Created
 	must(t, admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	_, err := demo.ServerCeremony(ctx, base, id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, admin, id, "V", 80)
 	must(t, err)
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(base, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
@@ -136,7 +136,7 @@ func TestCrashDuringCasting(t *testing.T) {
 	}
 
 	srv = startServer()
-	raw, err := voter.Raw(ctx, "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+	raw, err := voter.Raw(ctx, "GET", api.ElectionPath(id, "/log/checkpoint"), "", nil)
 	must(t, err)
 	cp, err := board.ParseCheckpoint(raw, verifier)
 	must(t, err)
@@ -161,7 +161,7 @@ func TestCrashDuringCasting(t *testing.T) {
 	// The restarted server goes on accepting ballots (the last voter's
 	// first cast: the kill came before it, or it is a replay).
 	last := envs[len(envs)-2]
-	if _, err := voter.Cast(ctx, id, last); err != nil && !client.IsCode(err, "replay") {
+	if _, err := voter.Cast(ctx, id, last); err != nil && !client.IsCode(err, api.CodeReplay) {
 		t.Fatalf("cast after the restart: %v", err)
 	}
 	t.Logf("%d receipts before SIGKILL, %d distinct checkpoints; board has %d entries after restart", len(receipts), len(old), cp.Size)
@@ -177,7 +177,7 @@ func (h *httpTiles) Height() int { return board.TileHeight }
 func (h *httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, tile := range tiles {
-		b, err := h.c.Raw(context.Background(), "GET", client.ElectionPath(h.id, "/log/"+strings.Replace(tile.Path(), "tile/8/", "tile/", 1)), "", nil)
+		b, err := h.c.Raw(context.Background(), "GET", api.ElectionPath(h.id, "/log/"+strings.Replace(tile.Path(), "tile/8/", "tile/", 1)), "", nil)
 		if err != nil {
 			return nil, err
 		}

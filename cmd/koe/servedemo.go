@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 // serveDemo sets up an election to try a new server with (koe serve
@@ -28,7 +28,7 @@ import (
 // election each keeps its own key on its own machine.
 func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout io.Writer, log *slog.Logger) error {
 	admin := client.New(base, token)
-	var list []server.ElectionInfo
+	var list []api.ElectionInfo
 	if err := admin.Do(ctx, "GET", "/api/v1/elections", "", nil, &list); err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 	if err != nil {
 		return err
 	}
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		return fmt.Errorf("demo: creating %s: %w", id, err)
 	}
@@ -64,7 +64,7 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 	if err != nil {
 		return fmt.Errorf("demo: the roll: %w", err)
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return fmt.Errorf("demo: opening: %w", err)
 	}
 	voters := make([]string, 0, len(codes))
@@ -105,8 +105,8 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 				return
 			case <-tick.C:
 			}
-			var in server.ElectionInfo
-			if err := admin.Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &in); err != nil || in.State != server.StateTallied {
+			var in api.ElectionInfo
+			if err := admin.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &in); err != nil || in.State != api.StateTallied {
 				continue
 			}
 			if err := demo.ServerDecrypt(ctx, base, id, manifest, trustees, created.TrusteeTokens, which); err != nil {

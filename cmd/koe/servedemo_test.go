@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/tally"
@@ -68,12 +69,12 @@ func TestServeDemo(t *testing.T) {
 	must(t, err)
 	_, err = voter.Cast(ctx, id, env)
 	must(t, err)
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil))
 	// The trustees decrypt within seconds; until then publishing is refused.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil)
+		err := admin.Do(ctx, "POST", api.ElectionPath(id, "/publish"), "", nil, nil)
 		if err == nil {
 			break
 		}
@@ -82,7 +83,7 @@ func TestServeDemo(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	raw, err := voter.Raw(ctx, "GET", client.ElectionPath(id, "/results"), "", nil)
+	raw, err := voter.Raw(ctx, "GET", api.ElectionPath(id, "/results"), "", nil)
 	must(t, err)
 	res, err := tally.ParseResults(raw)
 	must(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"golang.org/x/term"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -255,7 +256,7 @@ func (p *serverPlace) tally() (*tally.Encrypted, error) {
 func (p *serverPlace) record() (string, func(), error) {
 	dir, err := p.c.FetchRecord(context.Background(), p.id)
 	if err != nil {
-		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", client.ElectionPath(p.id, "/record"))
+		return "", nil, withHint(fmt.Errorf("fetching the election record to verify before decrypting: %w", err), "the server must serve %s; without it you cannot check what you would decrypt", api.ElectionPath(p.id, "/record"))
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
@@ -443,7 +444,7 @@ func trusteeKeygen(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*s.f.key); err == nil {
 		return withHint(fmt.Errorf("%s already exists", *s.f.key), "a trustee makes its key once; choose another file name or remove the old one deliberately")
 	}
-	if msgs, err := s.place.messages(record.Announce); err != nil {
+	if msgs, err := s.place.messages(ceremony.RoundAnnounce); err != nil {
 		return err
 	} else if _, done := msgs[*index]; done {
 		return fmt.Errorf("trustee %d has already announced", *index)
@@ -459,7 +460,7 @@ func trusteeKeygen(args []string, stdout, stderr io.Writer) error {
 	if err := saveTrustee(*s.f.key, t, pass); err != nil {
 		return err
 	}
-	where, err := s.place.publish(record.Announce, *index, ann)
+	where, err := s.place.publish(ceremony.RoundAnnounce, *index, ann)
 	if err != nil {
 		os.Remove(*s.f.key)
 		return err
@@ -475,7 +476,7 @@ func trusteeDeal(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
+	anns, err := round(s, ceremony.RoundAnnounce, ceremony.DecodeAnnouncement)
 	if err != nil {
 		return err
 	}
@@ -483,7 +484,7 @@ func trusteeDeal(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	where, err := s.place.publish(record.Deal, s.t.Index, d)
+	where, err := s.place.publish(ceremony.RoundDeal, s.t.Index, d)
 	if err != nil {
 		return err
 	}
@@ -497,11 +498,11 @@ func trusteeShares(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
+	anns, err := round(s, ceremony.RoundAnnounce, ceremony.DecodeAnnouncement)
 	if err != nil {
 		return err
 	}
-	deals, err := round(s, record.Deal, ceremony.DecodeDealing)
+	deals, err := round(s, ceremony.RoundDeal, ceremony.DecodeDealing)
 	if err != nil {
 		return err
 	}
@@ -512,7 +513,7 @@ func trusteeShares(args []string, stdout, stderr io.Writer) error {
 	if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
 		return err
 	}
-	where, err := s.place.publish(record.Verdict, s.t.Index, v)
+	where, err := s.place.publish(ceremony.RoundVerdict, s.t.Index, v)
 	if err != nil {
 		return err
 	}
@@ -532,11 +533,11 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	anns, err := round(s, record.Announce, ceremony.DecodeAnnouncement)
+	anns, err := round(s, ceremony.RoundAnnounce, ceremony.DecodeAnnouncement)
 	if err != nil {
 		return err
 	}
-	verdicts, err := round(s, record.Verdict, ceremony.DecodeVerdict)
+	verdicts, err := round(s, ceremony.RoundVerdict, ceremony.DecodeVerdict)
 	if err != nil {
 		return err
 	}
@@ -547,7 +548,7 @@ func trusteeRespond(args []string, stdout, stderr io.Writer) error {
 	if rs == nil {
 		rs = []ceremony.Response{}
 	}
-	where, err := s.place.publish(record.Respond, s.t.Index, rs)
+	where, err := s.place.publish(ceremony.RoundRespond, s.t.Index, rs)
 	if err != nil {
 		return err
 	}
@@ -591,14 +592,14 @@ func trusteeFinish(args []string, stdout, stderr io.Writer) error {
 // transcript assembles the ceremony transcript from the place.
 func (s *trusteeSession) transcript() (*ceremony.Transcript, error) {
 	tr := &ceremony.Transcript{Params: s.p}
-	for _, r := range []string{record.Announce, record.Deal, record.Verdict, record.Respond} {
+	for _, r := range []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond} {
 		msgs, err := s.place.messages(r)
 		if err != nil {
 			return nil, err
 		}
 		for j := 1; j <= s.p.N; j++ {
 			if data, ok := msgs[j]; ok {
-				if err := record.AddMessage(tr, r, j, data); err != nil {
+				if err := tr.AddMessage(r, j, data); err != nil {
 					return nil, err
 				}
 			}
@@ -731,7 +732,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 	// The tally asked for, and the one on the record, are the sum.
 	asked, err := s.place.tally()
 	if err != nil {
-		if client.IsCode(err, "no-tally") {
+		if client.IsCode(err, api.CodeNoTally) {
 			return nil, withHint(errors.New("the election has no tally yet"), "the administrator tallies it first (koe tally, or koe admin tally)")
 		}
 		return nil, err

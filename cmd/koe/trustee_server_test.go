@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -124,13 +125,13 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 	m.ID, m.Trustees, m.Threshold, m.Privacy = id, 3, 2, &privacy
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	must(t, err)
-	var created server.Created
+	var created api.Created
 	must(t, o.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	trustees, err := demo.ServerCeremony(ctx, o.real, id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, o.admin, id, "T", len(answers))
 	must(t, err)
-	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, o.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	opened := o.checkpoint(t, id)
 	voter := client.New(o.real, "")
 	el, err := voter.Election(ctx, id)
@@ -147,8 +148,8 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 		must(t, err)
 		i++
 	}
-	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
-	must(t, o.admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	must(t, o.admin.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, o.admin.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil))
 
 	se := &serverElection{id: id, dir: t.TempDir(), opened: opened, manifest: manifest, trustees: trustees, tokens: created.TrusteeTokens}
 	se.pass = filepath.Join(se.dir, "pass")
@@ -173,7 +174,7 @@ func (o *operator) decrypt(se *serverElection, j int, flags ...string) (int, str
 // checkpoint saves the election's latest signed checkpoint in a file.
 func (o *operator) checkpoint(t *testing.T, id string) string {
 	t.Helper()
-	signed, err := client.New(o.real, "").Raw(context.Background(), "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+	signed, err := client.New(o.real, "").Raw(context.Background(), "GET", api.ElectionPath(id, "/log/checkpoint"), "", nil)
 	must(t, err)
 	name := filepath.Join(t.TempDir(), "checkpoint")
 	must(t, os.WriteFile(name, signed, 0o644))
@@ -303,13 +304,13 @@ func TestPrivacyThresholdOnServer(t *testing.T) {
 	share, err := tally.Decrypt(rand.Reader, &lax, acc, 2, se.trustees[1].Share())
 	must(t, err)
 	err = client.New(o.real, se.tokens[1]).PostDecryption(ctx, se.id, share)
-	if !client.IsCode(err, "below-privacy-threshold") || !strings.Contains(err.Error(), "fewer than the manifest's privacy threshold of 4") {
+	if !client.IsCode(err, api.CodeBelowPrivacyThreshold) || !strings.Contains(err.Error(), "fewer than the manifest's privacy threshold of 4") {
 		t.Fatalf("posting a share below the privacy threshold: %v", err)
 	}
 	if n := o.sharesOnBoard(t, se.id); n != 0 {
 		t.Fatalf("%d shares on the board", n)
 	}
-	if err := o.admin.Do(ctx, "POST", client.ElectionPath(se.id, "/publish"), "", nil, nil); !client.IsCode(err, "below-privacy-threshold") {
+	if err := o.admin.Do(ctx, "POST", api.ElectionPath(se.id, "/publish"), "", nil, nil); !client.IsCode(err, api.CodeBelowPrivacyThreshold) {
 		t.Fatalf("publishing below the privacy threshold: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/record"
@@ -32,7 +33,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	var dir string
 	switch {
 	case *srv != "" && *id != "" && len(pos) == 0:
-		archive, err := client.New(*srv, "").Raw(context.Background(), "GET", client.ElectionPath(*id, "/record"), "", nil)
+		archive, err := client.New(*srv, "").Raw(context.Background(), "GET", api.ElectionPath(*id, "/record"), "", nil)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func Example() {
 	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
 
-	l := board.New(newMemStore(), "e1", origin, signer) // a store.Store in real use
+	l := board.New(newMemStore(), "e1", origin, signer) // a store.Board in real use
 	// A cast envelope (SPEC.md §15.4); here with a stand-in ballot "koe1".
 	body := json.RawMessage(`{"ballot":"a29lMQ==","credential":"","salt":"","counter":1,"signature":""}`)
 	i, _ := l.Append(ctx, board.Entry{

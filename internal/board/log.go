@@ -6,7 +6,7 @@
 // C2SP tlog-tiles layout, so that standard transparency-log clients and
 // witnesses can audit the board.
 //
-// The tree's hashes are kept by the store (store.Store), in the same
+// The tree's hashes are kept by the store (store.Board), in the same
 // transaction as the entries that add them; the board computes tree hashes
 // and proofs from them with golang.org/x/mod/sumdb/tlog.
 package board
@@ -44,7 +44,7 @@ func splitOrigin(origin string) (election string, ok bool) {
 // Log is the board of one election. Its methods are safe for concurrent use
 // if the store's are.
 type Log struct {
-	st       store.Store
+	st       store.Board
 	election string
 	origin   string
 	signer   note.Signer
@@ -60,7 +60,7 @@ type Log struct {
 // check the origin separately. New panics if the origin is not
 // "<host>/koe/<election>" with an election id without '/', spaces or '+':
 // that is a programming error.
-func New(st store.Store, election, origin string, signer note.Signer) *Log {
+func New(st store.Board, election, origin string, signer note.Signer) *Log {
 	if e, ok := splitOrigin(origin); !ok || e != election {
 		panic(fmt.Sprintf("board: origin %q is not <host>/koe/%s", origin, election))
 	}

@@ -10,17 +10,16 @@ import (
 	"github.com/koe-vote/koe/internal/store"
 )
 
-// memStore keeps the board's part of store.Store in memory, computing
-// hashes with tlog.StoredHashes as the real backends do. The other methods
-// are the embedded nil interface's and panic.
+// memStore is a store.Board in memory, computing hashes with
+// tlog.StoredHashes as the real backends do.
 type memStore struct {
-	store.Store
-
 	mu          sync.Mutex
 	entries     map[string][][]byte
 	hashes      map[string][]tlog.Hash
 	checkpoints map[string][]byte
 }
+
+var _ store.Board = (*memStore)(nil)
 
 func newMemStore() *memStore {
 	return &memStore{

@@ -7,7 +7,6 @@ import (
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
-	"github.com/koe-vote/koe/internal/record"
 )
 
 // ReadWholeBoard reads an election's whole board from the server's
@@ -63,7 +62,7 @@ func FindOnRoll(entries []board.Entry, commitment [32]byte, size int64) (*RollCh
 		case board.TypeOpen:
 			rc.Open = true
 		case board.TypeRoll:
-			cs, err := record.DecodeRoll(e.Body)
+			cs, err := board.DecodeRoll(e.Body)
 			if err != nil {
 				return nil, fmt.Errorf("board entry %d: %w", i, err)
 			}
@@ -73,7 +72,7 @@ func FindOnRoll(entries []board.Entry, commitment [32]byte, size int64) (*RollCh
 				}
 			}
 		case board.TypeCredentialIssued:
-			in, err := record.DecodeIssued(e.Body)
+			in, err := board.DecodeIssued(e.Body)
 			if err != nil {
 				return nil, fmt.Errorf("board entry %d: %w", i, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 )
 
@@ -34,7 +35,7 @@ type BoardView struct {
 // tree, or a tree that does not extend prev, is refused with an error
 // saying so.
 func (c *Client) ReadBoard(ctx context.Context, id string, verifier note.Verifier, prev []byte, stop func(board.Entry) bool) (*BoardView, error) {
-	signed, err := c.Raw(ctx, "GET", ElectionPath(id, "/log/checkpoint"), "", nil)
+	signed, err := c.Raw(ctx, "GET", api.ElectionPath(id, "/log/checkpoint"), "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("board: fetching the checkpoint: %w", err)
 	}
@@ -163,7 +164,7 @@ func (f *tileFetcher) fetch(t tlog.Tile) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(p, "data/"); ok {
 		p = "entries/" + rest
 	}
-	data, err := f.c.Raw(f.ctx, "GET", ElectionPath(f.id, "/log/tile/"+p), "", nil)
+	data, err := f.c.Raw(f.ctx, "GET", api.ElectionPath(f.id, "/log/tile/"+p), "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("board: fetching tile %s: %w", p, err)
 	}

@@ -19,10 +19,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
 )
@@ -96,7 +96,7 @@ func startServer(t *testing.T, key ed25519.PrivateKey) *testServer {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var created server.Created
+	var created api.Created
 	if err := client.New(hs.URL, adminToken).Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func (s *testServer) announce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := client.New(s.url, s.tokens[j-1]).PostCeremony(context.Background(), s.id, record.Announce, ann); err != nil {
+		if err := client.New(s.url, s.tokens[j-1]).PostCeremony(context.Background(), s.id, ceremony.RoundAnnounce, ann); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,8 +145,8 @@ func TestCeremonyFromBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before.Manifest, s.manifest) || len(before.Messages[record.Announce]) != 0 {
-		t.Fatalf("board before the ceremony: manifest %v, %d announcements", bytes.Equal(before.Manifest, s.manifest), len(before.Messages[record.Announce]))
+	if !bytes.Equal(before.Manifest, s.manifest) || len(before.Messages[ceremony.RoundAnnounce]) != 0 {
+		t.Fatalf("board before the ceremony: manifest %v, %d announcements", bytes.Equal(before.Manifest, s.manifest), len(before.Messages[ceremony.RoundAnnounce]))
 	}
 	s.announce(t)
 	after, err := c.CeremonyFromBoard(ctx, s.id, s.verifier, before.Checkpoint.Note)
@@ -157,7 +157,7 @@ func TestCeremonyFromBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(after.Messages[record.Announce]); got != m.Trustees || after.Checkpoint.Size <= before.Checkpoint.Size {
+	if got := len(after.Messages[ceremony.RoundAnnounce]); got != m.Trustees || after.Checkpoint.Size <= before.Checkpoint.Size {
 		t.Fatalf("%d announcements at size %d", got, after.Checkpoint.Size)
 	}
 	// The same checkpoint again is consistent with itself.

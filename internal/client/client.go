@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -121,9 +120,4 @@ func (c *Client) JSON(ctx context.Context, method, path string, v, out any) erro
 		return err
 	}
 	return c.Do(ctx, method, path, "application/json", body, out)
-}
-
-// ElectionPath returns /api/v1/elections/{id} plus a suffix.
-func ElectionPath(id, suffix string) string {
-	return "/api/v1/elections/" + url.PathEscape(id) + suffix
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/record"
@@ -26,7 +27,7 @@ type CeremonyMessage struct {
 // for displays; a trustee reads the ceremony with CeremonyFromBoard.
 func (c *Client) Ceremony(ctx context.Context, id string) (map[string][]CeremonyMessage, error) {
 	var out map[string][]CeremonyMessage
-	err := c.Do(ctx, "GET", ElectionPath(id, "/ceremony"), "", nil, &out)
+	err := c.Do(ctx, "GET", api.ElectionPath(id, "/ceremony"), "", nil, &out)
 	return out, err
 }
 
@@ -34,8 +35,8 @@ func (c *Client) Ceremony(ctx context.Context, id string) (map[string][]Ceremony
 // trustee pins on first use and compares with the one the administrator
 // announced.
 func (c *Client) BoardKey(ctx context.Context, id string) (string, error) {
-	var in electionInfo
-	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := c.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &in); err != nil {
 		return "", err
 	}
 	if in.BoardKey == "" {
@@ -64,9 +65,9 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 	}
 	out := &BoardCeremony{Messages: map[string]map[int][]byte{}, Checkpoint: v.Checkpoint}
 	for i, e := range v.Entries {
-		switch round, ok := record.RoundOf[e.Type]; {
+		switch round, ok := e.Type, ceremony.IsRound(e.Type); {
 		case e.Type == board.TypeManifest:
-			var b record.ManifestBody
+			var b board.ManifestBody
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}
@@ -77,7 +78,7 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}
 		case ok:
-			var b record.CeremonyBody
+			var b board.CeremonyBody
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fmt.Errorf("board entry %d (%s): %w", i, e.Type, err)
 			}
@@ -96,9 +97,9 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 	return out, nil
 }
 
-// PostCeremony posts this trustee's message of a round (record.Announce, …).
+// PostCeremony posts this trustee's message of a round (ceremony.RoundAnnounce, …).
 func (c *Client) PostCeremony(ctx context.Context, id, round string, msg any) error {
-	return c.JSON(ctx, "POST", ElectionPath(id, "/ceremony/"+round), msg, nil)
+	return c.JSON(ctx, "POST", api.ElectionPath(id, "/ceremony/"+round), msg, nil)
 }
 
 // Transcript fetches the ceremony messages from the plain endpoint (see
@@ -109,9 +110,9 @@ func (c *Client) Transcript(ctx context.Context, id string, p ceremony.Params) (
 		return nil, err
 	}
 	tr := &ceremony.Transcript{Params: p}
-	for _, round := range []string{record.Announce, record.Deal, record.Verdict, record.Respond} {
+	for _, round := range []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond} {
 		for _, m := range msgs[round] {
-			if err := record.AddMessage(tr, round, m.Trustee, m.Message); err != nil {
+			if err := tr.AddMessage(round, m.Trustee, m.Message); err != nil {
 				return nil, err
 			}
 		}
@@ -122,13 +123,13 @@ func (c *Client) Transcript(ctx context.Context, id string, p ceremony.Params) (
 // Tally fetches the encrypted tally.
 func (c *Client) Tally(ctx context.Context, id string) (*tally.Encrypted, error) {
 	var t tally.Encrypted
-	err := c.Do(ctx, "GET", ElectionPath(id, "/tally"), "", nil, &t)
+	err := c.Do(ctx, "GET", api.ElectionPath(id, "/tally"), "", nil, &t)
 	return &t, err
 }
 
 // PostDecryption posts this trustee's partial decryption.
 func (c *Client) PostDecryption(ctx context.Context, id string, s *tally.Share) error {
-	return c.JSON(ctx, "POST", ElectionPath(id, "/decryptions"), s, nil)
+	return c.JSON(ctx, "POST", api.ElectionPath(id, "/decryptions"), s, nil)
 }
 
 // FetchRecord downloads the election's record, as the server derives it
@@ -136,7 +137,7 @@ func (c *Client) PostDecryption(ctx context.Context, id string, s *tally.Share) 
 // §13.6), and unpacks it into a new temporary directory, which the caller
 // removes. Nothing in it is trusted until it has been verified.
 func (c *Client) FetchRecord(ctx context.Context, id string) (string, error) {
-	archive, err := c.Raw(ctx, "GET", ElectionPath(id, "/record"), "", nil)
+	archive, err := c.Raw(ctx, "GET", api.ElectionPath(id, "/record"), "", nil)
 	if err != nil {
 		return "", err
 	}

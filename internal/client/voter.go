@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -15,8 +14,9 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
+
+	"github.com/koe-vote/koe/internal/api"
 )
 
 // Election is what a voter's device needs of an election: fetched from
@@ -30,32 +30,20 @@ type Election struct {
 	BoardKey  string
 }
 
-// electionInfo is the answer to GET /elections/{E} (SPEC.md §15), decoded
-// strictly: every field the server sends is listed (the optional ones with
-// omitempty), and the manifest, which the device needs, is required.
-type electionInfo struct {
-	ID           string          `json:"id"`
-	State        string          `json:"state"`
-	Title        ballot.Text     `json:"title"`
-	Kind         string          `json:"kind"`
-	Manifest     json.RawMessage `json:"manifest"`
-	RegistrarKey string          `json:"registrarKey"`
-	BoardKey     string          `json:"boardKey"`
-	Origin       string          `json:"origin"`
-	Params       *record.Params  `json:"params,omitempty"`
-	DigitalID    json.RawMessage `json:"digitalID,omitempty"` // not used by the client
-}
-
 // Election fetches an open election.
 func (c *Client) Election(ctx context.Context, id string) (*Election, error) {
-	var in electionInfo
-	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := c.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &in); err != nil {
 		return nil, err
+	}
+	if len(in.Manifest) == 0 {
+		// The answer for one election always carries its manifest (SPEC.md §15.1).
+		return nil, fmt.Errorf("%w: GET %s: no manifest", ErrAnswer, api.ElectionPath(id, ""))
 	}
 	if in.Params == nil {
 		return nil, fmt.Errorf("election %s has no key yet (its ceremony is not complete)", id)
 	}
-	manifest, err := c.Raw(ctx, "GET", ElectionPath(id, "/manifest"), "", nil)
+	manifest, err := c.Raw(ctx, "GET", api.ElectionPath(id, "/manifest"), "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +71,8 @@ func (c *Client) Election(ctx context.Context, id string) (*Election, error) {
 
 // RegistrarKey fetches the registrar's public key of an election.
 func (c *Client) RegistrarKey(ctx context.Context, id string) (*credential.PublicKey, error) {
-	var in electionInfo
-	if err := c.Do(ctx, "GET", ElectionPath(id, ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := c.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &in); err != nil {
 		return nil, err
 	}
 	pub := new(credential.PublicKey)
@@ -107,12 +95,9 @@ func (c *Client) Register(ctx context.Context, el *Election, voter, code string)
 	if err != nil {
 		return nil, err
 	}
-	var resp struct {
-		BlindSignature []byte `json:"blindSignature"`
-		Issuance       string `json:"issuance"`
-	}
-	req := map[string]any{"voter": voter, "code": code, "blinded": blinded}
-	if err := c.JSON(ctx, "POST", ElectionPath(el.ID, "/register"), req, &resp); err != nil {
+	var resp api.RegisterResponse
+	req := api.RegisterRequest{Voter: voter, Code: code, Blinded: blinded}
+	if err := c.JSON(ctx, "POST", api.ElectionPath(el.ID, "/register"), req, &resp); err != nil {
 		return nil, err
 	}
 	if resp.Issuance != hex.EncodeToString(commitment[:]) {
@@ -122,10 +107,7 @@ func (c *Client) Register(ctx context.Context, el *Election, voter, code string)
 }
 
 // Receipt is the server's answer to a cast.
-type Receipt struct {
-	TrackingCode string         `json:"trackingCode"`
-	Receipt      *board.Receipt `json:"receipt"`
-}
+type Receipt = api.CastResponse
 
 // Seal encrypts a plaintext into a cast envelope signed by the credential.
 // It returns the envelope and the ballot's nonces (to spoil it instead).
@@ -152,29 +134,22 @@ func Seal(el *Election, cred *credential.Credential, pt ballot.Plaintext, counte
 // links nothing new. A ballot box that understates the counter only gets
 // the cast refused as a replay, and one that overstates it, as a gap.
 func (c *Client) NextCounter(ctx context.Context, el *Election, cred *credential.Credential) (uint64, error) {
-	path := ElectionPath(el.ID, "/credentials/"+hex.EncodeToString(cred.PublicKey))
+	path := api.ElectionPath(el.ID, "/credentials/"+hex.EncodeToString(cred.PublicKey))
 	state, err := c.Raw(ctx, "GET", path, "", nil)
 	if err != nil {
 		return 0, err
 	}
-	var st counterState
+	var st api.CredentialState
 	if err := strictjson.Decode(state, &st); err != nil {
 		return 0, fmt.Errorf("GET %s: %w", path, err)
 	}
 	var entry []byte
 	if st.Index != nil {
-		if entry, err = c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil); err != nil {
+		if entry, err = c.Raw(ctx, "GET", api.ElectionPath(el.ID, fmt.Sprintf("/entries/%d", *st.Index)), "", nil); err != nil {
 			return 0, err
 		}
 	}
 	return CheckCounter(cred.PublicKey, state, entry)
-}
-
-// counterState is the ballot box's answer to GET /credentials/{vk}.
-type counterState struct {
-	Next  uint64  `json:"next"`
-	Last  *uint64 `json:"last,omitempty"`
-	Index *int64  `json:"index,omitempty"`
 }
 
 // CheckCounter checks the ballot box's answer state to GET
@@ -183,7 +158,7 @@ type counterState struct {
 // that never cast, else the counter of its last cast, which entry must be,
 // plus one.
 func CheckCounter(vk []byte, state, entry []byte) (uint64, error) {
-	var st counterState
+	var st api.CredentialState
 	if err := strictjson.Decode(state, &st); err != nil {
 		return 0, fmt.Errorf("the ballot box's counter: %w", err)
 	}
@@ -216,7 +191,7 @@ func CheckCounter(vk []byte, state, entry []byte) (uint64, error) {
 // Cast submits an envelope and returns the receipt.
 func (c *Client) Cast(ctx context.Context, id string, env *ballotbox.Envelope) (*Receipt, error) {
 	var r Receipt
-	if err := c.JSON(ctx, "POST", ElectionPath(id, "/ballots"), env, &r); err != nil {
+	if err := c.JSON(ctx, "POST", api.ElectionPath(id, "/ballots"), env, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -224,14 +199,14 @@ func (c *Client) Cast(ctx context.Context, id string, env *ballotbox.Envelope) (
 
 // Spoil publishes an opened ballot (a Benaloh challenge).
 func (c *Client) Spoil(ctx context.Context, id string, sp *ballot.Spoiled) error {
-	return c.JSON(ctx, "POST", ElectionPath(id, "/spoiled"), sp, nil)
+	return c.JSON(ctx, "POST", api.ElectionPath(id, "/spoiled"), sp, nil)
 }
 
 // CheckReceipt fetches the receipt of a tracking code and verifies it
 // against the board's key: the entry is fetched from the board's tiles.
 func (c *Client) CheckReceipt(ctx context.Context, id, tracking string) (*Receipt, error) {
 	var r Receipt
-	if err := c.Do(ctx, "GET", ElectionPath(id, "/receipts/"+tracking), "", nil, &r); err != nil {
+	if err := c.Do(ctx, "GET", api.ElectionPath(id, "/receipts/"+tracking), "", nil, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -249,7 +224,7 @@ func decodeHex32(s string) ([]byte, error) {
 // holds this envelope and that the receipt proves it is on the board,
 // under the election's board key.
 func (c *Client) VerifyCast(ctx context.Context, el *Election, env *ballotbox.Envelope, r *Receipt) error {
-	entry, err := c.Raw(ctx, "GET", ElectionPath(el.ID, fmt.Sprintf("/entries/%d", r.Receipt.Index)), "", nil)
+	entry, err := c.Raw(ctx, "GET", api.ElectionPath(el.ID, fmt.Sprintf("/entries/%d", r.Receipt.Index)), "", nil)
 	if err != nil {
 		return err
 	}

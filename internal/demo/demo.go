@@ -232,7 +232,7 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 			return nil, err
 		}
 		trustees[j-1], anns[j-1] = t, *a
-		if err := record.WriteJSON(record.CeremonyFile(dir, record.Announce, j), a); err != nil {
+		if err := record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundAnnounce, j), a); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +243,7 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 			return nil, err
 		}
 		deals[i] = *d
-		if err := record.WriteJSON(record.CeremonyFile(dir, record.Deal, t.Index), d); err != nil {
+		if err := record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundDeal, t.Index), d); err != nil {
 			return nil, err
 		}
 	}
@@ -254,7 +254,7 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 			return nil, err
 		}
 		verdicts[i] = *v
-		if err := record.WriteJSON(record.CeremonyFile(dir, record.Verdict, t.Index), v); err != nil {
+		if err := record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundVerdict, t.Index), v); err != nil {
 			return nil, err
 		}
 	}
@@ -266,7 +266,7 @@ func runCeremony(dir string, m *ballot.Manifest, manifest []byte) ([]*ceremony.T
 		if rs == nil {
 			rs = []ceremony.Response{}
 		}
-		if err := record.WriteJSON(record.CeremonyFile(dir, record.Respond, t.Index), rs); err != nil {
+		if err := record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundRespond, t.Index), rs); err != nil {
 			return nil, err
 		}
 	}

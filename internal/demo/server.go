@@ -7,10 +7,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
@@ -34,7 +34,7 @@ func ServerCeremony(ctx context.Context, base, id string, manifest []byte, token
 			return nil, err
 		}
 		ts[j-1] = tr
-		if err := cs[j-1].PostCeremony(ctx, id, record.Announce, ann); err != nil {
+		if err := cs[j-1].PostCeremony(ctx, id, ceremony.RoundAnnounce, ann); err != nil {
 			return nil, err
 		}
 	}
@@ -48,7 +48,7 @@ func ServerCeremony(ctx context.Context, base, id string, manifest []byte, token
 		if err != nil {
 			return nil, err
 		}
-		if err := cs[i].PostCeremony(ctx, id, record.Deal, d); err != nil {
+		if err := cs[i].PostCeremony(ctx, id, ceremony.RoundDeal, d); err != nil {
 			return nil, err
 		}
 	}
@@ -61,7 +61,7 @@ func ServerCeremony(ctx context.Context, base, id string, manifest []byte, token
 		if err != nil {
 			return nil, err
 		}
-		if err := cs[i].PostCeremony(ctx, id, record.Verdict, v); err != nil {
+		if err := cs[i].PostCeremony(ctx, id, ceremony.RoundVerdict, v); err != nil {
 			return nil, err
 		}
 	}
@@ -77,7 +77,7 @@ func ServerCeremony(ctx context.Context, base, id string, manifest []byte, token
 		if rs == nil {
 			rs = []ceremony.Response{}
 		}
-		if err := cs[i].PostCeremony(ctx, id, record.Respond, rs); err != nil {
+		if err := cs[i].PostCeremony(ctx, id, ceremony.RoundRespond, rs); err != nil {
 			return nil, err
 		}
 	}
@@ -91,7 +91,7 @@ func ImportRoll(ctx context.Context, admin *client.Client, id, prefix string, n 
 	for i := range n {
 		fmt.Fprintf(&b, "%s%05d\n", prefix, i)
 	}
-	raw, err := admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte(b.String()))
+	raw, err := admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte(b.String()))
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package record
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,7 +56,7 @@ func ParamsOf(e *ballot.Election, res *ceremony.Result) *Params {
 func LoadTranscript(dir string, params ceremony.Params) (*ceremony.Transcript, error) {
 	tr := &ceremony.Transcript{Params: params}
 	cdir := filepath.Join(dir, CeremonyDir)
-	for _, round := range []string{Announce, Deal, Verdict, Respond} {
+	for _, round := range ceremony.Rounds {
 		files, err := Indexed(cdir, round)
 		if err != nil {
 			return nil, err
@@ -67,7 +66,7 @@ func LoadTranscript(dir string, params ceremony.Params) (*ceremony.Transcript, e
 			if err != nil {
 				return nil, err
 			}
-			if err := AddMessage(tr, round, j, data); err != nil {
+			if err := tr.AddMessage(round, j, data); err != nil {
 				return nil, fmt.Errorf("%s: %w", filepath.Join(CeremonyDir, filepath.Base(files[j])), err)
 			}
 		}
@@ -138,54 +137,4 @@ func ParseRegistrar(data []byte) (*credential.PublicKey, error) {
 		return nil, fmt.Errorf("%s: %w", Registrar, err)
 	}
 	return pub, nil
-}
-
-// AddMessage decodes trustee j's message of a round into the transcript.
-func AddMessage(tr *ceremony.Transcript, round string, j int, data []byte) error {
-	signed := func(by int) error {
-		if by != j {
-			return fmt.Errorf("the file of trustee %d holds a message of trustee %d", j, by)
-		}
-		return nil
-	}
-	switch round {
-	case Announce:
-		a, err := ceremony.DecodeAnnouncement(tr.Params, data)
-		if err != nil {
-			return err
-		}
-		tr.Announcements = append(tr.Announcements, *a)
-		return signed(a.Index)
-	case Deal:
-		d, err := ceremony.DecodeDealing(tr.Params, data)
-		if err != nil {
-			return err
-		}
-		tr.Dealings = append(tr.Dealings, *d)
-		return signed(d.From)
-	case Verdict:
-		v, err := ceremony.DecodeVerdict(tr.Params, data)
-		if err != nil {
-			return err
-		}
-		tr.Verdicts = append(tr.Verdicts, *v)
-		return signed(v.From)
-	case Respond:
-		var raws []json.RawMessage
-		if err := DecodeStrict(data, &raws); err != nil {
-			return fmt.Errorf("want a JSON array of responses: %w", err)
-		}
-		for _, raw := range raws {
-			r, err := ceremony.DecodeResponse(tr.Params, raw)
-			if err != nil {
-				return err
-			}
-			if err := signed(r.Dealer); err != nil {
-				return err
-			}
-			tr.Responses = append(tr.Responses, *r)
-		}
-		return nil
-	}
-	panic("record: unknown ceremony round " + round)
 }

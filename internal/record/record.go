@@ -53,15 +53,8 @@ const (
 // MaxJSONFile bounds every JSON file a reader accepts.
 const MaxJSONFile = 64 << 20
 
-// Ceremony rounds, as file-name prefixes in CeremonyDir.
-const (
-	Announce = "announce"
-	Deal     = "deal"
-	Verdict  = "verdict"
-	Respond  = "respond"
-)
-
-// CeremonyFile returns the path of trustee j's message for a round.
+// CeremonyFile returns the path of trustee j's message for a round (one
+// of ceremony.Rounds).
 func CeremonyFile(dir, round string, j int) string {
 	return filepath.Join(dir, CeremonyDir, fmt.Sprintf("%s-%d.json", round, j))
 }

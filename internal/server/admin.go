@@ -3,20 +3,17 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
@@ -25,43 +22,24 @@ import (
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/server/httpx"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
-// ElectionInfo is the public description of an election (GET /elections/{id}).
-type ElectionInfo struct {
-	ID           string          `json:"id"`
-	State        string          `json:"state"`
-	Title        ballot.Text     `json:"title"`
-	Kind         string          `json:"kind"`
-	Manifest     json.RawMessage `json:"manifest,omitempty"`
-	RegistrarKey string          `json:"registrarKey"`
-	BoardKey     string          `json:"boardKey"`
-	Origin       string          `json:"origin"`
-	Params       *record.Params  `json:"params,omitempty"`    // once the ceremony is complete
-	DigitalID    *DigitalIDInfo  `json:"digitalID,omitempty"` // if voters may register by digital ID (§15.6)
-}
-
-// Created is the administrator's answer to creating an election: the
-// trustees' tokens are shown once, here, and never again.
-type Created struct {
-	ElectionInfo
-	TrusteeTokens []string `json:"trusteeTokens"`
-}
-
-func (s *Server) info(ctx context.Context, el *election, withManifest bool) (ElectionInfo, error) {
-	pub, _ := el.registrar.PublicKey().MarshalText()
+func (s *Server) info(ctx context.Context, el *election, withManifest bool) (api.ElectionInfo, error) {
+	pub, _ := el.registrarPub.MarshalText()
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(ctx, el); err != nil {
-		return ElectionInfo{}, err
+		return api.ElectionInfo{}, err
 	}
-	in := ElectionInfo{
+	in := api.ElectionInfo{
 		ID: el.id, State: el.state, Title: el.manifest.Title, Kind: el.manifest.Kind,
 		RegistrarKey: string(pub), BoardKey: el.boardKey, Origin: el.log.Origin(),
-		DigitalID: digitalIDInfo(el.cfg.OIDC),
+		DigitalID: digitalIDInfo(el.oidc),
 	}
 	if withManifest {
 		in.Manifest = el.manifestBytes
@@ -77,7 +55,7 @@ func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []ElectionInfo{}
+	out := []api.ElectionInfo{}
 	for _, row := range rows {
 		el, err := s.lookup(r.Context(), row.ID)
 		if err != nil {
@@ -89,7 +67,7 @@ func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, in)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -102,7 +80,7 @@ func (s *Server) getElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, in)
+	httpx.WriteJSON(w, http.StatusOK, in)
 	return nil
 }
 
@@ -117,16 +95,16 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
-	data, err := readBody(w, r, maxManifestBody)
+	data, err := httpx.ReadBody(w, r, maxManifestBody)
 	if err != nil {
 		return err
 	}
 	m, err := ballot.ParseManifest(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "invalid-manifest", "%v", err)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidManifest, "%v", err)
 	}
 	if len(data) > maxServerManifest || m.Trustees > maxServerTrustees || ballot.StyleOf(m).Selections() > maxServerSelections {
-		return errorf(http.StatusBadRequest, "too-large", "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeTooLarge, "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
 	}
 	reg, err := credential.NewRegistrar(rand.Reader, s.cfg.RegistrarBits)
 	if err != nil {
@@ -149,9 +127,9 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	row := store.Election{ID: m.ID, State: StateSetup, Manifest: data, Config: sealed}
+	row := store.Election{ID: m.ID, State: api.StateSetup, Manifest: data, Config: sealed}
 	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrExists) {
-		return errorf(http.StatusConflict, "exists", "an election with id %q exists already", m.ID)
+		return httpx.Errorf(http.StatusConflict, api.CodeExists, "an election with id %q exists already", m.ID)
 	} else if err != nil {
 		return err
 	}
@@ -160,11 +138,11 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pub, _ := reg.PublicKey().MarshalText()
-	manifestEntry, err := s.entry(el, board.TypeManifest, record.ManifestBody{Manifest: base64.StdEncoding.EncodeToString(data)})
+	manifestEntry, err := s.entry(el, board.TypeManifest, board.ManifestBody{Manifest: base64.StdEncoding.EncodeToString(data)})
 	if err != nil {
 		return err
 	}
-	keyEntry, err := s.entry(el, board.TypeRegistrarKey, record.RegistrarKeyBody{Key: string(pub)})
+	keyEntry, err := s.entry(el, board.TypeRegistrarKey, board.RegistrarKeyBody{Key: string(pub)})
 	if err != nil {
 		return err
 	}
@@ -176,35 +154,35 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, Created{ElectionInfo: in, TrusteeTokens: tokens})
+	httpx.WriteJSON(w, http.StatusCreated, api.Created{ElectionInfo: in, TrusteeTokens: tokens})
 	return nil
 }
 
 // trustee returns the index of the trustee whose token the request bears.
 func (s *Server) trustee(r *http.Request, el *election) (int, error) {
 	t := bearer(r)
-	for j, h := range el.cfg.TrusteeTokens {
+	for j, h := range el.trusteeTokens {
 		want, err := hex.DecodeString(h)
 		if err == nil && len(want) == 32 && tokenMatches(t, [32]byte(want)) {
 			return j + 1, nil
 		}
 	}
-	return 0, errorf(http.StatusUnauthorized, "unauthorized", "this needs a trustee's token of election %s (Authorization: Bearer …)", el.id)
+	return 0, httpx.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "this needs a trustee's token of election %s (Authorization: Bearer …)", el.id)
 }
 
 // ceremonyMessages returns the ceremony messages on the board, by round.
-func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]record.CeremonyBody, error) {
+func (s *Server) ceremonyMessages(ctx context.Context, el *election) (map[string][]board.CeremonyBody, error) {
 	entries, err := s.ceremonyEntries(ctx, el)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]record.CeremonyBody{record.Announce: {}, record.Deal: {}, record.Verdict: {}, record.Respond: {}}
+	out := map[string][]board.CeremonyBody{ceremony.RoundAnnounce: {}, ceremony.RoundDeal: {}, ceremony.RoundVerdict: {}, ceremony.RoundRespond: {}}
 	for _, e := range entries {
-		round, ok := record.RoundOf[e.Type]
-		if !ok {
+		round := e.Type // the entry types of the ceremony are its rounds
+		if !ceremony.IsRound(round) {
 			continue
 		}
-		var b record.CeremonyBody
+		var b board.CeremonyBody
 		if err := strictjson.Decode(e.Body, &b); err != nil {
 			return nil, err
 		}
@@ -222,7 +200,7 @@ func (s *Server) getCeremony(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, msgs)
+	httpx.WriteJSON(w, http.StatusOK, msgs)
 	return nil
 }
 
@@ -236,30 +214,30 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	round := r.PathValue("round")
-	typ, ok := record.TypeOfRound[round]
-	if !ok {
-		return errorf(http.StatusNotFound, "no-round", "no ceremony round %q (announce, deal, verdict, respond)", round)
+	typ := round // the entry type of a round's message is the round's name
+	if !ceremony.IsRound(round) {
+		return httpx.Errorf(http.StatusNotFound, api.CodeNoRound, "no ceremony round %q (announce, deal, verdict, respond)", round)
 	}
-	data, err := readBody(w, r, maxCeremonyBody)
+	data, err := httpx.ReadBody(w, r, maxCeremonyBody)
 	if err != nil {
 		return err
 	}
 	// The message must decode as the record holds it, signed by trustee j.
 	probe := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
-	if err := record.AddMessage(probe, round, j, data); err != nil {
-		return errorf(http.StatusBadRequest, "invalid-message", "trustee %d's %s message: %v", j, round, err)
+	if err := probe.AddMessage(round, j, data); err != nil {
+		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidMessage, "trustee %d's %s message: %v", j, round, err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, data); err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "the key ceremony is over: the election is %s", el.state)
+	if el.state != api.StateSetup {
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the key ceremony is over: the election is %s", el.state)
 	}
 	msgs, err := s.ceremonyMessages(r.Context(), el)
 	if err != nil {
@@ -267,106 +245,55 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, m := range msgs[round] {
 		if m.Trustee == j {
-			return errorf(http.StatusConflict, "duplicate", "trustee %d has already posted its %s message", j, round)
+			return httpx.Errorf(http.StatusConflict, api.CodeDuplicate, "trustee %d has already posted its %s message", j, round)
 		}
 	}
-	entry, err := s.entry(el, typ, record.CeremonyBody{Trustee: j, Message: compact.Bytes()})
+	entry, err := s.entry(el, typ, board.CeremonyBody{Trustee: j, Message: compact.Bytes()})
 	if err != nil {
-		return errorf(http.StatusBadRequest, "too-large", "%v", err)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeTooLarge, "%v", err)
 	}
 	index, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"trustee": j, "round": round, "index": index})
+	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"trustee": j, "round": round, "index": index})
 	return nil
 }
 
-// rollHash is the registrar's keyed hash of a voter id or a one-time code.
-func rollHash(key []byte, kind, value string) [32]byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("koe/v2/roll/" + kind + "\x00" + value))
-	return [32]byte(m.Sum(nil))
-}
-
-var codeAlphabet = base32.NewEncoding("ABCDEFGHJKLMNPQRSTUVWXYZ23456789").WithPadding(base32.NoPadding)
-
-// newCode returns a one-time code of 16 characters (80 bits) in groups of four.
-func newCode() string {
-	var b [10]byte
-	rand.Read(b[:])
-	c := codeAlphabet.EncodeToString(b[:])
-	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
-}
-
 // importRoll reads voter ids (the first CSV column; a "voter_id" header is
-// skipped) and answers with a CSV of voter_id,code for the letters.
+// skipped) and answers with a CSV of voter_id,code for the letters. The
+// registrar draws the codes and keeps the roll; the roll's commitments go
+// on the board (SPEC.md §15.3).
 func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	el, err := s.lookup(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	data, err := readBody(w, r, maxRollBody)
+	data, err := httpx.ReadBody(w, r, registrar.MaxRollBody)
 	if err != nil {
 		return err
 	}
-	rd := csv.NewReader(bytes.NewReader(data))
-	rd.FieldsPerRecord = -1
-	var ids []string
-	seen := map[string]bool{}
-	for line := 1; ; line++ {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return errorf(http.StatusBadRequest, "malformed", "voter roll: %v", err)
-		}
-		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "voter_id") {
-			continue
-		}
-		id, err := credential.NormalizeVoter(rec[0])
-		if err != nil {
-			return errorf(http.StatusBadRequest, "malformed", "voter roll line %d: a voter id must have 1 to %d bytes of UTF-8", line, credential.MaxVoterID)
-		}
-		if seen[id] {
-			return errorf(http.StatusBadRequest, "duplicate", "voter roll line %d: voter %q is listed twice", line, id)
-		}
-		seen[id] = true
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return errorf(http.StatusBadRequest, "malformed", "the voter roll is empty")
+	ids, err := registrar.ParseRoll(data)
+	if err != nil {
+		return err
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateSetup {
-		return errorf(http.StatusConflict, "wrong-state", "voters can be added only before the election opens, when the roll is published (it is %s)", el.state)
+	if el.state != api.StateSetup {
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "voters can be added only before the election opens, when the roll is published (it is %s)", el.state)
 	}
-	entries := make([]store.RollEntry, len(ids))
-	codes := make([]string, len(ids))
-	commitments := make([][32]byte, len(ids))
-	for i, id := range ids {
-		codes[i] = newCode()
-		entries[i] = store.RollEntry{Voter: rollHash(el.rollKey, "voter", id), Code: rollHash(el.rollKey, "code", codes[i])}
-		commitments[i], err = credential.RollCommitment(el.id, id, codes[i])
-		if err != nil {
-			return err
-		}
-	}
-	if err := s.cfg.Store.ImportRoll(r.Context(), el.id, entries); errors.Is(err, store.ErrExists) {
-		return errorf(http.StatusConflict, "duplicate", "a voter in this list is on the roll already; nothing was imported")
-	} else if err != nil {
+	codes, commitments, err := el.reg.ImportRoll(r.Context(), ids)
+	if err != nil {
 		return err
 	}
 	// The roll's commitments (SPEC.md §15.3), sorted, in entries of at
-	// most record.MaxRollChunk: they name nobody, yet each voter can find
+	// most board.MaxRollChunk: they name nobody, yet each voter can find
 	// their own from their letter.
 	var rollEntries [][]byte
-	for _, body := range record.RollEntries(commitments) {
+	for _, body := range board.RollEntries(commitments) {
 		entry, err := s.entry(el, board.TypeRoll, body)
 		if err != nil {
 			return err
@@ -396,7 +323,7 @@ func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock
 	}
 	el.mu.Lock()
 	if err = s.refresh(r.Context(), el); err == nil && !slices.Contains(states, el.state) {
-		err = errorf(http.StatusConflict, "wrong-state", "the election is %s; this needs it %s", el.state, strings.Join(states, " or "))
+		err = httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; this needs it %s", el.state, strings.Join(states, " or "))
 	}
 	if err != nil {
 		el.mu.Unlock()
@@ -409,14 +336,14 @@ func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock
 // entry, under el.mu.
 func (s *Server) transition(ctx context.Context, el *election, from, to, typ string, body any) error {
 	if el.state != from {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s, not %s", el.state, from)
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election is %s, not %s", el.state, from)
 	}
 	entry, err := s.entry(el, typ, body)
 	if err != nil {
 		return err
 	}
 	if err := s.cfg.Store.SetState(ctx, el.id, from, to, entry); errors.Is(err, store.ErrStateConflict) {
-		return errorf(http.StatusConflict, "wrong-state", "the election changed state meanwhile; reload it")
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election changed state meanwhile; reload it")
 	} else if err != nil {
 		return err
 	}
@@ -426,7 +353,7 @@ func (s *Server) transition(ctx context.Context, el *election, from, to, typ str
 }
 
 func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateSetup)
+	el, unlock, err := s.lockIn(r, api.StateSetup)
 	if err != nil {
 		return err
 	}
@@ -441,26 +368,26 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{keyEntry}); err != nil {
 		return err
 	}
-	if err := s.transition(r.Context(), el, StateSetup, StateOpen, board.TypeOpen, map[string]string{}); err != nil {
+	if err := s.transition(r.Context(), el, api.StateSetup, api.StateOpen, board.TypeOpen, map[string]string{}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
+	httpx.WriteJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
 	return nil
 }
 
 func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateOpen)
+	el, unlock, err := s.lockIn(r, api.StateOpen)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	// What waits for a timed batch is committed before the close entry.
-	el.issuer.flush()
-	el.committer.flush()
-	if err := s.transition(r.Context(), el, StateOpen, StateClosed, board.TypeClose, map[string]string{}); err != nil {
+	el.reg.Flush()
+	el.box.Flush()
+	if err := s.transition(r.Context(), el, api.StateOpen, api.StateClosed, board.TypeClose, map[string]string{}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": el.state})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"state": el.state})
 	return nil
 }
 
@@ -490,7 +417,7 @@ func (s *Server) countedBallots(ctx context.Context, el *election) ([][]byte, er
 }
 
 func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateClosed)
+	el, unlock, err := s.lockIn(r, api.StateClosed)
 	if err != nil {
 		return err
 	}
@@ -504,10 +431,10 @@ func (s *Server) tallyElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pub := acc.Publish()
-	if err := s.transition(r.Context(), el, StateClosed, StateTallied, board.TypeTally, pub); err != nil {
+	if err := s.transition(r.Context(), el, api.StateClosed, api.StateTallied, board.TypeTally, pub); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pub)
+	httpx.WriteJSON(w, http.StatusOK, pub)
 	return nil
 }
 
@@ -530,7 +457,7 @@ func (s *Server) loadTally(ctx context.Context, el *election) (*tally.Accumulato
 		return nil, err
 	}
 	if body == nil {
-		return nil, errorf(http.StatusConflict, "no-tally", "the election has no tally yet")
+		return nil, httpx.Errorf(http.StatusConflict, api.CodeNoTally, "the election has no tally yet")
 	}
 	var pub tally.Encrypted
 	if err := strictjson.Decode(body, &pub); err != nil {
@@ -552,7 +479,7 @@ func (s *Server) serveLatest(typ, code, missing string) func(http.ResponseWriter
 			return err
 		}
 		if body == nil {
-			return errorf(http.StatusNotFound, code, "%s", missing)
+			return httpx.Errorf(http.StatusNotFound, code, "%s", missing)
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Write(body)
@@ -569,28 +496,28 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, err := readBody(w, r, maxShareBody)
+	data, err := httpx.ReadBody(w, r, maxShareBody)
 	if err != nil {
 		return err
 	}
 	share, err := tally.ParseShare(data)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "%v", err)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "%v", err)
 	}
 	el.mu.Lock()
 	defer el.mu.Unlock()
 	if err := s.refresh(r.Context(), el); err != nil {
 		return err
 	}
-	if el.state != StateTallied {
-		return errorf(http.StatusConflict, "wrong-state", "the election is %s; trustees decrypt once it is tallied", el.state)
+	if el.state != api.StateTallied {
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; trustees decrypt once it is tallied", el.state)
 	}
 	if share.Trustee != j {
-		return errorf(http.StatusForbidden, "wrong-trustee", "your token is trustee %d's, the share is trustee %d's", j, share.Trustee)
+		return httpx.Errorf(http.StatusForbidden, api.CodeWrongTrustee, "your token is trustee %d's, the share is trustee %d's", j, share.Trustee)
 	}
 	Y, ok := el.ceremony.VerificationKeys[j]
 	if !ok {
-		return errorf(http.StatusForbidden, "not-qualified", "trustee %d is not a qualified trustee of the ceremony", j)
+		return httpx.Errorf(http.StatusForbidden, api.CodeNotQualified, "trustee %d is not a qualified trustee of the ceremony", j)
 	}
 	acc, err := s.loadTally(r.Context(), el)
 	if err != nil {
@@ -600,23 +527,23 @@ func (s *Server) postDecryption(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := tally.Check(el.e, acc, share, Y); err != nil {
-		return errorf(http.StatusBadRequest, "invalid-share", "%v", err)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidShare, "%v", err)
 	}
 	if done, err := s.decryptions(r.Context(), el); err != nil {
 		return err
 	} else if _, dup := done[j]; dup {
-		return errorf(http.StatusConflict, "duplicate", "trustee %d has already decrypted", j)
+		return httpx.Errorf(http.StatusConflict, api.CodeDuplicate, "trustee %d has already decrypted", j)
 	}
 	var compact bytes.Buffer
 	json.Compact(&compact, data)
-	entry, err := s.entry(el, board.TypeDecryption, record.DecryptionBody{Trustee: j, Share: compact.Bytes()})
+	entry, err := s.entry(el, board.TypeDecryption, board.DecryptionBody{Trustee: j, Share: compact.Bytes()})
 	if err != nil {
 		return err
 	}
 	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{entry}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int{"trustee": j})
+	httpx.WriteJSON(w, http.StatusCreated, map[string]int{"trustee": j})
 	return nil
 }
 
@@ -627,7 +554,7 @@ func belowPrivacy(el *election, acc *tally.Accumulator) error {
 	if tally.CheckPrivacy(el.manifest, acc.Ballots) == nil {
 		return nil
 	}
-	return errorf(http.StatusConflict, "below-privacy-threshold", "the tally counts %d ballots, fewer than the manifest's privacy threshold of %d: no trustee decrypts it and the results are withheld, to protect the voters' privacy", acc.Ballots, el.manifest.PrivacyThreshold())
+	return httpx.Errorf(http.StatusConflict, api.CodeBelowPrivacyThreshold, "the tally counts %d ballots, fewer than the manifest's privacy threshold of %d: no trustee decrypts it and the results are withheld, to protect the voters' privacy", acc.Ballots, el.manifest.PrivacyThreshold())
 }
 
 // decryptions returns the trustees' shares on the board.
@@ -641,7 +568,7 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 		if e.Type != board.TypeDecryption {
 			return true
 		}
-		var b record.DecryptionBody
+		var b board.DecryptionBody
 		if ferr = strictjson.Decode(e.Body, &b); ferr != nil {
 			return false
 		}
@@ -660,7 +587,7 @@ func (s *Server) decryptions(ctx context.Context, el *election) (map[int]*tally.
 }
 
 func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
-	el, unlock, err := s.lockIn(r, StateTallied)
+	el, unlock, err := s.lockIn(r, api.StateTallied)
 	if err != nil {
 		return err
 	}
@@ -685,16 +612,16 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 		partials[j] = Ds
 	}
 	if len(partials) < el.manifest.Threshold {
-		return errorf(http.StatusConflict, "too-few-shares", "%d trustees have decrypted, the threshold is %d", len(partials), el.manifest.Threshold)
+		return httpx.Errorf(http.StatusConflict, api.CodeTooFewShares, "%d trustees have decrypted, the threshold is %d", len(partials), el.manifest.Threshold)
 	}
 	totals, err := tally.Combine(acc, partials, el.manifest.Threshold, elgamal.NewDlogTable(tally.MaxTotal(el.e.Style, acc.Ballots)))
 	if err != nil {
 		return err
 	}
 	res := tally.ResultsOf(el.manifest, acc.Ballots, totals)
-	if err := s.transition(r.Context(), el, StateTallied, StatePublished, board.TypeResults, res); err != nil {
+	if err := s.transition(r.Context(), el, api.StateTallied, api.StatePublished, board.TypeResults, res); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
@@ -26,8 +27,8 @@ func TestBatchedRegistrationRetry(t *testing.T) {
 	register := func() chan []byte {
 		out := make(chan []byte, 1)
 		go func() {
-			var resp server.RegisterResponse
-			if err := sim.voter.JSON(ctx, "POST", client.ElectionPath(sim.id, "/register"), req, &resp); err != nil {
+			var resp api.RegisterResponse
+			if err := sim.voter.JSON(ctx, "POST", api.ElectionPath(sim.id, "/register"), req, &resp); err != nil {
 				t.Errorf("register: %v", err)
 			}
 			out <- resp.BlindSignature
@@ -88,7 +89,7 @@ func TestCloseCommitsWaitingBatches(t *testing.T) {
 	lateDone := make(chan error, 1)
 	go func() { _, err := sim.voter.Register(ctx, sim.el, "L00001", sim.codes["L00001"]); lateDone <- err }()
 	sim.waitQueued(t, 1, 1)
-	must(t, sim.admin.Do(ctx, "POST", client.ElectionPath(sim.id, "/close"), "", nil, nil))
+	must(t, sim.admin.Do(ctx, "POST", api.ElectionPath(sim.id, "/close"), "", nil, nil))
 	server.FlushIssues(sim.srv, sim.id) // the ticks after the close (nothing waits any more)
 	server.FlushCasts(sim.srv, sim.id)
 	must(t, <-castDone)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
@@ -58,7 +59,7 @@ type boxElection struct {
 	voter    *client.Client
 	id       string
 	manifest []byte
-	created  server.Created
+	created  api.Created
 	trustees []*ceremony.Trustee
 	el       *client.Election
 	creds    []*credential.Credential
@@ -91,7 +92,7 @@ func openBoxElection(t *testing.T, cfg server.Config) *boxElection {
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, b.admin, b.id, "B", 6)
 	must(t, err)
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/open"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/open"), "", nil, nil))
 	b.el, err = b.voter.Election(ctx, b.id)
 	must(t, err)
 	b.creds = make([]*credential.Credential, 6)
@@ -107,10 +108,10 @@ func openBoxElection(t *testing.T, cfg server.Config) *boxElection {
 // returns the verifier's report on its downloaded record.
 func (b *boxElection) finish(t *testing.T) *verify.Report {
 	ctx := context.Background()
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/close"), "", nil, nil))
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/tally"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/close"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/tally"), "", nil, nil))
 	must(t, demo.ServerDecrypt(ctx, b.url, b.id, b.manifest, b.trustees, b.created.TrusteeTokens, []int{1, 2, 3}))
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/publish"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/publish"), "", nil, nil))
 	return verify.Record(downloadRecord(t, &harness{t: t, url: b.url, admin: b.admin}, b.id), verify.Options{})
 }
 
@@ -160,13 +161,13 @@ func TestBoxRulesOverHTTP(t *testing.T) {
 	must(t, cast(a, no, next(a)))
 	wantCode(t, cast(a, no, 1), "replay") // a lower counter
 	counted[0] = no
-	var cs server.CredentialState
-	must(t, voter.Do(ctx, "GET", client.ElectionPath(id, "/credentials/"+hex.EncodeToString(a.PublicKey)), "", nil, &cs))
-	if cs.Next != 3 || cs.Last != 2 || cs.Index == nil {
+	var cs api.CredentialState
+	must(t, voter.Do(ctx, "GET", api.ElectionPath(id, "/credentials/"+hex.EncodeToString(a.PublicKey)), "", nil, &cs))
+	if cs.Next != 3 || cs.Last == nil || *cs.Last != 2 || cs.Index == nil {
 		t.Fatalf("credential state %+v, want next 3, last 2 and an index", cs)
 	}
 	for _, bad := range []string{"00", strings.ToUpper(hex.EncodeToString(a.PublicKey)), "zz" + hex.EncodeToString(a.PublicKey)[2:]} {
-		wantCode(t, voter.Do(ctx, "GET", client.ElectionPath(id, "/credentials/"+bad), "", nil, nil), "malformed")
+		wantCode(t, voter.Do(ctx, "GET", api.ElectionPath(id, "/credentials/"+bad), "", nil, nil), "malformed")
 	}
 
 	// Re-votes are limited per credential: c casts its allowance of 8, the
@@ -273,8 +274,8 @@ func TestVerifierNamesCounterBreaks(t *testing.T) {
 
 	// The trustees verify before they decrypt (SPEC.md §9.2), so they
 	// refuse this board, naming the first entry that breaks the rule.
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/close"), "", nil, nil))
-	must(t, b.admin.Do(ctx, "POST", client.ElectionPath(b.id, "/tally"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/close"), "", nil, nil))
+	must(t, b.admin.Do(ctx, "POST", api.ElectionPath(b.id, "/tally"), "", nil, nil))
 	err = demo.ServerDecrypt(ctx, b.url, b.id, b.manifest, b.trustees, b.created.TrusteeTokens, []int{1, 2, 3})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("board entry %d: counter 4 skips", first)) {
 		t.Fatalf("the trustees decrypted a board breaking the counter rule, or refused for another reason: %v", err)

@@ -8,26 +8,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"net/http"
 	"sync"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
-	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/server/castbox"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/strictjson"
-)
-
-// Election states (SPEC.md §15.2).
-const (
-	StateSetup     = "setup"     // created; trustees run the key ceremony; the roll is imported
-	StateOpen      = "open"      // voters register and cast
-	StateClosed    = "closed"    // no more ballots
-	StateTallied   = "tallied"   // the encrypted tally is on the board; trustees decrypt
-	StatePublished = "published" // the results are on the board
 )
 
 // Limits for elections run by the server: every board entry must fit in
@@ -49,36 +43,31 @@ type electionConfig struct {
 	OIDC *oidcreg.Config `json:"oidc,omitempty"`
 }
 
-// election is the server's in-memory view of one election.
+// election is the server's in-memory view of one election. It holds
+// neither role's secrets nor state: the registrar's key, roll key and
+// issuance batches are in reg, the ballot box's casts in box (SPEC.md
+// §15.5), each built with only its part of the store.
 type election struct {
 	id            string
 	boardKey      string // the note verifier key of the election's checkpoints
 	manifest      *ballot.Manifest
 	manifestBytes []byte
-	cfg           electionConfig
-	registrar     *credential.Registrar
-	rollKey       []byte
+	trusteeTokens []string              // hex token hashes, trustee j at j−1
+	registrarPub  *credential.PublicKey // the registrar's public key
 	log           *board.Log
+	reg           *registrar.Registrar
+	box           *castbox.Box
 
-	mu        sync.Mutex // guards the fields below and serialises state changes
-	state     string
-	e         *ballot.Election // once the ceremony is complete (state ≥ open)
-	ceremony  *ceremony.Result
-	committer *committer
-	issuer    *issuer         // appends credential-issued entries (batching.go)
-	oidc      *oidcreg.Client // the digital-ID provider's client, made on first use
+	mu       sync.Mutex // guards the fields below and serialises state changes
+	state    string
+	e        *ballot.Election // once the ceremony is complete (state ≥ open)
+	ceremony *ceremony.Result
+	oidc     *oidcreg.Config // the digital-ID configuration, if any
 }
 
 func (el *election) stop() {
-	el.mu.Lock()
-	c, is := el.committer, el.issuer
-	el.mu.Unlock()
-	if c != nil {
-		c.stop()
-	}
-	if is != nil {
-		is.stop()
-	}
+	el.box.Stop()
+	el.reg.Stop()
 }
 
 // lookup returns the election with this id, loading it from the store.
@@ -91,7 +80,7 @@ func (s *Server) lookup(ctx context.Context, id string) (*election, error) {
 	}
 	row, err := s.cfg.Store.Election(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(http.StatusNotFound, "no-election", "there is no election %q", id)
+		return nil, httpx.Errorf(http.StatusNotFound, api.CodeNoElection, "there is no election %q", id)
 	}
 	if err != nil {
 		return nil, err
@@ -103,6 +92,7 @@ func (s *Server) lookup(ctx context.Context, id string) (*election, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if prev, ok := s.elections[id]; ok {
+		el.stop() // loaded twice at once: keep the first
 		return prev, nil
 	}
 	s.elections[id] = el
@@ -115,27 +105,79 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		return nil, fmt.Errorf("stored manifest of %s: %w", row.ID, err)
 	}
 	el := &election{id: row.ID, manifest: m, manifestBytes: row.Manifest, state: row.State}
-	if el.cfg, err = s.openConfig(row.ID, row.Config); err != nil {
+	cfg, err := s.openConfig(row.ID, row.Config)
+	if err != nil {
 		return nil, fmt.Errorf("stored configuration of %s: %w", row.ID, err)
 	}
-	if el.registrar, err = credential.UnmarshalRegistrar([]byte(el.cfg.Registrar)); err != nil {
+	key, err := credential.UnmarshalRegistrar([]byte(cfg.Registrar))
+	if err != nil {
 		return nil, fmt.Errorf("stored registrar key of %s: %w", row.ID, err)
 	}
-	if el.rollKey, err = hex.DecodeString(el.cfg.RollKey); err != nil || len(el.rollKey) != 32 {
+	rollKey, err := hex.DecodeString(cfg.RollKey)
+	if err != nil || len(rollKey) != 32 {
 		return nil, fmt.Errorf("stored roll key of %s is malformed", row.ID)
 	}
+	el.trusteeTokens, el.oidc, el.registrarPub = cfg.TrusteeTokens, cfg.OIDC, key.PublicKey()
 	origin := board.Origin(s.cfg.Origin, row.ID)
 	signer, vkey, err := signerFor(s.cfg.BoardKey, origin)
 	if err != nil {
 		return nil, err
 	}
 	el.log, el.boardKey = board.New(s.cfg.Store, row.ID, origin, signer), vkey
-	if row.State != StateSetup {
+	// The registrar's and the ballot box's parts of the store, each alone.
+	var roll store.Roll = s.cfg.Store
+	var casts store.Casts = s.cfg.Store
+	el.reg = registrar.New(registrar.Config{
+		Election: row.ID, Key: key, RollKey: rollKey, Roll: roll, Pending: s.cfg.OIDCPending,
+		State: s.storedState(row.ID), Closes: m.Closes, OIDC: cfg.OIDC, OIDCReturn: s.cfg.OIDCReturn,
+		Interval: s.cfg.RegisterInterval, Manual: s.manualBatches, Now: s.cfg.Now,
+		Limiter: s.limiter, Issued: s.metrics.issued, Log: s.log,
+	})
+	el.box = castbox.New(castbox.Config{
+		Election: row.ID, Registrar: key.PublicKey(), Casts: casts, Board: el.log,
+		State:    func(ctx context.Context) (string, error) { return s.currentState(ctx, el) },
+		Interval: s.cfg.CastInterval, Manual: s.manualBatches, Now: s.cfg.Now,
+		Spoils: s.spoils, Recasts: s.casts,
+		Metrics: castbox.Metrics{Casts: s.metrics.casts, CommitLag: s.metrics.commitLag, Batch: s.metrics.batch},
+	})
+	if row.State != api.StateSetup {
 		if err := s.completeCeremony(ctx, el); err != nil {
+			el.stop()
 			return nil, err
 		}
 	}
 	return el, nil
+}
+
+// storedState returns a reader of the election's state as the store
+// holds it, for the registrar: it takes no lock, so a batch may read it
+// while closing the election waits for that batch.
+func (s *Server) storedState(id string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		row, err := s.cfg.Store.Election(ctx, id)
+		return row.State, err
+	}
+}
+
+// currentState refreshes the election from the store (completing its
+// ceremony if another front end opened it) and returns its state, for
+// the ballot box, which needs the election's key once it is open.
+func (s *Server) currentState(ctx context.Context, el *election) (string, error) {
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	err := s.refresh(ctx, el)
+	return el.state, err
+}
+
+// storedConfig returns the election's private configuration as stored,
+// unsealed: the registrar's keys are in it, so the server reads it only
+// to seal it again with a change.
+func (s *Server) storedConfig(ctx context.Context, id string) (electionConfig, error) {
+	row, err := s.cfg.Store.Election(ctx, id)
+	if err != nil {
+		return electionConfig{}, err
+	}
+	return s.openConfig(id, row.Config)
 }
 
 // entry builds a board entry of this election.
@@ -155,7 +197,7 @@ func (s *Server) refresh(ctx context.Context, el *election) error {
 	if err != nil {
 		return err
 	}
-	if row.State != StateSetup && el.e == nil {
+	if row.State != api.StateSetup && el.e == nil {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return err
 		}
@@ -222,7 +264,7 @@ func (s *Server) scanBack(ctx context.Context, el *election, f func(i int64, e b
 func (s *Server) ceremonyEntries(ctx context.Context, el *election) ([]board.Entry, error) {
 	var out []board.Entry
 	err := s.scan(ctx, el, func(_ int64, e board.Entry) bool {
-		if _, ok := record.RoundOf[e.Type]; ok {
+		if ceremony.IsRound(e.Type) {
 			out = append(out, e)
 		}
 		return e.Type != board.TypeOpen
@@ -238,7 +280,7 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 	}
 	tr := &ceremony.Transcript{Params: ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}}
 	for _, e := range entries {
-		var body record.CeremonyBody
+		var body board.CeremonyBody
 		switch e.Type {
 		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
 		default:
@@ -247,7 +289,7 @@ func (s *Server) transcript(ctx context.Context, el *election) (*ceremony.Transc
 		if err := strictjson.Decode(e.Body, &body); err != nil {
 			return nil, fmt.Errorf("ceremony entry: %w", err)
 		}
-		if err := record.AddMessage(tr, record.RoundOf[e.Type], body.Trustee, body.Message); err != nil {
+		if err := tr.AddMessage(e.Type, body.Trustee, body.Message); err != nil {
 			return nil, err
 		}
 	}
@@ -264,17 +306,14 @@ func (s *Server) completeCeremony(ctx context.Context, el *election) error {
 	h := ballot.Hash(el.manifestBytes)
 	res, err := tr.Verify(h[:])
 	if err != nil {
-		return errorf(http.StatusConflict, "ceremony-incomplete", "the key ceremony is not complete: %v", err)
+		return httpx.Errorf(http.StatusConflict, api.CodeCeremonyIncomplete, "the key ceremony is not complete: %v", err)
 	}
-	e, err := ballot.NewElection(el.manifestBytes, res.JointKey, el.registrar.PublicKey().ID())
+	e, err := ballot.NewElection(el.manifestBytes, res.JointKey, el.registrarPub.ID())
 	if err != nil {
 		return err
 	}
 	el.e, el.ceremony = e, res
-	if el.committer == nil {
-		el.committer = newCommitter(s.cfg.Store, el.log, el.id, s.cfg.CastInterval, s.manualBatches, s.cfg.Now, s.metrics)
-		el.issuer = newIssuer(s.cfg.Store, el.id, s.cfg.RegisterInterval, s.manualBatches, s.cfg.Now)
-	}
+	el.box.Open(e)
 	return nil
 }
 

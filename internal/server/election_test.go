@@ -26,6 +26,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
@@ -108,13 +109,13 @@ func wantCode(t *testing.T, err error, code string) {
 func runElection(t *testing.T, h *harness) {
 	ctx := context.Background()
 	manifest, _ := examples.Manifest("survey") // 5 trustees, threshold 3
-	var created server.Created
+	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	verifier, err := note.NewVerifier(created.BoardKey)
 	must(t, err)
 	h.verifier = verifier
-	if len(created.TrusteeTokens) != 5 || created.State != server.StateSetup {
+	if len(created.TrusteeTokens) != 5 || created.State != api.StateSetup {
 		t.Fatalf("created: %+v", created)
 	}
 	wantCode(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, nil), "exists")
@@ -130,25 +131,25 @@ func runElection(t *testing.T, h *harness) {
 		tr, ann, err := ceremony.NewTrustee(rand.Reader, p, h0[:], j, fmt.Sprintf("trustee %d", j))
 		must(t, err)
 		trustees[j-1] = tr
-		must(t, tc[j-1].PostCeremony(ctx, id, record.Announce, ann))
+		must(t, tc[j-1].PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))
 	}
-	wantCode(t, tc[0].PostCeremony(ctx, id, record.Announce, json.RawMessage(`{}`)), "invalid-message")
+	wantCode(t, tc[0].PostCeremony(ctx, id, ceremony.RoundAnnounce, json.RawMessage(`{}`)), "invalid-message")
 	transcript := func() *ceremony.Transcript {
 		tr, err := h.admin.Transcript(ctx, id, p)
 		must(t, err)
 		return tr
 	}
-	wantCode(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil), "ceremony-incomplete")
+	wantCode(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil), "ceremony-incomplete")
 	for i, tr := range trustees {
 		d, err := tr.Deal(rand.Reader, h0[:], transcript().Announcements)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Deal, d))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundDeal, d))
 	}
 	for i, tr := range trustees {
 		cur := transcript()
 		v, err := tr.Receive(h0[:], cur.Announcements, cur.Dealings)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Verdict, v))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundVerdict, v))
 	}
 	for i, tr := range trustees {
 		cur := transcript()
@@ -157,7 +158,7 @@ func runElection(t *testing.T, h *harness) {
 		if rs == nil {
 			rs = []ceremony.Response{}
 		}
-		must(t, tc[i].PostCeremony(ctx, id, record.Respond, rs))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 	}
 
 	// The voter roll: 120 voters, one-time codes back as CSV.
@@ -166,7 +167,7 @@ func runElection(t *testing.T, h *harness) {
 	for i := range 120 {
 		fmt.Fprintf(&roll, "R9-%04d\n", i)
 	}
-	raw, err := h.admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte(roll.String()))
+	raw, err := h.admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte(roll.String()))
 	must(t, err)
 	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
 	must(t, err)
@@ -178,9 +179,9 @@ func runElection(t *testing.T, h *harness) {
 		codes[r[0]] = r[1]
 	}
 	voter := client.New(h.url, "")
-	wantCode(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), map[string]any{"voter": "R9-0000", "code": codes["R9-0000"], "blinded": []byte{1}}, nil), "not-open")
+	wantCode(t, voter.JSON(ctx, "POST", api.ElectionPath(id, "/register"), map[string]any{"voter": "R9-0000", "code": codes["R9-0000"], "blinded": []byte{1}}, nil), "not-open")
 
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	el, err := voter.Election(ctx, id)
 	must(t, err)
 
@@ -293,9 +294,9 @@ func runElection(t *testing.T, h *harness) {
 	badProof.Signature = cred0.SignCast(el.E.Context, ballot.TrackingCode(badProof.Ballot), 10)
 	_, err = voter.Cast(ctx, id, badProof)
 	wantCode(t, err, "invalid-ballot")
-	_, err = voter.Raw(ctx, "POST", client.ElectionPath(id, "/ballots"), "application/json", []byte(`{"ballot":"AAAA","extra":1}`))
+	_, err = voter.Raw(ctx, "POST", api.ElectionPath(id, "/ballots"), "application/json", []byte(`{"ballot":"AAAA","extra":1}`))
 	wantCode(t, err, "malformed")
-	_, err = voter.Raw(ctx, "POST", client.ElectionPath(id, "/ballots"), "application/json", bytes.Repeat([]byte("x"), 300<<10))
+	_, err = voter.Raw(ctx, "POST", api.ElectionPath(id, "/ballots"), "application/json", bytes.Repeat([]byte("x"), 300<<10))
 	wantCode(t, err, "too-large")
 	if n := treeSize(t, h, id); n != sizeBefore {
 		t.Fatalf("rejected requests changed the board: %d entries, was %d", n, sizeBefore)
@@ -307,9 +308,9 @@ func runElection(t *testing.T, h *harness) {
 	pending, blinded, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
 	must(t, err)
 	register := map[string]any{"voter": "R9-0118", "code": codes["R9-0118"], "blinded": blinded}
-	var first, again server.RegisterResponse
-	must(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, &first))
-	must(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, &again))
+	var first, again api.RegisterResponse
+	must(t, voter.JSON(ctx, "POST", api.ElectionPath(id, "/register"), register, &first))
+	must(t, voter.JSON(ctx, "POST", api.ElectionPath(id, "/register"), register, &again))
 	if !bytes.Equal(first.BlindSignature, again.BlindSignature) {
 		t.Fatal("the retried registration got another blind signature")
 	}
@@ -322,7 +323,7 @@ func runElection(t *testing.T, h *harness) {
 	_, other, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
 	must(t, err)
 	register["blinded"] = other
-	wantCode(t, voter.JSON(ctx, "POST", client.ElectionPath(id, "/register"), register, nil), "already-registered")
+	wantCode(t, voter.JSON(ctx, "POST", api.ElectionPath(id, "/register"), register, nil), "already-registered")
 
 	// 50 concurrent casts with one credential and one counter: one is stored.
 	cred := casts[50].cred
@@ -341,7 +342,7 @@ func runElection(t *testing.T, h *harness) {
 			switch {
 			case err == nil:
 				outcomes["ok"]++
-			case client.IsCode(err, "replay"):
+			case client.IsCode(err, api.CodeReplay):
 				outcomes["replay"]++
 			default:
 				outcomes[err.Error()]++
@@ -363,7 +364,7 @@ func runElection(t *testing.T, h *harness) {
 	must(t, board.VerifyReceipt(later.Receipt, entry, h.verifier))
 
 	// Close: no more ballots.
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
 	late, _, _, _ := client.Seal(el, casts[60].cred, answers(1), 2)
 	_, err = voter.Cast(ctx, id, late)
 	wantCode(t, err, "closed")
@@ -375,7 +376,7 @@ func runElection(t *testing.T, h *harness) {
 	}
 
 	// Tally; trustees 2 and 4 are absent.
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil))
 	pub, err := voter.Tally(ctx, id)
 	must(t, err)
 	acc, err := tally.ParseEncrypted(pub, el.E.Style)
@@ -398,7 +399,7 @@ func runElection(t *testing.T, h *harness) {
 		must(t, tc[j-1].PostDecryption(ctx, id, share))
 	}
 	var results tally.Results
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, &results))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/publish"), "", nil, &results))
 
 	// The results are what the voters chose, counting only their last ballots.
 	want := make([]uint64, el.E.Style.Selections())
@@ -498,7 +499,7 @@ func mustJSON(v any) string {
 
 func treeSize(t *testing.T, h *harness, id string) int64 {
 	t.Helper()
-	raw, err := h.admin.Raw(context.Background(), "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+	raw, err := h.admin.Raw(context.Background(), "GET", api.ElectionPath(id, "/log/checkpoint"), "", nil)
 	must(t, err)
 	cp, err := board.ParseCheckpoint(raw, h.verifier)
 	must(t, err)
@@ -517,7 +518,7 @@ func boardEntry(t *testing.T, h *harness, id string, i int64) []byte {
 
 func downloadRecord(t *testing.T, h *harness, id string) string {
 	t.Helper()
-	resp, err := http.Get(h.url + client.ElectionPath(id, "/record"))
+	resp, err := http.Get(h.url + api.ElectionPath(id, "/record"))
 	must(t, err)
 	defer resp.Body.Close()
 	dir, err := record.Unpack(resp.Body, t.TempDir())
@@ -536,7 +537,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func tesseraCheck(t *testing.T, h *harness, id string, receipt *board.Receipt, entry []byte) {
 	t.Helper()
 	ctx := context.Background()
-	u, err := url.Parse(h.url + client.ElectionPath(id, "/log/"))
+	u, err := url.Parse(h.url + api.ElectionPath(id, "/log/"))
 	must(t, err)
 	f, err := tclient.NewHTTPFetcher(u, nil)
 	must(t, err)

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/verify"
@@ -51,7 +51,7 @@ func startEligibility(t *testing.T, id string) *eligibility {
 	h.createElection(t, id)
 	codes, err := demo.ImportRoll(ctx, h.admin, id, "V", 5)
 	must(t, err)
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(ts.URL, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
@@ -159,7 +159,7 @@ func TestIssuanceRecomputedByVoters(t *testing.T) {
 	// credential it signs itself.
 	c, err := credential.RollCommitment(e.id, "V00003", e.codes["V00003"])
 	must(t, err)
-	e.appendEntry(t, board.TypeCredentialIssued, record.Issuance{Value: c}.Body())
+	e.appendEntry(t, board.TypeCredentialIssued, board.Issuance{Value: c}.Body())
 	e.cast(t, e.forge(t))
 	if rep := e.verify(t); !rep.OK() {
 		t.Fatalf("the verifier cannot tell an abstainer from a voter, yet it failed: %+v", rep.Failures())
@@ -188,9 +188,9 @@ func TestStuffedIssuances(t *testing.T) {
 		typ        string
 		body       any
 	}{
-		{"issuance naming no letter of the roll", "not on the roll published before open", board.TypeCredentialIssued, record.Issuance{Value: [32]byte{7}}.Body()},
+		{"issuance naming no letter of the roll", "not on the roll published before open", board.TypeCredentialIssued, board.Issuance{Value: [32]byte{7}}.Body()},
 		{"second issuance to a voter", "was issued a second credential", board.TypeCredentialIssued, nil},
-		{"roll grown after open", "the roll is published before the election opens", board.TypeRoll, record.RollEntries([][32]byte{{9}})[0]},
+		{"roll grown after open", "the roll is published before the election opens", board.TypeRoll, board.RollEntries([][32]byte{{9}})[0]},
 		{"registrar key after open", "a second registrar key", board.TypeRegistrarKey, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,11 +200,11 @@ func TestStuffedIssuances(t *testing.T) {
 			case "second issuance to a voter":
 				c, err := credential.RollCommitment(e.id, "V00001", e.codes["V00001"])
 				must(t, err)
-				body = record.Issuance{Value: c}.Body()
+				body = board.Issuance{Value: c}.Body()
 			case "registrar key after open":
 				text, err := e.forgeKey(t)
 				must(t, err)
-				body = record.RegistrarKeyBody{Key: text}
+				body = board.RegistrarKeyBody{Key: text}
 			}
 			e.appendEntry(t, tc.typ, body)
 			wantFailure(t, e.verify(t), tc.want)

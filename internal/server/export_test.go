@@ -10,11 +10,11 @@ import (
 // dishonest operator holding the database and the board key, who can
 // unseal the election's configuration and so sign credentials at will.
 func RegistrarOf(ctx context.Context, s *Server, id string) (*credential.Registrar, error) {
-	el, err := s.lookup(ctx, id)
+	cfg, err := s.storedConfig(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return el.registrar, nil
+	return credential.UnmarshalRegistrar([]byte(cfg.Registrar))
 }
 
 // ManualBatches makes s's timed batches close only when FlushIssues or
@@ -27,24 +27,19 @@ func testElection(s *Server, id string) *election {
 	if err != nil {
 		panic(err)
 	}
-	el.mu.Lock()
-	defer el.mu.Unlock()
-	if el.issuer == nil || el.committer == nil {
-		panic("election " + id + " is not open")
-	}
 	return el
 }
 
 // FlushIssues commits the election's waiting registrations, as a tick
 // of the registration interval does, and returns once they are answered.
-func FlushIssues(s *Server, id string) { testElection(s, id).issuer.b.flush() }
+func FlushIssues(s *Server, id string) { testElection(s, id).reg.Flush() }
 
 // FlushCasts commits the election's waiting casts, as a tick of the cast
 // interval does, and returns once they are answered.
-func FlushCasts(s *Server, id string) { testElection(s, id).committer.b.flush() }
+func FlushCasts(s *Server, id string) { testElection(s, id).box.Flush() }
 
 // Queued returns how many registrations and casts wait for their batch.
 func Queued(s *Server, id string) (issues, casts int64) {
 	el := testElection(s, id)
-	return el.issuer.b.queued.Load(), el.committer.b.queued.Load()
+	return el.reg.Queued(), el.box.Queued()
 }

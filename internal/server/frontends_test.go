@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
@@ -40,19 +41,19 @@ func TestTwoFrontEnds(t *testing.T) {
 	}
 	a, b := client.New(urls[0], adminToken), client.New(urls[1], adminToken)
 	manifest, _ := examples.Manifest("referendum")
-	var created server.Created
+	var created api.Created
 	must(t, a.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	_, err := demo.ServerCeremony(ctx, urls[1], id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, a, id, "F", 4)
 	must(t, err)
-	must(t, b.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, b.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 
 	va, vb := client.New(urls[0], ""), client.New(urls[1], "")
 	el, err := va.Election(ctx, id)
 	must(t, err)
-	if el.State != server.StateOpen {
+	if el.State != api.StateOpen {
 		t.Fatalf("front end A sees %s after B opened the election", el.State)
 	}
 	pt, _ := el.E.Manifest.Plaintext(ballot.Answers{"plan": "yes"})
@@ -65,7 +66,7 @@ func TestTwoFrontEnds(t *testing.T) {
 	must(t, err)
 	_, err = va.Cast(ctx, id, env)
 	wantCode(t, err, "replay")
-	must(t, b.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, b.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
 	late, _, _, _ := client.Seal(el, cred, pt, 2)
 	_, err = va.Cast(ctx, id, late)
 	wantCode(t, err, "closed")
@@ -74,5 +75,5 @@ func TestTwoFrontEnds(t *testing.T) {
 		t.Fatal("front end A registered a voter after B closed the election")
 	}
 	wantCode(t, err, "closed")
-	must(t, a.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	must(t, a.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil))
 }

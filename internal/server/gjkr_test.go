@@ -9,12 +9,11 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/group"
-	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/zkp"
 )
 
@@ -26,7 +25,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 	h := start(t, sqliteStore(t))
 	ctx := context.Background()
 	manifest, _ := examples.Manifest("survey")
-	var created server.Created
+	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	p := ceremony.Params{N: 5, T: 3}
@@ -48,7 +47,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 			}
 		}
 		trustees[j-1] = tr
-		must(t, tc[j-1].PostCeremony(ctx, id, record.Announce, ann))
+		must(t, tc[j-1].PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))
 	}
 	transcript := func() *ceremony.Transcript {
 		tr, err := h.admin.Transcript(ctx, id, p)
@@ -58,7 +57,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 	for i, tr := range trustees {
 		d, err := tr.Deal(rand.Reader, h0[:], transcript().Announcements)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Deal, d))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundDeal, d))
 	}
 	for i, tr := range trustees {
 		cur := transcript()
@@ -68,7 +67,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 		}
 		v, err := tr.Receive(h0[:], cur.Announcements, seen)
 		must(t, err)
-		must(t, tc[i].PostCeremony(ctx, id, record.Verdict, v))
+		must(t, tc[i].PostCeremony(ctx, id, ceremony.RoundVerdict, v))
 	}
 	cur := transcript()
 	if got := ceremony.ComplaintsAgainst(1, cur.Verdicts); fmt.Sprint(got) != "[3 4 5]" {
@@ -90,21 +89,21 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 		must(t, err)
 		forced = append(forced, r)
 	}
-	must(t, tc[0].PostCeremony(ctx, id, record.Respond, forced))
+	must(t, tc[0].PostCeremony(ctx, id, ceremony.RoundRespond, forced))
 	for i, tr := range trustees[1:] {
 		rs, err := tr.Respond(h0[:], cur.Announcements, cur.Verdicts)
 		must(t, err)
 		if rs == nil {
 			rs = []ceremony.Response{}
 		}
-		must(t, tc[i+1].PostCeremony(ctx, id, record.Respond, rs))
+		must(t, tc[i+1].PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 	}
-	if _, err := h.admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\nS-1\nS-2\n")); err != nil {
+	if _, err := h.admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\nS-1\nS-2\n")); err != nil {
 		t.Fatal(err)
 	}
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
-	var info server.ElectionInfo
-	must(t, h.admin.Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &info))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
+	var info api.ElectionInfo
+	must(t, h.admin.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &info))
 	if info.Params == nil || fmt.Sprint(info.Params.Qual) != "[2 3 4 5]" {
 		t.Fatalf("the server opened the election with QUAL %v, want [2 3 4 5]", info.Params)
 	}

@@ -3,78 +3,12 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/koe-vote/koe/internal/strictjson"
 )
-
-// apiError is the JSON body of every error response (SPEC.md §15.1).
-type apiError struct {
-	Error   string `json:"error"`   // a stable code callers branch on
-	Message string `json:"message"` // what went wrong, for people
-}
-
-// httpError is an error with its HTTP status and stable code.
-type httpError struct {
-	status int
-	code   string
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-func errorf(status int, code, format string, args ...any) *httpError {
-	return &httpError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	var he *httpError
-	if !errors.As(err, &he) {
-		he = errorf(http.StatusInternalServerError, "internal", "internal error")
-	}
-	writeJSON(w, he.status, apiError{Error: he.code, Message: he.msg})
-}
-
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "too-large", "request body larger than %d bytes", limit)
-	}
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "bad-request", "reading the request body: %v", err)
-	}
-	return data, nil
-}
-
-// decodeBody reads and strictly decodes a JSON request body into v.
-func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	data, err := readBody(w, r, limit)
-	if err != nil {
-		return err
-	}
-	if err := strictjson.Decode(data, v); err != nil {
-		return errorf(http.StatusBadRequest, "malformed", "malformed request: %v", err)
-	}
-	return nil
-}
 
 // tokenHash is how the server keeps bearer tokens: never in the clear.
 func tokenHash(token string) [32]byte { return sha256.Sum256([]byte("koe/v2/token\x00" + token)) }
@@ -114,12 +48,12 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // never logs a client address, a header, a body, a query string or a path
 // with identifiers: the route pattern ("POST /api/v1/elections/{id}/ballots")
 // is all it says of what was asked. The duration leaves out the time spent
-// waiting for a timed batch (batching.go), and the line is written when
+// waiting for a timed batch (httpx.RecordWait), and the line is written when
 // the batch is committed, so neither tells when the request arrived.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, waited := withWaitRecord(r.Context())
+		ctx, waited := httpx.WithWaitRecord(r.Context())
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)

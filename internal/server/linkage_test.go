@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
@@ -92,14 +93,14 @@ func newSimElection(t *testing.T, voters int, batched bool) *simElection {
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	admin := client.New(ts.URL, adminToken)
 	manifest, _ := examples.Manifest("referendum")
-	var created server.Created
+	var created api.Created
 	must(t, admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	_, err = demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, admin, id, "L", voters)
 	must(t, err)
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(ts.URL, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
@@ -127,8 +128,8 @@ func (s *simElection) entries(t *testing.T) [][]byte {
 	t.Helper()
 	var entries [][]byte
 	for i := int64(0); ; i++ {
-		raw, err := s.admin.Raw(context.Background(), "GET", client.ElectionPath(s.id, fmt.Sprintf("/entries/%d", i)), "", nil)
-		if client.IsCode(err, "not-found") {
+		raw, err := s.admin.Raw(context.Background(), "GET", api.ElectionPath(s.id, fmt.Sprintf("/entries/%d", i)), "", nil)
+		if client.IsCode(err, api.CodeNotFound) {
 			return entries
 		}
 		must(t, err)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -47,7 +48,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, waited := withWaitRecord(r.Context())
+		ctx, waited := httpx.WithWaitRecord(r.Context())
 		if ctx != r.Context() {
 			r = r.WithContext(ctx) // (logRequests made it already: r keeps the Pattern it reads)
 		}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"html"
 	"io"
 	"log/slog"
@@ -28,13 +29,14 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/verify"
@@ -222,7 +224,7 @@ func startOIDC(t *testing.T) *oidcHarness {
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	must(t, err)
 	// The default keeper of sign-ins (in the store), losing verifiers on demand.
-	pending := &stripVerifier{PendingStore: server.StorePending(st, nil)}
+	pending := &stripVerifier{PendingStore: registrar.PendingStore(st, nil)}
 	logBuf := &syncBuffer{}
 	srv, err := server.New(server.Config{
 		Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
@@ -257,14 +259,14 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	  "title":{"ja":"住民投票","en":"Referendum"},"trustees":1,"threshold":1,
 	  "questions":[{"id":"plan","kind":"single","label":{"ja":"賛成ですか","en":"Do you approve?"},
 	    "options":[{"id":"yes","label":{"ja":"賛成","en":"Yes"}},{"id":"no","label":{"ja":"反対","en":"No"}}]}]}`, id)
-	var created server.Created
+	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", []byte(manifest), &created))
 	tc := client.New(h.url, created.TrusteeTokens[0])
 	p := ceremony.Params{N: 1, T: 1}
 	h0 := ballot.Hash([]byte(manifest))
 	tr, ann, err := ceremony.NewTrustee(rand.Reader, p, h0[:], 1, "trustee 1")
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Announce, ann))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))
 	transcript := func() *ceremony.Transcript {
 		x, err := h.admin.Transcript(ctx, id, p)
 		must(t, err)
@@ -272,24 +274,24 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	}
 	d, err := tr.Deal(rand.Reader, h0[:], transcript().Announcements)
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Deal, d))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundDeal, d))
 	cur := transcript()
 	v, err := tr.Receive(h0[:], cur.Announcements, cur.Dealings)
 	must(t, err)
-	must(t, tc.PostCeremony(ctx, id, record.Verdict, v))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundVerdict, v))
 	cur = transcript()
 	rs, err := tr.Respond(h0[:], cur.Announcements, cur.Verdicts)
 	must(t, err)
 	if rs == nil {
 		rs = []ceremony.Response{}
 	}
-	must(t, tc.PostCeremony(ctx, id, record.Respond, rs))
+	must(t, tc.PostCeremony(ctx, id, ceremony.RoundRespond, rs))
 }
 
 func (h *oidcHarness) putOIDC(t *testing.T, id string, cfg map[string]any) error {
 	t.Helper()
 	body, _ := json.Marshal(cfg)
-	return h.admin.Do(context.Background(), "PUT", client.ElectionPath(id, "/oidc"), "application/json", body, nil)
+	return h.admin.Do(context.Background(), "PUT", api.ElectionPath(id, "/oidc"), "application/json", body, nil)
 }
 
 // counts returns how many credentials were issued and the board's size.
@@ -309,8 +311,8 @@ func (h *oidcHarness) signIn(t *testing.T, el *client.Election) (*url.URL, *cred
 	t.Helper()
 	pending, blinded, err := credential.Request(rand.Reader, el.Registrar, el.E.Context)
 	must(t, err)
-	var start server.OIDCStartResponse
-	must(t, client.New(h.url, "").JSON(context.Background(), "POST", client.ElectionPath(el.ID, "/oidc/start"), map[string]any{"blinded": blinded}, &start))
+	var start api.OIDCStartResponse
+	must(t, client.New(h.url, "").JSON(context.Background(), "POST", api.ElectionPath(el.ID, "/oidc/start"), map[string]any{"blinded": blinded}, &start))
 	return h.follow(t, start.AuthorizationURL), pending
 }
 
@@ -431,15 +433,15 @@ func TestDigitalIDRegistration(t *testing.T) {
 	wantCode(t, h.putOIDC(t, id, bad), "invalid-oidc")
 	wantCode(t, h.putOIDC(t, id, maps(cfg, "redirectURL", h.callbackURL("other"))), "invalid-oidc")
 	body, _ := json.Marshal(cfg)
-	wantCode(t, client.New(h.url, "wrong").Do(ctx, "PUT", client.ElectionPath(id, "/oidc"), "application/json", body, nil), "unauthorized")
+	wantCode(t, client.New(h.url, "wrong").Do(ctx, "PUT", api.ElectionPath(id, "/oidc"), "application/json", body, nil), "unauthorized")
 	must(t, h.putOIDC(t, id, cfg))
-	raw, err := h.admin.Raw(ctx, "GET", client.ElectionPath(id, "/oidc"), "", nil)
+	raw, err := h.admin.Raw(ctx, "GET", api.ElectionPath(id, "/oidc"), "", nil)
 	must(t, err)
 	if strings.Contains(string(raw), idpClientSecret) {
 		t.Fatalf("GET /oidc shows the client secret: %s", raw)
 	}
-	var info server.ElectionInfo
-	must(t, client.New(h.url, "").Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &info))
+	var info api.ElectionInfo
+	must(t, client.New(h.url, "").Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &info))
 	if info.DigitalID == nil || info.DigitalID.Issuer != p.URL || len(info.DigitalID.Rules) != 2 {
 		t.Fatalf("the public election info does not describe digital-ID registration: %+v", info.DigitalID)
 	}
@@ -448,13 +450,13 @@ func TestDigitalIDRegistration(t *testing.T) {
 	}
 
 	// One voter is on the roll too, under the identifier the provider uses.
-	rawCodes, err := h.admin.Raw(ctx, "POST", client.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\non-the-roll\n"))
+	rawCodes, err := h.admin.Raw(ctx, "POST", api.ElectionPath(id, "/roll"), "text/csv", []byte("voter_id\non-the-roll\n"))
 	must(t, err)
 	rows, err := csv.NewReader(strings.NewReader(string(rawCodes))).ReadAll()
 	must(t, err)
 	rollCode := rows[1][1]
 
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	wantCode(t, h.putOIDC(t, id, cfg), "wrong-state")
 	el, err := client.New(h.url, "").Election(ctx, id)
 	must(t, err)
@@ -506,7 +508,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 		must(t, err)
 		found := 0
 		for _, e := range entries {
-			if in, err := record.DecodeIssued(e.Body); err == nil && in.DigitalID && hex.EncodeToString(in.Value[:]) == receipt {
+			if in, err := board.DecodeIssued(e.Body); err == nil && in.DigitalID && hex.EncodeToString(in.Value[:]) == receipt {
 				found++
 			}
 		}
@@ -615,7 +617,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 
 	// The roll + digital-ID election verifies, closed: four credentials
 	// voted, one issued by roll, three by digital ID, none identifying.
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
 	rep := verify.Record(downloadRecord(t, h.harness, id), verify.Options{})
 	if !rep.OK() {
 		t.Fatalf("the roll + digital-ID election's record does not verify: %+v", rep.Failures())
@@ -630,7 +632,7 @@ func TestDigitalIDRegistration(t *testing.T) {
 	if rc, err := voter.CheckRoll(ctx, el, "on-the-roll", rollCode); err != nil || !rc.OnRoll || len(rc.Issued) != 1 {
 		t.Errorf("the roll voter's check: %+v, %v", rc, err)
 	}
-	raw, err = h.admin.Raw(ctx, "GET", client.ElectionPath(id, "/record"), "", nil)
+	raw, err = h.admin.Raw(ctx, "GET", api.ElectionPath(id, "/record"), "", nil)
 	must(t, err)
 	for _, s := range []string{"resident-", "on-the-roll", "つくば"} {
 		if bytes.Contains(raw, []byte(s)) {
@@ -651,7 +653,7 @@ func TestDigitalIDBadTokens(t *testing.T) {
 	must(t, h.putOIDC(t, id, map[string]any{
 		"issuer": f.url, "clientID": idpClientID, "clientSecret": idpClientSecret, "redirectURL": h.callbackURL(id),
 	}))
-	must(t, h.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	el, err := client.New(h.url, "").Election(ctx, id)
 	must(t, err)
 

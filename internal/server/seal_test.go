@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/server"
@@ -53,7 +54,7 @@ func TestConfigSealed(t *testing.T) {
 		t.Fatalf("the stored configuration is not sealed: %.80s", ref.Config)
 	}
 	status := func(base, id string) int {
-		resp, err := http.Get(base + client.ElectionPath(id, ""))
+		resp, err := http.Get(base + api.ElectionPath(id, ""))
 		must(t, err)
 		resp.Body.Close()
 		return resp.StatusCode
@@ -69,11 +70,11 @@ func TestConfigSealed(t *testing.T) {
 	// Another election's sealed configuration, moved to this row.
 	budget, err := st.Election(ctx, "chiiki-teian-r9")
 	must(t, err)
-	must(t, st.SetConfig(ctx, "chiiki-teian-r9", server.StateSetup, ref.Config))
+	must(t, st.SetConfig(ctx, "chiiki-teian-r9", api.StateSetup, ref.Config))
 	if s := status(serveWith(t, st, key), "chiiki-teian-r9"); s == http.StatusOK {
 		t.Fatal("another election's sealed configuration opened")
 	}
-	must(t, st.SetConfig(ctx, "chiiki-teian-r9", server.StateSetup, budget.Config))
+	must(t, st.SetConfig(ctx, "chiiki-teian-r9", api.StateSetup, budget.Config))
 
 	// A configuration in the clear, as koe stored it before sealing.
 	reg, err := credential.NewRegistrar(rand.Reader, 2048)
@@ -84,7 +85,7 @@ func TestConfigSealed(t *testing.T) {
 	rand.Read(rollKey)
 	plain, _ := json.Marshal(map[string]any{"trusteeTokens": []string{}, "registrar": string(secret), "rollKey": hex.EncodeToString(rollKey)})
 	m, _ := examples.Manifest("survey")
-	must(t, st.CreateElection(ctx, store.Election{ID: "kagaku-shishin-2026", State: server.StateSetup, Manifest: m, Config: plain}))
+	must(t, st.CreateElection(ctx, store.Election{ID: "kagaku-shishin-2026", State: api.StateSetup, Manifest: m, Config: plain}))
 	if s := status(serveWith(t, st, key), "kagaku-shishin-2026"); s != http.StatusOK {
 		t.Fatalf("a configuration in the clear: %d", s)
 	}

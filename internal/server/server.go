@@ -1,13 +1,18 @@
-// Package server is koe's HTTP service (SPEC.md §15): the administrator's
-// election lifecycle, the trustees' ceremony and decryption, the registrar
-// that blind-signs one anonymous credential per voter, the ballot box that
-// accepts ballots authorised by those credentials and answers with receipts,
-// and the public bulletin board, all under /api/v1.
+// Package server is koe's HTTP service (SPEC.md §15) under /api/v1: the
+// administrator's election lifecycle, the trustees' ceremony and
+// decryption, and the public bulletin board. It mounts the two roles that
+// serve voters, each its own package given only its own part of the store
+// (SPEC.md §15.5): the registrar (package registrar), which blind-signs
+// one anonymous credential per voter, and the ballot box (package
+// castbox), which accepts ballots authorised by those credentials and
+// answers with receipts. The server owns the per-election cache and the
+// lifecycle state the two read.
 //
 // The registrar and the ballot box share this process but not their data:
 // the registrar's requests carry a voter's identity and a blinded message;
 // the ballot box's carry a credential and a ballot; no cookie, session or
-// log line connects the two (see logRequests).
+// log line connects the two (see logRequests), and TestRoleSeparation
+// fails if either package reaches the other's part of the store.
 package server
 
 import (
@@ -22,20 +27,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/oidcreg"
+	"github.com/koe-vote/koe/internal/server/castbox"
+	"github.com/koe-vote/koe/internal/server/httpx"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"github.com/koe-vote/koe/internal/store"
 )
-
-var errClosing = errors.New("server is shutting down")
 
 // Body-size limits per endpoint.
 const (
 	maxManifestBody = 1 << 20
 	maxCeremonyBody = 1 << 20
-	maxRollBody     = 16 << 20
-	maxRegisterBody = 8 << 10
-	maxBallotBody   = 256 << 10
 	maxShareBody    = 4 << 20
 )
 
@@ -94,9 +98,9 @@ type Server struct {
 	adminHash [32]byte
 	log       *slog.Logger
 	metrics   *metrics
-	limiter   *limiter // registrations, per client address
-	spoils    *limiter // spoiled ballots, per client address
-	casts     *limiter // casts, per credential key
+	limiter   *httpx.Limiter // registrations, per client address
+	spoils    *httpx.Limiter // spoiled ballots, per client address
+	casts     *httpx.Limiter // casts, per credential key
 
 	mu        sync.Mutex
 	elections map[string]*election
@@ -136,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.OIDCPending == nil {
-		cfg.OIDCPending = StorePending(cfg.Store, cfg.Now)
+		cfg.OIDCPending = registrar.PendingStore(cfg.Store, cfg.Now)
 	}
 	ck, err := configKey(cfg.BoardKey)
 	if err != nil {
@@ -144,8 +148,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger, configKey: ck,
-		metrics: newMetrics(cfg.Registry), limiter: newLimiter(cfg.RegisterRate, cfg.RegisterBurst),
-		spoils: newLimiter(cfg.SpoilRate, cfg.SpoilBurst), casts: newLimiter(cfg.CastRate, cfg.CastBurst),
+		metrics: newMetrics(cfg.Registry), limiter: httpx.NewLimiter(cfg.RegisterRate, cfg.RegisterBurst),
+		spoils: httpx.NewLimiter(cfg.SpoilRate, cfg.SpoilBurst), casts: httpx.NewLimiter(cfg.CastRate, cfg.CastBurst),
 		elections: map[string]*election{},
 	}
 	return s, nil
@@ -169,56 +173,56 @@ func (s *Server) Close() {
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+	route := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r); err != nil {
-				var he *httpError
+				var he *httpx.Error
 				if !errors.As(err, &he) {
 					// Internal errors come from the store or the board, never
 					// from a request's content; they are logged for operators.
 					s.log.Error("internal error", "route", pattern, "err", err)
 				}
-				writeError(w, err)
+				httpx.WriteError(w, err)
 			}
 		})
 	}
 	// Public.
-	api("GET /api/v1/elections", s.listElections)
-	api("GET /api/v1/elections/{id}", s.getElection)
-	api("GET /api/v1/elections/{id}/manifest", s.getManifest)
-	api("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
-	api("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, "no-tally", "the election has no tally yet"))
-	api("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, "no-results", "the results are not published yet"))
-	api("GET /api/v1/elections/{id}/record", s.getRecord)
-	api("GET /api/v1/elections/{id}/receipts/{tracking}", s.getReceipt)
-	api("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
-	api("GET /api/v1/elections/{id}/credentials/{vk}", s.getCredential)
+	route("GET /api/v1/elections", s.listElections)
+	route("GET /api/v1/elections/{id}", s.getElection)
+	route("GET /api/v1/elections/{id}/manifest", s.getManifest)
+	route("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
+	route("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, api.CodeNoTally, "the election has no tally yet"))
+	route("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, api.CodeNoResults, "the results are not published yet"))
+	route("GET /api/v1/elections/{id}/record", s.getRecord)
+	route("GET /api/v1/elections/{id}/receipts/{tracking}", s.toBox((*castbox.Box).Receipt))
+	route("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
+	route("GET /api/v1/elections/{id}/credentials/{vk}", s.toBox((*castbox.Box).Credential))
 	mux.HandleFunc("GET /api/v1/elections/{id}/log/", s.serveLog)
 	// Administrator.
-	api("POST /api/v1/elections", s.admin(s.createElection))
-	api("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
-	api("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
-	api("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
-	api("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
-	api("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
+	route("POST /api/v1/elections", s.admin(s.createElection))
+	route("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
+	route("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
+	route("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
+	route("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
+	route("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
 	// Trustees.
-	api("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
-	api("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
+	route("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
+	route("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
 	// Registrar.
-	api("POST /api/v1/elections/{id}/register", s.register)
-	api("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
-	api("GET /api/v1/elections/{id}/oidc", s.admin(s.getOIDC))
-	api("POST /api/v1/elections/{id}/oidc/start", s.oidcStart)
+	route("POST /api/v1/elections/{id}/register", s.toRegistrar((*registrar.Registrar).Register))
+	route("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
+	route("GET /api/v1/elections/{id}/oidc", s.admin(s.getOIDC))
+	route("POST /api/v1/elections/{id}/oidc/start", s.toRegistrar((*registrar.Registrar).OIDCStart))
 	mux.HandleFunc("GET /api/v1/elections/{id}/oidc/callback", s.oidcCallback)
 	// Ballot box.
-	api("POST /api/v1/elections/{id}/ballots", s.castBallot)
-	api("POST /api/v1/elections/{id}/spoiled", s.spoilBallot)
+	route("POST /api/v1/elections/{id}/ballots", s.toBox((*castbox.Box).Cast))
+	route("POST /api/v1/elections/{id}/spoiled", s.toBox((*castbox.Box).Spoil))
 
 	// The metrics are the administrator's: their counters and the Go
 	// runtime's gauges move with each request, so read often they would
 	// tell when each cast arrived within its batch.
 	metricsHandler := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
-	api("GET /metrics", s.admin(func(w http.ResponseWriter, r *http.Request) error {
+	route("GET /metrics", s.admin(func(w http.ResponseWriter, r *http.Request) error {
 		metricsHandler.ServeHTTP(w, r)
 		return nil
 	}))
@@ -241,8 +245,47 @@ func (s *Server) ping(ctx context.Context) error {
 func (s *Server) admin(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !tokenMatches(bearer(r), s.adminHash) {
-			return errorf(http.StatusUnauthorized, "unauthorized", "this needs the administrator's token (Authorization: Bearer …)")
+			return httpx.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "this needs the administrator's token (Authorization: Bearer …)")
 		}
 		return h(w, r)
 	}
 }
+
+// toRegistrar routes a request to the registrar of its election.
+func (s *Server) toRegistrar(h func(*registrar.Registrar, http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		el, err := s.lookup(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		return h(el.reg, w, r)
+	}
+}
+
+// toBox routes a request to the ballot box of its election.
+func (s *Server) toBox(h func(*castbox.Box, http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		el, err := s.lookup(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		return h(el.box, w, r)
+	}
+}
+
+// oidcCallback routes a digital-ID callback to the election's registrar,
+// which answers with a page (or JSON) in every case.
+func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	el, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		httpx.WriteError(w, err)
+		return
+	}
+	el.reg.OIDCCallback(w, r)
+}
+
+// Default intervals of koe serve's timed batches (SPEC.md §15.5).
+const (
+	DefaultRegisterInterval = 20 * time.Second
+	DefaultCastInterval     = 5 * time.Second
+)

@@ -1,16 +1,27 @@
-// Package store is koe's durable state behind one narrow interface, with an
-// embedded SQLite backend (store/sqlite) and a PostgreSQL backend
-// (store/postgres) that both pass the conformance suite in store/storetest.
+// Package store is koe's durable state, with an embedded SQLite backend
+// (store/sqlite) and a PostgreSQL backend (store/postgres) that both pass
+// the conformance suite in store/storetest.
 //
-// Three kinds of data live here and never meet in a row, an index or a key
-// that would let one be joined with another:
+// It is cut into one interface per role of SPEC.md §15.5, and Store is
+// their union:
 //
-//   - the bulletin board: one append-only RFC 6962 Merkle log per election,
-//     each entry stored in the same transaction as every hash it adds;
-//   - the registrar's side: the voter roll (keyed hashes of voter ids and of
-//     one-time codes) and whether each voter was issued a credential;
-//   - the ballot box's side: for each anonymous credential (by the hash of
-//     its public key), the highest counter it cast and where.
+//   - Board, the public bulletin board: one append-only RFC 6962 Merkle
+//     log per election, each entry stored in the same transaction as
+//     every hash it adds (tables log_entries, log_hashes, checkpoints);
+//   - Elections, the administrator's: each election's state, manifest and
+//     sealed configuration (table elections);
+//   - Roll and Pending, the registrar's: the voter roll (keyed hashes of
+//     voter ids and of one-time codes), whether each voter was issued a
+//     credential and the blinded message signed (table roll), and the
+//     digital-ID sign-ins in progress (table oidc_pending);
+//   - Casts, the ballot box's: for each anonymous credential (by the hash
+//     of its key) the highest counter it cast and where (credentials), the
+//     tracking codes of cast and spoiled ballots (tracking, spoiled) and
+//     the A values of their ciphertexts (ciphertexts).
+//
+// The registrar's tables and the ballot box's never share a column but
+// the election id, and no query joins them; the code that serves one role
+// is given only that role's interface.
 //
 // Every method is one transaction, durable when it returns without error.
 package store
@@ -97,9 +108,20 @@ type CastResult struct {
 	Err   error // ErrReplay, or nil
 }
 
-// Store is koe's storage. Implementations serialise appends to one log
-// across every process that shares the database.
-type Store interface {
+// The store is cut along the roles of SPEC.md §15.5, one interface each,
+// so that a part of the server given one role's interface cannot reach the
+// data of another: the registrar (internal/server/registrar) is given Roll
+// and Pending, the ballot box (internal/server/castbox) Casts, and neither
+// is given the other's. Board and Elections are public or the
+// administrator's. Store, their union, is what a driver implements and
+// what only the lifecycle layer (internal/server) and the command line
+// hold.
+
+// Elections is the administrator's part of the store: the elections' rows,
+// their lifecycle state and their sealed private configuration. It is
+// used by the lifecycle layer (internal/server), which alone moves an
+// election between states.
+type Elections interface {
 	// CreateElection adds an election; ErrExists if the id is taken.
 	CreateElection(ctx context.Context, e Election) error
 	// Election returns one election; ErrNotFound if there is none.
@@ -114,7 +136,13 @@ type Store interface {
 	// in the given state; ErrStateConflict (and nothing changed) if it is
 	// not, ErrNotFound if there is no such election.
 	SetConfig(ctx context.Context, id, state string, config []byte) error
+}
 
+// Board is the public bulletin board's part of the store (SPEC.md §13):
+// each election's append-only log, its stored Merkle hashes and its
+// latest signed checkpoint. Everything in it is public; board.Log is
+// built on it.
+type Board interface {
 	// Append adds entries to the election's log with their hashes, in one
 	// transaction, and returns the index of the first (with no entries, the
 	// tree size). ErrNotFound if there is no such election.
@@ -129,6 +157,21 @@ type Store interface {
 	// an error wrapping ErrNotFound if the log has fewer than start+n.
 	ReadEntries(ctx context.Context, election string, start, n int64) ([][]byte, error)
 
+	// SaveCheckpoint stores a signed checkpoint of the election's log of
+	// the given size, unless a larger one is stored already (then it does
+	// nothing and returns nil: checkpoints never go back; one of equal
+	// size, say with more cosignatures, replaces it). An error if size is
+	// beyond the log. Checkpoint returns the stored one (ErrNotFound if none).
+	SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error
+	Checkpoint(ctx context.Context, election string) ([]byte, error)
+}
+
+// Roll is the registrar's part of the store (SPEC.md §15.3, §15.5): the
+// voter roll, as keyed hashes of voter ids and one-time codes, and which
+// voters were issued a credential. Only the registrar is given it; the
+// ballot box never is, so no code of the ballot box can read who
+// registered.
+type Roll interface {
 	// ImportRoll adds voters to the election's roll; ErrExists (and nothing
 	// stored) if any voter is on it already.
 	ImportRoll(ctx context.Context, election string, voters []RollEntry) error
@@ -140,9 +183,19 @@ type Store interface {
 	// appends the issuance entry, all in one transaction, and returns the
 	// entry's index. ErrNotEligible if the voter is not on the roll or the
 	// code is not theirs (checked first, so that a wrong code does not reveal
-	// whether the voter was issued); ErrAlreadyIssued.
+	// whether the voter was issued); ErrAlreadyIssued; ErrIssuedBefore for
+	// the very same request again. It does not check the election's state:
+	// the registrar does, before its batch (SPEC.md §15.5).
 	IssueCredential(ctx context.Context, election string, req Issue) (int64, error)
+}
 
+// Casts is the ballot box's part of the store (SPEC.md §15.4, §15.5): for
+// each anonymous credential (by the hash of its key) its last counter and
+// where that cast is on the board, the tracking codes of cast and spoiled
+// ballots, and the index of their ciphertexts. Only the ballot box is
+// given it; the registrar never is, so no code of the registrar can read
+// which credential cast what.
+type Casts interface {
 	// CastBallots fails with ErrStateConflict, storing nothing, unless the
 	// election is in StateOpen when the transaction runs, so no ballot can
 	// follow the entry that closed the election. Otherwise it appends each
@@ -164,17 +217,14 @@ type Store interface {
 	LookupTracking(ctx context.Context, election string, tracking [32]byte) (int64, error)
 	// LastCast returns the counter of the credential's last accepted cast
 	// and that cast's log index; ErrNotFound if the credential never cast.
-	// A device reads it to cast with the next counter (SPEC §15.4).
+	// A device reads it to cast with the next counter (SPEC.md §15.4).
 	LastCast(ctx context.Context, election string, credential [32]byte) (counter uint64, index int64, err error)
+}
 
-	// SaveCheckpoint stores a signed checkpoint of the election's log of
-	// the given size, unless a larger one is stored already (then it does
-	// nothing and returns nil: checkpoints never go back; one of equal
-	// size, say with more cosignatures, replaces it). An error if size is
-	// beyond the log. Checkpoint returns the stored one (ErrNotFound if none).
-	SaveCheckpoint(ctx context.Context, election string, size int64, checkpoint []byte) error
-	Checkpoint(ctx context.Context, election string) ([]byte, error)
-
+// Pending is the registrar's keeping of digital-ID sign-ins in progress
+// (SPEC.md §15.6), shared by the front ends so that a sign-in started at
+// one may return to another. A sign-in holds no identity.
+type Pending interface {
 	// PutPending keeps a digital-ID sign-in in progress (SPEC.md §15.6)
 	// under key (a hash of its state) until expires, so that its callback
 	// may reach any front end; it also removes the sign-ins expired by now.
@@ -184,7 +234,17 @@ type Store interface {
 	// callback is single-use. ErrNotFound if there is none, or it expired
 	// by now.
 	TakePending(ctx context.Context, key [32]byte, now time.Time) ([]byte, error)
+}
 
+// Store is koe's storage, the union of the role interfaces, as each
+// driver implements it. Implementations serialise appends to one log
+// across every process that shares the database.
+type Store interface {
+	Elections
+	Board
+	Roll
+	Casts
+	Pending
 	Close() error
 }
 

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
-	"github.com/koe-vote/koe/internal/record"
 )
 
 // roll.json: the eligibility values of SPEC.md §15.3 and §15.6 — the
@@ -74,7 +74,7 @@ func genRoll(t *testing.T) *rollFile {
 			v.NormalVoter, _ = credential.NormalizeVoter(c.voter)
 			v.NormalCode, _ = credential.NormalizeCode(c.code)
 			v.C, v.Valid = hx(cm[:]), true
-			body, _ := json.Marshal(record.Issuance{Value: cm}.Body())
+			body, _ := json.Marshal(board.Issuance{Value: cm}.Body())
 			v.Issued = string(body)
 		}
 		f.Commitments = append(f.Commitments, v)
@@ -83,7 +83,7 @@ func genRoll(t *testing.T) *rollFile {
 		b := make([]byte, n)
 		shake(seedPrefix + "roll/blinded/" + string(rune('1'+i))).Read(b)
 		d := credential.DigitalIDEntry("shin-chosha-srv", b)
-		body, _ := json.Marshal(record.Issuance{DigitalID: true, Value: d}.Body())
+		body, _ := json.Marshal(board.Issuance{DigitalID: true, Value: d}.Body())
 		f.DigitalID = append(f.DigitalID, digitalIDVector{Election: "shin-chosha-srv", Blinded: hx(b), D: hx(d[:]), Issued: string(body)})
 	}
 	var cs [][32]byte
@@ -94,7 +94,7 @@ func genRoll(t *testing.T) *rollFile {
 			f.RollEntry.Commitments = append(f.RollEntry.Commitments, c.C)
 		}
 	}
-	body, _ := json.Marshal(record.RollEntries(cs)[0])
+	body, _ := json.Marshal(board.RollEntries(cs)[0])
 	f.RollEntry.Body = string(body)
 	a, b := f.Commitments[0].C, f.Commitments[3].C
 	if a > b {
@@ -160,7 +160,7 @@ func TestRollVectors(t *testing.T) {
 		if nc, _ := credential.NormalizeCode(v.Code); nc != v.NormalCode {
 			t.Errorf("%q normalises to %q, want %q", v.Code, nc, v.NormalCode)
 		}
-		in, err := record.DecodeIssued([]byte(v.Issued))
+		in, err := board.DecodeIssued([]byte(v.Issued))
 		if err != nil || in.DigitalID || in.Value != c {
 			t.Errorf("issued body %s: %+v, %v", v.Issued, in, err)
 		}
@@ -170,7 +170,7 @@ func TestRollVectors(t *testing.T) {
 		if hex.EncodeToString(d[:]) != v.D {
 			t.Errorf("d = %x, want %s", d, v.D)
 		}
-		in, err := record.DecodeIssued([]byte(v.Issued))
+		in, err := board.DecodeIssued([]byte(v.Issued))
 		if err != nil || !in.DigitalID || in.Value != d {
 			t.Errorf("issued body %s: %+v, %v", v.Issued, in, err)
 		}
@@ -179,15 +179,15 @@ func TestRollVectors(t *testing.T) {
 	for _, c := range f.RollEntry.Commitments {
 		cs = append(cs, [32]byte(unhex(t, c)))
 	}
-	if body, _ := json.Marshal(record.RollEntries(cs)[0]); string(body) != f.RollEntry.Body {
+	if body, _ := json.Marshal(board.RollEntries(cs)[0]); string(body) != f.RollEntry.Body {
 		t.Errorf("roll entry body %s, want %s", body, f.RollEntry.Body)
 	}
 	for _, v := range f.Bodies {
 		var err error
 		if v.Type == "roll" {
-			_, err = record.DecodeRoll([]byte(v.Body))
+			_, err = board.DecodeRoll([]byte(v.Body))
 		} else {
-			_, err = record.DecodeIssued([]byte(v.Body))
+			_, err = board.DecodeIssued([]byte(v.Body))
 		}
 		if v.Valid && err != nil {
 			t.Errorf("%s body %s: %v", v.Type, v.Body, err)

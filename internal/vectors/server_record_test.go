@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
@@ -53,14 +54,14 @@ func genServerRecord(t *testing.T) {
 	privacy := 5 // six voters: below the default privacy threshold
 	m.Privacy = &privacy
 	manifest, _ := json.MarshalIndent(m, "", "  ")
-	var created server.Created
+	var created api.Created
 	must(t, admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
 	trustees, err := demo.ServerCeremony(ctx, ts.URL, id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, admin, id, "R", 8)
 	must(t, err)
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	voter := client.New(ts.URL, "")
 	el, err := voter.Election(ctx, id)
 	must(t, err)
@@ -90,12 +91,12 @@ func genServerRecord(t *testing.T) {
 			must(t, err)
 		}
 	}
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/close"), "", nil, nil))
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/tally"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/close"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil))
 	must(t, demo.ServerDecrypt(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens, []int{1, 3}))
-	must(t, admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil))
+	must(t, admin.Do(ctx, "POST", api.ElectionPath(id, "/publish"), "", nil, nil))
 
-	resp, err := http.Get(ts.URL + client.ElectionPath(id, "/record"))
+	resp, err := http.Get(ts.URL + api.ElectionPath(id, "/record"))
 	must(t, err)
 	defer resp.Body.Close()
 	out := filepath.Join(dir, "server-record")

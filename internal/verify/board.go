@@ -278,7 +278,7 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 			}
 			phase = 1
 		case board.TypeRoll: // L6
-			cs, err := record.DecodeRoll(en.Body)
+			cs, err := board.DecodeRoll(en.Body)
 			if err != nil {
 				return bad("%v", err)
 			}
@@ -298,7 +298,7 @@ func checkLifecycle(r *Report, entries []board.Entry) bool {
 			if en.Type != board.TypeCredentialIssued {
 				break
 			}
-			in, err := record.DecodeIssued(en.Body)
+			in, err := board.DecodeIssued(en.Body)
 			if err != nil {
 				return bad("%v", err)
 			}
@@ -352,7 +352,7 @@ func registrarKey(r *Report, entries []board.Entry) *credential.PublicKey {
 		if en.Type != board.TypeRegistrarKey {
 			continue
 		}
-		var b record.RegistrarKeyBody
+		var b board.RegistrarKeyBody
 		pub := new(credential.PublicKey)
 		if err := strictjson.Decode(en.Body, &b); err != nil {
 			r.fail("board", "entry %d: not a registrar key: %v", i, err)

@@ -119,16 +119,16 @@ func TestComplaintStormRecord(t *testing.T) {
 		must(os.WriteFile(filepath.Join(dir, record.Manifest), manifest, 0o644))
 		must(os.MkdirAll(filepath.Join(dir, record.CeremonyDir), 0o755))
 		for j := 1; j <= p.N; j++ {
-			must(record.WriteJSON(record.CeremonyFile(dir, record.Announce, j), anns[j-1]))
-			must(record.WriteJSON(record.CeremonyFile(dir, record.Deal, j), ds[j-1]))
-			must(record.WriteJSON(record.CeremonyFile(dir, record.Verdict, j), vs[j-1]))
+			must(record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundAnnounce, j), anns[j-1]))
+			must(record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundDeal, j), ds[j-1]))
+			must(record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundVerdict, j), vs[j-1]))
 			rs := []ceremony.Response{}
 			for _, r := range responses {
 				if r.Dealer == j {
 					rs = append(rs, r)
 				}
 			}
-			must(record.WriteJSON(record.CeremonyFile(dir, record.Respond, j), rs))
+			must(record.WriteJSON(record.CeremonyFile(dir, ceremony.RoundRespond, j), rs))
 		}
 		// election.json as computed with the given QUAL.
 		res := &ceremony.Result{VerificationKeys: map[int]*group.Element{}, JointKey: group.NewElement()}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/internal/board"
-	"github.com/koe-vote/koe/internal/record"
 )
 
 // TestLifecycleEligibility runs the lifecycle and eligibility checks of
@@ -19,14 +18,14 @@ func TestLifecycleEligibility(t *testing.T) {
 	}
 	c1, c2, d1 := [32]byte{1}, [32]byte{2}, [32]byte{3}
 	manifest := en(board.TypeManifest, map[string]string{"manifest": ""})
-	regKey := en(board.TypeRegistrarKey, record.RegistrarKeyBody{Key: "k"})
+	regKey := en(board.TypeRegistrarKey, board.RegistrarKeyBody{Key: "k"})
 	key := en(board.TypeElectionKey, map[string]string{})
 	open := en(board.TypeOpen, map[string]string{})
 	closeE := en(board.TypeClose, map[string]string{})
-	roll := en(board.TypeRoll, record.RollEntries([][32]byte{c2, c1})[0])
-	byRoll := func(c [32]byte) board.Entry { return en(board.TypeCredentialIssued, record.Issuance{Value: c}.Body()) }
+	roll := en(board.TypeRoll, board.RollEntries([][32]byte{c2, c1})[0])
+	byRoll := func(c [32]byte) board.Entry { return en(board.TypeCredentialIssued, board.Issuance{Value: c}.Body()) }
 	byID := func(d [32]byte) board.Entry {
-		return en(board.TypeCredentialIssued, record.Issuance{DigitalID: true, Value: d}.Body())
+		return en(board.TypeCredentialIssued, board.Issuance{DigitalID: true, Value: d}.Body())
 	}
 	honest := []board.Entry{manifest, regKey, roll, key, open, byRoll(c1), byID(d1), byRoll(c2), closeE}
 	with := func(at int, extra ...board.Entry) []board.Entry {
@@ -52,8 +51,8 @@ func TestLifecycleEligibility(t *testing.T) {
 		{"registrar key after open, as a second", with(5, regKey), "a second registrar key"},
 		{"registrar key after the election key", append(without(1)[:3:3], append([]board.Entry{regKey}, without(1)[3:]...)...), "must stand before the election-key and open entries"},
 		{"no registrar key", without(1), "opens before the registrar key is on the board"},
-		{"roll after open", with(5, en(board.TypeRoll, record.RollEntries([][32]byte{{9}})[0])), "the roll is published before the election opens"},
-		{"a commitment in two roll entries", with(2, en(board.TypeRoll, record.RollEntries([][32]byte{c1})[0])), "listed twice"},
+		{"roll after open", with(5, en(board.TypeRoll, board.RollEntries([][32]byte{{9}})[0])), "the roll is published before the election opens"},
+		{"a commitment in two roll entries", with(2, en(board.TypeRoll, board.RollEntries([][32]byte{c1})[0])), "listed twice"},
 		{"issuance naming no letter", with(5, byRoll([32]byte{9})), "not on the roll published before open"},
 		{"second issuance to a voter", with(6, byRoll(c1)), "was issued a second credential"},
 		{"digital-ID registration twice", with(7, byID(d1)), "digital-ID registration"},

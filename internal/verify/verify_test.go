@@ -13,6 +13,7 @@ import (
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
@@ -298,7 +299,7 @@ func TestTamperedRecordsAreRejected(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, record.Spoiled), append(data, '\n'), 0o644)
 		}, []string{"spoiled.jsonl", "question 3 selection 1 does not encrypt"}},
 		{"bit flipped in a trustee's coefficient proof", func(t *testing.T, dir string) {
-			editJSON(t, record.CeremonyFile(dir, record.Announce, 2), func(v map[string]any) {
+			editJSON(t, record.CeremonyFile(dir, ceremony.RoundAnnounce, 2), func(v map[string]any) {
 				proofs := v["proofs"].([]any)
 				proofs[0] = flipHex(proofs[0].(string), 40)
 			})

@@ -12,9 +12,10 @@ import (
 	"strings"
 	"sync"
 
+
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -61,17 +62,17 @@ func (w *memoryWriter) Write(b []byte) (int, error) {
 }
 
 // elections lists every election.
-func (s *Site) listElections(ctx context.Context) ([]server.ElectionInfo, error) {
-	var out []server.ElectionInfo
+func (s *Site) listElections(ctx context.Context) ([]api.ElectionInfo, error) {
+	var out []api.ElectionInfo
 	err := s.api.Do(ctx, "GET", "/api/v1/elections", "", nil, &out)
 	return out, err
 }
 
 // election fetches an election's public description, with its manifest.
-func (s *Site) election(ctx context.Context, id string) (*server.ElectionInfo, error) {
-	var in server.ElectionInfo
-	if err := s.api.Do(ctx, "GET", client.ElectionPath(id, ""), "", nil, &in); err != nil {
-		if client.IsCode(err, "no-election") {
+func (s *Site) election(ctx context.Context, id string) (*api.ElectionInfo, error) {
+	var in api.ElectionInfo
+	if err := s.api.Do(ctx, "GET", api.ElectionPath(id, ""), "", nil, &in); err != nil {
+		if client.IsCode(err, api.CodeNoElection) {
 			return nil, noElection(id)
 		}
 		return nil, err
@@ -82,8 +83,8 @@ func (s *Site) election(ctx context.Context, id string) (*server.ElectionInfo, e
 // encryptedTally fetches an election's encrypted tally, or nil if there is none yet.
 func (s *Site) encryptedTally(ctx context.Context, id string) (*tally.Encrypted, error) {
 	var t tally.Encrypted
-	err := s.api.Do(ctx, "GET", client.ElectionPath(id, "/tally"), "", nil, &t)
-	if client.IsCode(err, "no-tally") {
+	err := s.api.Do(ctx, "GET", api.ElectionPath(id, "/tally"), "", nil, &t)
+	if client.IsCode(err, api.CodeNoTally) {
 		return nil, nil
 	}
 	if err != nil {
@@ -94,8 +95,8 @@ func (s *Site) encryptedTally(ctx context.Context, id string) (*tally.Encrypted,
 
 // results fetches an election's published results, or nil if there are none yet.
 func (s *Site) publishedResults(ctx context.Context, id string) (*tally.Results, error) {
-	raw, err := s.api.Raw(ctx, "GET", client.ElectionPath(id, "/results"), "", nil)
-	if client.IsCode(err, "no-results") {
+	raw, err := s.api.Raw(ctx, "GET", api.ElectionPath(id, "/results"), "", nil)
+	if client.IsCode(err, api.CodeNoResults) {
 		return nil, nil
 	}
 	if err != nil {
@@ -106,8 +107,8 @@ func (s *Site) publishedResults(ctx context.Context, id string) (*tally.Results,
 
 // checkpoint fetches the board's latest checkpoint and verifies its
 // signature with the election's board key and its origin.
-func (s *Site) checkpoint(ctx context.Context, in *server.ElectionInfo) (*board.Checkpoint, error) {
-	raw, err := s.api.Raw(ctx, "GET", client.ElectionPath(in.ID, "/log/checkpoint"), "", nil)
+func (s *Site) checkpoint(ctx context.Context, in *api.ElectionInfo) (*board.Checkpoint, error) {
+	raw, err := s.api.Raw(ctx, "GET", api.ElectionPath(in.ID, "/log/checkpoint"), "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func bundlePath(n int64, w int) string {
 
 // readBundle reads the entries of bundle n, which holds w entries.
 func (s *Site) readBundle(ctx context.Context, id string, n int64, w int) ([][]byte, error) {
-	raw, err := s.api.Raw(ctx, "GET", client.ElectionPath(id, "/log/"+bundlePath(n, w)), "", nil)
+	raw, err := s.api.Raw(ctx, "GET", api.ElectionPath(id, "/log/"+bundlePath(n, w)), "", nil)
 	if err != nil {
 		return nil, err
 	}

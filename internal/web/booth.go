@@ -17,9 +17,9 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 	"rsc.io/qr"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 // The voter's booth (issue 5, item 1): a server-rendered page whose
@@ -66,11 +66,11 @@ func (s *Site) booth(r *request) (string, any, error) {
 	if _, err := fs.Stat(s.assets, boothScript); err == nil {
 		d.Script, d.ScriptPath = true, "/static/"+boothScript
 	}
-	if ev.Info.State != server.StateOpen || ev.Info.Params == nil {
+	if ev.Info.State != api.StateOpen || ev.Info.Params == nil {
 		return "booth", d, nil
 	}
 	cfg := boothConfig{
-		Election: id, Lang: r.lang, API: client.ElectionPath(id, ""),
+		Election: id, Lang: r.lang, API: api.ElectionPath(id, ""),
 		Context: ev.Info.Params.Context, JointKey: ev.Info.Params.JointKey,
 		RegistrarKey: ev.Info.RegistrarKey, BoardKey: ev.Info.BoardKey, DigitalID: ev.Info.DigitalID != nil,
 		ReceiptPage: "/elections/" + url.PathEscape(id) + "/receipt",
@@ -144,7 +144,7 @@ const maxReceiptFile = 16 << 10
 // key, its inclusion proof takes the ballot's entry to that checkpoint,
 // and the board's latest checkpoint is consistent with it — the board
 // has only grown since, so the ballot is still on it.
-func (s *Site) checkReceiptFile(r *request, in *server.ElectionInfo) (*fileCheck, error) {
+func (s *Site) checkReceiptFile(r *request, in *api.ElectionInfo) (*fileCheck, error) {
 	fc := &fileCheck{}
 	r.Body = http.MaxBytesReader(nil, r.Body, maxReceiptFile+4<<10)
 	var text string
@@ -191,8 +191,8 @@ func (s *Site) checkReceiptFile(r *request, in *server.ElectionInfo) (*fileCheck
 		return fc, nil
 	}
 	fc.Size = cp.Size
-	entry, err := s.api.Raw(r.Context(), "GET", client.ElectionPath(in.ID, fmt.Sprintf("/entries/%d", rc.Index)), "", nil)
-	if client.IsCode(err, "not-found") {
+	entry, err := s.api.Raw(r.Context(), "GET", api.ElectionPath(in.ID, fmt.Sprintf("/entries/%d", rc.Index)), "", nil)
+	if client.IsCode(err, api.CodeNotFound) {
 		fc.Failure = fmt.Sprintf("the board has no entry %d", rc.Index)
 		return fc, nil
 	} else if err != nil {
@@ -226,7 +226,7 @@ func (s *Site) checkReceiptFile(r *request, in *server.ElectionInfo) (*fileCheck
 }
 
 // parseReceiptFile reads the receipt file the booth offers for download:
-// the ballot box's answer to a cast (server.CastResponse), or the bare
+// the ballot box's answer to a cast (api.CastResponse), or the bare
 // receipt (board.Receipt).
 func parseReceiptFile(data []byte) (*board.Receipt, error) {
 	var wrapped struct {
@@ -253,7 +253,7 @@ func (t *apiTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, tile := range tiles {
 		p := tileAPIPath(tile)
-		data, err := t.s.api.Raw(t.ctx, "GET", client.ElectionPath(t.id, "/log/"+p), "", nil)
+		data, err := t.s.api.Raw(t.ctx, "GET", api.ElectionPath(t.id, "/log/"+p), "", nil)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}

@@ -16,12 +16,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/oidcreg/oidctest"
 	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
@@ -281,7 +281,7 @@ func TestBooth(t *testing.T) {
 		if err := publish(cctx, f.url, b.id, b.manifest, b.trustees, b.tokens); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := client.New(f.url, "").Raw(cctx, "GET", client.ElectionPath(b.id, "/results"), "", nil)
+		raw, err := client.New(f.url, "").Raw(cctx, "GET", api.ElectionPath(b.id, "/results"), "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,7 @@ func TestBooth(t *testing.T) {
 		checkCharts(t, ctx)
 		check(t, 360, "")
 
-		resp, err := http.Get(f.url + client.ElectionPath(b.id, "/record"))
+		resp, err := http.Get(f.url + api.ElectionPath(b.id, "/record"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +352,7 @@ func TestBoothDigitalID(t *testing.T) {
 	admin := client.New(f.url, adminToken)
 	manifest, _ := examples.Manifest("referendum")
 	manifest = bytes.Replace(manifest, []byte(`"id": "shin-chosha-2026"`), []byte(`"id": "digital-id-booth"`), 1)
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(cctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestBoothDigitalID(t *testing.T) {
 	if _, err := demo.ServerCeremony(cctx, f.url, id, manifest, created.TrusteeTokens); err != nil {
 		t.Fatal(err)
 	}
-	callback := f.url + client.ElectionPath(id, "/oidc/callback")
+	callback := f.url + api.ElectionPath(id, "/oidc/callback")
 	tsukuba := map[string]any{"formatted": "茨城県つくば市研究学園一丁目1番地1"}
 	p, err := oidctest.Start(map[string]map[string]any{
 		"resident": {"birthdate": time.Now().AddDate(-30, 0, 0).Format("2006-01-02"), "address": tsukuba},
@@ -375,10 +375,10 @@ func TestBoothDigitalID(t *testing.T) {
 		"scopes": []string{"openid", "profile", "address"},
 		"rules":  []map[string]any{{"claim": "address.formatted", "op": "contains", "value": "つくば市"}, {"claim": "birthdate", "op": "age-at-least", "value": 18}},
 	})
-	if err := admin.Do(cctx, "PUT", client.ElectionPath(id, "/oidc"), "application/json", cfg, nil); err != nil {
+	if err := admin.Do(cctx, "PUT", api.ElectionPath(id, "/oidc"), "application/json", cfg, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.Do(cctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(cctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	booth := f.url + "/elections/" + id + "/vote?lang=ja"
@@ -408,7 +408,7 @@ func TestBoothDigitalID(t *testing.T) {
 
 	// The board's size: a credential issued would add an entry.
 	boardSize := func() string {
-		raw, err := client.New(f.url, "").Raw(cctx, "GET", client.ElectionPath(id, "/log/checkpoint"), "", nil)
+		raw, err := client.New(f.url, "").Raw(cctx, "GET", api.ElectionPath(id, "/log/checkpoint"), "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

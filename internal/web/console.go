@@ -38,12 +38,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -380,7 +379,7 @@ func (d *signinData) statusCode() int {
 
 type homeData struct {
 	consoleBase
-	Elections []server.ElectionInfo
+	Elections []api.ElectionInfo
 	Examples  []string
 }
 
@@ -422,10 +421,10 @@ func (c *console) signout(r *creq) (string, any, error) {
 
 // lifecycle lists the administrator's state changes (SPEC.md §15.2).
 var lifecycle = []lifecycleAction{
-	{name: "open", from: server.StateSetup},
-	{name: "close", from: server.StateOpen},
-	{name: "tally", from: server.StateClosed},
-	{name: "publish", from: server.StateTallied},
+	{name: "open", from: api.StateSetup},
+	{name: "close", from: api.StateOpen},
+	{name: "tally", from: api.StateClosed},
+	{name: "publish", from: api.StateTallied},
 }
 
 type lifecycleAction struct{ name, from string }
@@ -497,7 +496,7 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 		Decryptions: sum.Types[board.TypeDecryption], Server: publicURL(r.Request, "")}
 	d.Booth = d.Server + c.s.opts.BoothPath(ev.Info.ID)
 	withheld := false
-	if ev.Info.State == server.StateTallied {
+	if ev.Info.State == api.StateTallied {
 		t, err := c.s.encryptedTally(r.Context(), ev.Info.ID)
 		if err != nil {
 			return nil, err
@@ -534,7 +533,7 @@ func (c *console) ceremony(ctx context.Context, ev *electionView) (*ceremonyView
 	if err != nil {
 		return nil, err
 	}
-	rounds := []string{record.Announce, record.Deal, record.Verdict, record.Respond}
+	rounds := []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond}
 	for j := 1; j <= m.Trustees; j++ {
 		t := trusteeProgress{Index: j, Done: make([]bool, len(rounds)), All: true}
 		for k, round := range rounds {
@@ -543,7 +542,7 @@ func (c *console) ceremony(ctx context.Context, ev *electionView) (*ceremonyView
 					continue
 				}
 				t.Done[k] = true
-				if round == record.Announce {
+				if round == ceremony.RoundAnnounce {
 					var a struct {
 						Name string `json:"name"`
 					}
@@ -573,7 +572,7 @@ func (c *console) ceremony(ctx context.Context, ev *electionView) (*ceremonyView
 	}
 	// The manifest's exact bytes (the election's description holds it
 	// re-encoded).
-	raw, err := c.s.api.Raw(ctx, "GET", client.ElectionPath(ev.Info.ID, "/manifest"), "", nil)
+	raw, err := c.s.api.Raw(ctx, "GET", api.ElectionPath(ev.Info.ID, "/manifest"), "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -624,7 +623,7 @@ func (c *console) confirm(a lifecycleAction) func(*creq) (string, any, error) {
 func (c *console) act(a lifecycleAction) func(*creq) (string, any, error) {
 	return func(r *creq) (string, any, error) {
 		id := r.PathValue("id")
-		err := c.admin.Do(r.Context(), "POST", client.ElectionPath(id, "/"+a.name), "", nil, nil)
+		err := c.admin.Do(r.Context(), "POST", api.ElectionPath(id, "/"+a.name), "", nil, nil)
 		if err == nil {
 			return "", nil, &redirect{"/admin/elections/" + url.PathEscape(id) + "?done=" + a.name}
 		}
@@ -638,7 +637,7 @@ func (c *console) act(a lifecycleAction) func(*creq) (string, any, error) {
 func (c *console) failOnElectionPage(r *creq, id string, err error, status int, set func(*electionData, *apiProblem)) (string, any, error) {
 	p := problem(r.lang, err)
 	if p == nil {
-		if client.IsCode(err, "no-election") {
+		if client.IsCode(err, api.CodeNoElection) {
 			return "", nil, noElection(id)
 		}
 		return "", nil, err
@@ -677,7 +676,7 @@ func (v *view) ConsoleIn(lang string) *view {
 
 // ConsoleRound names a ceremony round by its position.
 func (v *view) ConsoleRound(k int) string {
-	return v.T("console.round." + []string{record.Announce, record.Deal, record.Verdict, record.Respond}[k])
+	return v.T("console.round." + []string{ceremony.RoundAnnounce, ceremony.RoundDeal, ceremony.RoundVerdict, ceremony.RoundRespond}[k])
 }
 
 type problemView struct {

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 var exampleNames = examples.Names()
@@ -172,7 +172,7 @@ func (c *console) checkDraft(r *creq, d *editorData, action string) (string, any
 		r.w.Write(data)
 		return "", nil, nil
 	case "create":
-		var created server.Created
+		var created api.Created
 		err := c.admin.Do(r.Context(), "POST", "/api/v1/elections", "application/json", data, &created)
 		if p := problem(r.lang, err); p != nil {
 			d.Problem, d.status = p, http.StatusBadRequest
@@ -229,7 +229,7 @@ func (c *console) importManifest(r *creq, d *editorData) (string, any, error) {
 
 type createdData struct {
 	consoleBase
-	Created  *server.Created
+	Created  *api.Created
 	Manifest *ballot.Manifest
 	Server   string
 }

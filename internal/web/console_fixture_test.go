@@ -16,12 +16,11 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/record"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 // The console's tests run against their own server (the public pages'
@@ -88,7 +87,7 @@ func (f *consoleFixture) readyElection(t *testing.T, name, id string) (manifest 
 	t.Helper()
 	ctx := context.Background()
 	manifest = exampleAs(t, name, id, 3, 2)
-	var created server.Created
+	var created api.Created
 	if err := f.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func (f *consoleFixture) partialElection(t *testing.T, id string) {
 	t.Helper()
 	ctx := context.Background()
 	manifest := exampleAs(t, "referendum", id, 3, 2)
-	var created server.Created
+	var created api.Created
 	if err := f.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +114,7 @@ func (f *consoleFixture) partialElection(t *testing.T, id string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := client.New(f.url, created.TrusteeTokens[j-1]).PostCeremony(ctx, id, record.Announce, ann); err != nil {
+		if err := client.New(f.url, created.TrusteeTokens[j-1]).PostCeremony(ctx, id, ceremony.RoundAnnounce, ann); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
 )
 
@@ -62,7 +63,7 @@ func (c *console) importRoll(r *creq) (string, any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		err = &client.Error{Status: http.StatusBadRequest, Code: "empty-roll"}
 	} else {
-		raw, err = c.admin.Raw(r.Context(), "POST", client.ElectionPath(id, "/roll"), "text/csv", data)
+		raw, err = c.admin.Raw(r.Context(), "POST", api.ElectionPath(id, "/roll"), "text/csv", data)
 	}
 	if err != nil {
 		return c.failOnElectionPage(r, id, err, http.StatusBadRequest, func(d *electionData, p *apiProblem) { d.RollError = p })

@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/web"
 )
 
@@ -363,15 +363,15 @@ func TestConsoleEditor(t *testing.T) {
 	contains(t, body, "作成しました", "受託者のトークンはこの画面に一度だけ表示されます",
 		"koe trustee keygen --server http://127.0.0.1", "--election console-survey", "--index 3", `href="/admin/elections/console-survey"`)
 	checkConsolePage(t, resp, body)
-	var in server.ElectionInfo
-	if err := f.admin.Do(context.Background(), "GET", client.ElectionPath("console-survey", ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := f.admin.Do(context.Background(), "GET", api.ElectionPath("console-survey", ""), "", nil, &in); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := f.admin.Raw(context.Background(), "GET", client.ElectionPath("console-survey", "/manifest"), "", nil)
+	stored, err := f.admin.Raw(context.Background(), "GET", api.ElectionPath("console-survey", "/manifest"), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.State != server.StateSetup || string(stored) != string(mustJSON(t, f, form)) {
+	if in.State != api.StateSetup || string(stored) != string(mustJSON(t, f, form)) {
 		t.Errorf("the created election: %s %s", in.State, stored)
 	}
 	if n := strings.Count(body, `class="tc token"`); n != 3 {
@@ -571,11 +571,11 @@ func TestConsoleCeremony(t *testing.T) {
 		t.Fatal("no joint key shown")
 	}
 	// The key shown is the one the server derives when it opens.
-	if err := f.admin.Do(context.Background(), "POST", client.ElectionPath("console-ready", "/open"), "", nil, nil); err != nil {
+	if err := f.admin.Do(context.Background(), "POST", api.ElectionPath("console-ready", "/open"), "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	var in server.ElectionInfo
-	if err := f.admin.Do(context.Background(), "GET", client.ElectionPath("console-ready", ""), "", nil, &in); err != nil {
+	var in api.ElectionInfo
+	if err := f.admin.Do(context.Background(), "GET", api.ElectionPath("console-ready", ""), "", nil, &in); err != nil {
 		t.Fatal(err)
 	}
 	if in.Params == nil || in.Params.JointKey != key[1] {
@@ -594,8 +594,8 @@ func TestConsoleLifecycle(t *testing.T) {
 	csrf := a.csrf()
 	path := "/admin/elections/console-life"
 	state := func() string {
-		var in server.ElectionInfo
-		if err := f.admin.Do(ctx, "GET", client.ElectionPath("console-life", ""), "", nil, &in); err != nil {
+		var in api.ElectionInfo
+		if err := f.admin.Do(ctx, "GET", api.ElectionPath("console-life", ""), "", nil, &in); err != nil {
 			t.Fatal(err)
 		}
 		return in.State
@@ -613,7 +613,7 @@ func TestConsoleLifecycle(t *testing.T) {
 		t.Errorf("confirming a close in setup: %d, want a redirect", resp.StatusCode)
 	}
 	resp, body := a.post(path+"/tally", url.Values{"csrf": {csrf}})
-	if resp.StatusCode != http.StatusConflict || state() != server.StateSetup {
+	if resp.StatusCode != http.StatusConflict || state() != api.StateSetup {
 		t.Errorf("counting in setup: %d", resp.StatusCode)
 	}
 	contains(t, body, "This is not possible in the election&#39;s present state")
@@ -636,7 +636,7 @@ func TestConsoleLifecycle(t *testing.T) {
 		_, body = a.get(path + "?done=" + action)
 		contains(t, body, `role="status"`)
 	}
-	step("open", server.StateOpen)
+	step("open", api.StateOpen)
 
 	voter := client.New(f.url, "")
 	el, err := voter.Election(ctx, "console-life")
@@ -659,18 +659,18 @@ func TestConsoleLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	step("close", server.StateClosed)
-	step("tally", server.StateTallied)
+	step("close", api.StateClosed)
+	step("tally", api.StateTallied)
 	_, body = a.get(path)
 	contains(t, body, "0 (2 needed)", `<button type="button" disabled aria-describedby="why-publish">`)
 
 	if err := demo.ServerDecrypt(ctx, f.url, "console-life", manifest, trustees, tokens, []int{1, 3}); err != nil {
 		t.Fatal(err)
 	}
-	step("publish", server.StatePublished)
+	step("publish", api.StatePublished)
 	_, body = a.get(path + "?done=publish")
 	contains(t, body, "The results are published.", `href="/elections/console-life/results"`, "2 (2 needed)")
-	res, err := voter.Raw(ctx, "GET", client.ElectionPath("console-life", "/results"), "", nil)
+	res, err := voter.Raw(ctx, "GET", api.ElectionPath("console-life", "/results"), "", nil)
 	if err != nil || !strings.Contains(string(res), `"yes"`) {
 		t.Errorf("results: %v %s", err, res)
 	}
@@ -707,7 +707,7 @@ func TestConsoleWithheld(t *testing.T) {
 	ctx := context.Background()
 	const id = "console-withheld"
 	manifest := bytes.Replace(exampleAs(t, "referendum", id, 1, 1), []byte(`"privacyThreshold":1`), []byte(`"privacyThreshold":5`), 1)
-	var created server.Created
+	var created api.Created
 	if err := f.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +718,7 @@ func TestConsoleWithheld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := f.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	voter := client.New(f.url, "")
@@ -741,7 +741,7 @@ func TestConsoleWithheld(t *testing.T) {
 		}
 	}
 	for _, step := range []string{"/close", "/tally"} {
-		if err := f.admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+		if err := f.admin.Do(ctx, "POST", api.ElectionPath(id, step), "", nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

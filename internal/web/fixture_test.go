@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -133,7 +134,7 @@ func newFixture() (*fixture, error) {
 
 	// A referendum that stays in setup.
 	ref, _ := examples.Manifest("referendum")
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", ref, &created); err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func newFixture() (*fixture, error) {
 		return nil, err
 	}
 	clk.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, jst))
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return nil, err
 	}
 	voter := client.New(base, "")
@@ -245,7 +246,7 @@ func newFixture() (*fixture, error) {
 	if f.booth.codes, err = demo.ImportRoll(ctx, admin, created.ID, "B", 10); err != nil {
 		return nil, err
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(created.ID, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(created.ID, "/open"), "", nil, nil); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -265,7 +266,7 @@ type boothElection struct {
 func withheldElection(ctx context.Context, base string, admin *client.Client) (string, error) {
 	ref, _ := examples.Manifest("referendum")
 	ref = bytes.Replace(ref, []byte(`"id": "shin-chosha-2026"`), []byte(`"id": "withheld-2026"`), 1)
-	var created server.Created
+	var created api.Created
 	if err := admin.Do(ctx, "POST", "/api/v1/elections", "application/json", ref, &created); err != nil {
 		return "", err
 	}
@@ -277,7 +278,7 @@ func withheldElection(ctx context.Context, base string, admin *client.Client) (s
 	if err != nil {
 		return "", err
 	}
-	if err := admin.Do(ctx, "POST", client.ElectionPath(id, "/open"), "", nil, nil); err != nil {
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		return "", err
 	}
 	voter := client.New(base, "")
@@ -303,7 +304,7 @@ func withheldElection(ctx context.Context, base string, admin *client.Client) (s
 		}
 	}
 	for _, step := range []string{"/close", "/tally"} {
-		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+		if err := admin.Do(ctx, "POST", api.ElectionPath(id, step), "", nil, nil); err != nil {
 			return "", err
 		}
 	}
@@ -315,14 +316,14 @@ func withheldElection(ctx context.Context, base string, admin *client.Client) (s
 func publish(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string) error {
 	admin := client.New(base, adminToken)
 	for _, step := range []string{"/close", "/tally"} {
-		if err := admin.Do(ctx, "POST", client.ElectionPath(id, step), "", nil, nil); err != nil {
+		if err := admin.Do(ctx, "POST", api.ElectionPath(id, step), "", nil, nil); err != nil {
 			return err
 		}
 	}
 	if err := demo.ServerDecrypt(ctx, base, id, manifest, trustees, tokens, []int{1, 2, 4}); err != nil {
 		return err
 	}
-	return admin.Do(ctx, "POST", client.ElectionPath(id, "/publish"), "", nil, nil)
+	return admin.Do(ctx, "POST", api.ElectionPath(id, "/publish"), "", nil, nil)
 }
 
 func toAny(ss []string) []any {

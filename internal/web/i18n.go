@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/server"
 )
 
 // msg returns the catalogue's message for key in lang, formatted with
@@ -143,7 +143,7 @@ func (v *view) QuestionKind(q ballot.Question) string {
 
 type headView struct {
 	V    *view
-	Info *server.ElectionInfo
+	Info *api.ElectionInfo
 }
 
 type navView struct {
@@ -152,7 +152,7 @@ type navView struct {
 }
 
 // Head is the argument of the "electionhead" template.
-func (v *view) Head(in *server.ElectionInfo) headView { return headView{v, in} }
+func (v *view) Head(in *api.ElectionInfo) headView { return headView{v, in} }
 
 // Nav is the argument of the "electionnav" template.
 func (v *view) Nav(id, current string) navView { return navView{v, id, current} }

@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
+
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
-	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -46,7 +47,7 @@ func parseTemplates() map[string]*template.Template {
 
 // electionView is an election with its parsed manifest.
 type electionView struct {
-	Info     *server.ElectionInfo
+	Info     *api.ElectionInfo
 	Manifest *ballot.Manifest
 }
 
@@ -96,7 +97,7 @@ func (s *Site) overview(r *request) (string, any, error) {
 		return "", nil, err
 	}
 	d := &overviewData{electionView: ev, Summary: sum, Checkpoint: cp, Command: verifyCommand(r.Request, ev.Info.ID)}
-	if ev.Info.State == server.StateOpen {
+	if ev.Info.State == api.StateOpen {
 		d.Booth = s.opts.BoothPath(ev.Info.ID)
 	}
 	return "overview", d, nil
@@ -141,7 +142,7 @@ func (s *Site) results(r *request) (string, any, error) {
 		return "", nil, err
 	}
 	d := &resultsData{electionView: ev, Results: res, Summary: sum, Turnout: turnout(sum.PerHour, s.opts.Location), Loc: s.opts.Location}
-	if res == nil && ev.Info.State == server.StateTallied {
+	if res == nil && ev.Info.State == api.StateTallied {
 		t, err := s.encryptedTally(r.Context(), ev.Info.ID)
 		if err != nil {
 			return "", nil, err
@@ -200,7 +201,7 @@ func (s *Site) board(r *request) (string, any, error) {
 		return "", nil, err
 	}
 	d := &boardData{electionView: ev, Checkpoint: cp, CheckpointHash: base64.StdEncoding.EncodeToString(cp.Hash[:]),
-		Command: verifyCommand(r.Request, id), Record: client.ElectionPath(id, "/record")}
+		Command: verifyCommand(r.Request, id), Record: api.ElectionPath(id, "/record")}
 	d.Pages = int((cp.Size + entriesPerPage - 1) / entriesPerPage)
 	d.Page = 1
 	if p, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && p >= 1 && p <= d.Pages {
@@ -230,19 +231,19 @@ func (s *Site) board(r *request) (string, any, error) {
 // and checks it as a voter's device would: the entry it names is a ballot
 // with this tracking code, and the inclusion proof takes it to a
 // checkpoint signed with the election's board key (board.VerifyReceipt).
-func (s *Site) lookupReceipt(ctx context.Context, in *server.ElectionInfo, code string) (*lookup, error) {
+func (s *Site) lookupReceipt(ctx context.Context, in *api.ElectionInfo, code string) (*lookup, error) {
 	l := &lookup{Code: code}
 	if len(code) > 128 {
 		l.Error = "lookup.malformed"
 		return l, nil
 	}
 	var rc client.Receipt
-	err := s.api.Do(ctx, "GET", client.ElectionPath(in.ID, "/receipts/"+url.PathEscape(code)), "", nil, &rc)
+	err := s.api.Do(ctx, "GET", api.ElectionPath(in.ID, "/receipts/"+url.PathEscape(code)), "", nil, &rc)
 	switch {
-	case client.IsCode(err, "malformed"):
+	case client.IsCode(err, api.CodeMalformed):
 		l.Error = "lookup.malformed"
 		return l, nil
-	case client.IsCode(err, "not-found"):
+	case client.IsCode(err, api.CodeNotFound):
 		l.Error = "lookup.notfound"
 		return l, nil
 	case err != nil:
@@ -250,7 +251,7 @@ func (s *Site) lookupReceipt(ctx context.Context, in *server.ElectionInfo, code 
 	}
 	l.Found, l.Tracking, l.Index = true, rc.TrackingCode, rc.Receipt.Index
 	l.ProofLen = len(rc.Receipt.Proof)
-	entry, err := s.api.Raw(ctx, "GET", client.ElectionPath(in.ID, fmt.Sprintf("/entries/%d", rc.Receipt.Index)), "", nil)
+	entry, err := s.api.Raw(ctx, "GET", api.ElectionPath(in.ID, fmt.Sprintf("/entries/%d", rc.Receipt.Index)), "", nil)
 	if err != nil {
 		return nil, err
 	}

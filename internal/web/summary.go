@@ -44,7 +44,7 @@ func (s *summary) add(e board.Entry) {
 	s.LastEntry = e.Time
 	switch e.Type {
 	case board.TypeRoll:
-		var b record.RollBody
+		var b board.RollBody
 		if json.Unmarshal(e.Body, &b) == nil {
 			s.Voters, s.HasRoll = s.Voters+int64(len(b.Commitments)), true
 		}
@@ -119,7 +119,7 @@ func describeEntry(index int64, raw []byte) entryView {
 	v.Type, v.Time, v.Info = e.Type, e.Time, "entry."+e.Type
 	switch e.Type {
 	case board.TypeManifest:
-		var b record.ManifestBody
+		var b board.ManifestBody
 		if json.Unmarshal(e.Body, &b) == nil {
 			if m, err := base64.StdEncoding.DecodeString(b.Manifest); err == nil {
 				h := ballot.Hash(m)
@@ -127,12 +127,12 @@ func describeEntry(index int64, raw []byte) entryView {
 			}
 		}
 	case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
-		var b record.CeremonyBody
+		var b board.CeremonyBody
 		if json.Unmarshal(e.Body, &b) == nil {
 			v.Trustee = b.Trustee
 		}
 	case board.TypeDecryption:
-		var b record.DecryptionBody
+		var b board.DecryptionBody
 		if json.Unmarshal(e.Body, &b) == nil {
 			v.Trustee = b.Trustee
 		}
@@ -142,12 +142,12 @@ func describeEntry(index int64, raw []byte) entryView {
 			v.Detail = "K = " + p.JointKey[:16] + "…"
 		}
 	case board.TypeRoll:
-		var b record.RollBody
+		var b board.RollBody
 		if json.Unmarshal(e.Body, &b) == nil {
 			v.Detail = fmt.Sprintf("+%d", len(b.Commitments))
 		}
 	case board.TypeCredentialIssued:
-		if in, err := record.DecodeIssued(e.Body); err == nil {
+		if in, err := board.DecodeIssued(e.Body); err == nil {
 			v.Detail = fmt.Sprintf("%x…", in.Value[:8])
 			if in.DigitalID {
 				v.Detail = "digital ID " + v.Detail

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/internal/board"
-	"github.com/koe-vote/koe/internal/store"
 )
 
 // Timed batches (SPEC.md §15.5). Unless its interval is zero, the
@@ -24,12 +23,6 @@ import (
 // commits, so a blind signature is still handed out only once its issuance
 // is durable, and a receipt still proves its ballot is on the board.
 
-// Default intervals of koe serve.
-const (
-	DefaultRegisterInterval = 20 * time.Second
-	DefaultCastInterval     = 5 * time.Second
-)
-
 // tickAtOrBefore returns t rounded down to a multiple of d since the Unix
 // epoch (time.Truncate counts from year 1, which differs for a d that
 // does not divide a day).
@@ -42,22 +35,22 @@ func tickAtOrBefore(t time.Time, d time.Duration) time.Time {
 	return time.Unix(0, k*int64(d)).In(t.Location())
 }
 
-// nextTick returns the first multiple of d (since the Unix epoch) after t.
-func nextTick(t time.Time, d time.Duration) time.Time {
+// NextTick returns the first multiple of d (since the Unix epoch) after t.
+func NextTick(t time.Time, d time.Duration) time.Time {
 	return tickAtOrBefore(t, d).Add(d)
 }
 
-// batchTime is the time of entries appended at t in batches of interval
+// BatchTime is the time of entries appended at t in batches of interval
 // d: t rounded down to a multiple of d (t itself when d is zero).
-func batchTime(t time.Time, d time.Duration) time.Time {
+func BatchTime(t time.Time, d time.Duration) time.Time {
 	if d <= 0 {
 		return t
 	}
 	return tickAtOrBefore(t, d)
 }
 
-// restamp returns the entry with its time replaced by t.
-func restamp(entry []byte, t time.Time) ([]byte, error) {
+// Restamp returns the entry with its time replaced by t.
+func Restamp(entry []byte, t time.Time) ([]byte, error) {
 	e, err := board.DecodeEntry(entry)
 	if err != nil {
 		return nil, err
@@ -74,12 +67,12 @@ func shuffleRNG() *rand.Rand {
 	return rand.New(rand.NewChaCha8(seed))
 }
 
-// shuffleOrder returns a uniformly random order of the items whose keys
+// ShuffleOrder returns a uniformly random order of the items whose keys
 // are given, except that items sharing a key keep their arrival order
 // (a credential's casts in one batch must reach the counter rule in the
 // order the voter sent them): each item draws a random position, and the
 // positions drawn by one key's items are handed to them in arrival order.
-func shuffleOrder(keys [][32]byte) []int {
+func ShuffleOrder(keys [][32]byte) []int {
 	n := len(keys)
 	pos := shuffleRNG().Perm(n) // item i goes to position pos[i]
 	byKey := map[[32]byte][]int{}
@@ -106,15 +99,15 @@ func shuffleOrder(keys [][32]byte) []int {
 	return order
 }
 
-// A batcher collects jobs and hands them to commit in batches. With an
+// A Batcher collects jobs and hands them to commit in batches. With an
 // interval, a batch is everything that arrived before the next tick; with
 // none, it is group commit: the first job waits at most maxDelay for
 // others, up to maxBatch. One goroutine commits, so batches are appended
 // one after the other.
-type batcher[J any] struct {
+type Batcher[J any] struct {
 	interval time.Duration
 	maxDelay time.Duration
-	maxBatch int
+	MaxBatch int
 	in       chan J
 	commit   func(batch []J)
 	// flushes closes the current batch at once: the channel received is
@@ -122,20 +115,23 @@ type batcher[J any] struct {
 	// batches, not the clock (tests drive the ticks; see ManualBatches).
 	flushes chan chan struct{}
 	manual  bool
-	queued  atomic.Int64 // jobs taken in and not yet committed
+	queued  atomic.Int64 // jobs taken in and not yet committed (Queued)
 	done    chan struct{}
 	once    sync.Once
 }
 
-func newBatcher[J any](interval time.Duration, manual bool, commit func([]J)) *batcher[J] {
-	b := &batcher[J]{interval: interval, maxDelay: 2 * time.Millisecond, maxBatch: 128,
+// NewBatcher returns a batcher that hands its batches to commit, at the
+// ticks of interval (group commit if zero); if manual, only Flush closes a
+// batch.
+func NewBatcher[J any](interval time.Duration, manual bool, commit func([]J)) *Batcher[J] {
+	b := &Batcher[J]{interval: interval, maxDelay: 2 * time.Millisecond, MaxBatch: 128,
 		in: make(chan J, 1024), commit: commit, flushes: make(chan chan struct{}), manual: manual, done: make(chan struct{})}
 	return b
 }
 
-// flush closes the current batch before its tick and returns once it is
+// Flush closes the current batch before its tick and returns once it is
 // committed (at once if there is none).
-func (b *batcher[J]) flush() {
+func (b *Batcher[J]) Flush() {
 	ack := make(chan struct{})
 	select {
 	case b.flushes <- ack:
@@ -144,10 +140,11 @@ func (b *batcher[J]) flush() {
 	}
 }
 
-func (b *batcher[J]) stop() { b.once.Do(func() { close(b.done) }) }
+// Stop stops the batcher; what it took is still committed.
+func (b *Batcher[J]) Stop() { b.once.Do(func() { close(b.done) }) }
 
-// add hands a job to the batcher; false if it is stopping or ctx ends.
-func (b *batcher[J]) add(ctx context.Context, j J) bool {
+// Add hands a job to the batcher; false if it is stopping or ctx ends.
+func (b *Batcher[J]) Add(ctx context.Context, j J) bool {
 	select {
 	case b.in <- j:
 		return true
@@ -158,7 +155,8 @@ func (b *batcher[J]) add(ctx context.Context, j J) bool {
 	}
 }
 
-func (b *batcher[J]) run() {
+// Run collects and commits batches until Stop; run it in its own goroutine.
+func (b *Batcher[J]) Run() {
 	for {
 		var first J
 		select {
@@ -177,7 +175,7 @@ func (b *batcher[J]) run() {
 		if !b.manual {
 			wait := b.maxDelay
 			if b.interval > 0 {
-				wait = time.Until(nextTick(time.Now(), b.interval))
+				wait = time.Until(NextTick(time.Now(), b.interval))
 			}
 			timer = time.NewTimer(wait)
 			deadline = timer.C
@@ -185,7 +183,7 @@ func (b *batcher[J]) run() {
 		var ack chan struct{}
 		stopping := false
 	collect:
-		for b.interval > 0 || b.manual || len(batch) < b.maxBatch {
+		for b.interval > 0 || b.manual || len(batch) < b.MaxBatch {
 			select {
 			case j := <-b.in:
 				b.queued.Add(1)
@@ -215,7 +213,7 @@ func (b *batcher[J]) run() {
 }
 
 // drain commits the jobs that arrived before the batcher stopped.
-func (b *batcher[J]) drain() {
+func (b *Batcher[J]) drain() {
 	for {
 		select {
 		case j := <-b.in:
@@ -232,9 +230,9 @@ func (b *batcher[J]) drain() {
 // tell when within its batch it arrived.
 type waitKey struct{}
 
-// withWaitRecord returns ctx with a place to record batch waits (the one
+// WithWaitRecord returns ctx with a place to record batch waits (the one
 // ctx has already, if any).
-func withWaitRecord(ctx context.Context) (context.Context, *atomic.Int64) {
+func WithWaitRecord(ctx context.Context) (context.Context, *atomic.Int64) {
 	if w, ok := ctx.Value(waitKey{}).(*atomic.Int64); ok {
 		return ctx, w
 	}
@@ -242,111 +240,12 @@ func withWaitRecord(ctx context.Context) (context.Context, *atomic.Int64) {
 	return context.WithValue(ctx, waitKey{}, w), w
 }
 
-// recordWait adds d to the request's batch wait.
-func recordWait(ctx context.Context, d time.Duration) {
+// RecordWait adds d to the request's batch wait.
+func RecordWait(ctx context.Context, d time.Duration) {
 	if w, ok := ctx.Value(waitKey{}).(*atomic.Int64); ok {
 		w.Add(int64(d))
 	}
 }
 
-// An issuer appends the registrar's issuance entries in timed batches,
-// in random order: each request's store.IssueCredential runs at its
-// batch's tick, one after the other, and every request of the batch is
-// answered once all of them are committed.
-type issuer struct {
-	st       store.Store
-	election string
-	interval time.Duration
-	now      func() time.Time
-	b        *batcher[*pendingIssue]
-}
-
-type pendingIssue struct {
-	req    store.Issue
-	result chan issueOutcome
-}
-
-type issueOutcome struct {
-	index int64
-	err   error
-}
-
-func newIssuer(st store.Store, election string, interval time.Duration, manual bool, now func() time.Time) *issuer {
-	is := &issuer{st: st, election: election, interval: interval, now: now}
-	if interval > 0 {
-		is.b = newBatcher(interval, manual, is.commit)
-		go is.b.run()
-	}
-	return is
-}
-
-// submit issues the credential as store.IssueCredential does, at the next
-// tick; without an interval, at once.
-func (is *issuer) submit(ctx context.Context, req store.Issue) (int64, error) {
-	if is.b == nil {
-		return is.st.IssueCredential(ctx, is.election, req)
-	}
-	start := time.Now()
-	defer func() { recordWait(ctx, time.Since(start)) }()
-	p := &pendingIssue{req: req, result: make(chan issueOutcome, 1)}
-	if !is.b.add(ctx, p) {
-		if ctx.Err() != nil {
-			return -1, ctx.Err()
-		}
-		return -1, errClosing
-	}
-	// The batcher answers everything it took, even when stopping.
-	r := <-p.result
-	return r.index, r.err
-}
-
-func (is *issuer) stop() {
-	if is.b != nil {
-		is.b.stop()
-	}
-}
-
-// flush commits the waiting registrations now (before the election closes).
-func (is *issuer) flush() {
-	if is.b != nil {
-		is.b.flush()
-	}
-}
-
-func (is *issuer) commit(batch []*pendingIssue) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	t := batchTime(is.now(), is.interval)
-	keys := make([][32]byte, len(batch))
-	for i, p := range batch {
-		keys[i] = p.req.Voter
-	}
-	out := make([]issueOutcome, len(batch))
-	// A registration that waited while the election closed must not
-	// follow the close entry (closeElection flushes first; this catches
-	// what reached the batch after that).
-	row, err := is.st.Election(ctx, is.election)
-	if err == nil && row.State != store.StateOpen {
-		err = store.ErrStateConflict
-	}
-	if err != nil {
-		for _, p := range batch {
-			p.result <- issueOutcome{-1, err}
-		}
-		return
-	}
-	for _, i := range shuffleOrder(keys) {
-		req := batch[i].req
-		entry, err := restamp(req.Entry, t)
-		if err != nil {
-			out[i] = issueOutcome{-1, err}
-			continue
-		}
-		req.Entry = entry
-		index, err := is.st.IssueCredential(ctx, is.election, req)
-		out[i] = issueOutcome{index, err}
-	}
-	for i, p := range batch {
-		p.result <- out[i]
-	}
-}
+// Queued returns how many jobs were taken in and are not yet committed.
+func (b *Batcher[J]) Queued() int64 { return b.queued.Load() }

@@ -1,10 +1,12 @@
-package record
+package board
 
 import (
 	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/koe-vote/koe/internal/ceremony"
 )
 
 var (
@@ -162,5 +164,20 @@ func BenchmarkRoll100k(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(bodies)), "entries")
 		b.ReportMetric(float64(bytes), "body-bytes")
+	}
+}
+
+// TestCeremonyRoundsAreEntryTypes: a ceremony message stands on the board
+// in an entry whose type is its round's name (SPEC.md §13.2), so no
+// table translates between them.
+func TestCeremonyRoundsAreEntryTypes(t *testing.T) {
+	want := [...]string{TypeAnnounce, TypeDeal, TypeVerdict, TypeRespond}
+	if ceremony.Rounds != want {
+		t.Fatalf("ceremony.Rounds = %q, the board's ceremony entry types are %q", ceremony.Rounds, want)
+	}
+	for _, r := range ceremony.Rounds {
+		if !KnownType(r) {
+			t.Errorf("round %q is not a board entry type", r)
+		}
 	}
 }

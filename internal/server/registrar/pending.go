@@ -1,4 +1,4 @@
-package server
+package registrar
 
 import (
 	"context"
@@ -16,13 +16,13 @@ import (
 // sign-in is kept under SHA-256 of its state, and holds no identity: the
 // election, the blinded message, the PKCE verifier and the nonce.
 type storePending struct {
-	st  store.Store
+	st  store.Pending
 	now func() time.Time
 }
 
-// StorePending returns the store-backed keeper of sign-ins in progress
-// that a Server uses by default; now is its clock (nil: time.Now).
-func StorePending(st store.Store, now func() time.Time) oidcreg.PendingStore {
+// PendingStore returns the store-backed keeper of sign-ins in progress
+// that a registrar uses by default; now is its clock (nil: time.Now).
+func PendingStore(st store.Pending, now func() time.Time) oidcreg.PendingStore {
 	if now == nil {
 		now = time.Now
 	}

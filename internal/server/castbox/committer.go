@@ -1,10 +1,11 @@
-package server
+package castbox
 
 import (
 	"context"
 	"time"
 
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -18,13 +19,13 @@ import (
 // for the batch, and every waiting request gets its own outcome with its
 // receipt once the batch is durable. One committer serves one election.
 type committer struct {
-	st       store.Store
-	log      *board.Log
+	st       store.Casts
+	log      Receipts
 	election string
 	interval time.Duration
 	now      func() time.Time
-	metrics  *metrics
-	b        *batcher[*pendingCast]
+	metrics  Metrics
+	b        *httpx.Batcher[*pendingCast]
 }
 
 type pendingCast struct {
@@ -39,32 +40,32 @@ type castOutcome struct {
 	Receipt *board.Receipt
 }
 
-func newCommitter(st store.Store, log *board.Log, election string, interval time.Duration, manual bool, now func() time.Time, m *metrics) *committer {
+func newCommitter(st store.Casts, log Receipts, election string, interval time.Duration, manual bool, now func() time.Time, m Metrics) *committer {
 	c := &committer{st: st, log: log, election: election, interval: interval, now: now, metrics: m}
-	c.b = newBatcher(interval, manual, c.commit)
-	go c.b.run()
+	c.b = httpx.NewBatcher(interval, manual, c.commit)
+	go c.b.Run()
 	return c
 }
 
 // submit commits one cast and returns its outcome once it is durable.
 func (c *committer) submit(ctx context.Context, cast store.Cast) castOutcome {
 	start := time.Now()
-	defer func() { recordWait(ctx, time.Since(start)) }()
+	defer func() { httpx.RecordWait(ctx, time.Since(start)) }()
 	p := &pendingCast{ctx: ctx, cast: cast, result: make(chan castOutcome, 1)}
-	if !c.b.add(ctx, p) {
+	if !c.b.Add(ctx, p) {
 		if ctx.Err() != nil {
 			return castOutcome{CastResult: store.CastResult{Err: ctx.Err()}}
 		}
-		return castOutcome{CastResult: store.CastResult{Err: errClosing}}
+		return castOutcome{CastResult: store.CastResult{Err: httpx.ErrClosing}}
 	}
 	// The batcher answers everything it took, even when stopping.
 	return <-p.result
 }
 
-func (c *committer) stop() { c.b.stop() }
+func (c *committer) stop() { c.b.Stop() }
 
 // flush commits the waiting casts now (before the election closes).
-func (c *committer) flush() { c.b.flush() }
+func (c *committer) flush() { c.b.Flush() }
 
 func (c *committer) commit(batch []*pendingCast) {
 	// The commit must not be abandoned half-way because one client went
@@ -81,21 +82,21 @@ func (c *committer) commit(batch []*pendingCast) {
 		for i, p := range batch {
 			keys[i] = p.cast.Credential
 		}
-		order = shuffleOrder(keys)
+		order = httpx.ShuffleOrder(keys)
 	}
-	t := batchTime(c.now(), c.interval)
+	t := httpx.BatchTime(c.now(), c.interval)
 	var indexes []int64
 	var trackings [][32]byte
 	var who []int
 	for len(order) > 0 {
-		chunk := order[:min(len(order), c.b.maxBatch)]
+		chunk := order[:min(len(order), c.b.MaxBatch)]
 		order = order[len(chunk):]
 		var casts []store.Cast
 		var in []int
 		for _, i := range chunk {
 			cast := batch[i].cast
 			if c.interval > 0 {
-				entry, err := restamp(cast.Entry, t)
+				entry, err := httpx.Restamp(cast.Entry, t)
 				if err != nil {
 					out[i].Index, out[i].Err = -1, err
 					continue
@@ -109,8 +110,8 @@ func (c *committer) commit(batch []*pendingCast) {
 		}
 		start := time.Now()
 		results, err := c.st.CastBallots(ctx, c.election, casts)
-		c.metrics.commitLag.Observe(time.Since(start).Seconds())
-		c.metrics.batch.Observe(float64(len(casts)))
+		c.metrics.CommitLag.Observe(time.Since(start).Seconds())
+		c.metrics.Batch.Observe(float64(len(casts)))
 		for k, i := range in {
 			if err != nil {
 				out[i].Index, out[i].Err = -1, err

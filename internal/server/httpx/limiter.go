@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"net"
@@ -9,12 +9,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter limits requests per key with a token bucket per key: per client
+// Limiter limits requests per key with a token bucket per key: per client
 // address for registrations and spoiled ballots, per credential key for
 // casts. Keys live only in this map, in memory, and are forgotten after
 // ten idle minutes; they are never logged or stored, and no limiter is
 // keyed by two kinds of key, so none joins an address to a credential.
-type limiter struct {
+type Limiter struct {
 	mu      sync.Mutex
 	rate    rate.Limit
 	burst   int
@@ -27,11 +27,13 @@ type bucket struct {
 	seen time.Time
 }
 
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+// NewLimiter returns a limiter of perSecond requests per key, with burst.
+func NewLimiter(perSecond float64, burst int) *Limiter {
+	return &Limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
 }
 
-func clientAddr(r *http.Request) string {
+// ClientAddr is the request's client address, without its port.
+func ClientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -39,13 +41,13 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// allow reports whether the request's client may make another request now.
-func (l *limiter) allow(r *http.Request) bool {
-	return l.allowKey(clientAddr(r))
+// Allow reports whether the request's client may make another request now.
+func (l *Limiter) Allow(r *http.Request) bool {
+	return l.AllowKey(ClientAddr(r))
 }
 
-// allowKey reports whether key may make another request now.
-func (l *limiter) allowKey(key string) bool {
+// AllowKey reports whether key may make another request now.
+func (l *Limiter) AllowKey(key string) bool {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

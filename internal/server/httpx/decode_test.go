@@ -1,4 +1,4 @@
-package server
+package httpx_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/koe-vote/koe/internal/api"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/strictjson/strictjsontest"
 )
 
@@ -15,10 +17,10 @@ func TestDecodeBodyRequiresFields(t *testing.T) {
 	decode := func(v any) func([]byte) error {
 		return func(b []byte) error {
 			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
-			return decodeBody(httptest.NewRecorder(), r, 1<<16, v)
+			return httpx.DecodeBody(httptest.NewRecorder(), r, 1<<16, v)
 		}
 	}
 	strictjsontest.RequireFields(t, []byte(`{"voter":"v1","code":"ABCD","blinded":"AAEC"}`),
-		decode(new(RegisterRequest)), "voter", "code", "blinded")
-	strictjsontest.RequireFields(t, []byte(`{"blinded":"AAEC"}`), decode(new(OIDCStartRequest)), "blinded")
+		decode(new(api.RegisterRequest)), "voter", "code", "blinded")
+	strictjsontest.RequireFields(t, []byte(`{"blinded":"AAEC"}`), decode(new(api.OIDCStartRequest)), "blinded")
 }

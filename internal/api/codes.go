@@ -1,0 +1,52 @@
+package api
+
+// Error is the JSON body of every error answer (SPEC.md §15.1).
+type Error struct {
+	Error   string `json:"error"`   // a stable code callers branch on (the Code constants)
+	Message string `json:"message"` // what went wrong, for people
+}
+
+// The stable error codes of the API (SPEC.md §15.1). The digital-ID
+// callback adds the reasons of oidcreg (oidcreg.Reason…).
+const (
+	CodeMalformed             = "malformed"
+	CodeWrongState            = "wrong-state"
+	CodeTooLarge              = "too-large"
+	CodeDuplicate             = "duplicate"
+	CodeClosed                = "closed"
+	CodeRateLimited           = "rate-limited"
+	CodeNotEligible           = "not-eligible"
+	CodeNoDigitalId           = "no-digital-id"
+	CodeUnknownState          = "unknown-state"
+	CodeUnauthorized          = "unauthorized"
+	CodeSpoiled               = "spoiled"
+	CodeReusedCiphertext      = "reused-ciphertext"
+	CodeNotFound              = "not-found"
+	CodeInvalidOidc           = "invalid-oidc"
+	CodeInternal              = "internal"
+	CodeWrongTrustee          = "wrong-trustee"
+	CodeWrongCounter          = "wrong-counter"
+	CodeTooManyCasts          = "too-many-casts"
+	CodeTooFewShares          = "too-few-shares"
+	CodeReplay                = "replay"
+	CodeProviderError         = "provider-error"
+	CodeNotQualified          = "not-qualified"
+	CodeNotOpen               = "not-open"
+	CodeNoTally               = "no-tally"
+	CodeNoResults             = "no-results"
+	CodeNoRound               = "no-round"
+	CodeNoElection            = "no-election"
+	CodeInvalidSpoiled        = "invalid-spoiled"
+	CodeInvalidShare          = "invalid-share"
+	CodeInvalidMessage        = "invalid-message"
+	CodeInvalidManifest       = "invalid-manifest"
+	CodeExists                = "exists"
+	CodeCeremonyIncomplete    = "ceremony-incomplete"
+	CodeCast                  = "cast"
+	CodeBelowPrivacyThreshold = "below-privacy-threshold"
+	CodeBadRequest            = "bad-request"
+	CodeAlreadyRegistered     = "already-registered"
+	CodeInvalidBallot         = "invalid-ballot"
+	CodeInvalidCredential     = "invalid-credential"
+	CodeInvalidSignature      = "invalid-signature"
+)
