@@ -110,3 +110,15 @@ func challenge(rho []byte, p *Proof) *group.Scalar {
 	writeElements(t, "tHat", p.THat)
 	return t.Challenge()
 }
+
+// Challenges returns the Fiat–Shamir values of a proof for the statement,
+// as the verifier derives them (docs/spec-shuffle.md §2.5): the statement
+// digest ρ, the challenges u_1..u_N and the challenge c. It is for test
+// vectors and for explaining a failure; Verify derives them itself.
+func Challenges(ctx []byte, K *group.Element, in, out []Vector, p *Proof) (rho []byte, u []*group.Scalar, c *group.Scalar, err error) {
+	if err := checkShape(K, in, out, p); err != nil {
+		return nil, nil, nil, err
+	}
+	rho = statement(ctx, K, in, out, p.C)
+	return rho, permChallenges(rho, len(in)), challenge(rho, p), nil
+}
