@@ -19,13 +19,15 @@ import (
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] (RECORD | RECORD.tar.gz | --server URL --election ID)", stderr)
+	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] [--receipt FILE]… (RECORD | RECORD.tar.gz | --server URL --election ID)", stderr)
 	unbatched := fs.Bool("unbatched", false, "check every proof equation on its own instead of in batches")
 	workers := fs.Int("workers", 0, "parallel workers (default: every core)")
 	quiet := fs.Bool("q", false, "print only failures and the verdict")
 	srv := fs.String("server", "", "fetch the record of --election from this koe server")
 	id := fs.String("election", "", "with --server: the election id")
 	keep := fs.String("o", "", "with --server or an archive: keep the unpacked record in this directory")
+	var receipts multiFlag
+	fs.Var(&receipts, "receipt", "a saved ballot receipt to check against the record's final board (repeatable)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -59,10 +61,66 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 	}
 	rep := verifyRecord(dir, verify.Options{Workers: *workers, Unbatched: *unbatched}, stdout, stderr, *quiet)
-	if !rep.OK() {
+	receiptsOK := checkReceipts(dir, receipts, stdout)
+	if !rep.OK() || !receiptsOK {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// checkReceipts checks each saved receipt against the record's final
+// board (SPEC.md §13.7) and prints one line for each, in plain words. It
+// reports whether all of them hold.
+func checkReceipts(dir string, files []string, stdout io.Writer) bool {
+	if len(files) == 0 {
+		return true
+	}
+	fmt.Fprintf(stdout, "\nChecking %d receipts against the record's final board\n", len(files))
+	cv, err := verify.RecordCheckpointVerifier(dir)
+	var final *verify.FinalBoard
+	if err == nil {
+		final, err = verify.LoadFinalBoard(dir, cv)
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "  ✗ no receipt can be checked: %v\n", err)
+		return false
+	}
+	ok := true
+	for _, name := range files {
+		line, good := checkReceiptFile(final, cv, name)
+		mark := "✓"
+		if !good {
+			mark, ok = "✗", false
+		}
+		fmt.Fprintf(stdout, "  %s %s: %s\n", mark, name, line)
+	}
+	if ok {
+		fmt.Fprintf(stdout, "Every receipt checks: each ballot is on the final board (%d entries), which only grew since the receipt was signed.\n", final.Checkpoint.Size)
+	} else {
+		fmt.Fprintln(stdout, "Receipts FAILED: the board published is not the one a voter was shown (listed with ✗ above).")
+	}
+	return ok
+}
+
+// checkReceiptFile checks one receipt file and says what it found.
+func checkReceiptFile(final *verify.FinalBoard, cv verify.CheckpointVerifier, name string) (string, bool) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return err.Error(), false
+	}
+	r, err := verify.ParseReceiptFile(data)
+	if err != nil {
+		return fmt.Sprintf("not a receipt: %v", err), false
+	}
+	c, err := final.CheckReceipt(r, cv)
+	if err != nil {
+		return err.Error(), false
+	}
+	since := "the receipt was signed for the final board itself"
+	if c.Extended() {
+		since = fmt.Sprintf("the board was only appended to since the receipt (from %d to %d entries: consistency proof checked)", c.Size, c.FinalSize)
+	}
+	return fmt.Sprintf("ballot %s is entry %d of the final board; %s", verify.ShortCode(c.Tracking), c.Index, since), true
 }
 
 // verifyRecord verifies dir, printing progress to stderr and the report to stdout.

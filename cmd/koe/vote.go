@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,7 @@ import (
 // runVote is a voter's booth on the command line: register (once) for an
 // anonymous credential, encrypt on this machine, cast, and check the receipt.
 func runVote(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe vote", "koe vote --server URL --election ID --credential FILE [--voter ID --code CODE] (--answer Q=V ... | --answers JSON) [--spoil]", stderr)
+	fs := newFlags("koe vote", "koe vote --server URL --election ID --credential FILE [--voter ID --code CODE] (--answer Q=V ... | --answers JSON) [--spoil] [--save-receipt FILE]", stderr)
 	srv := fs.String("server", "http://127.0.0.1:8080", "the koe server")
 	id := fs.String("election", "", "the election id")
 	credFile := fs.String("credential", "", "file keeping your anonymous credential (made at registration; keep it to vote again)")
@@ -26,6 +27,7 @@ func runVote(args []string, stdout, stderr io.Writer) error {
 	var pairs multiFlag
 	fs.Var(&pairs, "answer", "one answer as QUESTION=VALUE (repeatable)")
 	counter := fs.Uint64("counter", 0, "the cast's counter (default: read from the board, the credential's last counter plus one)")
+	saveReceipt := fs.String("save-receipt", "", "save the ballot's receipt in this file, as the booth does, to check later with koe verify --receipt")
 	spoil := fs.Bool("spoil", false, "challenge the encryption: publish the opened ballot instead of casting it")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -75,6 +77,16 @@ func runVote(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the server's receipt does not check out: %w", err)
 	}
 	fmt.Fprintf(stdout, "Ballot cast. Tracking code:\n  %s\nIts receipt (board entry %d) checks against the board's signed checkpoint.\n", r.TrackingCode, r.Receipt.Index)
+	if *saveReceipt != "" {
+		data, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*saveReceipt, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Receipt saved in %s: check it against the final board with koe verify --receipt %s.\n", *saveReceipt, *saveReceipt)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package board
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -124,6 +125,17 @@ func VerifyReceipt(r *Receipt, entry []byte, verifier note.Verifier) error {
 	cp, err := ParseCheckpoint([]byte(r.Checkpoint), verifier)
 	if err != nil {
 		return fmt.Errorf("board: receipt: %w", err)
+	}
+	return VerifyReceiptAt(r, cp, entry)
+}
+
+// VerifyReceiptAt is VerifyReceipt for a caller that has verified the
+// receipt's checkpoint itself (under the board key, or a witness policy
+// that also requires cosignatures): cp must be r.Checkpoint parsed and
+// verified. It checks everything else VerifyReceipt checks.
+func VerifyReceiptAt(r *Receipt, cp *Checkpoint, entry []byte) error {
+	if !bytes.Equal(cp.Note, []byte(r.Checkpoint)) {
+		return errors.New("board: receipt: the checkpoint given is not the receipt's")
 	}
 	if e, _ := splitOrigin(cp.Origin); e != r.Election {
 		return fmt.Errorf("board: receipt: checkpoint origin %q is not of election %q", cp.Origin, r.Election)
