@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -212,12 +213,22 @@ func ParseReceiptFile(data []byte) (*board.Receipt, error) {
 	if len(data) > maxReceiptFile {
 		return nil, fmt.Errorf("a receipt file is at most %d bytes, this one is %d", maxReceiptFile, len(data))
 	}
-	var probe map[string]any
-	if err := strictjson.DecodeKeys(data, &probe, map[string]bool{"trackingCode": true, "receipt": true,
-		"election": true, "tracking": true, "index": true, "leafHash": true, "proof": true, "checkpoint": true}); err != nil {
+	// Which of the two forms: every key either may hold, all optional here;
+	// the form's own decoder then requires its fields.
+	var probe struct {
+		TrackingCode json.RawMessage `json:"trackingCode,omitempty"`
+		Receipt      json.RawMessage `json:"receipt,omitempty"`
+		Election     json.RawMessage `json:"election,omitempty"`
+		Tracking     json.RawMessage `json:"tracking,omitempty"`
+		Index        json.RawMessage `json:"index,omitempty"`
+		LeafHash     json.RawMessage `json:"leafHash,omitempty"`
+		Proof        json.RawMessage `json:"proof,omitempty"`
+		Checkpoint   json.RawMessage `json:"checkpoint,omitempty"`
+	}
+	if err := strictjson.Decode(data, &probe); err != nil {
 		return nil, fmt.Errorf("not a receipt: %v", err)
 	}
-	if _, ok := probe["receipt"]; !ok {
+	if probe.Receipt == nil {
 		r, err := board.DecodeReceipt(data)
 		if err != nil {
 			return nil, err
