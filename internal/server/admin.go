@@ -125,6 +125,9 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "invalid-manifest", "%v", err)
 	}
+	if data, m, err = s.withBoardKey(data, m); err != nil {
+		return err
+	}
 	if len(data) > maxServerManifest || m.Trustees > maxServerTrustees || ballot.StyleOf(m).Selections() > maxServerSelections {
 		return errorf(http.StatusBadRequest, "too-large", "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
 	}
