@@ -67,6 +67,7 @@ type election struct {
 	committer *committer
 	issuer    *issuer         // appends credential-issued entries (batching.go)
 	oidc      *oidcreg.Client // the digital-ID provider's client, made on first use
+	cosigner  *cosigner       // submits checkpoints to the witnesses (witnessing.go), if any
 }
 
 func (el *election) stop() {
@@ -78,6 +79,9 @@ func (el *election) stop() {
 	}
 	if is != nil {
 		is.stop()
+	}
+	if el.cosigner != nil {
+		el.cosigner.stop()
 	}
 }
 
@@ -130,6 +134,9 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		return nil, err
 	}
 	el.log, el.boardKey = board.New(s.cfg.Store, row.ID, origin, signer), vkey
+	if err := s.startCosigner(el); err != nil {
+		return nil, err
+	}
 	if row.State != StateSetup {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return nil, err

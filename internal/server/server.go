@@ -187,6 +187,7 @@ func (s *Server) Handler() http.Handler {
 	api("GET /api/v1/elections/{id}", s.getElection)
 	api("GET /api/v1/elections/{id}/manifest", s.getManifest)
 	api("GET /api/v1/board-key/{id}", s.getBoardKey)
+	api("GET /api/v1/elections/{id}/cosigned-checkpoint", s.getCosigned)
 	api("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
 	api("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, "no-tally", "the election has no tally yet"))
 	api("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, "no-results", "the results are not published yet"))
