@@ -127,6 +127,8 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 	must(t, err)
 	var created api.Created
 	must(t, o.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
+	manifest, err = demo.ServerManifest(ctx, o.real, id, manifest)
+	must(t, err)
 	trustees, err := demo.ServerCeremony(ctx, o.real, id, manifest, created.TrusteeTokens)
 	must(t, err)
 	codes, err := demo.ImportRoll(ctx, o.admin, id, "T", len(answers))

@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/strictjson"
+	"github.com/koe-vote/koe/internal/witness"
 
 	"github.com/koe-vote/koe/internal/group"
 )
@@ -99,6 +102,90 @@ type Manifest struct {
 	// Absent means DefaultPrivacyThreshold; use PrivacyThreshold to read it.
 	Privacy   *int       `json:"privacyThreshold,omitempty"`
 	Questions []Question `json:"questions"`
+	// Board names the board's checkpoint key and the election's witness
+	// policy (SPEC.md §7.1, §13.7). Optional in a draft and in an offline
+	// record; a server fills in its key when the election is created, and
+	// a record with a board requires it.
+	Board *BoardPolicy `json:"board,omitempty"`
+}
+
+// BoardPolicy is the manifest's board object (SPEC.md §7.1): the board's
+// note verifier key (board.ParseVerifierKey), and the witnesses of which
+// at least Quorum must cosign a checkpoint.
+type BoardPolicy struct {
+	Key       string    `json:"key"`
+	Witnesses []Witness `json:"witnesses,omitempty"`
+	Quorum    int       `json:"quorum,omitempty"`
+}
+
+// Witness is one organisation's witness: its name for people, its
+// cosignature/v1 verifier key (witness.ParseKey) and the URL prefix that
+// takes its C2SP tlog-witness submissions.
+type Witness struct {
+	Name Text   `json:"name"`
+	Key  string `json:"key"`
+	URL  string `json:"url"`
+}
+
+// MaxWitnessURL bounds a witness's URL.
+const MaxWitnessURL = 2000
+
+var witnessURL = regexp.MustCompile(`^https?://[a-z0-9.-]+(:[1-9][0-9]{0,4})?(/[A-Za-z0-9._~/-]*)?$`)
+
+// WitnessPolicy returns the manifest's witness policy, or nil if the
+// manifest names no board key.
+func (m *Manifest) WitnessPolicy() (*witness.Policy, error) {
+	if m.Board == nil {
+		return nil, nil
+	}
+	return m.Board.policy(m.ID)
+}
+
+// policy validates the board object (SPEC.md §7.2) and returns its policy.
+func (b *BoardPolicy) policy(id string) (*witness.Policy, error) {
+	v, err := board.ParseVerifierKey(b.Key)
+	if err != nil {
+		return nil, bad("board key: %v", err)
+	}
+	if !strings.HasSuffix(v.Name(), "/koe/"+id) || len(v.Name()) == len("/koe/"+id) || strings.Contains(strings.TrimSuffix(v.Name(), "/koe/"+id), "/") {
+		return nil, bad("board key: its name %q is not the election's origin HOST/koe/%s", v.Name(), id)
+	}
+	if b.Witnesses != nil && (len(b.Witnesses) < 1 || len(b.Witnesses) > witness.MaxWitnesses) {
+		return nil, bad("board witnesses: %d, want 1..%d (or omit the list)", len(b.Witnesses), witness.MaxWitnesses)
+	}
+	keys := make([]*witness.Key, len(b.Witnesses))
+	for i, w := range b.Witnesses {
+		where := fmt.Sprintf("board witness %d", i+1)
+		if err := checkText(where+" name", w.Name); err != nil {
+			return nil, err
+		}
+		if keys[i], err = witness.ParseKey(w.Key); err != nil {
+			return nil, bad("%s: %v", where, err)
+		}
+		if err := checkWitnessURL(w.URL); err != nil {
+			return nil, bad("%s: %v", where, err)
+		}
+	}
+	p, err := witness.NewPolicy(v, keys, b.Quorum)
+	if err != nil {
+		return nil, bad("board: %v", err)
+	}
+	return p, nil
+}
+
+// checkWitnessURL accepts http or https, a lower-case host name or IPv4
+// address, a port 1..65535 and a path of unreserved characters and "/".
+func checkWitnessURL(u string) error {
+	m := witnessURL.FindStringSubmatch(u)
+	if m == nil || len(u) > MaxWitnessURL {
+		return fmt.Errorf("url %q is not http(s)://host[:port][/path] (lower-case host, path of A-Z a-z 0-9 . _ ~ - /)", u)
+	}
+	if m[1] != "" {
+		if n, _ := strconv.Atoi(m[1][1:]); n > 65535 {
+			return fmt.Errorf("url %q: port above 65535", u)
+		}
+	}
+	return nil
 }
 
 // PrivacyThreshold is the fewest counted ballots whose tally the trustees
@@ -216,6 +303,11 @@ func (m *Manifest) Validate() error {
 	}
 	if selections > MaxSelections {
 		return bad("%d selections in all, limit %d", selections, MaxSelections)
+	}
+	if m.Board != nil {
+		if _, err := m.Board.policy(m.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

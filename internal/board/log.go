@@ -49,8 +49,14 @@ type Log struct {
 	origin   string
 	signer   note.Signer
 
-	mu sync.Mutex // serialises Checkpoint
+	mu     sync.Mutex // serialises Checkpoint
+	signed func()     // called after a new checkpoint is saved (SetOnSign)
 }
+
+// SetOnSign sets a function that Checkpoint calls, holding the log's
+// lock, after it signs and saves a new checkpoint: for instance to submit
+// it to witnesses (SPEC.md §13.7). It must not block. Set it before use.
+func (l *Log) SetOnSign(f func()) { l.signed = f }
 
 // New returns the board of election, stored in st, whose checkpoints have
 // the given origin (see Origin) and are signed by signer, an Ed25519 note
@@ -140,6 +146,9 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	}
 	if err := l.st.SaveCheckpoint(ctx, l.election, size, signed); err != nil {
 		return nil, fmt.Errorf("board: saving checkpoint: %w", err)
+	}
+	if l.signed != nil {
+		l.signed()
 	}
 	return &Checkpoint{Origin: l.origin, Size: size, Hash: hash, Note: signed}, nil
 }

@@ -104,6 +104,9 @@ func startServer(t *testing.T, key ed25519.PrivateKey) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if manifest, err = client.New(hs.URL, "").Raw(ctx, "GET", api.ElectionPath(created.ID, "/manifest"), "", nil); err != nil {
+		t.Fatal(err) // the server filled in its board key (SPEC.md §7.1)
+	}
 	return &testServer{relay: relay, url: hs.URL, id: created.ID, tokens: created.TrusteeTokens, verifier: v, manifest: manifest}
 }
 

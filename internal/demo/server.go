@@ -1,8 +1,11 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -19,6 +22,10 @@ import (
 // in-process trustees, each posting its messages with its own token, and
 // returns the trustees (for decrypting later).
 func ServerCeremony(ctx context.Context, base, id string, manifest []byte, tokens []string) ([]*ceremony.Trustee, error) {
+	manifest, err := ServerManifest(ctx, base, id, manifest)
+	if err != nil {
+		return nil, err
+	}
 	m, err := ballot.ParseManifest(manifest)
 	if err != nil {
 		return nil, err
@@ -109,6 +116,10 @@ func ImportRoll(ctx context.Context, admin *client.Client, id, prefix string, n 
 // their partial decryptions, each with its own token. The election must be
 // tallied.
 func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, trustees []*ceremony.Trustee, tokens []string, which []int) error {
+	manifest, err := ServerManifest(ctx, base, id, manifest)
+	if err != nil {
+		return err
+	}
 	m, err := ballot.ParseManifest(manifest)
 	if err != nil {
 		return err
@@ -157,4 +168,36 @@ func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, truste
 		}
 	}
 	return nil
+}
+
+// ServerManifest fetches the manifest of a server's election and checks it
+// against the one posted: the same bytes, or — if the posted one named no
+// board key — the same manifest with the server's board object filled in
+// (SPEC.md §15.2). The server's bytes are the election's from then on.
+func ServerManifest(ctx context.Context, base, id string, posted []byte) ([]byte, error) {
+	got, err := client.New(base, "").Raw(ctx, "GET", api.ElectionPath(id, "/manifest"), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Equal(got, posted) {
+		return got, nil
+	}
+	pm, err := ballot.ParseManifest(posted)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := ballot.ParseManifest(got)
+	if err != nil {
+		return nil, fmt.Errorf("demo: the server's manifest: %w", err)
+	}
+	if pm.Board != nil || sm.Board == nil || len(sm.Board.Witnesses) != 0 {
+		return nil, errors.New("demo: the server's manifest is not the one posted")
+	}
+	sm.Board = nil
+	a, _ := json.Marshal(pm)
+	b, _ := json.Marshal(sm)
+	if !bytes.Equal(a, b) {
+		return nil, errors.New("demo: the server's manifest is not the one posted")
+	}
+	return got, nil
 }

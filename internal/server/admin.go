@@ -103,6 +103,9 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidManifest, "%v", err)
 	}
+	if data, m, err = s.withBoardKey(data, m); err != nil {
+		return err
+	}
 	if len(data) > maxServerManifest || m.Trustees > maxServerTrustees || ballot.StyleOf(m).Selections() > maxServerSelections {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeTooLarge, "the server runs elections with a manifest of at most %d bytes, %d trustees and %d selections", maxServerManifest, maxServerTrustees, maxServerSelections)
 	}

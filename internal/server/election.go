@@ -63,11 +63,15 @@ type election struct {
 	e        *ballot.Election // once the ceremony is complete (state ≥ open)
 	ceremony *ceremony.Result
 	oidc     *oidcreg.Config // the digital-ID configuration, if any
+	cosigner *cosigner       // submits checkpoints to the witnesses (witnessing.go), if any
 }
 
 func (el *election) stop() {
 	el.box.Stop()
 	el.reg.Stop()
+	if el.cosigner != nil {
+		el.cosigner.stop()
+	}
 }
 
 // lookup returns the election with this id, loading it from the store.
@@ -140,6 +144,9 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		Spoils: s.spoils, Recasts: s.casts,
 		Metrics: castbox.Metrics{Casts: s.metrics.casts, CommitLag: s.metrics.commitLag, Batch: s.metrics.batch},
 	})
+	if err := s.startCosigner(el); err != nil {
+		return nil, err
+	}
 	if row.State != api.StateSetup {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			el.stop()

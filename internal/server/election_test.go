@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,7 @@ func runElection(t *testing.T, h *harness) {
 	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
+	manifest = serverManifest(t, h.url, id, manifest)
 	verifier, err := note.NewVerifier(created.BoardKey)
 	must(t, err)
 	h.verifier = verifier
@@ -119,6 +121,9 @@ func runElection(t *testing.T, h *harness) {
 		t.Fatalf("created: %+v", created)
 	}
 	wantCode(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, nil), "exists")
+	if !bytes.Contains(manifest, []byte(`"board":{"key":`+strconv.Quote(created.BoardKey)+`}`)) {
+		t.Fatalf("the server did not fill in its board key:\n%s", manifest)
+	}
 	wantCode(t, client.New(h.url, "wrong").Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, nil), "unauthorized")
 
 	// The key ceremony, each trustee talking to the server with its token.

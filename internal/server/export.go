@@ -23,6 +23,14 @@ func (s *Server) recordFiles(ctx context.Context, el *election) (map[string][]by
 	if err != nil {
 		return nil, err
 	}
+	if el.cosigner != nil { // the record's checkpoint satisfies the policy (SPEC.md §13.6 step 1)
+		if err := el.cosigner.cosignNow(ctx); err != nil {
+			return nil, err
+		}
+		if cp, err = el.log.Checkpoint(ctx); err != nil {
+			return nil, err
+		}
+	}
 	raws, err := s.cfg.Store.ReadEntries(ctx, el.id, 0, cp.Size)
 	if err != nil {
 		return nil, err

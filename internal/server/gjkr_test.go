@@ -13,6 +13,7 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/zkp"
 )
@@ -28,6 +29,7 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 	var created api.Created
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	id := created.ID
+	manifest = serverManifest(t, h.url, id, manifest)
 	p := ceremony.Params{N: 5, T: 3}
 	h0 := ballot.Hash(manifest)
 	trustees := make([]*ceremony.Trustee, p.N)
@@ -121,4 +123,15 @@ func TestServerQUALComplaintStorm(t *testing.T) {
 			t.Fatalf("%v: %v", tr, err)
 		}
 	}
+}
+
+// serverManifest returns the manifest of the server's election: the one
+// posted with the server's board key filled in (SPEC.md §7.1).
+func serverManifest(t *testing.T, url, id string, posted []byte) []byte {
+	t.Helper()
+	m, err := demo.ServerManifest(context.Background(), url, id, posted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

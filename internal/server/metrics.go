@@ -17,6 +17,15 @@ type metrics struct {
 	issued    prometheus.Counter
 	commitLag prometheus.Histogram
 	batch     prometheus.Histogram
+	witness   witnessMetrics
+}
+
+// witnessMetrics watch the election's witnesses (SPEC.md §13.7): labels
+// are the election and the witness's key name.
+type witnessMetrics struct {
+	failures *prometheus.CounterVec   // submissions that brought no cosignature, by reason
+	lag      *prometheus.GaugeVec     // entries the witness's cosigned tree lags behind the board
+	latency  *prometheus.HistogramVec // time of a successful submission
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -40,6 +49,19 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9),
 		}),
 	}
+	m.witness = witnessMetrics{
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "koe_witness_failures_total", Help: "Checkpoint submissions to a witness that brought no cosignature, by reason.",
+		}, []string{"election", "witness", "reason"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "koe_witness_lag_entries", Help: "Entries by which the tree a witness last cosigned lags behind the latest checkpoint.",
+		}, []string{"election", "witness"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "koe_witness_cosign_seconds", Help: "Time for a witness to cosign a checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"election", "witness"}),
+	}
+	reg.MustRegister(m.witness.failures, m.witness.lag, m.witness.latency)
 	reg.MustRegister(m.requests, m.casts, m.issued, m.commitLag, m.batch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -263,7 +263,7 @@ func (h *oidcHarness) createElection(t *testing.T, id string) {
 	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", []byte(manifest), &created))
 	tc := client.New(h.url, created.TrusteeTokens[0])
 	p := ceremony.Params{N: 1, T: 1}
-	h0 := ballot.Hash([]byte(manifest))
+	h0 := ballot.Hash(serverManifest(t, h.url, id, []byte(manifest)))
 	tr, ann, err := ceremony.NewTrustee(rand.Reader, p, h0[:], 1, "trustee 1")
 	must(t, err)
 	must(t, tc.PostCeremony(ctx, id, ceremony.RoundAnnounce, ann))

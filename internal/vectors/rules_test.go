@@ -2,6 +2,8 @@ package vectors
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,8 +13,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/witness"
 )
 
 // Shared vectors for the manifest rules (SPEC.md §7.2) and the answer
@@ -83,6 +88,7 @@ var manifestClasses = map[string]string{
 	"question-kind": "a question kind other than single, multiple, rating",
 	"selections":    "more than 1024 selections in all",
 	"size":          "more than 1 MiB",
+	"board":         "a board object whose key is not a canonical board key of the election's origin HOST/koe/id, a witness with an invalid name, key or URL, a key used twice, witnesses not 1..16 or a quorum not 1..witnesses (0 without witnesses)",
 }
 
 // goManifestClass classifies a Go manifest error by its message.
@@ -107,6 +113,7 @@ var goManifestClass = []struct {
 	{"rating", regexp.MustCompile(`rating question has no options|scale -?\d+\.\.-?\d+ must have`)},
 	{"question-kind", regexp.MustCompile(`free-text questions|kind ".*", want single`)},
 	{"selections", regexp.MustCompile(`selections in all, limit`)},
+	{"board", regexp.MustCompile(`^invalid manifest: board`)},
 }
 
 func classifyManifestError(err error) string {
@@ -294,6 +301,7 @@ func genManifests(t *testing.T) *manifestFile {
 		list = append(list[:16], with(choice("single", 1), "id", "last"))
 		m["questions"] = list
 	}))
+	addBoardCases(t, add, edit)
 	f.Invalid = append(f.Invalid, manifestVector{Name: "more than 1 MiB (trailing spaces)", Class: "size",
 		Text: string(base), Pad: 1<<20 + 1 - len(base)})
 	return f
@@ -514,4 +522,88 @@ func TestAnswerRules(t *testing.T) {
 	if !bytes.Equal(data, []byte(answersManifest)) {
 		t.Error("answers.json's manifest is not this test's")
 	}
+}
+
+// vectorKey is a deterministic Ed25519 key for the manifest vectors.
+func vectorKey(label string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("koe/v2 manifest vectors: " + label))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// addBoardCases adds manifests with a board object (SPEC.md §7.1–7.2).
+func addBoardCases(t *testing.T, add func(name, class string, data []byte), edit func(func(m map[string]any)) []byte) {
+	const id = "kagaku-shishin-2026"
+	origin := "koe.example/koe/" + id
+	boardKey := func(name string, key ed25519.PrivateKey) string {
+		v, err := note.NewEd25519VerifierKey(name, key.Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	bk := boardKey(origin, vectorKey("board"))
+	wkey := func(i int) string {
+		k, err := witness.NewKey(fmt.Sprintf("witness%d.example", i), vectorKey(fmt.Sprint("witness ", i)).Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.String()
+	}
+	wit := func(i int) map[string]any {
+		return map[string]any{"name": map[string]any{"ja": fmt.Sprintf("証人 %d", i), "en": fmt.Sprintf("Witness %d", i)},
+			"key": wkey(i), "url": fmt.Sprintf("https://witness%d.example/w", i)}
+	}
+	with := func(b map[string]any) []byte { return edit(func(m map[string]any) { m["board"] = b }) }
+	three := func() []any { return []any{wit(1), wit(2), wit(3)} }
+	add("a board key, no witnesses", "", with(map[string]any{"key": bk}))
+	add("a board key, 2 of 3 witnesses", "", with(map[string]any{"key": bk, "witnesses": three(), "quorum": 2}))
+	add("1 of 1 witness on loopback", "", with(map[string]any{"key": bk, "quorum": 1,
+		"witnesses": []any{map[string]any{"name": map[string]any{"ja": "市"}, "key": wkey(1), "url": "http://127.0.0.1:8080"}}}))
+	add("3 of 3 witnesses", "", with(map[string]any{"key": bk, "witnesses": three(), "quorum": 3}))
+
+	bad := func(name string, b map[string]any) { add(name, "board", with(b)) }
+	add("a board without a key", "missing", with(map[string]any{"witnesses": three(), "quorum": 2}))
+	bad("a board key of another election", map[string]any{"key": boardKey("koe.example/koe/other", vectorKey("board"))})
+	bad("a board key without a host", map[string]any{"key": boardKey("/koe/"+id, vectorKey("board"))})
+	bad("a board key of a nested origin", map[string]any{"key": boardKey("a/b/koe/"+id, vectorKey("board"))})
+	bad("a board key with a wrong key hash", map[string]any{"key": func() string { p := strings.SplitN(bk, "+", 3); return p[0] + "+00000000+" + p[2] }()})
+	bad("a witness key as the board key", map[string]any{"key": wkey(1)})
+	bad("quorum 0", map[string]any{"key": bk, "witnesses": three(), "quorum": 0})
+	bad("quorum above the witnesses", map[string]any{"key": bk, "witnesses": three(), "quorum": 4})
+	bad("a quorum without witnesses", map[string]any{"key": bk, "quorum": 1})
+	bad("an empty witness list", map[string]any{"key": bk, "witnesses": []any{}})
+	bad("a witness twice", map[string]any{"key": bk, "witnesses": []any{wit(1), wit(2), wit(1)}, "quorum": 2})
+	other := wit(2)
+	other["key"] = func() string {
+		k, _ := witness.NewKey("another-name.example", vectorKey("witness 1").Public().(ed25519.PublicKey))
+		return k.String()
+	}()
+	bad("one public key under two names", map[string]any{"key": bk, "witnesses": []any{wit(1), other}, "quorum": 1})
+	ed := wit(1)
+	ed["key"] = boardKey("witness1.example", vectorKey("witness 1"))
+	bad("a witness key of algorithm 0x01", map[string]any{"key": bk, "witnesses": []any{ed}, "quorum": 1})
+	for name, u := range map[string]string{
+		"a witness URL without a scheme": "witness1.example/w",
+		"a witness URL of ftp":           "ftp://witness1.example",
+		"a witness URL with a query":     "https://witness1.example/w?x=1",
+		"a witness URL with a user":      "https://u@witness1.example",
+		"a witness URL in upper case":    "https://Witness1.example",
+		"a witness URL of port 65536":    "https://witness1.example:65536",
+		"a witness URL of port 0":        "https://witness1.example:0",
+	} {
+		w := wit(1)
+		w["url"] = u
+		bad(name, map[string]any{"key": bk, "witnesses": []any{w}, "quorum": 1})
+	}
+	noJa := wit(1)
+	noJa["name"] = map[string]any{"en": "City"}
+	add("a witness without a Japanese name", "missing", with(map[string]any{"key": bk, "witnesses": []any{noJa}, "quorum": 1}))
+	var many []any
+	for i := range 17 {
+		many = append(many, wit(i))
+	}
+	bad("17 witnesses", map[string]any{"key": bk, "witnesses": many, "quorum": 1})
+	add("an unknown board field", "unknown-field", with(map[string]any{"key": bk, "keys": []any{}}))
+	add("an unknown witness field", "unknown-field", with(map[string]any{"key": bk, "quorum": 1,
+		"witnesses": []any{map[string]any{"name": map[string]any{"ja": "市"}, "key": wkey(1), "url": "http://127.0.0.1:8080", "contact": "x"}}}))
 }

@@ -42,6 +42,30 @@ func merkleRoot(leaves [][]byte) [32]byte {
 	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
 }
 
+// checkPolicy checks the board's key and final checkpoint against the
+// manifest (SPEC.md §13.6 step 1): the manifest names a board key, board/key
+// is that key, and the checkpoint satisfies the manifest's witness policy —
+// signed by the board key and cosigned by at least quorum of its witnesses
+// (§13.7).
+func checkPolicy(m *ballot.Manifest, keyText, signed []byte) (*board.Checkpoint, error) {
+	if m.Board == nil {
+		return nil, errors.New("the manifest names no board key, so nothing outside the record anchors board/key (SPEC.md §7.1)")
+	}
+	if got := strings.TrimSuffix(string(keyText), "\n"); got != m.Board.Key {
+		return nil, fmt.Errorf("%s (%s) is not the manifest's board key %s", record.BoardKey, got, m.Board.Key)
+	}
+	pol, err := m.WitnessPolicy()
+	if err != nil {
+		return nil, err
+	}
+	cp, _, err := pol.Verify(signed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", record.BoardCheckpoint, err)
+	}
+
+	return cp, nil
+}
+
 // hasBoard reports whether the record was exported from a server's board.
 func hasBoard(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(record.BoardEntries)))
@@ -72,9 +96,9 @@ func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
 		r.fail(what, "%s: %v", record.BoardKey, err)
 		return
 	}
-	cp, err := board.ParseCheckpoint(signed, verifier)
+	cp, err := checkPolicy(e.Manifest, keyText, signed)
 	if err != nil {
-		r.fail(what, "%s: %v", record.BoardCheckpoint, err)
+		r.fail(what, "%v", err)
 		return
 	}
 	if !strings.HasSuffix(cp.Origin, "/koe/"+e.Manifest.ID) {

@@ -2,7 +2,9 @@ package verify_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -44,8 +46,35 @@ func readEntries(t *testing.T, dir string) []board.Entry {
 	return out
 }
 
+// vectorBoardSeed is the seed of the board key that signed server-record
+// (internal/vectors/server_record_test.go): a published test key, so that
+// a test may re-sign a doctored board with the key its manifest names.
+var vectorBoardSeed = sha256.Sum256([]byte("koe/v2 test vectors: the server-record board key"))
+
+// vectorBoardKey returns the signer and verifier key text of the vector
+// board key under origin (SPEC.md §13.3).
+func vectorBoardKey(t *testing.T, origin string) (note.Signer, string) {
+	return boardKeyOf(t, origin, ed25519.NewKeyFromSeed(vectorBoardSeed[:]))
+}
+
+func boardKeyOf(t *testing.T, origin string, key ed25519.PrivateKey) (note.Signer, string) {
+	t.Helper()
+	vkey, err := note.NewEd25519VerifierKey(origin, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := strings.SplitN(vkey, "+", 3)[1]
+	skey := "PRIVATE+KEY+" + origin + "+" + hash + "+" + base64.StdEncoding.EncodeToString(append([]byte{1}, key.Seed()...))
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, vkey
+}
+
 // resign writes entries as the record's board, signs a checkpoint over
-// them with a fresh key (so that only the property under test is wrong)
+// them with the vector board key (so that only the property under test is
+// wrong)
 // and, if derive is set, rewrites the record's files as the entries imply
 // them (record.FromBoard).
 func resign(t *testing.T, dir string, entries []board.Entry, derive bool) {
@@ -76,11 +105,7 @@ func resign(t *testing.T, dir string, entries []board.Entry, derive bool) {
 		t.Fatal(err)
 	}
 	origin := board.Origin("koe.example", entries[0].Election)
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
+	signer, vkey := vectorBoardKey(t, origin)
 	text := origin + "\n" + itoa(len(entries)) + "\n" + base64.StdEncoding.EncodeToString(root[:]) + "\n"
 	signed, err := note.Sign(&note.Note{Text: text}, signer)
 	if err != nil {
@@ -146,6 +171,32 @@ func TestResignedServerRecordVerifies(t *testing.T) {
 	if rep := verify.Record(dir, verify.Options{}); !rep.OK() {
 		t.Fatalf("%+v", rep.Failures())
 	}
+}
+
+// TestResignedBoardRefused is the re-signed-board attack (crypto-audit
+// M3): every entry kept, the checkpoint signed with a fresh key that
+// board/key names. Nothing else in the record anchors the key, so it
+// verified; the manifest, whose hash the city publishes, now names the
+// board's key (SPEC.md §7.1, §13.6 step 1).
+func TestResignedBoardRefused(t *testing.T) {
+	dir := copyServerRecord(t)
+	resign(t, dir, readEntries(t, dir), true)
+	_, fresh, _ := ed25519.GenerateKey(rand.Reader)
+	cpPath := filepath.Join(dir, filepath.FromSlash(record.BoardCheckpoint))
+	old, err := os.ReadFile(cpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _ := bytes.Cut(old, []byte("\n\n"))
+	origin, _, _ := strings.Cut(string(text), "\n")
+	signer, vkey := boardKeyOf(t, origin, fresh)
+	signed, err := note.Sign(&note.Note{Text: string(text) + "\n"}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cpPath, signed, 0o644)
+	os.WriteFile(filepath.Join(dir, filepath.FromSlash(record.BoardKey)), []byte(vkey+"\n"), 0o644)
+	wantBoardFailure(t, dir, "is not the manifest's board key")
 }
 
 // TestBoardKeyFile: board/key is the verifier key text and exactly one

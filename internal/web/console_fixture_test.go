@@ -108,6 +108,10 @@ func (f *consoleFixture) partialElection(t *testing.T, id string) {
 	if err := f.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created); err != nil {
 		t.Fatal(err)
 	}
+	manifest, err := demo.ServerManifest(ctx, f.url, id, manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := ballot.Hash(manifest)
 	for j := 1; j <= 2; j++ {
 		_, ann, err := ceremony.NewTrustee(rand.Reader, ceremony.Params{N: 3, T: 2}, h[:], j, fmt.Sprintf("受託者%d", j))

@@ -736,7 +736,7 @@ export function parseManifest(manifestBytes) {
     return v;
   };
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad('not a JSON object');
-  fields(m, ['spec', 'id', 'kind', 'title', 'trustees', 'threshold', 'questions'], ['description', 'opens', 'closes', 'privacyThreshold'], 'manifest');
+  fields(m, ['spec', 'id', 'kind', 'title', 'trustees', 'threshold', 'questions'], ['description', 'opens', 'closes', 'privacyThreshold', 'board'], 'manifest');
   if (m.spec !== 'koe/v2') bad('spec is not "koe/v2"');
   if (typeof m.id !== 'string' || !ID_RE.test(m.id)) bad('bad id');
   if (m.kind !== 'vote' && m.kind !== 'survey') bad('kind is not "vote" or "survey"');
@@ -795,7 +795,54 @@ export function parseManifest(manifestBytes) {
     }
   });
   if (selections > 1024) bad('more than 1024 selections');
+  if (m.board !== undefined) checkManifestBoard(m.board, m.id, bad, fields, text);
   return m;
+}
+
+const WITNESS_URL_RE = /^https?:\/\/[a-z0-9.-]+(:[1-9][0-9]{0,4})?(\/[A-Za-z0-9._~/-]*)?$/;
+
+// checkManifestBoard checks the manifest's board object (SPEC §7.2): the
+// board key of the election's origin HOST/koe/id, 1..16 witnesses with a
+// name, a cosignature/v1 key and a URL, keys distinct, 1 ≤ quorum ≤ m
+// (no quorum without witnesses).
+function checkManifestBoard(b, id, bad, fields, text) {
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) bad('board: not a JSON object');
+  fields(b, ['key'], ['witnesses', 'quorum'], 'board');
+  let key;
+  try {
+    key = parseBoardKey(b.key);
+  } catch (e) {
+    bad(`board key: ${e.message}`);
+  }
+  const suffix = '/koe/' + id;
+  const host = key.name.slice(0, -suffix.length);
+  if (!key.name.endsWith(suffix) || host === '' || host.includes('/')) bad(`board key: ${key.name} is not the election's origin`);
+  const ws = b.witnesses;
+  const q = b.quorum ?? 0;
+  if (!Number.isSafeInteger(q)) bad('board quorum: not a whole number');
+  if (ws !== undefined && (!Array.isArray(ws) || ws.length < 1 || ws.length > 16)) bad('board witnesses: want 1..16');
+  const list = ws ?? [];
+  if (list.length === 0 ? q !== 0 : q < 1 || q > list.length) bad(`board quorum ${q} of ${list.length} witnesses`);
+  const names = new Set([key.name]), pubs = new Set();
+  list.forEach((w, i) => {
+    const what = `board witness ${i + 1}`;
+    if (typeof w !== 'object' || w === null || Array.isArray(w)) bad(`${what}: not a JSON object`);
+    fields(w, ['name', 'key', 'url'], [], what);
+    text(w.name, `${what} name`);
+    let k;
+    try {
+      k = parseWitnessKey(w.key);
+    } catch (e) {
+      bad(`${what}: ${e.message}`);
+    }
+    if (typeof w.url !== 'string' || w.url.length > 2000 || !WITNESS_URL_RE.test(w.url)) bad(`${what}: bad url`);
+    const port = /^https?:\/\/[^/:]+:([0-9]+)/.exec(w.url);
+    if (port && Number(port[1]) > 65535) bad(`${what}: port above 65535`);
+    const hex = toHex(k.publicKey);
+    if (names.has(k.name) || pubs.has(hex)) bad(`${what}: a key used twice`);
+    names.add(k.name);
+    pubs.add(hex);
+  });
 }
 
 /**
@@ -1488,6 +1535,59 @@ export function parseBoardKey(text) {
   const keyHash = sha256(concat(utf8.encode(parts[0] + '\n'), key)).subarray(0, 4);
   if (toHex(keyHash) !== parts[1]) throw new Error('board key: key hash does not match');
   return { name: parts[0], keyHash, publicKey: key.subarray(1) };
+}
+
+/**
+ * Parses a witness's cosignature/v1 key `name+hex(keyID)+base64(0x04 ‖
+ * Ed25519 key)` (SPEC §13.7) and checks its key ID. Returns {name,
+ * keyHash, publicKey}.
+ */
+export function parseWitnessKey(text) {
+  const m = typeof text === 'string' ? /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text) : null;
+  const parts = m ? m.slice(1) : [];
+  if (parts.length !== 3 || parts[0] === '' || /[\s]/.test(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
+    throw new Error('witness key: not name+keyid+key');
+  }
+  const key = base64Decode(parts[2]);
+  if (key.length !== 33 || key[0] !== 0x04) throw new Error('witness key: not a cosignature/v1 Ed25519 key');
+  checkEd25519Key(key.subarray(1), 'witness key');
+  const keyHash = sha256(concat(utf8.encode(parts[0] + '\n'), key)).subarray(0, 4);
+  if (toHex(keyHash) !== parts[1]) throw new Error('witness key: key ID does not match');
+  return { name: parts[0], keyHash, publicKey: key.subarray(1) };
+}
+
+/**
+ * Counts the cosignatures of a signed checkpoint (C2SP tlog-cosignature/v1,
+ * SPEC §13.7) by the manifest's witnesses. Returns the names (Text) of the
+ * witnesses whose cosignature verifies, in the manifest's order; a line in
+ * a listed witness's name and key ID that does not verify is an error.
+ */
+export function cosigners(signed, manifestBoard) {
+  const split = signed.indexOf('\n\n');
+  if (split < 0 || !signed.endsWith('\n')) throw new Error('checkpoint: not a signed note');
+  const text = utf8.encode(signed.slice(0, split + 1));
+  const lines = signed.slice(split + 2, -1).split('\n');
+  const out = [];
+  for (const w of manifestBoard?.witnesses ?? []) {
+    const k = parseWitnessKey(w.key);
+    let ok = false;
+    for (const line of lines) {
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m || m[1] !== k.name) continue;
+      const sig = base64Decode(m[2]);
+      if (sig.length !== 76 || !bytesEqual(sig.subarray(0, 4), k.keyHash)) continue;
+      let t = 0n;
+      for (const b of sig.subarray(4, 12)) t = (t << 8n) | BigInt(b);
+      if (t >= 1n << 63n) throw new Error(`checkpoint: ${k.name}'s cosignature has a bad time`);
+      const msg = concat(utf8.encode(`cosignature/v1\ntime ${t}\n`), text);
+      if (!ed25519.verify(sig.subarray(12), msg, k.publicKey, { zip215: false })) {
+        throw new Error(`checkpoint: ${k.name}'s cosignature does not verify`);
+      }
+      ok = true;
+    }
+    if (ok) out.push(w.name);
+  }
+  return out;
 }
 
 /**

@@ -38,6 +38,7 @@ const jsClass = [
   ['rating', /a rating has no options|bad rating scale/],
   ['question-kind', /is not allowed in koe\/v2/],
   ['selections', /more than 1024 selections/],
+  ['board', /^manifest: board/],
 ];
 const classify = (msg) => (jsClass.find(([, re]) => re.test(msg)) ?? ['unclassified'])[0];
 
