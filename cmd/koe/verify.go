@@ -69,7 +69,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 }
 
 // checkReceipts checks each saved receipt against the record's final
-// board (SPEC.md §13.7) and prints one line for each, in plain words. It
+// board (SPEC.md §13.8) and prints one line for each, in plain words. It
 // reports whether all of them hold.
 func checkReceipts(dir string, files []string, stdout io.Writer) bool {
 	if len(files) == 0 {

@@ -8,10 +8,10 @@ import (
 )
 
 // ProofSize returns the length of an encoded proof for n vectors of width w:
-// 8 + 32·(5n + 3w + 6) (docs/spec-shuffle.md §2.7).
+// 8 + 32·(5n + 3w + 6) (SPEC.md §16.3).
 func ProofSize(n, w int) int { return 8 + group.ElementSize*(5*n+3*w+6) }
 
-// Bytes returns the proof's binary encoding (docs/spec-shuffle.md §2.7):
+// Bytes returns the proof's binary encoding (SPEC.md §16.3):
 // u32be(N) ‖ u32be(w) ‖ c_1..c_N ‖ ĉ_1..ĉ_N ‖ t₁ ‖ t₂ ‖ t₃ ‖ (t₄A_k ‖ t₄B_k)_k ‖
 // t̂_1..t̂_N ‖ s₁ ‖ s₂ ‖ s₃ ‖ s₄_1..s₄_w ‖ ŝ_1..ŝ_N ‖ s'_1..s'_N.
 func (p *Proof) Bytes() []byte {

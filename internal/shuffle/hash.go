@@ -23,7 +23,7 @@ func parallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// Generators returns H_0, …, H_n for the context ctx (docs/spec-shuffle.md
+// Generators returns H_0, …, H_n for the context ctx (SPEC.md §16
 // §2.2): H_i = FromUniformBytes(SHA-512 of the transcript
 // "koe/v2/shuffle/generator"; Bytes("context", ctx), Uint64("index", i)).
 func Generators(ctx []byte, n int) []*group.Element {
@@ -76,7 +76,7 @@ func writeElements(t *group.Transcript, label string, es []*group.Element) {
 }
 
 // statement returns ρ = H256("koe/v2/shuffle/statement"; …), the digest of
-// everything the challenges bind (docs/spec-shuffle.md §2.5).
+// everything the challenges bind (SPEC.md §16.3).
 func statement(ctx []byte, K *group.Element, in, out []Vector, C []*group.Element) []byte {
 	t := group.NewDigest("koe/v2/shuffle/statement").
 		Bytes("context", ctx).Element("key", K).
@@ -112,7 +112,7 @@ func challenge(rho []byte, p *Proof) *group.Scalar {
 }
 
 // Challenges returns the Fiat–Shamir values of a proof for the statement,
-// as the verifier derives them (docs/spec-shuffle.md §2.5): the statement
+// as the verifier derives them (SPEC.md §16.3): the statement
 // digest ρ, the challenges u_1..u_N and the challenge c. It is for test
 // vectors and for explaining a failure; Verify derives them itself.
 func Challenges(ctx []byte, K *group.Element, in, out []Vector, p *Proof) (rho []byte, u []*group.Scalar, c *group.Scalar, err error) {

@@ -22,7 +22,7 @@ func ctMSM(scalars []*group.Scalar, points []*group.Element) *group.Element {
 }
 
 // prove re-encrypts in[psi[i]] into output i and proves the shuffle
-// (docs/spec-shuffle.md §2.4). psi is a permutation for an honest prover;
+// (SPEC.md §16.3). psi is a permutation for an honest prover;
 // tests pass other maps to check that the verifier rejects them.
 func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int) ([]Vector, *Proof, error) {
 	n, w := len(in), len(in[0])

@@ -3,7 +3,7 @@
 // Wikström (AFRICACRYPT 2010) in the form the CHVote protocol specification
 // gives it (Haenni, Locher, Koenig, Dubuis: GenShuffleProof and
 // CheckShuffleProof), adapted to vectors of w ciphertexts, as specified in
-// docs/spec-shuffle.md §2 (to be folded into SPEC.md).
+// SPEC.md §16.3.
 //
 // A list of N vectors, each of w ciphertexts (A, B) = (r·G, M + r·K) under
 // the joint key K, is permuted and every component re-encrypted with its own
@@ -30,7 +30,7 @@ import (
 // A Vector is one list entry: w ciphertexts (a text answer's blocks).
 type Vector = []elgamal.Ciphertext
 
-// Limits on a shuffle (docs/spec-shuffle.md §2.7).
+// Limits on a shuffle (SPEC.md §16.3).
 const (
 	MaxCount = 1 << 20 // N, the number of vectors
 	MaxWidth = 4096    // w, the ciphertexts per vector
@@ -39,7 +39,7 @@ const (
 // ErrInvalidProof is wrapped by every verification failure of a valid-shaped proof.
 var ErrInvalidProof = errors.New("shuffle: invalid proof")
 
-// Proof is a Terelius–Wikström proof of shuffle (docs/spec-shuffle.md §2.4).
+// Proof is a Terelius–Wikström proof of shuffle (SPEC.md §16.3).
 // Indices run from 0 here and from 1 in the spec: C[i] is c_{i+1}.
 type Proof struct {
 	C     []*group.Element // permutation commitments c_1..c_N
@@ -137,7 +137,7 @@ func randomScalars(rand io.Reader, n int) ([]*group.Scalar, error) {
 }
 
 // Shuffle permutes and re-encrypts the list under K and proves it for the
-// 32-byte context ctx (docs/spec-shuffle.md §2.3–2.4). Output i is input
+// 32-byte context ctx (SPEC.md §16.3–2.4). Output i is input
 // ψ(i) with every component re-encrypted: (A + r̃·G, B + r̃·K).
 func Shuffle(rand io.Reader, ctx []byte, K *group.Element, in []Vector) ([]Vector, *Proof, error) {
 	n, _, err := shape(in)

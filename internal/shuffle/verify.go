@@ -9,7 +9,7 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 )
 
-// An equation g·G + Σ sᵢ·Pᵢ = 0 of the verification (docs/spec-shuffle.md §2.6).
+// An equation g·G + Σ sᵢ·Pᵢ = 0 of the verification (SPEC.md §16.3).
 type equation struct {
 	name    string
 	g       *group.Scalar
@@ -23,7 +23,7 @@ func (e *equation) add(s *group.Scalar, p *group.Element) {
 }
 
 // Verify checks that out is a re-encryption and permutation of in under K,
-// for the context ctx (docs/spec-shuffle.md §2.6). It checks the proof's
+// for the context ctx (SPEC.md §16.3). It checks the proof's
 // shape, then all its equations at once with random weights from
 // crypto/rand; if the batch fails it checks each equation on its own to name
 // the first that fails.
@@ -87,12 +87,12 @@ func checkShape(K *group.Element, in, out []Vector, p *Proof) error {
 	return nil
 }
 
-func neg(s *group.Scalar) *group.Scalar { return group.NewScalar().Negate(s) }
+func neg(s *group.Scalar) *group.Scalar    { return group.NewScalar().Negate(s) }
 func mul(a, b *group.Scalar) *group.Scalar { return group.NewScalar().Multiply(a, b) }
 
 var minusOne = neg(group.ScalarFromUint64(1))
 
-// equations returns the verification equations (docs/spec-shuffle.md §2.6),
+// equations returns the verification equations (SPEC.md §16.3),
 // each written as g·G + Σ sᵢ·Pᵢ = 0.
 func equations(ctx []byte, K *group.Element, in, out []Vector, p *Proof) ([]*equation, error) {
 	if err := checkShape(K, in, out, p); err != nil {

@@ -1,5 +1,5 @@
 // Package textenc embeds byte strings and text answers in the ristretto255
-// group, as specified in docs/spec-shuffle.md §1 (to be folded into SPEC.md).
+// group, as specified in SPEC.md §16.1–16.2.
 //
 // An element carries 30 bytes of data. Its 32-byte canonical encoding (RFC
 // 9496 §4.3.2) is
@@ -46,7 +46,7 @@ var (
 	ErrText = errors.New("textenc: invalid text answer")
 )
 
-// Embed returns the element of the 30-byte block d (docs/spec-shuffle.md
+// Embed returns the element of the 30-byte block d (SPEC.md §16
 // §1.1). It panics if len(d) ≠ 30. It fails only if no counter below 2^13
 // gives a valid encoding, which happens for no known block (heuristically
 // with probability about (3/4)^8192).
@@ -101,7 +101,7 @@ func Width(maxChars int) (int, error) {
 }
 
 // EncodeText returns the elements of the text answer s for a question whose
-// maximum length is maxChars characters (docs/spec-shuffle.md §1.2): s must
+// maximum length is maxChars characters (SPEC.md §16.2): s must
 // be valid UTF-8 of at most maxChars code points; "" is the empty answer.
 func EncodeText(s string, maxChars int) ([]*group.Element, error) {
 	w, err := Width(maxChars)

@@ -11,7 +11,7 @@ import (
 	"github.com/koe-vote/koe/internal/textenc"
 )
 
-// Vectors of docs/spec-shuffle.md: textenc.json (§1) and shuffle.json (§2).
+// Vectors of SPEC.md §16: textenc.json (§1) and shuffle.json (§2).
 
 type blockVector struct {
 	Data    string `json:"data"`    // 30 bytes
@@ -86,7 +86,7 @@ func hexElements(es []*group.Element) []string {
 }
 
 func genTextenc(t *testing.T) *textencFile {
-	f := &textencFile{Comment: "docs/spec-shuffle.md §1: Embed of 30-byte blocks, text answers of at most maxChars characters, and element sequences DecodeText must reject."}
+	f := &textencFile{Comment: "SPEC.md §16.1–16.2: Embed of 30-byte blocks, text answers of at most maxChars characters, and element sequences DecodeText must reject."}
 	r := shake(seedPrefix + "textenc/blocks")
 	datas := [][]byte{make([]byte, 30), bytes.Repeat([]byte{0xff}, 30), []byte("koe/v2 text embedding vector!!")}
 	for range 5 {
@@ -174,7 +174,7 @@ func encodeList(list []shuffle.Vector) [][]string {
 }
 
 func genShuffle(t *testing.T) *shuffleFile {
-	f := &shuffleFile{Comment: "docs/spec-shuffle.md §2: proofs of shuffle of ciphertext vectors; every valid case verifies, every invalid one is rejected."}
+	f := &shuffleFile{Comment: "SPEC.md §16.3: proofs of shuffle of ciphertext vectors; every valid case verifies, every invalid one is rejected."}
 	type spec struct {
 		name     string
 		n, w     int

@@ -142,7 +142,7 @@ type ReceiptCheck struct {
 func (c *ReceiptCheck) Extended() bool { return c.FinalSize > c.Size }
 
 // CheckReceipt checks a voter's receipt against the final board (SPEC.md
-// §13.4, §13.7): the receipt's checkpoint is believed by cv and is of the
+// §13.4, §13.8): the receipt's checkpoint is believed by cv and is of the
 // same log; the receipt is valid for the final board's entry at its index
 // (the entry is the ballot with the receipt's tracking code, and the
 // inclusion proof takes it to the receipt's tree); and the receipt's tree

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"

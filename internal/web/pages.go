@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
