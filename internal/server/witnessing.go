@@ -6,6 +6,7 @@ import (
 	"github.com/koe-vote/koe/internal/server/httpx"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,7 +156,7 @@ func (c *cosigner) submit(ctx context.Context, cp *board.Checkpoint, have []*wit
 	var lines [][]byte
 	var wg sync.WaitGroup
 	for _, p := range c.peers {
-		if contains(have, p.Key) {
+		if slices.Contains(have, p.Key) {
 			continue
 		}
 		wg.Go(func() {
@@ -174,15 +175,6 @@ func (c *cosigner) submit(ctx context.Context, cp *board.Checkpoint, have []*wit
 	}
 	wg.Wait()
 	return lines
-}
-
-func contains(keys []*witness.Key, k *witness.Key) bool {
-	for _, x := range keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // reason names a failure for the failures metric.
@@ -247,6 +239,8 @@ func (s *Server) getCosigned(w http.ResponseWriter, r *http.Request) error {
 		signed = el.cosigner.latest()
 	} else if cp, err := el.log.Checkpoint(r.Context()); err == nil {
 		signed = cp.Note // no witnesses: the board's signature is the policy
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	if signed == nil {
 		return httpx.Errorf(http.StatusNotFound, "not-cosigned", "no checkpoint of election %s is cosigned yet", el.id)

@@ -17,10 +17,11 @@ import (
 )
 
 // CheckpointVerifier decides whether a signed checkpoint of an election's
-// board is to be believed, and parses it (SPEC.md §13.3). Every check of a
-// receipt or of a monitor's view of the board goes through one: today the
-// board's key (KeyVerifier); the election's witness policy (the board key
-// and k of its witnesses' cosignatures) plugs in here.
+// board is to be believed, and parses it (SPEC.md §13.3). A receipt's
+// checkpoint is the board key's alone (it is given before any witness
+// answers, §15.7), so receipts are checked with KeyVerifier; the record's
+// final checkpoint is held to the witness policy by the board check
+// (§13.6 step 1).
 type CheckpointVerifier interface {
 	Verify(signed []byte) (*board.Checkpoint, error)
 }

@@ -47,13 +47,10 @@ func (b *Box) Cast(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err == nil && !batch.Verify() {
 		// Name the failing proof.
-		// ballot.Verify's errors are ballotbox.ErrInvalidBallot (ballot.ErrBallot)
-		// already: one line, not two joined sentinels.
-		switch err = c.Ballot.Verify(e); {
-		case err == nil:
+		// Name the failing proof: ballot.Verify's errors wrap
+		// ballotbox.ErrInvalidBallot (= ballot.ErrBallot) already.
+		if err = c.Ballot.Verify(e); err == nil {
 			err = fmt.Errorf("%w: a proof fails in the batch check", ballotbox.ErrInvalidBallot)
-		case !errors.Is(err, ballotbox.ErrInvalidBallot):
-			err = fmt.Errorf("%w: %w", ballotbox.ErrInvalidBallot, err)
 		}
 	}
 	if err != nil {
