@@ -49,4 +49,6 @@ const (
 	CodeInvalidBallot         = "invalid-ballot"
 	CodeInvalidCredential     = "invalid-credential"
 	CodeInvalidSignature      = "invalid-signature"
+	CodeBadID                 = "bad-id"       // a path names no valid election id
+	CodeNotCosigned           = "not-cosigned" // the witnesses have not (yet) cosigned enough of the board
 )

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/server/httpx"
 	"net/http"
 	"regexp"
@@ -59,7 +60,7 @@ var electionIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 func (s *Server) getBoardKey(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !electionIDPattern.MatchString(id) {
-		return httpx.Errorf(http.StatusBadRequest, "bad-id", "%q is not an election id", id)
+		return httpx.Errorf(http.StatusBadRequest, api.CodeBadID, "%q is not an election id", id)
 	}
 	vkey, err := s.electionKey(id)
 	if err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/server/httpx"
 	"log/slog"
 	"net/http"
@@ -221,7 +222,7 @@ func (c *cosigner) cosignNow(ctx context.Context) error {
 		return err
 	}
 	if !ok {
-		return httpx.Errorf(http.StatusServiceUnavailable, "not-cosigned", "the witnesses have not cosigned the board's latest checkpoint yet (quorum %d); try again later", c.policy.Quorum)
+		return httpx.Errorf(http.StatusServiceUnavailable, api.CodeNotCosigned, "the witnesses have not cosigned the board's latest checkpoint yet (quorum %d); try again later", c.policy.Quorum)
 	}
 	return nil
 }
@@ -243,7 +244,7 @@ func (s *Server) getCosigned(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if signed == nil {
-		return httpx.Errorf(http.StatusNotFound, "not-cosigned", "no checkpoint of election %s is cosigned yet", el.id)
+		return httpx.Errorf(http.StatusNotFound, api.CodeNotCosigned, "no checkpoint of election %s is cosigned yet", el.id)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
