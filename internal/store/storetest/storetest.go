@@ -977,16 +977,17 @@ func testCheckpoint(t *testing.T, s store.Store) {
 }
 
 // testSchema checks the structural secrecy promise: the registrar's roll and
-// the ballot box's credentials and tracking codes share no column but the
-// election id, and none of them has a column that could hold a time or a
-// client address.
+// the ballot box's tables (credentials, tracking codes, spoiled ballots,
+// ciphertexts) share no column but the election id, and none of them has a
+// column that could hold a time, a client address or an insertion order.
 func testSchema(t *testing.T, s store.Store) {
 	c, ok := s.(Cataloger)
 	if !ok {
 		t.Skip("backend does not implement storetest.Cataloger")
 	}
 	cols := make(map[string][]string)
-	for _, table := range []string{"roll", "credentials", "tracking"} {
+	box := []string{"credentials", "tracking", "spoiled", "ciphertexts"}
+	for _, table := range append([]string{"roll"}, box...) {
 		cs, err := c.TableColumns(t.Context(), table)
 		if err != nil {
 			t.Fatalf("TableColumns(%q): %v", table, err)
@@ -1003,7 +1004,7 @@ func testSchema(t *testing.T, s store.Store) {
 		}
 		cols[table] = cs
 	}
-	for _, other := range []string{"credentials", "tracking"} {
+	for _, other := range box {
 		for _, col := range cols["roll"] {
 			if col != "election" && slices.Contains(cols[other], col) {
 				t.Errorf("tables roll and %s share column %q", other, col)
