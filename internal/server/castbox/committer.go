@@ -29,7 +29,6 @@ type committer struct {
 }
 
 type pendingCast struct {
-	ctx    context.Context
 	cast   store.Cast
 	result chan castOutcome
 }
@@ -51,7 +50,7 @@ func newCommitter(st store.Casts, log Receipts, election string, interval time.D
 func (c *committer) submit(ctx context.Context, cast store.Cast) castOutcome {
 	start := time.Now()
 	defer func() { httpx.RecordWait(ctx, time.Since(start)) }()
-	p := &pendingCast{ctx: ctx, cast: cast, result: make(chan castOutcome, 1)}
+	p := &pendingCast{cast: cast, result: make(chan castOutcome, 1)}
 	if !c.b.Add(ctx, p) {
 		if ctx.Err() != nil {
 			return castOutcome{CastResult: store.CastResult{Err: ctx.Err()}}
