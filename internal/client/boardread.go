@@ -178,10 +178,14 @@ func (c *Client) ProveTree(ctx context.Context, id string, cp *board.Checkpoint,
 	if oldSize == 0 || oldSize == cp.Size {
 		return nil, nil
 	}
-	hashes := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash}, &tileFetcher{ctx: ctx, c: c, id: id})
+	tiles := &tileFetcher{ctx: ctx, c: c, id: id}
+	hashes := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash}, tiles)
 	proof, err := tlog.ProveTree(cp.Size, oldSize, hashes)
 	if err != nil {
-		return nil, fmt.Errorf("board: the server's tiles do not match its signed checkpoint of size %d: %v", cp.Size, err)
+		if tiles.failed != nil {
+			return nil, tiles.failed
+		}
+		return nil, fmt.Errorf("board: %w of size %d: %v", ErrBadTiles, cp.Size, err)
 	}
 	return proof, nil
 }
@@ -204,7 +208,7 @@ func (c *Client) ReadEntries(ctx context.Context, id string, cp *board.Checkpoin
 		}
 		bundle, err := SplitBundle(data, t.W)
 		if err != nil {
-			return fmt.Errorf("board: entry bundle %d: %w", t.N, err)
+			return fmt.Errorf("board: entry bundle %d: %w (%w)", t.N, err, ErrBadTiles)
 		}
 		for k, raw := range bundle {
 			i := first + int64(k)
@@ -212,6 +216,9 @@ func (c *Client) ReadEntries(ctx context.Context, id string, cp *board.Checkpoin
 				continue
 			}
 			if err := checkIncluded(cp, hashes, i, raw); err != nil {
+				if tiles.failed != nil {
+					return tiles.failed
+				}
 				return err
 			}
 			if err := each(i, raw); err != nil {
@@ -249,20 +256,27 @@ func SplitBundle(data []byte, w int) ([][]byte, error) {
 func checkIncluded(cp *board.Checkpoint, hashes tlog.HashReader, i int64, raw []byte) error {
 	proof, err := tlog.ProveRecord(cp.Size, i, hashes)
 	if err != nil {
-		return fmt.Errorf("board: the server's tiles do not match its signed checkpoint of size %d: %v", cp.Size, err)
+		return fmt.Errorf("board: %w of size %d: %v", ErrBadTiles, cp.Size, err)
 	}
 	if err := tlog.CheckRecord(proof, cp.Size, cp.Hash, i, tlog.RecordHash(raw)); err != nil {
-		return fmt.Errorf("board: entry %d as the server serves it is not the one its signed checkpoint (size %d) commits to", i, cp.Size)
+		return fmt.Errorf("board: entry %d as the server serves it is not the one its signed checkpoint (size %d) commits to (%w)", i, cp.Size, ErrBadTiles)
 	}
 	return nil
 }
 
+// ErrBadTiles is wrapped by the errors of a server whose tiles do not
+// match its own signed checkpoint: a hash tile, an entry bundle or an
+// entry that the checkpoint does not commit to. It is evidence against
+// the server, unlike a failure to fetch a tile.
+var ErrBadTiles = errors.New("the server's tiles do not match its signed checkpoint")
+
 // tileFetcher reads tiles of height 8 from the server's tlog-tiles
 // endpoint. tlog.TileHashReader checks hash tiles against the tree.
 type tileFetcher struct {
-	ctx context.Context
-	c   *Client
-	id  string
+	ctx    context.Context
+	c      *Client
+	id     string
+	failed error // the first failure to fetch a tile
 }
 
 func (f *tileFetcher) Height() int { return board.TileHeight }
@@ -288,7 +302,11 @@ func (f *tileFetcher) fetch(t tlog.Tile) ([]byte, error) {
 	}
 	data, err := f.c.Raw(f.ctx, "GET", api.ElectionPath(f.id, "/log/tile/"+p), "", nil)
 	if err != nil {
-		return nil, fmt.Errorf("board: fetching tile %s: %w", p, err)
+		err = fmt.Errorf("board: fetching tile %s: %w", p, err)
+		if f.failed == nil {
+			f.failed = err
+		}
+		return nil, err
 	}
 	return data, nil
 }
