@@ -50,7 +50,12 @@ type Problem struct {
 	Err  error
 }
 
-func (p *Problem) Error() string { return p.Kind + ": " + p.Err.Error() }
+func (p *Problem) Error() string {
+	if msg := p.Err.Error(); strings.HasPrefix(msg, p.Kind+":") {
+		return msg
+	}
+	return p.Kind + ": " + p.Err.Error()
+}
 func (p *Problem) Unwrap() error { return p.Err }
 
 func problem(code int, err error) *Problem {
