@@ -26,6 +26,7 @@ import (
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
@@ -72,14 +73,14 @@ type openedElection struct {
 
 // openOn creates the election of manifest on s, runs its key ceremony
 // (three trustees, fresh keys), imports a roll and opens it.
-func openOn(t *testing.T, s *boardServer, id string, manifest []byte) *openedElection {
+func openOn(t *testing.T, s *boardServer, id string, manifest []byte, voters int) *openedElection {
 	t.Helper()
 	ctx := context.Background()
 	var created api.Created
 	must(t, s.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", manifest, &created))
 	trustees, err := demo.ServerCeremony(ctx, s.url, id, manifest, created.TrusteeTokens)
 	must(t, err)
-	codes, err := demo.ImportRoll(ctx, s.admin, id, "F", 16)
+	codes, err := demo.ImportRoll(ctx, s.admin, id, "F", voters)
 	must(t, err)
 	must(t, s.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
 	el, err := s.voter.Election(ctx, id)
@@ -90,18 +91,27 @@ func openOn(t *testing.T, s *boardServer, id string, manifest []byte) *openedEle
 // cast registers the next voter of the roll and casts answer.
 func (o *openedElection) cast(t *testing.T, answer string) *client.Receipt {
 	t.Helper()
-	ctx := context.Background()
-	vid := fmt.Sprintf("F%05d", o.next)
+	env, err := o.seal(o.next, answer)
 	o.next++
-	cred, err := o.s.voter.Register(ctx, o.el, vid, o.codes[vid])
 	must(t, err)
-	pt, err := o.el.E.Manifest.Plaintext(ballot.Answers{"plan": answer})
-	must(t, err)
-	env, _, _, err := client.Seal(o.el, cred, pt, 1)
-	must(t, err)
-	r, err := o.s.voter.Cast(ctx, o.el.ID, env)
+	r, err := o.s.voter.Cast(context.Background(), o.el.ID, env)
 	must(t, err)
 	return r
+}
+
+// seal registers voter i of the roll and seals answer for them.
+func (o *openedElection) seal(i int, answer string) (*ballotbox.Envelope, error) {
+	vid := fmt.Sprintf("F%05d", i)
+	cred, err := o.s.voter.Register(context.Background(), o.el, vid, o.codes[vid])
+	if err != nil {
+		return nil, err
+	}
+	pt, err := o.el.E.Manifest.Plaintext(ballot.Answers{"plan": answer})
+	if err != nil {
+		return nil, err
+	}
+	env, _, _, err := client.Seal(o.el, cred, pt, 1)
+	return env, err
 }
 
 // publish closes, tallies, decrypts and publishes the election.
@@ -188,7 +198,7 @@ func TestForkedBoardCaught(t *testing.T) {
 
 	front := newSwitchable(t)
 	front.to(shown)
-	a := openOn(t, shown, id, manifest)
+	a := openOn(t, shown, id, manifest, 8)
 	a.cast(t, "yes")
 	receipt := a.cast(t, "no")
 	receiptFile := filepath.Join(t.TempDir(), "receipt.json")
@@ -228,7 +238,7 @@ func TestForkedBoardCaught(t *testing.T) {
 
 	// The other history: the same manifest and board key, another
 	// ceremony, more ballots.
-	b := openOn(t, forked, id, manifest)
+	b := openOn(t, forked, id, manifest, 8)
 	for range 4 {
 		b.cast(t, "yes")
 	}
