@@ -59,7 +59,7 @@ func (c *Client) ReadBoard(ctx context.Context, id string, verifier note.Verifie
 				return nil, fmt.Errorf("board: the server signed two different trees of size %d: the one you saw earlier and the one it serves now (a forked board)", cp.Size)
 			}
 			if errors.As(err, &fork) {
-				return nil, fmt.Errorf("board: the board the server serves now (size %d) does not extend the one you saw earlier (size %d): %w", cp.Size, old.Size, fork.Err)
+				return nil, fmt.Errorf("board: the board the server serves now (size %d) does not extend the one you saw earlier (size %d): board: checkpoints of sizes %d and %d are not consistent: %w", cp.Size, old.Size, old.Size, cp.Size, fork)
 			}
 			return nil, err
 		}

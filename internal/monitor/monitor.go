@@ -210,6 +210,9 @@ func (m *Monitor) load() error {
 		if err != nil {
 			return problem(CodeLocal, fmt.Errorf("a checkpoint kept in %s: %w", m.cfg.Dir, err))
 		}
+		if len(parsed) > 0 && cp.Origin != parsed[0].Origin {
+			return problem(CodeLocal, fmt.Errorf("the checkpoints kept in %s are of two logs, %q and %q", m.cfg.Dir, parsed[0].Origin, cp.Origin))
+		}
 		parsed = append(parsed, cp)
 		if latest == nil || cp.Size > latest.Size {
 			latest = cp
