@@ -170,3 +170,30 @@ func TestTwoMonitorsUnderLoad(t *testing.T) {
 		t.Fatalf("koe monitor on a tampered copy: exit %d, want %d\n%s", code, monitor.CodeLocal, stderr)
 	}
 }
+
+// TestMonitorUsage: koe monitor's usage errors exit 2, an unreachable
+// server 1, and a server whose manifest is not the pinned one 4.
+func TestMonitorUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"monitor", "--server", "http://127.0.0.1:1", "--election", "e"},
+		{"monitor", "--server", "http://127.0.0.1:1", "--election", "e", "--data", t.TempDir(), "--manifest-hash", "AB"},
+		{"monitor", "--server", "http://127.0.0.1:1", "--election", "e", "--data", t.TempDir(), "--interval", "0s"},
+	} {
+		if code, _, stderr := runKoe(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := runKoe("monitor", "--once", "--server", "http://127.0.0.1:1", "--election", "e", "--data", t.TempDir()); code != 1 || !strings.Contains(stderr, "fetching the manifest") {
+		t.Errorf("unreachable server: exit %d\n%s", code, stderr)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s := startBoardServer(t, key)
+	data, _ := examples.Manifest("referendum")
+	var created map[string]any
+	must(t, s.admin.Do(context.Background(), "POST", "/api/v1/elections", "application/json", data, &created))
+	m, _ := ballot.ParseManifest(data)
+	code, _, stderr := runKoe("monitor", "--once", "--server", s.url, "--election", m.ID, "--data", t.TempDir(), "--manifest-hash", strings.Repeat("ab", 32))
+	if code != monitor.CodeCheckpoint || !strings.Contains(stderr, "not to the pinned") {
+		t.Errorf("another manifest: exit %d\n%s", code, stderr)
+	}
+}
