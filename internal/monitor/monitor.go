@@ -237,9 +237,13 @@ func (m *Monitor) load() error {
 	start := time.Now()
 	invalid := 0
 	var firstBad error
+	check := true // until a fatal entry error: then the later entries are not checked
 	for i, raw := range raws {
 		if err := m.addHashes(int64(i), raw); err != nil {
 			return problem(CodeLocal, err)
+		}
+		if !check {
+			continue
 		}
 		if err := m.follower.Add(raw); err != nil {
 			invalid++
@@ -247,9 +251,7 @@ func (m *Monitor) load() error {
 				firstBad = err
 			}
 			var ee *verify.EntryError
-			if errors.As(err, &ee) && ee.Fatal {
-				break
-			}
+			check = !(errors.As(err, &ee) && ee.Fatal)
 		}
 		if (i+1)%m.cfg.ProgressEvery == 0 {
 			m.log.Info("monitor: checking the copy kept", "done", i+1, "of", len(raws))

@@ -354,3 +354,23 @@ func TestMonitorForkAtEqualSize(t *testing.T) {
 		t.Fatalf("metrics:\n%s", ms)
 	}
 }
+
+// TestMonitorFatalEntryOnRestart: a board whose signed tree breaks the
+// lifecycle (a cast before open) is an invalid entry when followed and
+// again when the copy is re-checked on start, not a broken copy: the
+// entries after the fatal one are still hashed into the tree.
+func TestMonitorFatalEntryOnRestart(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(vectorSeed[:])
+	fb := newFakeBoard(t, key, vectorManifest(t))
+	lines := vectorEntries(t)
+	fb.append(t, append(append([][]byte{}, lines[:16]...), lines[17:]...)...) // no open entry
+	dir := t.TempDir()
+	m, err := openMonitor(t, fb.url, dir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, m.Poll(context.Background()), monitor.CodeEntry, "only while the election is open")
+	os.Remove(filepath.Join(dir, "problem.json"))
+	_, err = openMonitor(t, fb.url, dir, io.Discard)
+	wantProblem(t, err, monitor.CodeEntry, "only while the election is open")
+}

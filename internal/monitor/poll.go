@@ -140,7 +140,6 @@ func (m *Monitor) advance(ctx context.Context, cp *board.Checkpoint) error {
 		if errors.As(err, &ee) && ee.Fatal {
 			// The board's state is unknown from here: the later entries
 			// are not checked (and not counted).
-			_ = k
 			break
 		}
 		if (k+1)%m.cfg.ProgressEvery == 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
@@ -240,8 +241,8 @@ func (f *Follower) open() error {
 // trimEntry drops the "entry N: " counters.add puts first: an EntryError
 // names the entry already.
 func trimEntry(s string) string {
-	if _, rest, ok := bytes.Cut([]byte(s), []byte(": ")); ok {
-		return string(rest)
+	if _, rest, ok := strings.Cut(s, ": "); ok {
+		return rest
 	}
 	return s
 }
