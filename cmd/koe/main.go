@@ -50,6 +50,7 @@ func commands() []command {
 		{"serve", "run the ballot box, registrar and bulletin board server", runServe},
 		{"admin", "the administrator's commands against a server", runAdmin},
 		{"vote", "register, encrypt and cast a ballot on a server", runVote},
+		{"monitor", "follow a board, check every checkpoint and entry, keep a copy (a mirror)", runMonitor},
 		{"voter", "a voter's checks: find your letter on the board's roll and issuances", runVoter},
 		{"demo", "run a whole election locally and verify it", runDemo},
 		{"bench", "measure encryption, verification and tallying", runBench},

@@ -13,11 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/koe-vote/koe/internal/board"
+	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/term"
 
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/group"
@@ -43,7 +44,7 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 
 // trusteeFlags are the flags every trustee subcommand takes.
 type trusteeFlags struct {
-	election, server, tokenFile, key, passFile *string
+	election, server, tokenFile, key, passFile, monitor *string
 }
 
 func addTrusteeFlags(fs interface {
@@ -55,6 +56,7 @@ func addTrusteeFlags(fs interface {
 		tokenFile: fs.String("token-file", "", "with --server: file holding your trustee token (default: $KOE_TRUSTEE_TOKEN)"),
 		key:       fs.String("key", "", "your trustee key file (secret: keep it on your own machine)"),
 		passFile:  fs.String("passphrase-file", "", "read the key file's passphrase from this file (default: $KOE_PASSPHRASE, or ask)"),
+		monitor:   fs.String("monitor", "", "with --server: a monitor's URL (koe monitor --listen); the board read must be of one history with the monitor's"),
 	}
 }
 
@@ -95,7 +97,11 @@ func (f trusteeFlags) place() (place, error) {
 	if token == "" {
 		return nil, withHint(errors.New("no trustee token"), "the administrator gave you one when the election was created: use --token-file FILE or set KOE_TRUSTEE_TOKEN")
 	}
-	return &serverPlace{c: client.New(*f.server, token), id: *f.election, state: *f.key + ".board"}, nil
+	p := &serverPlace{c: client.New(*f.server, token), id: *f.election, state: *f.key + ".board"}
+	if *f.monitor != "" {
+		p.monitor = client.New(*f.monitor, "")
+	}
+	return p, nil
 }
 
 type dirPlace string
@@ -161,6 +167,9 @@ type serverPlace struct {
 	state  string // KEY.board
 	view   *client.BoardCeremony
 	pinned string // the board key, if pinned by this command (first use)
+	// monitor, if not nil, is a monitor's mirror whose checkpoint the
+	// board read must be consistent with (SPEC.md §13.9).
+	monitor *client.Client
 }
 
 // boardState is the state file: public values only.
@@ -210,6 +219,14 @@ func (p *serverPlace) board() (*client.BoardCeremony, error) {
 	view, err := p.c.CeremonyFromBoard(ctx, p.id, verifier, prev)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("refusing the server's board: %w", err), "the server (or something between you and it) shows you a board other than the one it signed or showed you before; tell the administrator and the other trustees, and compare checkpoints with them")
+	}
+	if p.monitor != nil {
+		cp := view.Checkpoint
+		if _, err := client.CompareWithMonitor(ctx, p.monitor, p.id, verifier, cp, func(n int64) (tlog.TreeProof, error) {
+			return p.c.ProveTree(ctx, p.id, cp, n)
+		}); err != nil {
+			return nil, withHint(fmt.Errorf("refusing the server's board: it and the monitor %s's are not one history: %w", p.monitor.Base, err), "the server shows you, or the monitor, a forked board; tell the administrator, the other trustees and the monitor's organisation, and do not go on")
+		}
 	}
 	st.Checkpoint = string(view.Checkpoint.Note)
 	data, err := json.Marshal(st)

@@ -26,6 +26,7 @@ import (
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
+	"github.com/koe-vote/koe/internal/monitor"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
@@ -338,5 +339,37 @@ func TestTrusteeRefusesForkedBoard(t *testing.T) {
 	code, stdout, stderr = shown.decrypt(se, 1, "--checkpoint", se.opened)
 	if code != 0 {
 		t.Fatalf("with its own board's checkpoint at the opening: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestTrusteeComparesWithMonitor: a trustee given --monitor refuses to
+// decrypt when the board the server shows is not of one history with the
+// monitor's (the operator's other server process, same board key), and
+// decrypts when the monitor follows the same board (SPEC.md §13.9).
+func TestTrusteeComparesWithMonitor(t *testing.T) {
+	ctx := context.Background()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	shown, public := newOperator(t, key), newOperator(t, key)
+	const id = "monitored-trustee"
+	se := shown.tallied(t, id, 3, []string{"no", "yes", "yes"})
+	public.tallied(t, id, 3, []string{"yes", "yes", "yes"})
+	mirror := func(o *operator) string {
+		mon, err := monitor.Open(ctx, monitor.Config{Server: o.real, Election: id, Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		must(t, err)
+		must(t, mon.Poll(ctx))
+		ts := httptest.NewServer(mon.Handler())
+		t.Cleanup(ts.Close)
+		return ts.URL
+	}
+	code, stdout, stderr := shown.decrypt(se, 1, "--monitor", mirror(public))
+	if code == 0 || shown.sharesPosted() != 0 {
+		t.Fatalf("trustee 1 decrypted a board the monitor holds another history of:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "are not one history") || !strings.Contains(stderr, "fork:") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	code, stdout, stderr = shown.decrypt(se, 1, "--monitor", mirror(shown))
+	if code != 0 {
+		t.Fatalf("with a monitor of the same board: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
@@ -19,7 +24,7 @@ import (
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] [--receipt FILE]… (RECORD | RECORD.tar.gz | --server URL --election ID)", stderr)
+	fs := newFlags("koe verify", "koe verify [--unbatched] [--workers N] [--receipt FILE]… [--monitor URL]… (RECORD | RECORD.tar.gz | --server URL --election ID)", stderr)
 	unbatched := fs.Bool("unbatched", false, "check every proof equation on its own instead of in batches")
 	workers := fs.Int("workers", 0, "parallel workers (default: every core)")
 	quiet := fs.Bool("q", false, "print only failures and the verdict")
@@ -28,6 +33,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	keep := fs.String("o", "", "with --server or an archive: keep the unpacked record in this directory")
 	var receipts multiFlag
 	fs.Var(&receipts, "receipt", "a saved ballot receipt to check against the record's final board (repeatable)")
+	var monitors multiFlag
+	fs.Var(&monitors, "monitor", "a monitor's URL (koe monitor --listen): the record's board must be of one history with the monitor's latest checkpoint (repeatable)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -62,7 +69,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := verifyRecord(dir, verify.Options{Workers: *workers, Unbatched: *unbatched}, stdout, stderr, *quiet)
 	receiptsOK := checkReceipts(dir, receipts, stdout)
-	if !rep.OK() || !receiptsOK {
+	monitorsOK := compareMonitors(dir, monitors, stdout)
+	if !rep.OK() || !receiptsOK || !monitorsOK {
 		return &exitError{code: 1}
 	}
 	return nil
@@ -98,6 +106,56 @@ func checkReceipts(dir string, files []string, stdout io.Writer) bool {
 		fmt.Fprintf(stdout, "Every receipt checks: each ballot is on the final board (%d entries), which only grew since the receipt was signed.\n", final.Checkpoint.Size)
 	} else {
 		fmt.Fprintln(stdout, "Receipts FAILED: the board published is not the one a voter was shown (listed with ✗ above).")
+	}
+	return ok
+}
+
+// compareMonitors compares the record's final checkpoint with each
+// monitor's latest (SPEC.md §13.9) and prints one line for each. It
+// reports whether every monitor's is of the record's history.
+func compareMonitors(dir string, urls []string, stdout io.Writer) bool {
+	if len(urls) == 0 {
+		return true
+	}
+	fmt.Fprintf(stdout, "\nComparing the record's board with %d monitors\n", len(urls))
+	keyText, err := record.ReadFile(filepath.Join(dir, filepath.FromSlash(record.BoardKey)))
+	var key note.Verifier
+	if err == nil {
+		key, err = board.ParseVerifierKeyFile(keyText)
+	}
+	var final *verify.FinalBoard
+	var m *ballot.Manifest
+	if err == nil {
+		final, err = verify.LoadFinalBoard(dir, verify.KeyVerifier{Key: key})
+	}
+	if err == nil {
+		var data []byte
+		if data, err = record.ReadFile(filepath.Join(dir, record.Manifest)); err == nil {
+			m, err = ballot.ParseManifest(data)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "  ✗ no monitor can be compared: %v\n", err)
+		return false
+	}
+	ok := true
+	for _, u := range urls {
+		theirs, err := client.CompareWithMonitor(context.Background(), client.New(u, ""), m.ID, key, final.Checkpoint, final.ConsistencyProof)
+		var fork *client.ForkError
+		switch {
+		case errors.As(err, &fork):
+			fmt.Fprintf(stdout, "  ✗ %s: FORK: the monitor holds another history of this board: %v\n", u, err)
+			ok = false
+		case err != nil:
+			fmt.Fprintf(stdout, "  ✗ %s: %v\n", u, err)
+			ok = false
+		case theirs.Size == final.Checkpoint.Size:
+			fmt.Fprintf(stdout, "  ✓ %s holds the same tree of %d entries\n", u, theirs.Size)
+		case theirs.Size < final.Checkpoint.Size:
+			fmt.Fprintf(stdout, "  ✓ %s is at %d entries, a prefix of the record's %d (consistency proof checked)\n", u, theirs.Size, final.Checkpoint.Size)
+		default:
+			fmt.Fprintf(stdout, "  ✓ %s is at %d entries, extending the record's %d (consistency proof checked)\n", u, theirs.Size, final.Checkpoint.Size)
+		}
 	}
 	return ok
 }

@@ -163,3 +163,13 @@ func tilePath(t tlog.Tile) string {
 	}
 	return "tile/" + p
 }
+
+// ParseTilePath parses a tlog-tiles path relative to a log's root,
+// "tile/<L>/<N>[.p/<W>]" or "tile/entries/<N>[.p/<W>]" (SPEC.md §13.5),
+// in its one canonical spelling, as Handler does; a monitor's mirror
+// serves the same paths.
+func ParseTilePath(p string) (tlog.Tile, error) { return parseTilePath(p) }
+
+// TileInTree reports whether every hash or entry of tile t is in a tree
+// of size n, so that t can be served for it.
+func TileInTree(t tlog.Tile, n int64) bool { return tileInTree(t, n) }

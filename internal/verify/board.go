@@ -250,123 +250,153 @@ func compactLines(data []byte) (lines []string, ok bool) {
 // roll, every one by digital ID a distinct value.
 func checkLifecycle(r *Report, entries []board.Entry) bool {
 	const what = "board"
-	phase := 0 // 0 setup, 1 open, 2 closed, 3 tallied, 4 published
-	registrar := -1
-	var electionKey []byte        // the first election-key entry's body
-	roll := map[[32]byte]bool{}   // the roll's commitments
-	issued := map[[32]byte]bool{} // roll commitments named by an issuance
-	digital := map[[32]byte]bool{}
-	if len(entries) == 0 || entries[0].Type != board.TypeManifest {
+	l := newLifecycle()
+	if len(entries) == 0 {
 		r.fail(what, "entry 0 is not the manifest: a board begins with its manifest")
 		return false
 	}
 	for i, en := range entries {
-		bad := func(format string, args ...any) bool {
-			r.fail(what, "entry %d (%s): %s", i, en.Type, fmt.Sprintf(format, args...))
+		if err := l.add(i, en); err != nil {
+			r.fail(what, "%v", err)
 			return false
 		}
-		switch en.Type {
-		case board.TypeManifest: // L1
-			if i != 0 {
-				return bad("the manifest must be the first entry, and the only manifest")
-			}
-		case board.TypeRegistrarKey: // L2
-			switch {
-			case registrar >= 0:
-				return bad("a second registrar key (the first is entry %d)", registrar)
-			case phase != 0 || electionKey != nil:
-				return bad("the registrar key must stand before the election-key and open entries, which commit to it")
-			}
-			registrar = i
-		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond: // L3
-			if phase != 0 {
-				return bad("key ceremony messages come before the election opens")
-			}
-		case board.TypeElectionKey: // L4
-			if phase != 0 {
-				return bad("the election key comes before the election opens")
-			}
-			if electionKey == nil {
-				electionKey = en.Body
-			} else if !bytes.Equal(electionKey, en.Body) {
-				return bad("this election key differs from the one in an earlier election-key entry")
-			}
-		case board.TypeOpen: // L5
-			switch {
-			case phase != 0:
-				return bad("the election opens once")
-			case registrar < 0:
-				return bad("the election opens before the registrar key is on the board")
-			case electionKey == nil:
-				return bad("the election opens before its election key is on the board")
-			}
-			phase = 1
-		case board.TypeRoll: // L6
-			cs, err := board.DecodeRoll(en.Body)
-			if err != nil {
-				return bad("%v", err)
-			}
-			if phase != 0 {
-				return bad("the roll is published before the election opens")
-			}
-			for _, c := range cs {
-				if roll[c] {
-					return bad("roll commitment %x… is listed twice", c[:8])
-				}
-				roll[c] = true
-			}
-		case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled: // L7
-			if phase != 1 {
-				return bad("only while the election is open")
-			}
-			if en.Type != board.TypeCredentialIssued {
-				break
-			}
-			in, err := board.DecodeIssued(en.Body)
-			if err != nil {
-				return bad("%v", err)
-			}
-			switch { // L9
-			case in.DigitalID && digital[in.Value]:
-				return bad("digital-ID registration %x… is recorded twice", in.Value[:8])
-			case in.DigitalID:
-				digital[in.Value] = true
-			case !roll[in.Value]:
-				return bad("a credential was issued to %x…, which is not on the roll published before open", in.Value[:8])
-			case issued[in.Value]:
-				return bad("the voter with roll commitment %x… was issued a second credential", in.Value[:8])
-			default:
-				issued[in.Value] = true
-			}
-		case board.TypeClose: // L5
-			if phase != 1 {
-				return bad("the election closes once, after it opened")
-			}
-			phase = 2
-		case board.TypeTally: // L5
-			if phase != 2 {
-				return bad("the tally follows the close, once")
-			}
-			phase = 3
-		case board.TypeDecryption: // L8
-			if phase != 3 {
-				return bad("decryptions follow the tally and precede the results")
-			}
-		case board.TypeResults: // L5
-			if phase != 3 {
-				return bad("the results follow the tally, once")
-			}
-			phase = 4
-		}
 	}
-	if registrar < 0 { // L2
-		r.fail(what, "no registrar key on the board")
+	if err := l.end(); err != nil {
+		r.fail(what, "%v", err)
 		return false
 	}
-	r.pass(what, "entries follow the election's lifecycle; the registrar key (entry %d) stands before the election key and open", registrar)
-	r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", len(roll), len(issued), len(digital))
-	r.issued, r.issuedRoll, r.issuedDigital = len(issued)+len(digital), len(issued), len(digital)
+	r.pass(what, "entries follow the election's lifecycle; the registrar key (entry %d) stands before the election key and open", l.registrar)
+	r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", len(l.roll), len(l.issued), len(l.digital))
+	r.issued, r.issuedRoll, r.issuedDigital = len(l.issued)+len(l.digital), len(l.issued), len(l.digital)
 	return true
+}
+
+// lifecycle is the state the rules L1–L9 (SPEC.md §13.6 step 4) keep as
+// the entries are read in log order: checkLifecycle feeds it a whole
+// board, a Follower one entry at a time.
+type lifecycle struct {
+	phase       int // 0 setup, 1 open, 2 closed, 3 tallied, 4 published
+	registrar   int // the registrar-key entry's index, -1 before it
+	electionKey []byte
+	roll        map[[32]byte]bool // the roll's commitments
+	issued      map[[32]byte]bool // roll commitments named by an issuance
+	digital     map[[32]byte]bool
+}
+
+func newLifecycle() *lifecycle {
+	return &lifecycle{registrar: -1, roll: map[[32]byte]bool{}, issued: map[[32]byte]bool{}, digital: map[[32]byte]bool{}}
+}
+
+// add checks entry i, the entry after the ones added before.
+func (l *lifecycle) add(i int, en board.Entry) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("entry %d (%s): %s", i, en.Type, fmt.Sprintf(format, args...))
+	}
+	if i == 0 && en.Type != board.TypeManifest {
+		return errors.New("entry 0 is not the manifest: a board begins with its manifest")
+	}
+	switch en.Type {
+	case board.TypeManifest: // L1
+		if i != 0 {
+			return bad("the manifest must be the first entry, and the only manifest")
+		}
+	case board.TypeRegistrarKey: // L2
+		switch {
+		case l.registrar >= 0:
+			return bad("a second registrar key (the first is entry %d)", l.registrar)
+		case l.phase != 0 || l.electionKey != nil:
+			return bad("the registrar key must stand before the election-key and open entries, which commit to it")
+		}
+		l.registrar = i
+	case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond: // L3
+		if l.phase != 0 {
+			return bad("key ceremony messages come before the election opens")
+		}
+	case board.TypeElectionKey: // L4
+		if l.phase != 0 {
+			return bad("the election key comes before the election opens")
+		}
+		if l.electionKey == nil {
+			l.electionKey = en.Body
+		} else if !bytes.Equal(l.electionKey, en.Body) {
+			return bad("this election key differs from the one in an earlier election-key entry")
+		}
+	case board.TypeOpen: // L5
+		switch {
+		case l.phase != 0:
+			return bad("the election opens once")
+		case l.registrar < 0:
+			return bad("the election opens before the registrar key is on the board")
+		case l.electionKey == nil:
+			return bad("the election opens before its election key is on the board")
+		}
+		l.phase = 1
+	case board.TypeRoll: // L6
+		cs, err := board.DecodeRoll(en.Body)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if l.phase != 0 {
+			return bad("the roll is published before the election opens")
+		}
+		for _, c := range cs {
+			if l.roll[c] {
+				return bad("roll commitment %x… is listed twice", c[:8])
+			}
+			l.roll[c] = true
+		}
+	case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled: // L7
+		if l.phase != 1 {
+			return bad("only while the election is open")
+		}
+		if en.Type != board.TypeCredentialIssued {
+			break
+		}
+		in, err := board.DecodeIssued(en.Body)
+		if err != nil {
+			return bad("%v", err)
+		}
+		switch { // L9
+		case in.DigitalID && l.digital[in.Value]:
+			return bad("digital-ID registration %x… is recorded twice", in.Value[:8])
+		case in.DigitalID:
+			l.digital[in.Value] = true
+		case !l.roll[in.Value]:
+			return bad("a credential was issued to %x…, which is not on the roll published before open", in.Value[:8])
+		case l.issued[in.Value]:
+			return bad("the voter with roll commitment %x… was issued a second credential", in.Value[:8])
+		default:
+			l.issued[in.Value] = true
+		}
+	case board.TypeClose: // L5
+		if l.phase != 1 {
+			return bad("the election closes once, after it opened")
+		}
+		l.phase = 2
+	case board.TypeTally: // L5
+		if l.phase != 2 {
+			return bad("the tally follows the close, once")
+		}
+		l.phase = 3
+	case board.TypeDecryption: // L8
+		if l.phase != 3 {
+			return bad("decryptions follow the tally and precede the results")
+		}
+	case board.TypeResults: // L5
+		if l.phase != 3 {
+			return bad("the results follow the tally, once")
+		}
+		l.phase = 4
+	}
+	return nil
+}
+
+// end checks what a whole board needs once all its entries are added.
+func (l *lifecycle) end() error {
+	if l.registrar < 0 { // L2
+		return errors.New("no registrar key on the board")
+	}
+	return nil
 }
 
 // registrarKey returns the key of the board's one registrar-key entry,
@@ -498,21 +528,12 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 	wg.Wait()
 	// The counter rule, in board order over the valid envelopes: a
 	// credential's first has counter 1, each later one the last plus one.
-	last := map[[32]byte]uint64{}
+	last := counters{}
 	for _, it := range items {
-		key := validKey[it.pos]
-		if key == nil {
-			continue
-		}
-		prev, seen := last[*key]
-		next := store.NextCounter(prev, seen)
-		switch err := store.CheckCounter(prev, seen, it.env.Counter); {
-		case errors.Is(err, store.ErrReplay):
-			failures = append(failures, fmt.Sprintf("entry %d: counter %d repeats or goes below the credential's last, %d; its next counter is %d", it.index, it.env.Counter, prev, next))
-		case err != nil:
-			failures = append(failures, fmt.Sprintf("entry %d: counter %d skips: the credential's next counter is %d", it.index, it.env.Counter, next))
-		default:
-			last[*key] = it.env.Counter
+		if key := validKey[it.pos]; key != nil {
+			if err := last.add(it.index, *key, it.env.Counter); err != nil {
+				failures = append(failures, err.Error())
+			}
 		}
 	}
 	if len(failures) > 0 {
@@ -530,4 +551,24 @@ func checkEnvelopes(r *Report, entries []board.Entry, e *ballot.Election, reg *c
 		return
 	}
 	r.pass("board", "%d cast envelopes: every credential is the registrar's, every signature and proof valid; %d credentials voted", len(items), len(keys))
+}
+
+// counters applies the counter rule (SPEC.md §15.4 rule 1) along the
+// board: each credential key's last counter among its valid envelopes.
+type counters map[[32]byte]uint64
+
+// add checks that the valid envelope at board entry index, of credential
+// key, has the counter after the key's last, and records it; an envelope
+// that fails takes no counter.
+func (c counters) add(index int, key [32]byte, counter uint64) error {
+	prev, seen := c[key]
+	next := store.NextCounter(prev, seen)
+	switch err := store.CheckCounter(prev, seen, counter); {
+	case errors.Is(err, store.ErrReplay):
+		return fmt.Errorf("entry %d: counter %d repeats or goes below the credential's last, %d; its next counter is %d", index, counter, prev, next)
+	case err != nil:
+		return fmt.Errorf("entry %d: counter %d skips: the credential's next counter is %d", index, counter, next)
+	}
+	c[key] = counter
+	return nil
 }
