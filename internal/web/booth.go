@@ -54,6 +54,9 @@ type boothConfig struct {
 	ReceiptPage  string            `json:"receiptPage"`
 	QR           string            `json:"qr"`
 	Messages     map[string]string `json:"messages"`
+	// Closed: the election is closed (or later); the script checks the
+	// receipts this device kept against the final cosigned board.
+	Closed bool `json:"closed,omitempty"`
 }
 
 func (s *Site) booth(r *request) (string, any, error) {
@@ -66,10 +69,11 @@ func (s *Site) booth(r *request) (string, any, error) {
 	if _, err := fs.Stat(s.assets, boothScript); err == nil {
 		d.Script, d.ScriptPath = true, "/static/"+boothScript
 	}
-	if ev.Info.State != api.StateOpen || ev.Info.Params == nil {
+	closed := ev.Info.State != api.StateOpen && ev.Info.State != api.StateSetup
+	if !closed && ev.Info.State != api.StateOpen || ev.Info.Params == nil {
 		return "booth", d, nil
 	}
-	cfg := boothConfig{
+	cfg := boothConfig{Closed: closed,
 		Election: id, Lang: r.lang, API: api.ElectionPath(id, ""),
 		Context: ev.Info.Params.Context, JointKey: ev.Info.Params.JointKey,
 		RegistrarKey: ev.Info.RegistrarKey, BoardKey: ev.Info.BoardKey, DigitalID: ev.Info.DigitalID != nil,
