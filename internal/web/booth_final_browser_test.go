@@ -215,6 +215,17 @@ func TestBoothFinalReceipt(t *testing.T) {
 		}
 		auditPage(t, ctx, axe, 1280, "final receipt check, en")
 	})
+	t.Run("receipt-check-page", func(t *testing.T) {
+		// The receipt check reached with the tracking code checks the
+		// device's receipts the same way.
+		do(t, chromedp.EmulateViewport(360, 780), chromedp.Navigate(ts.URL+"/elections/"+id+"/receipt?lang=ja&code="+tracking),
+			chromedp.WaitVisible(chromedp.CSS("#final-result")))
+		got := text(t, "#final-result")
+		if !hasSelector(t, ctx, "#final-result.ok-box") || !strings.Contains(got, "加賀市・北陸大学・北國新聞社の3者が確認しました。") {
+			t.Fatalf("the receipt page's final check says %q", got)
+		}
+		auditPage(t, ctx, axe, 360, "receipt page, final check")
+	})
 	t.Run("bad-proof-warns", func(t *testing.T) {
 		tamper.Store(true)
 		defer tamper.Store(false)
