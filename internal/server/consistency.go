@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 
@@ -23,15 +24,9 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	fromText, toText := q.Get("from"), q.Get("to")
-	if len(q["from"]) != 1 || len(q["to"]) != 1 || !treeSizeParam.MatchString(fromText) || !treeSizeParam.MatchString(toText) {
-		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "from and to are tree sizes, whole numbers written in decimal without a sign or leading zeros, each given once")
-	}
-	from, _ := strconv.ParseInt(fromText, 10, 64)
-	to, _ := strconv.ParseInt(toText, 10, 64)
-	if from > to {
-		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "from (%d) is larger than to (%d): a board only grows", from, to)
+	from, to, err := parseTreeSizes(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	size, err := s.cfg.Store.TreeSize(r.Context(), el.id)
 	if err != nil {
@@ -52,4 +47,19 @@ func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// parseTreeSizes reads the from and to of a consistency query: each given
+// exactly once, decimal without sign or leading zeros, from ≤ to.
+func parseTreeSizes(q url.Values) (from, to int64, err error) {
+	fromText, toText := q.Get("from"), q.Get("to")
+	if len(q["from"]) != 1 || len(q["to"]) != 1 || !treeSizeParam.MatchString(fromText) || !treeSizeParam.MatchString(toText) {
+		return 0, 0, httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "from and to are tree sizes, whole numbers written in decimal without a sign or leading zeros, each given once")
+	}
+	from, _ = strconv.ParseInt(fromText, 10, 64)
+	to, _ = strconv.ParseInt(toText, 10, 64)
+	if from > to {
+		return 0, 0, httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "from (%d) is larger than to (%d): a board only grows", from, to)
+	}
+	return from, to, nil
 }
