@@ -192,6 +192,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/elections/{id}/manifest", s.getManifest)
 	route("GET /api/v1/board-key/{id}", s.getBoardKey)
 	route("GET /api/v1/elections/{id}/cosigned-checkpoint", s.getCosigned)
+	route("GET /api/v1/elections/{id}/consistency", s.getConsistency)
 	route("GET /api/v1/elections/{id}/ceremony", s.getCeremony)
 	route("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, api.CodeNoTally, "the election has no tally yet"))
 	route("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, api.CodeNoResults, "the results are not published yet"))

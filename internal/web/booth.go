@@ -54,6 +54,9 @@ type boothConfig struct {
 	ReceiptPage  string            `json:"receiptPage"`
 	QR           string            `json:"qr"`
 	Messages     map[string]string `json:"messages"`
+	// Closed: the election is closed (or later); the script checks the
+	// receipts this device kept against the final cosigned board.
+	Closed bool `json:"closed,omitempty"`
 }
 
 func (s *Site) booth(r *request) (string, any, error) {
@@ -66,10 +69,21 @@ func (s *Site) booth(r *request) (string, any, error) {
 	if _, err := fs.Stat(s.assets, boothScript); err == nil {
 		d.Script, d.ScriptPath = true, "/static/"+boothScript
 	}
-	if ev.Info.State != api.StateOpen || ev.Info.Params == nil {
+	if ev.Info.State == api.StateSetup || ev.Info.Params == nil {
 		return "booth", d, nil
 	}
-	cfg := boothConfig{
+	if d.Config, err = s.boothConfigJS(r, ev, ev.Info.State != api.StateOpen); err != nil {
+		return "", nil, err
+	}
+	return "booth", d, nil
+}
+
+// boothConfigJS is the booth script's settings for an election that is
+// open or, with closed, closed or later (then the script checks the
+// device's receipts against the final board, final.js).
+func (s *Site) boothConfigJS(r *request, ev *electionView, closed bool) (template.JS, error) {
+	id := ev.Info.ID
+	cfg := boothConfig{Closed: closed,
 		Election: id, Lang: r.lang, API: api.ElectionPath(id, ""),
 		Context: ev.Info.Params.Context, JointKey: ev.Info.Params.JointKey,
 		RegistrarKey: ev.Info.RegistrarKey, BoardKey: ev.Info.BoardKey, DigitalID: ev.Info.DigitalID != nil,
@@ -84,22 +98,23 @@ func (s *Site) booth(r *request) (string, any, error) {
 	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	// json.Marshal escapes <, > and &, so the text cannot end the script
 	// element it is put in.
-	d.Config = template.JS(js)
-	return "booth", d, nil
+	return template.JS(js), nil
 }
 
 // --- Checking a receipt.
 
 type receiptData struct {
 	*electionView
-	Code    string
-	Lookup  *lookup
-	File    *fileCheck
-	Command string
+	Config     template.JS // the booth script's settings after the close (final.js), else empty
+	ScriptPath string
+	Code       string
+	Lookup     *lookup
+	File       *fileCheck
+	Command    string
 }
 
 // fileCheck is the result of checking a receipt file the voter kept.
@@ -119,6 +134,13 @@ func (s *Site) receipt(r *request) (string, any, error) {
 		return "", nil, err
 	}
 	d := &receiptData{electionView: ev, Command: verifyCommand(r.Request, ev.Info.ID)}
+	if _, err := fs.Stat(s.assets, boothScript); err == nil && ev.Info.Params != nil &&
+		ev.Info.State != api.StateOpen && ev.Info.State != api.StateSetup {
+		d.ScriptPath = "/static/" + boothScript
+		if d.Config, err = s.boothConfigJS(r, ev, true); err != nil {
+			return "", nil, err
+		}
+	}
 	if r.Method == http.MethodPost {
 		d.File, err = s.checkReceiptFile(r, ev.Info)
 		if err != nil {

@@ -99,8 +99,15 @@ func TestBoothPageStates(t *testing.T) {
 	f := getFixture(t)
 	for _, id := range []string{f.survey, f.setup} {
 		resp, page := get(t, f.url+"/elections/"+id+"/vote", "ja")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="booth-closed"`) || strings.Contains(page, `id="booth-config"`) {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="booth-closed"`) || strings.Contains(page, `id="step-register"`) {
 			t.Errorf("%s: %s, a booth for an election that is not open", id, resp.Status)
+		}
+		// After the close the page checks the device's receipts against
+		// the final board (SPEC.md §13.8): its script runs in that mode
+		// only; before the open there is nothing to check.
+		closed := id == f.survey
+		if strings.Contains(page, `"closed":true`) != closed || strings.Contains(page, `id="final"`) != closed {
+			t.Errorf("%s: the final receipt check is offered = %v, want %v", id, !closed, closed)
 		}
 	}
 	resp, _ := get(t, f.url+"/elections/no-such/vote", "")

@@ -66,6 +66,12 @@ func (p *Policy) Verify(signed []byte) (*board.Checkpoint, []*Key, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if cp.Origin != p.Board.Name() {
+		return nil, nil, fmt.Errorf("witness: checkpoint origin %q is not the board key's name %q", cp.Origin, p.Board.Name())
+	}
+	if err := p.checkEveryLine(signed); err != nil {
+		return nil, nil, err
+	}
 	cosigners, err := p.cosigners(signed)
 	if err != nil {
 		return nil, nil, err
@@ -74,6 +80,38 @@ func (p *Policy) Verify(signed []byte) (*board.Checkpoint, []*Key, error) {
 		return cp, cosigners, fmt.Errorf("%w: %d of the %d needed (%s)", ErrQuorum, len(cosigners), p.Quorum, names(cosigners))
 	}
 	return cp, cosigners, nil
+}
+
+// checkEveryLine verifies every signature line in the name and key ID of
+// the board or of a listed witness, repeated ones included (note.Open
+// verifies only the first line of each key and drops the others unread,
+// but SPEC.md §13.7 makes any invalid line of a listed key fail).
+func (p *Policy) checkEveryLine(signed []byte) error {
+	text, lines, err := splitNote(signed)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		name, b64, ok := strings.Cut(strings.TrimPrefix(string(l), sigPrefix), " ")
+		sig, err := decodeSig(b64)
+		if !ok || err != nil || len(sig) < 4 {
+			return errors.New("witness: malformed signature line")
+		}
+		id := uint32(sig[0])<<24 | uint32(sig[1])<<16 | uint32(sig[2])<<8 | uint32(sig[3])
+		var v note.Verifier
+		if name == p.Board.Name() && id == p.Board.KeyHash() {
+			v = p.Board
+		}
+		for _, w := range p.Witnesses {
+			if name == w.name && id == w.hash {
+				v = w
+			}
+		}
+		if v != nil && !v.Verify(text, sig[4:]) {
+			return fmt.Errorf("witness: a signature line of %s does not verify", name)
+		}
+	}
+	return nil
 }
 
 // cosigners returns the listed witnesses whose valid cosignature the note

@@ -9,6 +9,7 @@
 // without cookies (credentials: 'omit'), so that nothing but the network
 // address could link a registration to a ballot; see SPEC.md §15.
 import * as koe from './koe.js';
+import { finalCheck } from './final.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +25,10 @@ function main() {
   const node = $('booth-config');
   if (!node) return;
   const cfg = JSON.parse(node.textContent);
+  if (cfg.closed) {
+    finalCheck(cfg); // after the close: this device's receipts against the final board (final.js)
+    return;
+  }
   const booth = new Booth(cfg);
   booth.start().catch((e) => booth.fail(e));
 }

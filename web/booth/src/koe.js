@@ -1575,7 +1575,8 @@ export function cosigners(signed, manifestBoard) {
       const m = /^\u2014 (\S+) (\S+)$/.exec(line);
       if (!m || m[1] !== k.name) continue;
       const sig = base64Decode(m[2]);
-      if (sig.length !== 76 || !bytesEqual(sig.subarray(0, 4), k.keyHash)) continue;
+      if (sig.length < 4 || !bytesEqual(sig.subarray(0, 4), k.keyHash)) continue;
+      if (sig.length !== 76) throw new Error(`checkpoint: ${k.name}'s cosignature is not 76 bytes`);
       let t = 0n;
       for (const b of sig.subarray(4, 12)) t = (t << 8n) | BigInt(b);
       if (t >= 1n << 63n) throw new Error(`checkpoint: ${k.name}'s cosignature has a bad time`);
