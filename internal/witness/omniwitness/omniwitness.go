@@ -4,7 +4,7 @@
 // --witnesses N`: it builds the command from this source tree's
 // tools/omniwitness module and starts instances with fresh keys, each
 // witnessing the board origins it is given. Nothing here implements a
-// witness. (internal/witness/witnesstest does the same for tests.)
+// witness. (internal/witness/witnesstest wraps it for tests.)
 package omniwitness
 
 import (
@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -92,7 +93,10 @@ type Witness struct {
 	Key  *witness.Key // its cosignature/v1 verifier key
 	URL  string       // its submission prefix, http://127.0.0.1:PORT
 
+	bin  string
 	dir  string
+	addr string
+	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -125,15 +129,13 @@ func Start(bin, dir, name string, logs ...Log) (*Witness, error) {
 	if err := os.WriteFile(filepath.Join(dir, "logs.yaml"), []byte(y.String()), 0o644); err != nil {
 		return nil, err
 	}
-	w := &Witness{Name: name, Key: key, dir: dir}
+	w := &Witness{Name: name, Key: key, bin: bin, dir: dir}
 	for try := 0; ; try++ {
-		addr, err := freeAddr()
-		if err != nil {
+		if w.addr, err = freeAddr(); err != nil {
 			return nil, err
 		}
-		w.URL = "http://" + addr
-		err = w.start(bin, addr)
-		if err == nil {
+		w.URL = "http://" + w.addr
+		if err = w.start(); err == nil {
 			return w, nil
 		}
 		if try == 4 {
@@ -151,12 +153,15 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func (w *Witness) start(bin, addr string) error {
+// start runs the process and waits until it accepts connections.
+func (w *Witness) start() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	logf, err := os.OpenFile(filepath.Join(w.dir, "log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "--listen", addr, "--metrics_listen", "",
+	cmd := exec.Command(w.bin, "--listen", w.addr, "--metrics_listen", "",
 		"--private_key_path", filepath.Join(w.dir, "key"), "--db_file", filepath.Join(w.dir, "witness.db"),
 		"--additional_logs", filepath.Join(w.dir, "logs.yaml"), "--logtostderr")
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -168,7 +173,7 @@ func (w *Witness) start(bin, addr string) error {
 	go func() { cmd.Wait(); logf.Close(); close(done) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", w.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			w.cmd, w.done = cmd, done
@@ -187,14 +192,25 @@ func (w *Witness) start(bin, addr string) error {
 	}
 }
 
-// Stop ends the witness.
+// Stop ends the witness (its key and database stay for Restart).
 func (w *Witness) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.cmd == nil {
 		return
 	}
 	w.cmd.Process.Kill()
 	<-w.done
 	w.cmd = nil
+}
+
+// Restart starts a stopped witness again on the same address, with the
+// same key and database: it remembers what it cosigned.
+func (w *Witness) Restart() error {
+	if err := w.start(); err != nil {
+		return fmt.Errorf("omniwitness %s: restart: %v", w.Name, err)
+	}
+	return nil
 }
 
 // Log returns what the witness printed.
