@@ -255,7 +255,8 @@ func (m *Manifest) Answers(pt Plaintext) Answers {
 			}
 			// A checked plaintext always decodes; an unchecked one that
 			// does not is left out rather than shown wrongly.
-			if text, err := textenc.DecodePayload(payload, q.MaxLength); err == nil {
+			// An empty answer is an absent one (SPEC §8.1).
+			if text, err := textenc.DecodePayload(payload, q.MaxLength); err == nil && text != "" {
 				a[q.ID] = text
 			}
 		case KindRank:
