@@ -59,7 +59,7 @@ func answersFrom(jsonText string, pairs []string, m *ballot.Manifest) (ballot.An
 			return nil, fmt.Errorf("--answer %q: no question %q in the manifest", p, id)
 		}
 		switch q.Kind {
-		case ballot.KindMultiple:
+		case ballot.KindMultiple, ballot.KindRank: // rank: the option ids in rank order
 			var list []any
 			for _, s := range strings.Split(v, ",") {
 				if s != "" {

@@ -15,7 +15,7 @@ import (
 )
 
 func FuzzParseManifest(f *testing.F) {
-	for _, name := range []string{"referendum", "survey", "budget"} {
+	for _, name := range []string{"referendum", "survey", "budget", "city-survey"} {
 		data, err := os.ReadFile("../../examples/" + name + ".json")
 		if err != nil {
 			f.Fatal(err)

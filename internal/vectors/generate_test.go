@@ -18,6 +18,7 @@ import (
 	"github.com/koe-vote/koe/internal/demo"
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/textenc"
 	"github.com/koe-vote/koe/internal/zkp"
 )
 
@@ -420,6 +421,8 @@ func genBallots(t *testing.T) *ballotFile {
 		{"referendum yes", "referendum", `{"plan":"yes"}`},
 		{"referendum no", "referendum", `{"plan":"no"}`},
 		{"survey", "survey", `{"age":"40s","fields":["disaster","childcare"],"science-city":4,"internet-voting":"rather-for"}`},
+		{"city survey with a comment and a ranking", "city-survey", `{"age":"30s","science-city":2,"priorities":["school-route","shelters","bike-lanes"],"opinion":"駅前の自転車置き場を増やしてほしいです。\n研究所の一般公開日をもっと知らせてください。"}`},
+		{"city survey, no comment, one ranked", "city-survey", `{"science-city":5,"priorities":["library-hours"]}`},
 	}
 	var first ballotVector
 	var firstE *ballot.Election
@@ -460,6 +463,29 @@ func genBallots(t *testing.T) *ballotFile {
 			first, firstE = v, e
 		}
 	}
+	// Cortier–Smyth: the comment of the first city ballot copied into the
+	// second, proofs and all; the proofs are bound to the first's binding.
+	city1, city2 := f.Vectors[3], f.Vectors[4]
+	c1, c2 := unhexT(city1.Ballot), unhexT(city2.Ballot)
+	commentAt := len(c1) - textenc.WidthOf(400)*(elgamal.CiphertextSize+zkp.SchnorrSize)
+	copied := append(bytes.Clone(c2[:commentAt]), c1[commentAt:]...)
+	cv := city2
+	cc := ballot.TrackingCode(copied)
+	cv.Name, cv.Reason, cv.Valid, cv.Ballot = "comment copied from another ballot", "the components' proofs of knowledge are bound to the other ballot's binding (Cortier–Smyth replay)", false, hx(copied)
+	cv.Secret, cv.Answers, cv.Plaintext, cv.Seed = "", nil, nil, ""
+	cv.Tracking, cv.TrackingText = hx(cc[:]), ballot.FormatTrackingCode(cc)
+	f.Vectors = append(f.Vectors, cv)
+	// A rank component's ciphertext replaced, keeping its proof.
+	rankAt := ballot.HeaderSize + 7*(elgamal.CiphertextSize+zkp.RangeSize(0, 1)) + zkp.RangeSize(0, 1) + elgamal.CiphertextSize + zkp.RangeSize(0, 4)
+	other := elgamal.Encrypt(group.BaseMul(secrets(seedPrefix+"ballot/key", 1)[0]), 1, secrets(seedPrefix+"ballot/rank", 1)[0])
+	rv := city2
+	rb := replace(c2, rankAt, other.Bytes())
+	rc := ballot.TrackingCode(rb)
+	rv.Name, rv.Reason, rv.Valid, rv.Ballot = "rank component re-encrypted", "the first rank component's proof of knowledge is for another A", false, hx(rb)
+	rv.Secret, rv.Answers, rv.Plaintext, rv.Seed = "", nil, nil, ""
+	rv.Tracking, rv.TrackingText = hx(rc[:]), ballot.FormatTrackingCode(rc)
+	f.Vectors = append(f.Vectors, rv)
+
 	raw := unhexT(first.Ballot)
 	bad := func(name, reason string, b []byte) {
 		v := first

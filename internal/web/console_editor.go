@@ -288,7 +288,13 @@ func fromManifest(m *ballot.Manifest, loc *time.Location) *draft {
 			break
 		}
 		q := &draftQuestion{ID: mq.ID, Kind: mq.Kind, LabelJa: mq.Label.Ja, LabelEn: mq.Label.En, Optional: mq.Optional}
-		if mq.Kind != ballot.KindSingle {
+		switch mq.Kind {
+		case ballot.KindSingle:
+		case ballot.KindText:
+			q.Max = strconv.Itoa(mq.MaxLength)
+		case ballot.KindRank:
+			q.Min, q.Max = strconv.Itoa(mq.Min), strconv.Itoa(mq.RankMax())
+		default:
 			q.Min, q.Max = strconv.Itoa(mq.Min), strconv.Itoa(mq.Max)
 		}
 		if mq.MinLabel != nil {
@@ -356,6 +362,17 @@ func fillIDs(d *draft) {
 			}
 			if q.Max == "" || q.Max == "0" {
 				q.Max = "5"
+			}
+		case ballot.KindRank:
+			if q.Min == "" {
+				q.Min = "1"
+			}
+			if q.Max == "" || q.Max == "0" {
+				q.Max = strconv.Itoa(max(len(q.Options), 2))
+			}
+		case ballot.KindText: // Max holds maxLength
+			if q.Max == "" || q.Max == "0" {
+				q.Max = "400"
 			}
 		}
 		opts := map[string]bool{}
@@ -459,7 +476,7 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 		qids[dq.ID] = true
 		q.Label = *text(p+"label", dq.LabelJa, dq.LabelEn, true)
 		switch dq.Kind {
-		case ballot.KindSingle, ballot.KindMultiple:
+		case ballot.KindSingle, ballot.KindMultiple, ballot.KindRank:
 			if len(dq.Options) == 0 {
 				e(p+"options", "console.e.nooptions")
 			}
@@ -481,6 +498,18 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 				break
 			}
 			q.Min, q.Max = num(p+"min", dq.Min), num(p+"max", dq.Max)
+			if dq.Kind == ballot.KindRank {
+				if len(q.Options) == 1 {
+					e(p+"options", "console.e.rank.options")
+				}
+				if _, bad := d.Errors[p+"min"]; !bad && (q.Min < 0 || q.Min > q.Max) {
+					e(p+"min", "console.e.multiple.min")
+				}
+				if _, bad := d.Errors[p+"max"]; !bad && (q.Max < 1 || q.Max > len(q.Options)) {
+					e(p+"max", "console.e.multiple.max", len(q.Options))
+				}
+				break
+			}
 			if _, bad := d.Errors[p+"min"]; !bad && (q.Min < 0 || q.Min > q.Max) {
 				e(p+"min", "console.e.multiple.min")
 			}
@@ -497,6 +526,11 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 			}
 			q.MinLabel = text(p+"minlabel", dq.MinLabelJa, dq.MinLabelEn, false)
 			q.MaxLabel = text(p+"maxlabel", dq.MaxLabelJa, dq.MaxLabelEn, false)
+		case ballot.KindText:
+			q.MaxLength, q.Optional = num(p+"max", dq.Max), dq.Optional
+			if _, bad := d.Errors[p+"max"]; !bad && (q.MaxLength < 1 || q.MaxLength > ballot.MaxTextLength) {
+				e(p+"max", "console.e.text.max", ballot.MaxTextLength)
+			}
 		default:
 			e(p+"kind", "console.e.kind")
 		}

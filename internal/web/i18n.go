@@ -568,6 +568,16 @@ func (v *view) Rule(q ballot.Question) string {
 		return v.T("form.rule.multiple", q.Min, q.Max)
 	case ballot.KindRating:
 		return v.T("form.rule.rating", q.Min, q.Max)
+	case ballot.KindText:
+		if q.Optional {
+			return v.T("form.rule.text.optional", q.MaxLength)
+		}
+		return v.T("form.rule.text", q.MaxLength)
+	case ballot.KindRank:
+		if q.Min == 0 {
+			return v.T("form.rule.rank.upto", q.RankMax())
+		}
+		return v.T("form.rule.rank", q.Min, q.RankMax())
 	}
 	return ""
 }

@@ -10,6 +10,7 @@
 // address could link a registration to a ballot; see SPEC.md §15.
 import * as koe from './koe.js';
 import { finalCheck } from './final.js';
+import { wireTextCounters, readMixed, describeMixed } from './mixedform.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -75,6 +76,7 @@ class Booth {
     try {
       const registrar = await koe.importRegistrarKey(this.cfg.registrarKey);
       this.el = koe.election(new Uint8Array(await manifest.arrayBuffer()), this.cfg.jointKey, registrar.keyId);
+      wireTextCounters(document);
     } catch (e) {
       throw new BoothError('err.config', e.message);
     }
@@ -350,6 +352,12 @@ class Booth {
         case 'rating':
           if (checked.length) a[id] = Number(checked[0]);
           break;
+        case 'text':
+        case 'rank': {
+          const v = readMixed(fs);
+          if (v !== undefined) a[id] = v;
+          break;
+        }
       }
     }
     return a;
@@ -392,6 +400,8 @@ class Booth {
       const v = answers[q.id];
       if (q.kind === 'rating') {
         dd.textContent = v === undefined ? this.t('blank') : String(v);
+      } else if (q.kind === 'text' || q.kind === 'rank') {
+        describeMixed(dd, q, v, label, this.t(q.kind === 'text' ? 'blank' : 'none'));
       } else {
         const ids = v === null || v === undefined ? [] : Array.isArray(v) ? v : [v];
         const names = ids.map((id) => label(q.options.find((o) => o.id === id).label));

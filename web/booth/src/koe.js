@@ -23,6 +23,7 @@ import { ristretto255, ed25519 } from '@noble/curves/ed25519.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { shake256 } from '@noble/hashes/sha3.js';
 import { RSABSSA } from '@cloudflare/blindrsa-ts';
+import * as mixed from './mixed.js';
 
 const Point = ristretto255.Point;
 
@@ -757,7 +758,7 @@ export function parseManifest(manifestBytes) {
   m.questions.forEach((q, qi) => {
     const what = `question ${qi + 1}`;
     if (typeof q !== 'object' || q === null || Array.isArray(q)) bad(`${what} is not an object`);
-    fields(q, ['id', 'kind', 'label'], ['options', 'min', 'max', 'optional', 'minLabel', 'maxLabel'], what);
+    fields(q, ['id', 'kind', 'label'], ['options', 'min', 'max', 'optional', 'minLabel', 'maxLabel', 'maxLength'], what);
     if (typeof q.id !== 'string' || !ID_RE.test(q.id)) bad(`${what}: bad id`);
     if (ids.has(q.id)) bad(`${what}: duplicate id "${q.id}"`);
     ids.add(q.id);
@@ -767,7 +768,9 @@ export function parseManifest(manifestBytes) {
     if (typeof optional !== 'boolean') bad(`${what}: optional is not a boolean`);
     const options = q.options ?? [];
     if (!Array.isArray(options)) bad(`${what}: options is not a list`);
-    if (q.kind === 'single' || q.kind === 'multiple') {
+    const maxLength = int(q.maxLength, `${what} maxLength`);
+    if (q.kind !== 'text' && maxLength !== 0) bad(`${what}: maxLength only for text questions`);
+    if (q.kind === 'single' || q.kind === 'multiple' || q.kind === 'rank') {
       if (options.length < 1 || options.length > 64) bad(`${what}: needs 1 to 64 options`);
       const oids = new Set();
       options.forEach((o, oi) => {
@@ -779,6 +782,11 @@ export function parseManifest(manifestBytes) {
         text(o.description, `${what} option ${oi + 1} description`, true);
       });
       if (q.minLabel != null || q.maxLabel != null) bad(`${what}: minLabel/maxLabel only for ratings`);
+      if (q.kind === 'rank') {
+        if (options.length < 2) bad(`${what}: a rank question needs 2 to 64 options`);
+        const k = max === 0 ? options.length : max;
+        if (optional || min < 0 || max < 0 || min > k || k > options.length) bad(`${what}: bad min/max`);
+      }
       if (q.kind === 'single' && (min !== 0 || max !== 0)) bad(`${what}: min/max not allowed`);
       if (q.kind === 'multiple' && (optional || min < 0 || min > max || max < 1 || max > options.length)) {
         bad(`${what}: bad min/max`);
@@ -790,6 +798,12 @@ export function parseManifest(manifestBytes) {
       text(q.minLabel, `${what} minLabel`, true);
       text(q.maxLabel, `${what} maxLabel`, true);
       selections += 1;
+    } else if (q.kind === 'text') {
+      if (options.length !== 0 || q.options !== undefined || min !== 0 || max !== 0 || q.minLabel != null || q.maxLabel != null) {
+        bad(`${what}: bad min/max: a text question has maxLength and optional only`);
+      }
+      if (maxLength < 1 || maxLength > mixed.MAX_TEXT_LENGTH) bad(`${what}: maxLength out of range (1..${mixed.MAX_TEXT_LENGTH})`);
+      selections += mixed.textWidth(maxLength);
     } else {
       bad(`${what}: kind "${q.kind}" is not allowed in koe/v2`);
     }
@@ -858,6 +872,10 @@ export function ballotStyle(manifest) {
         return { selections: q.options.length, max: 1, hasTotal: true, lo: q.min ?? 0, hi: q.max };
       case 'rating':
         return { selections: 1, max: q.max - (q.min ?? 0), hasTotal: false, lo: 0, hi: 0 };
+      case 'text':
+        return { selections: mixed.textWidth(q.maxLength), max: 0, hasTotal: false, lo: 0, hi: 0, mixed: true, question: q };
+      case 'rank':
+        return { selections: q.options.length, max: mixed.rankMax(q), hasTotal: false, lo: 0, hi: 0, mixed: true, question: q };
       default:
         throw new Error(`question kind ${q.kind} has no ballot style`);
     }
@@ -868,6 +886,10 @@ export function ballotStyle(manifest) {
 export function ballotSize(style) {
   let size = 68;
   for (const qs of style) {
+    if (qs.mixed) {
+      size += qs.selections * 128;
+      continue;
+    }
     size += qs.selections * (64 + rangeProofSize(0, qs.max));
     if (qs.hasTotal) size += rangeProofSize(qs.lo, qs.hi);
   }
@@ -1027,6 +1049,52 @@ export function plaintextFromAnswers(manifest, answers) {
           `「${ja}」: ${min}から${max}の整数で回答してください`, `"${en}": answer with a whole number from ${min} to ${max}`);
       }
       pt.push([v - min]);
+    } else if (q.kind === 'text') {
+      let s = '';
+      if (given) {
+        if (typeof v !== 'string') {
+          throw err('not-a-string', `question ${qid}: answer with a string`, `「${ja}」: 文章で回答してください`, `"${en}": answer with text`);
+        }
+        s = v;
+      }
+      if (!mixed.wellFormed(s)) {
+        throw err('json', `question ${qid}: not valid UTF-8`, '回答の形式が正しくありません', 'The answers are malformed');
+      }
+      if (s === '' && !q.optional) {
+        throw err('needs-answer', `question ${qid} needs an answer (at most ${q.maxLength} characters)`,
+          `「${ja}」に回答してください`, `Please answer "${en}"`);
+      }
+      const n = mixed.charCount(s);
+      if (n > q.maxLength) {
+        throw err('too-long', `question ${qid}: textenc: invalid text answer: ${n} characters, at most ${q.maxLength} allowed`,
+          `「${ja}」: ${n}文字です。${q.maxLength}文字以内で書いてください`, `"${en}": ${n} characters; write at most ${q.maxLength}`);
+      }
+      pt.push(mixed.textPayload(s, q.maxLength));
+    } else if (q.kind === 'rank') {
+      const row = new Array(q.options.length).fill(0);
+      let list = [];
+      if (given) {
+        if (!Array.isArray(v)) {
+          throw err('not-a-list', `question ${qid}: answer with a list of option ids, first ranked first`,
+            `「${ja}」: 順位を付けてください`, `"${en}": rank the options`);
+        }
+        list = v;
+      }
+      list.forEach((x, pos) => {
+        const i = optionIndex(x);
+        if (row[i] !== 0) {
+          throw err('ranked-twice', `question ${qid}: option ${JSON.stringify(q.options[i].id)} ranked twice`,
+            `「${ja}」: 同じ選択肢に2つの順位が付いています`, `"${en}": the same option is ranked twice`);
+        }
+        row[i] = pos + 1;
+      });
+      const min = q.min ?? 0, max = mixed.rankMax(q);
+      if (list.length < min || list.length > max) {
+        throw err('rank-count', `question ${qid}: ${list.length} options ranked, allowed ${min} to ${max}`,
+          `「${ja}」: ${list.length}つに順位が付いています。${min}つ以上${max}つまで順位を付けてください`,
+          `"${en}": ${list.length} ranked; rank between ${min} and ${max}`);
+      }
+      pt.push(row);
     } else {
       throw err('kind', `question ${qid}: kind ${q.kind} cannot be answered`, `「${ja}」は回答できない形式です`, `"${en}" cannot be answered`);
     }
@@ -1045,6 +1113,11 @@ export function answersFromPlaintext(manifest, pt) {
       a[q.id] = q.options.filter((_, i) => pt[qi][i] === 1).map((o) => o.id);
     } else if (q.kind === 'rating') {
       a[q.id] = (q.min ?? 0) + pt[qi][0];
+    } else if (q.kind === 'text') {
+      const text = mixed.payloadText(pt[qi], q.maxLength);
+      if (text !== '') a[q.id] = text; // an empty answer is an absent one (SPEC §8.1)
+    } else if (q.kind === 'rank') {
+      a[q.id] = mixed.rankingOf(q, pt[qi]);
     }
   });
   return a;
@@ -1054,6 +1127,14 @@ function checkPlaintext(style, pt) {
   if (!Array.isArray(pt) || pt.length !== style.length) throw new Error(`plaintext has ${pt?.length} questions, the manifest ${style.length}`);
   style.forEach((qs, qi) => {
     const row = pt[qi];
+    if (qs.mixed) {
+      try {
+        mixed.componentElements(qs.question, row);
+      } catch (e) {
+        throw new Error(`question ${qi + 1}: ${e.message}`);
+      }
+      return;
+    }
     if (!Array.isArray(row) || row.length !== qs.selections) throw new Error(`question ${qi + 1}: ${row?.length} values, want ${qs.selections}`);
     let total = 0;
     row.forEach((v, si) => {
@@ -1120,6 +1201,18 @@ export function encryptBallot(el, binding, plaintext, rng = cryptoRandom()) {
   const nonces = [];
   el.style.forEach((qs, qi) => {
     const rs = [];
+    if (qs.mixed) {
+      mixed.componentElements(qs.question, plaintext[qi]).forEach((M, k) => {
+        const r = randomScalar(rng);
+        const A = mulSecret(Point.BASE, r);
+        const ct = { A, B: M.add(mulSecret(K, r)) };
+        const ab = encodeCiphertext(ct);
+        parts.push(ab, mixed.proveSchnorr(mixed.componentContext(el.context, binding, qi, k, ab), r, A, rng));
+        rs.push(r);
+      });
+      nonces.push(rs);
+      return;
+    }
     let rSum = 0n, total = 0, Asum = Point.ZERO, Bsum = Point.ZERO;
     for (let si = 0; si < qs.selections; si++) {
       const v = plaintext[qi][si];
@@ -1193,6 +1286,19 @@ export function decodeBallot(el, b) {
   let o = 68;
   const questions = el.style.map((qs, qi) => {
     const selections = [];
+    if (qs.mixed) {
+      for (let k = 0; k < qs.selections; k++) {
+        const ab = b.slice(o, o + 64);
+        const ct = decodeCiphertext(ab);
+        if (ct.A.is0()) throw new Error(`question ${qi + 1} component ${k + 1}: A is the identity`);
+        const proof = b.slice(o + 64, o + 128);
+        decodeElement(proof.subarray(0, 32));
+        decodeScalar(proof.subarray(32, 64));
+        o += 128;
+        selections.push({ A: ct.A, B: ct.B, ab, knowledge: proof });
+      }
+      return { selections, total: null, mixed: true };
+    }
     for (let si = 0; si < qs.selections; si++) {
       const ct = decodeCiphertext(b.subarray(o, o + 64));
       if (ct.A.is0()) throw new Error(`question ${qi + 1} selection ${si + 1}: A is the identity`);
@@ -1224,6 +1330,16 @@ export function verifyBallot(el, b) {
   const d = decodeBallot(el, b);
   el.style.forEach((qs, qi) => {
     const q = d.questions[qi];
+    if (qs.mixed) {
+      q.selections.forEach((c, k) => {
+        try {
+          mixed.verifySchnorr(mixed.componentContext(d.context, d.binding, qi, k, c.ab), c.A, c.knowledge);
+        } catch (e) {
+          throw new Error(`question ${qi + 1} component ${k + 1}: nonce proof: ${e.message}`);
+        }
+      });
+      return;
+    }
     let A = Point.ZERO, B = Point.ZERO;
     q.selections.forEach((sel, si) => {
       const st = { context: selectionContext(d.context, d.binding, qi, si), K: el.K, A: sel.A, B: sel.B, lo: 0, hi: qs.max };
@@ -1272,6 +1388,19 @@ export function checkSpoiled(el, spoiled) {
   checkPlaintext(el.style, s.values);
   if (!Array.isArray(s.nonces) || s.nonces.length !== s.values.length) throw new Error('spoiled ballot: nonces do not match the values');
   s.values.forEach((row, qi) => {
+    const qs = el.style[qi];
+    if (qs.mixed) {
+      const ms = mixed.componentElements(qs.question, row);
+      if (!Array.isArray(s.nonces[qi]) || s.nonces[qi].length !== ms.length) throw new Error(`spoiled ballot: question ${qi + 1}: wrong number of nonces`);
+      ms.forEach((M, k) => {
+        const r = decodeScalar(fromHex(s.nonces[qi][k], 32));
+        const c = d.questions[qi].selections[k];
+        if (!c.A.equals(mulSecret(Point.BASE, r)) || !c.B.equals(M.add(mulSecret(el.K, r)))) {
+          throw new Error(`spoiled ballot: question ${qi + 1} component ${k + 1} does not encrypt the stated answer with the revealed nonce`);
+        }
+      });
+      return;
+    }
     if (!Array.isArray(s.nonces[qi]) || s.nonces[qi].length !== row.length) throw new Error(`spoiled ballot: question ${qi + 1}: wrong number of nonces`);
     row.forEach((v, si) => {
       const r = decodeScalar(fromHex(s.nonces[qi][si], 32));

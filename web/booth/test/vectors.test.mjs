@@ -116,7 +116,7 @@ test('ballot.json: manifest hash, context, encryption, tracking codes', () => {
     assert.deepEqual(koe.checkSpoiled(el, spoiled), pt);
     n++;
   }
-  assert.equal(n, 3);
+  assert.equal(n, 5); // referendum ×2, survey, city survey with text and rank ×2
 });
 
 test('ballot.json: every invalid ballot is rejected', () => {
@@ -130,7 +130,7 @@ test('ballot.json: every invalid ballot is rejected', () => {
     assert.throws(() => koe.verifyBallot(el, b), undefined, `${c.name}: ${c.reason}`);
     n++;
   }
-  assert.equal(n, 10);
+  assert.equal(n, 12); // incl. a copied comment and a re-encrypted rank component
 });
 
 test('receipts.json: every receipt of server-record verifies; every altered one is refused', () => {
