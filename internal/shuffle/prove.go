@@ -24,7 +24,8 @@ func ctMSM(scalars []*group.Scalar, points []*group.Element) *group.Element {
 // prove re-encrypts in[psi[i]] into output i and proves the shuffle
 // (SPEC.md §16.3). psi is a permutation for an honest prover;
 // tests pass other maps to check that the verifier rejects them.
-func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int) ([]Vector, *Proof, error) {
+func prove(rand io.Reader, ctx []byte, K *group.Element, inList *List, psi []int) (*List, *Proof, error) {
+	in := inList.vectors
 	n, w := len(in), len(in[0])
 	H := Generators(ctx, n)
 
@@ -74,7 +75,8 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		p.C[psi[i]].Add(p.C[psi[i]], H[i+1])
 	}
 
-	rho := statement(ctx, K, in, out, p.C)
+	outRaw := encodeAll(components(out))
+	rho := statement(ctx, K, n, w, inList.raw, outRaw, encodeAll(p.C))
 	u := permChallenges(rho, n)
 	up := make([]*group.Scalar, n) // u'_i = u_ψ(i)
 	for i := range n {
@@ -113,7 +115,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		}
 	})
 
-	c := challenge(rho, p)
+	c := challenge(rho, p, encodeAll(p.CHat), encodeAll(p.THat))
 
 	// Responses.
 	mulAdd := func(nonce, x *group.Scalar) *group.Scalar { // nonce + c·x
@@ -145,5 +147,5 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		p.SHat[i] = mulAdd(wh[i], rh[i])
 		p.SPrim[i] = mulAdd(wp[i], up[i])
 	}
-	return out, p, nil
+	return &List{vectors: out, raw: outRaw}, p, nil
 }
