@@ -51,6 +51,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, inList *List, psi []int
 
 	// Re-encryption: output i, component k = in[ψ(i)][k] + (r̃·G, r̃·K).
 	out := make([]Vector, n)
+	fbK := group.NewFixedBase(K)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = make(Vector, w)
@@ -58,7 +59,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, inList *List, psi []int
 				s := rt[i*w+k]
 				out[i][k] = elgamal.Ciphertext{
 					A: group.NewElement().Add(c.A, group.BaseMul(s)),
-					B: group.NewElement().Add(c.B, group.Mul(s, K)),
+					B: group.NewElement().Add(c.B, fbK.Mul(s)),
 				}
 			}
 		}
