@@ -165,6 +165,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 func branches(st *ballot.Style) int {
 	n := 0
 	for _, q := range st.Questions {
+		if q.Mixed {
+			continue
+		}
 		n += q.Selections * int(q.Max+1)
 		if q.HasTotal {
 			n += int(q.TotalHi - q.TotalLo + 1)

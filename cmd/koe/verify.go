@@ -193,6 +193,9 @@ func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
 	fmt.Fprintf(w, "Ballots counted: %d\n", r.Ballots)
 	for qi, q := range m.Questions {
 		qr := r.Questions[qi]
+		if ballot.Mixed(q.Kind) {
+			continue // mixed and decrypted ballot by ballot, not tallied
+		}
 		fmt.Fprintf(w, "\n  %d. %s\n     %s\n", qi+1, q.Label.Ja, q.Label.In("en"))
 		switch q.Kind {
 		case ballot.KindRating:

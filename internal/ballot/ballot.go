@@ -27,10 +27,35 @@ type Selection struct {
 	enc        []byte // A ‖ B as decoded, if decoded
 }
 
-// EncryptedQuestion is the encrypted answer to one question.
+// EncryptedQuestion is the encrypted answer to one question. For a text or
+// rank question (a mixed question), Selections are its components, each
+// with a nil range proof, and Knowledge holds one Schnorr proof of
+// knowledge of the nonce per component (SPEC.md §8.2–8.3).
 type EncryptedQuestion struct {
 	Selections []Selection
 	Total      *zkp.Range // nil when the style has no total proof
+	// Knowledge proves, for each component k of a mixed question, knowledge
+	// of r_k with A_k = r_k·G, bound to the ballot's binding; nil for a
+	// tallied question.
+	Knowledge []*zkp.Schnorr
+}
+
+// Mixed reports whether the question is a text or rank question.
+func (q *EncryptedQuestion) Mixed() bool { return q.Knowledge != nil }
+
+// MixVector returns the component ciphertexts of mixed question q (a
+// manifest index, see Manifest.Mixed): the vector that is shuffled. It
+// returns nil for a tallied question.
+func (b *Ballot) MixVector(q int) []elgamal.Ciphertext {
+	eq := &b.Questions[q]
+	if !eq.Mixed() {
+		return nil
+	}
+	out := make([]elgamal.Ciphertext, len(eq.Selections))
+	for k, s := range eq.Selections {
+		out[k] = s.Ciphertext
+	}
+	return out
 }
 
 // Ballot is an encrypted ballot (SPEC.md §8.2).
@@ -75,6 +100,13 @@ func (b *Ballot) encode() []byte {
 	out = append(out, b.Context[:]...)
 	out = append(out, b.Binding[:]...)
 	for _, q := range b.Questions {
+		if q.Mixed() {
+			for k, s := range q.Selections {
+				out = s.Ciphertext.AppendBytes(out)
+				out = append(out, q.Knowledge[k].Bytes()...)
+			}
+			continue
+		}
 		for _, s := range q.Selections {
 			out = s.Ciphertext.AppendBytes(out)
 			out = s.Proof.AppendBytes(out)
@@ -91,6 +123,14 @@ func (b *Ballot) encode() []byte {
 func selectionContext(ctx, binding *[32]byte, q, s int) []byte {
 	d := group.NewDigest("koe/v2/ballot/selection").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
 		Uint64("question", uint64(q)).Uint64("selection", uint64(s)).Digest32()
+	return d[:]
+}
+
+// componentContext is the context of the proof of knowledge of component
+// k of mixed question q, whose ciphertext is ab = A ‖ B (SPEC.md §8.3).
+func componentContext(ctx, binding *[32]byte, q, k int, ab []byte) []byte {
+	d := group.NewDigest("koe/v2/ballot/component").Bytes("election", ctx[:]).Bytes("binding", binding[:]).
+		Uint64("question", uint64(q)).Uint64("component", uint64(k)).Bytes("ciphertext", ab).Digest32()
 	return d[:]
 }
 
@@ -136,13 +176,29 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 	for qi, qs := range st.Questions {
 		q := &b.Questions[qi]
 		q.Selections = make([]Selection, qs.Selections)
+		if qs.Mixed {
+			q.Knowledge = make([]*zkp.Schnorr, qs.Selections)
+			for k := range q.Selections {
+				ctBytes := p[:elgamal.CiphertextSize]
+				ct, err := decodeCiphertext(ctBytes)
+				if err != nil {
+					return nil, fmt.Errorf("%w: question %d component %d: %v", ErrBallot, qi+1, k+1, err)
+				}
+				p = p[elgamal.CiphertextSize:]
+				proof, err := zkp.DecodeSchnorr(p[:zkp.SchnorrSize])
+				if err != nil {
+					return nil, fmt.Errorf("%w: question %d component %d: %v", ErrBallot, qi+1, k+1, err)
+				}
+				p = p[zkp.SchnorrSize:]
+				q.Selections[k] = Selection{Ciphertext: ct, enc: ctBytes}
+				q.Knowledge[k] = proof
+			}
+			continue
+		}
 		n := int(qs.Max + 1)
 		for si := range q.Selections {
 			ctBytes := p[:elgamal.CiphertextSize]
-			ct, err := elgamal.Decode(ctBytes)
-			if err == nil && group.IsIdentity(ct.A) {
-				err = errors.New("ciphertext: A is the identity (nonce 0 reveals the vote)")
-			}
+			ct, err := decodeCiphertext(ctBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: question %d selection %d: %v", ErrBallot, qi+1, si+1, err)
 			}
@@ -170,9 +226,44 @@ func Decode(e *Election, raw []byte) (*Ballot, error) {
 	return b, nil
 }
 
+// decodeCiphertext decodes A ‖ B and refuses an identity A (a nonce of 0
+// would show the plaintext).
+func decodeCiphertext(ab []byte) (elgamal.Ciphertext, error) {
+	ct, err := elgamal.Decode(ab)
+	if err == nil && group.IsIdentity(ct.A) {
+		err = errors.New("ciphertext: A is the identity (nonce 0 reveals the vote)")
+	}
+	return ct, err
+}
+
+// knowledge calls f with every proof of knowledge of a component nonce.
+func (b *Ballot) knowledge(e *Election, f func(where string, ctx []byte, A *group.Element, p *zkp.Schnorr) error) error {
+	for qi, qs := range e.Style.Questions {
+		if !qs.Mixed {
+			continue
+		}
+		q := &b.Questions[qi]
+		for k := range q.Selections {
+			s := &q.Selections[k]
+			ab := s.enc
+			if ab == nil {
+				ab = s.Ciphertext.Bytes()
+			}
+			ctx := componentContext(&b.Context, &b.Binding, qi, k, ab)
+			if err := f(fmt.Sprintf("question %d (%s) component %d", qi+1, e.Manifest.Questions[qi].ID, k+1), ctx, s.Ciphertext.A, q.Knowledge[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // statements calls f with every range statement of the ballot and its proof.
 func (b *Ballot) statements(e *Election, f func(where string, st *zkp.RangeStatement, p *zkp.Range) error) error {
 	for qi, qs := range e.Style.Questions {
+		if qs.Mixed {
+			continue
+		}
 		q := &b.Questions[qi]
 		for si := range q.Selections {
 			s := &q.Selections[si]
@@ -202,9 +293,18 @@ func (b *Ballot) statements(e *Election, f func(where string, st *zkp.RangeState
 
 // Verify checks every proof of the ballot on its own, equation by equation.
 func (b *Ballot) Verify(e *Election) error {
-	return b.statements(e, func(where string, st *zkp.RangeStatement, p *zkp.Range) error {
+	err := b.statements(e, func(where string, st *zkp.RangeStatement, p *zkp.Range) error {
 		if err := p.Verify(st); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrBallot, where, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return b.knowledge(e, func(where string, ctx []byte, A *group.Element, p *zkp.Schnorr) error {
+		if err := p.Verify(ctx, A); err != nil {
+			return fmt.Errorf("%w: %s: nonce proof: %v", ErrBallot, where, err)
 		}
 		return nil
 	})
@@ -214,17 +314,25 @@ func (b *Ballot) Verify(e *Election) error {
 // equations to a batch. The ballot is valid if AddTo succeeds and the batch
 // verifies.
 func (b *Ballot) AddTo(batch *group.Batch, e *Election) error {
-	return b.statements(e, func(where string, st *zkp.RangeStatement, p *zkp.Range) error {
+	err := b.statements(e, func(where string, st *zkp.RangeStatement, p *zkp.Range) error {
 		if err := p.AddTo(batch, st); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrBallot, where, err)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return b.knowledge(e, func(_ string, ctx []byte, A *group.Element, p *zkp.Schnorr) error {
+		p.AddTo(batch, ctx, A)
+		return nil
+	})
 }
 
-// DecodeCiphertexts decodes only the ciphertexts of an encoded ballot of
-// the election's style, in ballot order, skipping the proofs. It is for
-// adding up ballots that have already been verified.
+// DecodeCiphertexts decodes only the tallied ciphertexts of an encoded
+// ballot of the election's style, in ballot order, skipping the proofs and
+// the components of text and rank questions. It is for adding up ballots
+// that have already been verified.
 func DecodeCiphertexts(e *Election, raw []byte) ([]elgamal.Ciphertext, error) {
 	st := e.Style
 	if len(raw) != st.Size() {
@@ -233,6 +341,10 @@ func DecodeCiphertexts(e *Election, raw []byte) ([]elgamal.Ciphertext, error) {
 	out := make([]elgamal.Ciphertext, 0, st.Selections())
 	p := raw[HeaderSize:]
 	for qi, qs := range st.Questions {
+		if qs.Mixed {
+			p = p[qs.Selections*(elgamal.CiphertextSize+zkp.SchnorrSize):]
+			continue
+		}
 		n := int(qs.Max+1) * zkp.BranchSize
 		for si := 0; si < qs.Selections; si++ {
 			ct, err := elgamal.Decode(p[:elgamal.CiphertextSize])

@@ -14,16 +14,21 @@ import (
 
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/textenc"
 	"github.com/koe-vote/koe/internal/zkp"
 )
 
 // Plaintext holds the value of every selection, question by question, in
-// manifest order: 0 or 1 for an option, value − min for a rating.
+// manifest order: 0 or 1 for an option, value − min for a rating; for a
+// rank question each option's position 1..k (0: not ranked); for a text
+// question the 30·w bytes of its payload (SPEC.md §16.2), one value
+// 0..255 per byte.
 type Plaintext [][]uint64
 
 // Answers maps a question id to its answer, as a voter gives it: an option id
-// (single choice), a list of option ids (multiple choice), or a number
-// (rating). A question is skipped only by leaving it out: a nil answer
+// (single choice), a list of option ids (multiple choice), a number
+// (rating), a string (text) or a list of option ids, first ranked first
+// (rank). A question is skipped only by leaving it out: a nil answer
 // (JSON null) is refused (SPEC.md §8.1).
 type Answers map[string]any
 
@@ -120,6 +125,47 @@ func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
 				return nil, fmt.Errorf("question %q: %v is not a whole number from %d to %d", q.ID, v, q.Min, q.Max)
 			}
 			pt[qi] = []uint64{uint64(int(r) - q.Min)}
+		case KindText:
+			text := ""
+			if given {
+				var ok bool
+				if text, ok = v.(string); !ok {
+					return nil, fmt.Errorf("question %q: answer with a string", q.ID)
+				}
+			}
+			if text == "" && !q.Optional {
+				return nil, fmt.Errorf("question %q needs an answer (at most %d characters)", q.ID, q.MaxLength)
+			}
+			payload, err := textenc.Payload(text, q.MaxLength)
+			if err != nil {
+				return nil, fmt.Errorf("question %q: %v", q.ID, err)
+			}
+			pt[qi] = make([]uint64, len(payload))
+			for i, c := range payload {
+				pt[qi][i] = uint64(c)
+			}
+		case KindRank:
+			pt[qi] = make([]uint64, len(q.Options))
+			var list []any
+			if given {
+				var ok bool
+				if list, ok = v.([]any); !ok {
+					return nil, fmt.Errorf("question %q: answer with a list of option ids, first ranked first", q.ID)
+				}
+			}
+			for pos, x := range list {
+				i, err := optionIndex(x)
+				if err != nil {
+					return nil, err
+				}
+				if pt[qi][i] != 0 {
+					return nil, fmt.Errorf("question %q: option %q ranked twice", q.ID, q.Options[i].ID)
+				}
+				pt[qi][i] = uint64(pos + 1)
+			}
+			if len(list) < q.Min || len(list) > q.RankMax() {
+				return nil, fmt.Errorf("question %q: %d options ranked, allowed %d to %d", q.ID, len(list), q.Min, q.RankMax())
+			}
 		}
 	}
 	return pt, nil
@@ -202,6 +248,24 @@ func (m *Manifest) Answers(pt Plaintext) Answers {
 			a[q.ID] = list
 		case KindRating:
 			a[q.ID] = float64(q.Min + int(pt[qi][0]))
+		case KindText:
+			payload := make([]byte, len(pt[qi]))
+			for i, v := range pt[qi] {
+				payload[i] = byte(v)
+			}
+			// A checked plaintext always decodes; an unchecked one that
+			// does not is left out rather than shown wrongly.
+			if text, err := textenc.DecodePayload(payload, q.MaxLength); err == nil {
+				a[q.ID] = text
+			}
+		case KindRank:
+			if ranking, err := q.ranking(pt[qi]); err == nil {
+				list := make([]any, len(ranking))
+				for i, id := range ranking {
+					list[i] = id
+				}
+				a[q.ID] = list
+			}
 		}
 	}
 	return a
@@ -216,6 +280,13 @@ func (e *Election) checkPlaintext(pt Plaintext) error {
 		return fmt.Errorf("plaintext has %d questions, the manifest %d", len(pt), len(e.Style.Questions))
 	}
 	for qi, qs := range e.Style.Questions {
+		q := &e.Manifest.Questions[qi]
+		if qs.Mixed {
+			if _, err := e.componentElements(qi, pt[qi]); err != nil {
+				return fmt.Errorf("question %d (%s): %v", qi+1, q.ID, err)
+			}
+			continue
+		}
 		if len(pt[qi]) != qs.Selections {
 			return fmt.Errorf("question %d: %d values, want %d", qi+1, len(pt[qi]), qs.Selections)
 		}
@@ -246,6 +317,29 @@ func Encrypt(rand io.Reader, e *Election, binding [32]byte, pt Plaintext) (*Ball
 		q := &b.Questions[qi]
 		q.Selections = make([]Selection, qs.Selections)
 		nonces[qi] = make([]*group.Scalar, qs.Selections)
+		if qs.Mixed {
+			ms, err := e.componentElements(qi, pt[qi])
+			if err != nil {
+				return nil, nil, err
+			}
+			q.Knowledge = make([]*zkp.Schnorr, qs.Selections)
+			for k, M := range ms {
+				r, err := group.RandomScalar(rand)
+				if err != nil {
+					return nil, nil, err
+				}
+				ct := elgamal.Ciphertext{A: group.BaseMul(r), B: group.NewElement().Add(M, group.Mul(r, e.Key))}
+				ctx := componentContext(&b.Context, &b.Binding, qi, k, ct.Bytes())
+				proof, err := zkp.ProveSchnorr(rand, ctx, r, ct.A)
+				if err != nil {
+					return nil, nil, err
+				}
+				q.Selections[k] = Selection{Ciphertext: ct}
+				q.Knowledge[k] = proof
+				nonces[qi][k] = r
+			}
+			continue
+		}
 		rSum := group.NewScalar()
 		var total uint64
 		for si, v := range pt[qi] {
@@ -330,6 +424,26 @@ func (s *Spoiled) Check(e *Election) (*Ballot, error) {
 		return nil, fmt.Errorf("spoiled ballot: nonces for %d questions, want %d", len(s.Nonces), len(s.Values))
 	}
 	for qi := range s.Values {
+		if e.Style.Questions[qi].Mixed {
+			ms, err := e.componentElements(qi, s.Values[qi])
+			if err != nil {
+				return nil, fmt.Errorf("spoiled ballot: question %d: %v", qi+1, err)
+			}
+			if len(s.Nonces[qi]) != len(ms) {
+				return nil, fmt.Errorf("spoiled ballot: question %d: %d nonces, want %d", qi+1, len(s.Nonces[qi]), len(ms))
+			}
+			for k, M := range ms {
+				r, err := decodeNonce(s.Nonces[qi][k])
+				if err != nil {
+					return nil, fmt.Errorf("spoiled ballot: question %d component %d: %v", qi+1, k+1, err)
+				}
+				ct := b.Questions[qi].Selections[k].Ciphertext
+				if !group.Equal(ct.A, group.BaseMul(r)) || !group.Equal(ct.B, group.NewElement().Add(M, group.Mul(r, e.Key))) {
+					return nil, fmt.Errorf("spoiled ballot: question %d component %d does not encrypt the stated answer with the revealed nonce", qi+1, k+1)
+				}
+			}
+			continue
+		}
 		if len(s.Nonces[qi]) != len(s.Values[qi]) {
 			return nil, fmt.Errorf("spoiled ballot: question %d: %d nonces, want %d", qi+1, len(s.Nonces[qi]), len(s.Values[qi]))
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/strictjson"
+	"github.com/koe-vote/koe/internal/textenc"
 	"github.com/koe-vote/koe/internal/witness"
 
 	"github.com/koe-vote/koe/internal/group"
@@ -26,8 +27,14 @@ const (
 	KindSingle   = "single"   // choose one option (or none, if optional)
 	KindMultiple = "multiple" // choose between min and max options
 	KindRating   = "rating"   // a whole number on a scale min..max
-	KindText     = "text"     // free text: reserved, not in koe/v2 ballots
+	KindText     = "text"     // free text of at most maxLength characters, mixed before decryption
+	KindRank     = "rank"     // rank up to max of the options, mixed before decryption
 )
+
+// Mixed reports whether questions of this kind are answered by a vector of
+// ciphertexts that is shuffled and decrypted one ballot at a time
+// (SPEC.md §8.1, §16) instead of being added up homomorphically.
+func Mixed(kind string) bool { return kind == KindText || kind == KindRank }
 
 // Limits on a manifest (SPEC.md §7.2).
 const (
@@ -39,6 +46,9 @@ const (
 	MaxRatingValue  = 1_000_000
 	MaxTrustees     = 64
 	maxLabel        = 2000
+	// MaxTextLength bounds a text question's maxLength, in characters
+	// (SPEC.md §7.2): 2000 characters are 267 ciphertexts, 34 KiB of ballot.
+	MaxTextLength = 2000
 
 	// DefaultPrivacyThreshold is the privacy threshold of a manifest that
 	// omits privacyThreshold (SPEC.md §7.2): results of fewer than ten
@@ -82,6 +92,18 @@ type Question struct {
 	Optional bool     `json:"optional,omitempty"` // single: may be left blank
 	MinLabel *Text    `json:"minLabel,omitempty"` // rating: meaning of the lowest value
 	MaxLabel *Text    `json:"maxLabel,omitempty"` // rating: meaning of the highest value
+	// MaxLength is a text question's maximum answer length in Unicode
+	// characters (scalar values).
+	MaxLength int `json:"maxLength,omitempty"`
+}
+
+// RankMax is the number of options a rank question lets a voter rank: its
+// max, or every option when max is absent (0).
+func (q *Question) RankMax() int {
+	if q.Max == 0 {
+		return len(q.Options)
+	}
+	return q.Max
 }
 
 // Manifest describes an election or survey. Its hash is the SHA-256
@@ -302,7 +324,7 @@ func (m *Manifest) Validate() error {
 		selections += q.selections()
 	}
 	if selections > MaxSelections {
-		return bad("%d selections in all, limit %d", selections, MaxSelections)
+		return bad("%d selections in all (counting text and rank components), limit %d", selections, MaxSelections)
 	}
 	if m.Board != nil {
 		if _, err := m.Board.policy(m.ID); err != nil {
@@ -328,8 +350,11 @@ func parseRFC3339(s string) (time.Time, error) {
 }
 
 func (q *Question) validate(where string) error {
+	if q.Kind != KindText && q.MaxLength != 0 {
+		return bad("%s: maxLength is for text questions", where)
+	}
 	switch q.Kind {
-	case KindSingle, KindMultiple:
+	case KindSingle, KindMultiple, KindRank:
 		if len(q.Options) < 1 || len(q.Options) > MaxOptions {
 			return bad("%s: %d options, want 1..%d", where, len(q.Options), MaxOptions)
 		}
@@ -353,6 +378,18 @@ func (q *Question) validate(where string) error {
 		}
 		if q.MinLabel != nil || q.MaxLabel != nil {
 			return bad("%s: minLabel and maxLabel are for rating questions", where)
+		}
+		if q.Kind == KindRank {
+			if len(q.Options) < 2 {
+				return bad("%s: a rank question needs at least 2 options", where)
+			}
+			if q.Optional {
+				return bad("%s: a rank question has min instead of \"optional\"", where)
+			}
+			if k := q.RankMax(); q.Max < 0 || q.Min < 0 || q.Min > k || k > len(q.Options) {
+				return bad("%s: min %d and max %d must satisfy 0 ≤ min ≤ max ≤ %d options (max absent: all)", where, q.Min, q.Max, len(q.Options))
+			}
+			return nil
 		}
 		if q.Kind == KindSingle {
 			if q.Min != 0 || q.Max != 0 {
@@ -381,18 +418,41 @@ func (q *Question) validate(where string) error {
 			}
 		}
 	case KindText:
-		return bad("%s: free-text questions are not supported by %s ballots yet", where, group.Version)
+		if len(q.Options) != 0 || q.Min != 0 || q.Max != 0 || q.MinLabel != nil || q.MaxLabel != nil {
+			return bad("%s: a text question has maxLength and optional only (no options, min, max or scale labels)", where)
+		}
+		if q.MaxLength < 1 || q.MaxLength > MaxTextLength {
+			return bad("%s: maxLength %d, want 1..%d characters", where, q.MaxLength, MaxTextLength)
+		}
 	default:
-		return bad("%s: kind %q, want single, multiple or rating", where, q.Kind)
+		return bad("%s: kind %q, want single, multiple, rating, text or rank", where, q.Kind)
 	}
 	return nil
 }
 
+// selections is the number of ciphertexts of the question in a ballot:
+// its selections, or for a text question its width (SPEC.md §8.1).
 func (q *Question) selections() int {
-	if q.Kind == KindRating {
+	switch q.Kind {
+	case KindRating:
 		return 1
+	case KindText:
+		return textenc.WidthOf(q.MaxLength)
 	}
 	return len(q.Options)
+}
+
+// Mixed returns the indices of the manifest's text and rank questions, in
+// order: the questions whose ciphertext vectors are mixed and decrypted
+// ballot by ballot instead of tallied (SPEC.md §8.1).
+func (m *Manifest) Mixed() []int {
+	var out []int
+	for i := range m.Questions {
+		if Mixed(m.Questions[i].Kind) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Hash returns the manifest hash of the exact manifest bytes (SPEC.md §7.3).

@@ -5,6 +5,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/textenc"
 	"github.com/koe-vote/koe/internal/zkp"
 )
 
@@ -12,11 +13,17 @@ import (
 // (SPEC.md §8.1): how many selections, the range of each, and the allowed
 // range of their total.
 type QuestionStyle struct {
+	// Selections is the number of ciphertexts of the question: its
+	// selections, or for a mixed question its components.
 	Selections int
-	Max        uint64 // each selection encrypts a value in 0..Max
-	HasTotal   bool   // whether the ballot proves the total in TotalLo..TotalHi
-	TotalLo    uint64
-	TotalHi    uint64
+	Max        uint64 // each selection encrypts a value in 0..Max (rank: a position, 0..k)
+	// Mixed marks a text or rank question: its components carry a Schnorr
+	// proof of knowledge of their nonce each, no range proof, and are
+	// mixed rather than tallied (SPEC.md §8.1).
+	Mixed    bool
+	HasTotal bool // whether the ballot proves the total in TotalLo..TotalHi
+	TotalLo  uint64
+	TotalHi  uint64
 }
 
 // Style is the shape of every ballot of one manifest.
@@ -42,10 +49,18 @@ func StyleOf(m *Manifest) *Style {
 			qs = QuestionStyle{Selections: len(q.Options), Max: 1, HasTotal: true, TotalLo: uint64(q.Min), TotalHi: uint64(q.Max)}
 		case KindRating:
 			qs = QuestionStyle{Selections: 1, Max: uint64(q.Max - q.Min)}
+		case KindText:
+			qs = QuestionStyle{Selections: textenc.WidthOf(q.MaxLength), Mixed: true}
+		case KindRank:
+			qs = QuestionStyle{Selections: len(q.Options), Max: uint64(q.RankMax()), Mixed: true}
 		default:
 			panic("ballot: StyleOf on an unvalidated manifest")
 		}
 		s.Questions = append(s.Questions, qs)
+		if qs.Mixed {
+			s.size += qs.Selections * (elgamal.CiphertextSize + zkp.SchnorrSize)
+			continue
+		}
 		s.size += qs.Selections * (elgamal.CiphertextSize + zkp.RangeSize(0, qs.Max))
 		if qs.HasTotal {
 			s.size += zkp.RangeSize(qs.TotalLo, qs.TotalHi)
@@ -58,7 +73,8 @@ func StyleOf(m *Manifest) *Style {
 // Size returns the length in bytes of every encoded ballot of this style.
 func (s *Style) Size() int { return s.size }
 
-// Selections returns the number of selections (ciphertexts) in a ballot.
+// Selections returns the number of tallied selections (ciphertexts) in a
+// ballot: the components of text and rank questions are not counted.
 func (s *Style) Selections() int { return s.total }
 
 // Election is everything a ballot is bound to: the manifest, its hash, the

@@ -44,6 +44,8 @@ func ResultsOf(m *ballot.Manifest, ballots int, totals []uint64) *Results {
 	for _, q := range m.Questions {
 		qr := QuestionResult{ID: q.ID, Kind: q.Kind}
 		switch q.Kind {
+		case ballot.KindText, ballot.KindRank:
+			// Mixed and decrypted ballot by ballot, not tallied: no totals.
 		case ballot.KindRating:
 			t := totals[k] + uint64(ballots)*uint64(q.Min)
 			qr.Total = &t
@@ -64,7 +66,7 @@ func ResultsOf(m *ballot.Manifest, ballots int, totals []uint64) *Results {
 func MaxTotal(st *ballot.Style, n int) uint64 {
 	var max uint64 = 1
 	for _, q := range st.Questions {
-		if q.Max > max {
+		if !q.Mixed && q.Max > max {
 			max = q.Max
 		}
 	}

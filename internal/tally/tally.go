@@ -32,6 +32,9 @@ func NewAccumulator(st *ballot.Style) *Accumulator {
 func (a *Accumulator) Add(b *ballot.Ballot) {
 	k := 0
 	for _, q := range b.Questions {
+		if q.Mixed() {
+			continue // text and rank questions are mixed, not tallied
+		}
 		for _, s := range q.Selections {
 			a.Sums[k].Accumulate(s.Ciphertext)
 			k++

@@ -82,11 +82,12 @@ var manifestClasses = map[string]string{
 	"trustees":      "trustees not in 1..64, or threshold not in 1..trustees",
 	"questions":     "not 1..64 questions",
 	"question-id":   "a question id invalid or used twice",
-	"options":       "a choice question without 1..64 options, or an option id invalid or used twice",
-	"bounds":        "min/max/optional/minLabel/maxLabel not as the question's kind allows",
+	"options":       "a choice question without 1..64 options (a rank question: 2..64), or an option id invalid or used twice",
+	"bounds":        "min/max/optional/minLabel/maxLabel/options not as the question's kind allows (rank: 0 ≤ min ≤ max ≤ options; text: no options, min, max or scale labels)",
 	"rating":        "a rating scale not 0 ≤ min < max ≤ min+100, max ≤ 1000000, or a rating with options",
-	"question-kind": "a question kind other than single, multiple, rating",
-	"selections":    "more than 1024 selections in all",
+	"question-kind": "a question kind other than single, multiple, rating, text, rank",
+	"selections":    "more than 1024 selections in all (text and rank components counted)",
+	"text-length":   "a text question's maxLength not 1..2000, or maxLength on a question of another kind",
 	"size":          "more than 1 MiB",
 	"board":         "a board object whose key is not a canonical board key of the election's origin HOST/koe/id, a witness with an invalid name, key or URL, a key used twice, witnesses not 1..16 or a quorum not 1..witnesses (0 without witnesses)",
 }
@@ -108,11 +109,12 @@ var goManifestClass = []struct {
 	{"trustees", regexp.MustCompile(`^invalid manifest: (trustees|threshold) is`)},
 	{"questions", regexp.MustCompile(`questions, want 1\.\.`)},
 	{"question-id", regexp.MustCompile(`^invalid manifest: question \d+: id`)},
-	{"options", regexp.MustCompile(`options, want 1\.\.|option \d+: id|option id .* used twice`)},
-	{"bounds", regexp.MustCompile(`minLabel and maxLabel are for|takes no min or max|has min instead of|must satisfy 0 ≤ min ≤ max`)},
+	{"options", regexp.MustCompile(`options, want 1\.\.|option \d+: id|option id .* used twice|needs at least 2 options`)},
+	{"text-length", regexp.MustCompile(`maxLength -?\d+, want|maxLength is for text`)},
+	{"bounds", regexp.MustCompile(`minLabel and maxLabel are for|takes no min or max|has min instead of|must satisfy 0 ≤ min ≤ max|text question has maxLength and optional only`)},
 	{"rating", regexp.MustCompile(`rating question has no options|scale -?\d+\.\.-?\d+ must have`)},
-	{"question-kind", regexp.MustCompile(`free-text questions|kind ".*", want single`)},
-	{"selections", regexp.MustCompile(`selections in all, limit`)},
+	{"question-kind", regexp.MustCompile(`kind ".*", want single`)},
+	{"selections", regexp.MustCompile(`selections in all.*, limit`)},
 	{"board", regexp.MustCompile(`^invalid manifest: board`)},
 }
 
@@ -290,8 +292,43 @@ func genManifests(t *testing.T) *manifestFile {
 	add("a rating with a negative min", "rating", edit(only(rating(-1, 3))))
 	add("a rating with options", "rating", edit(only(with(rating(0, 3), "options", choice("single", 2)["options"]))))
 	add("an optional rating", "rating", edit(only(with(rating(0, 3), "optional", true))))
-	add("a free-text question", "question-kind", edit(only(map[string]any{"id": "t", "kind": "text", "label": map[string]any{"ja": "自由記述"}})))
+	comment := func(maxLength int) map[string]any {
+		return map[string]any{"id": "opinion", "kind": "text", "label": map[string]any{"ja": "その他、ご意見をご自由にお書きください"}, "maxLength": maxLength}
+	}
+	rank := func(n int) map[string]any { return with(choice("rank", n), "id", "priorities") }
+	add("a free-text question of 400 characters", "", edit(only(with(comment(400), "optional", true))))
+	add("a required free-text question of 2000 characters", "", edit(only(comment(2000))))
+	add("a free-text question of 1 character", "", edit(only(comment(1))))
+	add("a rank question of every option", "", edit(only(rank(5))))
+	add("a rank question of the top 3, at least 1", "", edit(only(with(with(rank(5), "min", 1), "max", 3))))
+	add("a rank question of 64 options, all ranked", "", edit(only(with(rank(64), "min", 64))))
+	add("a free-text question without maxLength", "text-length", edit(only(map[string]any{"id": "t", "kind": "text", "label": map[string]any{"ja": "自由記述"}})))
+	add("a free-text question of 2001 characters", "text-length", edit(only(comment(2001))))
+	add("a free-text question of -1 characters", "text-length", edit(only(comment(-1))))
+	add("maxLength on a choice", "text-length", edit(only(with(choice("single", 2), "maxLength", 10))))
+	add("a free-text question with options", "bounds", edit(only(with(comment(10), "options", choice("single", 2)["options"]))))
+	add("a free-text question with max", "bounds", edit(only(with(comment(10), "max", 1))))
+	add("a free-text question with minLabel", "bounds", edit(only(with(comment(10), "minLabel", map[string]any{"ja": "低"}))))
+	add("a rank question of 1 option", "options", edit(only(rank(1))))
+	add("a rank question without options", "options", edit(only(rank(0))))
+	add("a rank question of 65 options", "options", edit(only(rank(65))))
+	add("an optional rank question", "bounds", edit(only(with(rank(3), "optional", true))))
+	add("a rank question, max above the options", "bounds", edit(only(with(rank(3), "max", 4))))
+	add("a rank question, min above max", "bounds", edit(only(with(with(rank(4), "min", 3), "max", 2))))
+	add("a rank question, min above the options", "bounds", edit(only(with(rank(3), "min", 4))))
+	add("a rank question, negative min", "bounds", edit(only(with(rank(3), "min", -1))))
+	add("a rank question, negative max", "bounds", edit(only(with(rank(3), "max", -1))))
+	add("a rank question with maxLabel", "bounds", edit(only(with(rank(3), "maxLabel", map[string]any{"ja": "高"}))))
 	add("an unknown question kind", "question-kind", edit(only(map[string]any{"id": "t", "kind": "ranking", "label": map[string]any{"ja": "順位"}})))
+	add("1025 selections with a comment", "selections", edit(func(m map[string]any) {
+		// 15 × 64 options + 1 rating = 961, and a text of 473 characters is 64 components.
+		var list []any
+		for i := range 15 {
+			list = append(list, with(with(choice("multiple", 64), "id", fmt.Sprintf("c%d", i)), "max", 1))
+		}
+		list = append(list, with(rating(0, 1), "id", "r"), comment(473))
+		m["questions"] = list
+	}))
 	add("1025 selections", "selections", edit(func(m map[string]any) {
 		var list []any
 		for i := range 17 {
@@ -318,7 +355,11 @@ const answersManifest = `{
     {"id": "maybe", "kind": "single", "optional": true, "label": {"ja": "任意"}, "options": [{"id": "x", "label": {"ja": "X"}}, {"id": "y", "label": {"ja": "Y"}}]},
     {"id": "some", "kind": "multiple", "min": 1, "max": 2, "label": {"ja": "複数"}, "options": [{"id": "p", "label": {"ja": "P"}}, {"id": "q", "label": {"ja": "Q"}}, {"id": "r", "label": {"ja": "R"}}]},
     {"id": "any", "kind": "multiple", "min": 0, "max": 3, "label": {"ja": "いくつでも"}, "options": [{"id": "u", "label": {"ja": "U"}}, {"id": "v", "label": {"ja": "V"}}, {"id": "w", "label": {"ja": "W"}}]},
-    {"id": "score", "kind": "rating", "min": 1, "max": 5, "label": {"ja": "評価"}}
+    {"id": "score", "kind": "rating", "min": 1, "max": 5, "label": {"ja": "評価"}},
+    {"id": "note", "kind": "text", "maxLength": 10, "optional": true, "label": {"ja": "ご意見"}},
+    {"id": "must", "kind": "text", "maxLength": 5, "label": {"ja": "必須の記述"}},
+    {"id": "top", "kind": "rank", "min": 1, "max": 2, "label": {"ja": "順位"}, "options": [{"id": "e", "label": {"ja": "E"}}, {"id": "f", "label": {"ja": "F"}}, {"id": "g", "label": {"ja": "G"}}]},
+    {"id": "order", "kind": "rank", "label": {"ja": "全順位"}, "options": [{"id": "h", "label": {"ja": "H"}}, {"id": "i", "label": {"ja": "I"}}]}
   ]
 }
 `
@@ -336,6 +377,10 @@ var answerCodes = map[string]string{
 	"count":            "a number of options chosen outside min..max",
 	"not-a-number":     "a rating answer that is not a number",
 	"out-of-range":     "a rating that is not a whole number in min..max",
+	"not-a-string":     "a text answer that is not a string",
+	"too-long":         "a text answer of more than maxLength characters (Unicode scalar values)",
+	"ranked-twice":     "an option ranked twice",
+	"rank-count":       "a number of options ranked outside min..max",
 }
 
 var goAnswerCode = []struct {
@@ -352,6 +397,10 @@ var goAnswerCode = []struct {
 	{"count", regexp.MustCompile(`options chosen, allowed`)},
 	{"not-a-number", regexp.MustCompile(`answer with a number from`)},
 	{"out-of-range", regexp.MustCompile(`is not a whole number from`)},
+	{"not-a-string", regexp.MustCompile(`answer with a string$`)},
+	{"too-long", regexp.MustCompile(`characters, at most \d+ allowed$`)},
+	{"ranked-twice", regexp.MustCompile(`ranked twice$`)},
+	{"rank-count", regexp.MustCompile(`options ranked, allowed`)},
 }
 
 func classifyAnswerError(err error) string {
@@ -376,7 +425,7 @@ func genAnswers(t *testing.T) *answersFile {
 		Codes:    answerCodes,
 		Manifest: base64.StdEncoding.EncodeToString([]byte(answersManifest)),
 	}
-	base := `"one":"a","some":["p"],"score":3`
+	base := `"one":"a","some":["p"],"score":3,"must":"はい","top":["f"]`
 	add := func(name, code, answers string) {
 		pt, err := parseAnswers(m, answers)
 		v := answersVector{Name: name, Answers: answers}
@@ -392,8 +441,25 @@ func genAnswers(t *testing.T) *answersFile {
 		f.Invalid = append(f.Invalid, v)
 	}
 	add("the required ones", "", `{`+base+`}`)
-	add("every question", "", `{"one":"b","maybe":"y","some":["r","p"],"any":["w","u","v"],"score":5}`)
-	add("a multiple choice as one id", "", `{"one":"a","some":"q","score":1}`)
+	add("every question", "", `{"one":"b","maybe":"y","some":["r","p"],"any":["w","u","v"],"score":5,"note":"駅前に駐輪場を","must":"🚲どうも","top":["g","e"],"order":["i","h"]}`)
+	add("a multiple choice as one id", "", `{"one":"a","some":"q","score":1,"must":"x","top":["e"]}`)
+	add("an empty optional comment", "", `{`+base+`,"note":""}`)
+	add("a comment of exactly maxLength characters", "", `{`+base+`,"note":"あいうえおかきくけこ"}`)
+	add("a comment with a newline and escapes", "", `{`+base+`,"note":"一行目\n\u4e8c行目"}`)
+	add("a full ranking", "", `{`+base+`,"order":["h","i"]}`)
+	add("a comment as a number", "not-a-string", `{`+base+`,"note":3}`)
+	add("a comment as a list", "not-a-string", `{`+base+`,"note":["a"]}`)
+	add("a comment of maxLength + 1 characters", "too-long", `{`+base+`,"note":"あいうえおかきくけこさ"}`)
+	add("a comment of 11 emoji", "too-long", `{`+base+`,"note":"🚲🚲🚲🚲🚲🚲🚲🚲🚲🚲🚲"}`)
+	add("an empty required comment", "needs-answer", `{"one":"a","some":["p"],"score":3,"must":"","top":["f"]}`)
+	add("no required comment", "needs-answer", `{"one":"a","some":["p"],"score":3,"top":["f"]}`)
+	add("an option ranked twice", "ranked-twice", `{`+base+`,"order":["h","h"]}`)
+	add("too many ranked", "rank-count", `{"one":"a","some":["p"],"score":3,"must":"x","top":["e","f","g"]}`)
+	add("none ranked where min is 1", "rank-count", `{"one":"a","some":["p"],"score":3,"must":"x","top":[]}`)
+	add("no ranking where min is 1", "rank-count", `{"one":"a","some":["p"],"score":3,"must":"x"}`)
+	add("a ranking as one id", "not-a-list", `{"one":"a","some":["p"],"score":3,"must":"x","top":"e"}`)
+	add("a ranking holding a number", "not-an-option", `{`+base+`,"order":[1]}`)
+	add("an unknown option ranked", "no-such-option", `{`+base+`,"order":["z"]}`)
 	add("an empty list where min is 0", "", `{`+base+`,"any":[]}`)
 	add("a blank optional question left out", "", `{`+base+`}`)
 	add("a rating written 3.0", "json", `{"one":"a","some":["p"],"score":3.0}`)

@@ -69,6 +69,9 @@ func questionCharts(m *ballot.Manifest, r *tally.Results, lang string) []barChar
 		if i >= len(r.Questions) || r.Questions[i].ID != q.ID {
 			break
 		}
+		if ballot.Mixed(q.Kind) {
+			continue // text and rank answers are mixed, not tallied: no chart of counts
+		}
 		qr := r.Questions[i]
 		c := barChart{ID: fmt.Sprintf("q%d", i+1), Label: q.Label, Kind: q.Kind, Max: q.Max}
 		if q.Kind == ballot.KindRating {
