@@ -19,10 +19,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "cast" {
 		return runBenchCast(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "mix" {
+		return runBenchMix(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "linkage" {
 		return runBenchLinkage(args[1:], stdout, stderr)
 	}
-	fs := newFlags("koe bench", "koe bench [--ballots N] [--election-ballots N] | koe bench cast … | koe bench linkage …", stderr)
+	fs := newFlags("koe bench", "koe bench [--ballots N] [--election-ballots N] | koe bench cast … | koe bench linkage … | koe bench mix …", stderr)
 	n := fs.Int("ballots", 512, "ballots for the encryption and verification measurements")
 	full := fs.Int("election-ballots", 10000, "ballots in the whole-election measurement (0 to skip)")
 	if _, err := parse(fs, args); err != nil {

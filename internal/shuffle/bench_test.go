@@ -28,7 +28,7 @@ func benchList(b *testing.B, n, w int) (*group.Element, []Vector) {
 	return K, in
 }
 
-var benchSizes = []struct{ n, w int }{{1000, 1}, {1000, 4}, {10000, 1}, {10000, 4}}
+var benchSizes = []struct{ n, w int }{{1000, 1}, {1000, 4}, {1000, 27}, {10000, 1}, {10000, 4}}
 
 // BenchmarkShuffle measures re-encryption, permutation and proof.
 func BenchmarkShuffle(b *testing.B) {

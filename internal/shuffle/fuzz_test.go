@@ -25,3 +25,25 @@ func FuzzDecodeProof(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeList decodes arbitrary bytes as a list of 2 vectors of width 2:
+// no panics, and an accepted list re-encodes to the same bytes.
+func FuzzDecodeList(f *testing.F) {
+	fx := newFixture(f, 2, 2)
+	l, err := NewList(fx.in)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(l.Bytes())
+	f.Add(make([]byte, 256))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := DecodeList(b, 2, 2)
+		if err != nil {
+			return
+		}
+		again, err := NewList(l.Vectors())
+		if err != nil || !bytes.Equal(again.Bytes(), b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}

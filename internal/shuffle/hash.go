@@ -60,30 +60,24 @@ func components(list []Vector) []*group.Element {
 	return out
 }
 
-func writeList(t *group.Transcript, labelA, labelB string, list []Vector) {
-	buf := encodeAll(components(list))
-	for i := 0; i < len(buf); i += 2 * group.ElementSize {
-		t.Bytes(labelA, buf[i:i+group.ElementSize])
-		t.Bytes(labelB, buf[i+group.ElementSize:i+2*group.ElementSize])
-	}
-}
-
-func writeElements(t *group.Transcript, label string, es []*group.Element) {
-	buf := encodeAll(es)
-	for i := 0; i < len(buf); i += group.ElementSize {
-		t.Bytes(label, buf[i:i+group.ElementSize])
+// writeEach writes the consecutive 32-byte encodings in raw, each under
+// label (for a list, labelA and labelB alternate).
+func writeEach(t *group.Transcript, raw []byte, labels ...string) {
+	for i, l := 0, 0; i < len(raw); i, l = i+group.ElementSize, (l+1)%len(labels) {
+		t.Bytes(labels[l], raw[i:i+group.ElementSize])
 	}
 }
 
 // statement returns ρ = H256("koe/v2/shuffle/statement"; …), the digest of
-// everything the challenges bind (SPEC.md §16.3).
-func statement(ctx []byte, K *group.Element, in, out []Vector, C []*group.Element) []byte {
+// everything the challenges bind (SPEC.md §16.3), from the encodings of
+// the input list, the output list and the commitments c_j.
+func statement(ctx []byte, K *group.Element, n, w int, in, out, c []byte) []byte {
 	t := group.NewDigest("koe/v2/shuffle/statement").
 		Bytes("context", ctx).Element("key", K).
-		Uint64("count", uint64(len(in))).Uint64("width", uint64(len(in[0])))
-	writeList(t, "inputA", "inputB", in)
-	writeList(t, "outputA", "outputB", out)
-	writeElements(t, "commitment", C)
+		Uint64("count", uint64(n)).Uint64("width", uint64(w))
+	writeEach(t, in, "inputA", "inputB")
+	writeEach(t, out, "outputA", "outputB")
+	writeEach(t, c, "commitment")
 	return t.Sum()
 }
 
@@ -100,14 +94,14 @@ func permChallenges(rho []byte, n int) []*group.Scalar {
 
 // challenge returns c = H512("koe/v2/shuffle/challenge"; Bytes("statement",
 // ρ), the chain, then the commitments t).
-func challenge(rho []byte, p *Proof) *group.Scalar {
+func challenge(rho []byte, p *Proof, cHat, tHat []byte) *group.Scalar {
 	t := group.NewTranscript("koe/v2/shuffle/challenge").Bytes("statement", rho)
-	writeElements(t, "chain", p.CHat)
+	writeEach(t, cHat, "chain")
 	t.Element("t1", p.T1).Element("t2", p.T2).Element("t3", p.T3)
 	for k := range p.T4A {
 		t.Element("t4A", p.T4A[k]).Element("t4B", p.T4B[k])
 	}
-	writeElements(t, "tHat", p.THat)
+	writeEach(t, tHat, "tHat")
 	return t.Challenge()
 }
 
@@ -119,6 +113,7 @@ func Challenges(ctx []byte, K *group.Element, in, out []Vector, p *Proof) (rho [
 	if err := checkShape(K, in, out, p); err != nil {
 		return nil, nil, nil, err
 	}
-	rho = statement(ctx, K, in, out, p.C)
-	return rho, permChallenges(rho, len(in)), challenge(rho, p), nil
+	n, w := len(in), len(in[0])
+	rho = statement(ctx, K, n, w, encodeAll(components(in)), encodeAll(components(out)), encodeAll(p.C))
+	return rho, permChallenges(rho, n), challenge(rho, p, encodeAll(p.CHat), encodeAll(p.THat)), nil
 }

@@ -24,7 +24,8 @@ func ctMSM(scalars []*group.Scalar, points []*group.Element) *group.Element {
 // prove re-encrypts in[psi[i]] into output i and proves the shuffle
 // (SPEC.md §16.3). psi is a permutation for an honest prover;
 // tests pass other maps to check that the verifier rejects them.
-func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int) ([]Vector, *Proof, error) {
+func prove(rand io.Reader, ctx []byte, K *group.Element, inList *List, psi []int) (*List, *Proof, error) {
+	in := inList.vectors
 	n, w := len(in), len(in[0])
 	H := Generators(ctx, n)
 
@@ -50,6 +51,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 
 	// Re-encryption: output i, component k = in[ψ(i)][k] + (r̃·G, r̃·K).
 	out := make([]Vector, n)
+	fbK := group.NewFixedBase(K)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = make(Vector, w)
@@ -57,7 +59,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 				s := rt[i*w+k]
 				out[i][k] = elgamal.Ciphertext{
 					A: group.NewElement().Add(c.A, group.BaseMul(s)),
-					B: group.NewElement().Add(c.B, group.Mul(s, K)),
+					B: group.NewElement().Add(c.B, fbK.Mul(s)),
 				}
 			}
 		}
@@ -74,7 +76,8 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		p.C[psi[i]].Add(p.C[psi[i]], H[i+1])
 	}
 
-	rho := statement(ctx, K, in, out, p.C)
+	outRaw := encodeAll(components(out))
+	rho := statement(ctx, K, n, w, inList.raw, outRaw, encodeAll(p.C))
 	u := permChallenges(rho, n)
 	up := make([]*group.Scalar, n) // u'_i = u_ψ(i)
 	for i := range n {
@@ -113,7 +116,7 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		}
 	})
 
-	c := challenge(rho, p)
+	c := challenge(rho, p, encodeAll(p.CHat), encodeAll(p.THat))
 
 	// Responses.
 	mulAdd := func(nonce, x *group.Scalar) *group.Scalar { // nonce + c·x
@@ -145,5 +148,5 @@ func prove(rand io.Reader, ctx []byte, K *group.Element, in []Vector, psi []int)
 		p.SHat[i] = mulAdd(wh[i], rh[i])
 		p.SPrim[i] = mulAdd(wp[i], up[i])
 	}
-	return out, p, nil
+	return &List{vectors: out, raw: outRaw}, p, nil
 }

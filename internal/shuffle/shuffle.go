@@ -140,11 +140,24 @@ func randomScalars(rand io.Reader, n int) ([]*group.Scalar, error) {
 // 32-byte context ctx (SPEC.md §16.3–2.4). Output i is input
 // ψ(i) with every component re-encrypted: (A + r̃·G, B + r̃·K).
 func Shuffle(rand io.Reader, ctx []byte, K *group.Element, in []Vector) ([]Vector, *Proof, error) {
-	n, _, err := shape(in)
+	l, err := NewList(in)
 	if err != nil {
 		return nil, nil, err
 	}
-	psi, err := randomPermutation(rand, n)
+	out, p, err := ShuffleList(rand, ctx, K, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.vectors, p, nil
+}
+
+// ShuffleList is Shuffle on a List: it hashes the input's encoding as it is
+// and returns the output with its encoding.
+func ShuffleList(rand io.Reader, ctx []byte, K *group.Element, in *List) (*List, *Proof, error) {
+	if K == nil || group.IsIdentity(K) {
+		return nil, nil, fmt.Errorf("shuffle: the key must not be the identity")
+	}
+	psi, err := randomPermutation(rand, in.Len())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -104,10 +104,7 @@ func TestShuffleVerifies(t *testing.T) {
 					t.Fatalf("no vector moved among %d", n)
 				}
 				// The unweighted per-equation checks agree.
-				eqs, err := equations(testCtx, f.K, f.in, f.out, f.p)
-				if err != nil {
-					t.Fatal(err)
-				}
+				eqs := testEquations(t, f.K, f.in, f.out, f.p)
 				for _, e := range eqs {
 					if !check(e) {
 						t.Fatalf("equation %s fails on an honest proof", e.name)
@@ -265,7 +262,7 @@ func TestVerifyRejectsNonPermutation(t *testing.T) {
 			{9, 8, 7, 6, 5, 4, 3, 2, 1, 1},
 			{3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
 		} {
-			out, p, err := prove(stream("non-permutation"), testCtx, f.K, f.in, psi)
+			out, p, err := proveVectors(stream("non-permutation"), f.K, f.in, psi)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +272,7 @@ func TestVerifyRejectsNonPermutation(t *testing.T) {
 			}
 		}
 		// And with a permutation the same prover passes.
-		out, p, err := prove(stream("permutation"), testCtx, f.K, f.in, []int{1, 0, 2, 3, 4, 5, 6, 7, 9, 8})
+		out, p, err := proveVectors(stream("permutation"), f.K, f.in, []int{1, 0, 2, 3, 4, 5, 6, 7, 9, 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,4 +355,35 @@ func TestProofEncoding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testEquations returns the verification equations of an honestly shaped statement.
+func testEquations(t *testing.T, K *group.Element, in, out []Vector, p *Proof) []*equation {
+	t.Helper()
+	if err := checkShape(K, in, out, p); err != nil {
+		t.Fatal(err)
+	}
+	inL, err := NewList(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outL, err := NewList(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := &proofBytes{c: encodeAll(p.C), cHat: encodeAll(p.CHat), tHat: encodeAll(p.THat)}
+	return equations(testCtx, K, inL, outL, p, raw)
+}
+
+// proveVectors runs the prover with the map psi on a list of vectors.
+func proveVectors(rand io.Reader, K *group.Element, in []Vector, psi []int) ([]Vector, *Proof, error) {
+	l, err := NewList(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, p, err := prove(rand, testCtx, K, l, psi)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.vectors, p, nil
 }

@@ -31,11 +31,34 @@ func Verify(ctx []byte, K *group.Element, in, out []Vector, p *Proof) error {
 	return verify(rand.Reader, ctx, K, in, out, p)
 }
 
-func verify(weights io.Reader, ctx []byte, K *group.Element, in, out []Vector, p *Proof) error {
-	eqs, err := equations(ctx, K, in, out, p)
+// VerifyList is Verify on decoded lists and an encoded proof: it hashes the
+// encodings as received instead of encoding every element again, and
+// decodes the proof strictly (DecodeProof) on all cores.
+func VerifyList(ctx []byte, K *group.Element, in, out *List, proof []byte) error {
+	p, raw, err := decodeProof(proof)
 	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidProof, err)
+	}
+	if err := checkShape(K, in.vectors, out.vectors, p); err != nil {
 		return err
 	}
+	eqs := equations(ctx, K, in, out, p, raw)
+	return checkAll(rand.Reader, eqs)
+}
+
+func verify(weights io.Reader, ctx []byte, K *group.Element, in, out []Vector, p *Proof) error {
+	if err := checkShape(K, in, out, p); err != nil {
+		return err
+	}
+	inL := &List{vectors: in, raw: encodeAll(components(in))}
+	outL := &List{vectors: out, raw: encodeAll(components(out))}
+	raw := &proofBytes{c: encodeAll(p.C), cHat: encodeAll(p.CHat), tHat: encodeAll(p.THat)}
+	return checkAll(weights, equations(ctx, K, inL, outL, p, raw))
+}
+
+// checkAll checks the equations as one batch and, if it fails, one by one
+// to name the first that fails.
+func checkAll(weights io.Reader, eqs []*equation) error {
 	if checkBatch(weights, eqs) {
 		return nil
 	}
@@ -94,15 +117,14 @@ var minusOne = neg(group.ScalarFromUint64(1))
 
 // equations returns the verification equations (SPEC.md §16.3),
 // each written as g·G + Σ sᵢ·Pᵢ = 0.
-func equations(ctx []byte, K *group.Element, in, out []Vector, p *Proof) ([]*equation, error) {
-	if err := checkShape(K, in, out, p); err != nil {
-		return nil, err
-	}
+// The shapes must have been checked (checkShape).
+func equations(ctx []byte, K *group.Element, inL, outL *List, p *Proof, raw *proofBytes) []*equation {
+	in, out := inL.vectors, outL.vectors
 	n, w := len(in), len(in[0])
 	H := Generators(ctx, n)
-	rho := statement(ctx, K, in, out, p.C)
+	rho := statement(ctx, K, n, w, inL.raw, outL.raw, raw.c)
 	u := permChallenges(rho, n)
-	c := challenge(rho, p)
+	c := challenge(rho, p, raw.cHat, raw.tHat)
 	negC := neg(c)
 
 	// (1) s₁·G − c·(Σ c_j − Σ H_i) − t₁ = 0
@@ -163,7 +185,7 @@ func equations(ctx []byte, K *group.Element, in, out []Vector, p *Proof) ([]*equ
 		e.add(minusOne, p.THat[i])
 		eqs = append(eqs, e)
 	}
-	return eqs, nil
+	return eqs
 }
 
 // check reports whether one equation holds.

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/koe-vote/koe/internal/strictjson"
 
 	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/zkp"
@@ -135,17 +133,9 @@ func Check(e *ballot.Election, acc *Accumulator, s *Share, Y *group.Element) ([]
 // trustees (a map from trustee index to its decoded partials) and returns
 // the plaintext total of every selection, found with the table.
 func Combine(acc *Accumulator, partials map[int][]*group.Element, threshold int, table *elgamal.DlogTable) ([]uint64, error) {
-	if len(partials) < threshold {
-		return nil, fmt.Errorf("%d trustees decrypted, the threshold is %d", len(partials), threshold)
-	}
-	indices := make([]int, 0, len(partials))
-	for j := range partials {
-		indices = append(indices, j)
-	}
-	slices.Sort(indices)
-	lambdas := make([]*group.Scalar, len(indices))
-	for n, j := range indices {
-		lambdas[n] = ceremony.Lagrange(indices, j)
+	indices, lambdas, err := lagrange(partials, threshold)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]uint64, len(acc.Sums))
 	for k, c := range acc.Sums {
@@ -153,8 +143,7 @@ func Combine(acc *Accumulator, partials map[int][]*group.Element, threshold int,
 		for n, j := range indices {
 			points[n] = partials[j][k]
 		}
-		// M = B − Σ λⱼ·Dⱼ = m·G
-		M := group.NewElement().Subtract(c.B, group.VarTimeMSM(lambdas, points))
+		M := unblind(c, lambdas, points) // m·G
 		m, err := table.Log(M)
 		if err != nil {
 			return nil, fmt.Errorf("selection %d: %w", k+1, err)
