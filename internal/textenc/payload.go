@@ -32,8 +32,7 @@ func Payload(s string, maxChars int) ([]byte, error) {
 	return p, nil
 }
 
-// DecodePayload returns the text answer of a payload strictly, with the
-// checks of DecodeText after the elements are extracted: exactly 30·w
+// DecodePayload returns the text answer of a payload strictly: exactly 30·w
 // bytes, a length prefix of at most 4·maxChars, zero padding, valid UTF-8
 // of at most maxChars characters.
 func DecodePayload(p []byte, maxChars int) (string, error) {

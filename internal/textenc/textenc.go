@@ -20,10 +20,8 @@
 package textenc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/koe-vote/koe/internal/group"
 )
@@ -97,38 +95,23 @@ func Width(maxChars int) (int, error) {
 	if maxChars < 1 || maxChars > MaxChars {
 		return 0, fmt.Errorf("%w: maximum length %d characters, want 1..%d", ErrText, maxChars, MaxChars)
 	}
-	return (2 + 4*maxChars + BlockSize - 1) / BlockSize, nil
+	return WidthOf(maxChars), nil
 }
 
 // EncodeText returns the elements of the text answer s for a question whose
 // maximum length is maxChars characters (SPEC.md §16.2): s must
 // be valid UTF-8 of at most maxChars code points; "" is the empty answer.
 func EncodeText(s string, maxChars int) ([]*group.Element, error) {
-	w, err := Width(maxChars)
+	p, err := Payload(s, maxChars)
 	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(s) {
-		return nil, fmt.Errorf("%w: not valid UTF-8", ErrText)
-	}
-	if n := utf8.RuneCountInString(s); n > maxChars {
-		return nil, fmt.Errorf("%w: %d characters, at most %d allowed", ErrText, n, maxChars)
-	}
-	payload := make([]byte, w*BlockSize)
-	binary.BigEndian.PutUint16(payload, uint16(len(s)))
-	copy(payload[2:], s)
-	out := make([]*group.Element, w)
-	for i := range out {
-		if out[i], err = Embed(payload[i*BlockSize : (i+1)*BlockSize]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return EmbedPayload(p)
 }
 
 // DecodeText returns the text answer held by elems, strictly: exactly
-// Width(maxChars) elements, each an embedded block; a length prefix within
-// the payload; valid UTF-8 of at most maxChars characters; zero padding.
+// Width(maxChars) elements, each an embedded block; then the payload's
+// checks (DecodePayload).
 func DecodeText(elems []*group.Element, maxChars int) (string, error) {
 	w, err := Width(maxChars)
 	if err != nil {
@@ -145,21 +128,5 @@ func DecodeText(elems []*group.Element, maxChars int) (string, error) {
 		}
 		payload = append(payload, d...)
 	}
-	n := int(binary.BigEndian.Uint16(payload))
-	if n > 4*maxChars {
-		return "", fmt.Errorf("%w: length prefix %d exceeds %d bytes", ErrText, n, 4*maxChars)
-	}
-	text, pad := payload[2:2+n], payload[2+n:]
-	for _, c := range pad {
-		if c != 0 {
-			return "", fmt.Errorf("%w: non-zero padding", ErrText)
-		}
-	}
-	if !utf8.Valid(text) {
-		return "", fmt.Errorf("%w: not valid UTF-8", ErrText)
-	}
-	if c := utf8.RuneCount(text); c > maxChars {
-		return "", fmt.Errorf("%w: %d characters, at most %d allowed", ErrText, c, maxChars)
-	}
-	return string(text), nil
+	return DecodePayload(payload, maxChars)
 }
