@@ -131,30 +131,38 @@ func (c *cosigner) round(ctx context.Context) (bool, error) {
 	if !errors.Is(err, witness.ErrQuorum) {
 		return false, err
 	}
-	lines := c.submit(ctx, cp, have)
+	// Each cosignature is added to the stored checkpoint as it arrives, so
+	// the quorum is served as soon as enough witnesses answered, not when
+	// the slowest answers or times out.
+	cur, met := signed, false
+	var saveErr error
+	c.submit(ctx, cp, have, func(line []byte) {
+		if saveErr != nil {
+			return
+		}
+		merged, err := witness.AddCosignatures(cur, line)
+		if err == nil {
+			err = c.st.SaveCheckpoint(ctx, c.election, cp.Size, merged)
+		}
+		if err != nil {
+			saveErr = err
+			return
+		}
+		cur = merged
+		if _, _, err := c.policy.Verify(merged); err == nil {
+			met = true
+			c.keep(merged)
+		}
+	})
 	c.observeLag(cp.Size)
-	if len(lines) == 0 {
-		return false, nil
-	}
-	merged, err := witness.AddCosignatures(signed, lines...)
-	if err != nil {
-		return false, err
-	}
-	if err := c.st.SaveCheckpoint(ctx, c.election, cp.Size, merged); err != nil {
-		return false, err
-	}
-	if _, _, err := c.policy.Verify(merged); err != nil {
-		return false, nil
-	}
-	c.keep(merged)
-	return true, nil
+	return met && saveErr == nil, saveErr
 }
 
-// submit sends cp to every witness not among have, in parallel, and
-// returns the verified cosignature lines that came back.
-func (c *cosigner) submit(ctx context.Context, cp *board.Checkpoint, have []*witness.Key) [][]byte {
+// submit sends cp to every witness not among have, in parallel, and calls
+// add with each verified cosignature line as it comes back, one call at a
+// time.
+func (c *cosigner) submit(ctx context.Context, cp *board.Checkpoint, have []*witness.Key, add func(line []byte)) {
 	var mu sync.Mutex
-	var lines [][]byte
 	var wg sync.WaitGroup
 	for _, p := range c.peers {
 		if slices.Contains(have, p.Key) {
@@ -170,12 +178,11 @@ func (c *cosigner) submit(ctx context.Context, cp *board.Checkpoint, have []*wit
 			}
 			c.metrics.latency.WithLabelValues(c.election, p.Name).Observe(time.Since(start).Seconds())
 			mu.Lock()
-			lines = append(lines, line)
-			mu.Unlock()
+			defer mu.Unlock()
+			add(line)
 		})
 	}
 	wg.Wait()
-	return lines
 }
 
 // reason names a failure for the failures metric.
