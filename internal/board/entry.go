@@ -28,6 +28,8 @@ const (
 	TypeTally            = "tally"
 	TypeDecryption       = "decryption"
 	TypeResults          = "results"
+	TypeMix              = "mix"            // one part of a trustee's mix round (SPEC.md §16.6)
+	TypeMixDecryption    = "mix-decryption" // one part of a trustee's decryption of a mixed list
 )
 
 var knownTypes = map[string]bool{
@@ -35,6 +37,7 @@ var knownTypes = map[string]bool{
 	TypeRespond: true, TypeElectionKey: true, TypeRegistrarKey: true, TypeRoll: true,
 	TypeCredentialIssued: true, TypeOpen: true, TypeBallot: true, TypeSpoiled: true,
 	TypeClose: true, TypeTally: true, TypeDecryption: true, TypeResults: true,
+	TypeMix: true, TypeMixDecryption: true,
 }
 
 // KnownType reports whether t is one of the entry types above.

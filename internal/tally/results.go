@@ -21,6 +21,13 @@ type QuestionResult struct {
 	Kind    string         `json:"kind"`
 	Options []OptionResult `json:"options,omitempty"` // single, multiple: votes per option
 	Total   *uint64        `json:"total,omitempty"`   // rating: the sum of all ratings given
+	// Text and rank questions (SPEC.md §9.4): counts of the decrypted
+	// answers, whose full result is the record's mixed/ID.json.
+	Answers *int     `json:"answers,omitempty"` // text: non-empty answers
+	Empty   *int     `json:"empty,omitempty"`   // text: empty answers
+	Valid   *int     `json:"valid,omitempty"`   // rank: valid rankings
+	Invalid *int     `json:"invalid,omitempty"` // text, rank: answers that decrypt to no valid answer
+	Winners []string `json:"winners,omitempty"` // rank: the Schulze winners' ids, in option order
 }
 
 // OptionResult is the number of ballots that chose an option.
@@ -59,6 +66,40 @@ func ResultsOf(m *ballot.Manifest, ballots int, totals []uint64) *Results {
 		r.Questions = append(r.Questions, qr)
 	}
 	return r
+}
+
+// AddMixed puts the counts of the mixed questions' results into r: each
+// of r's text and rank questions must have exactly one result in mixed.
+func (r *Results) AddMixed(mixed []*MixedResult) error {
+	by := map[string]*MixedResult{}
+	for _, mr := range mixed {
+		by[mr.Question] = mr
+	}
+	used := 0
+	for i := range r.Questions {
+		q := &r.Questions[i]
+		if q.Kind != ballot.KindText && q.Kind != ballot.KindRank {
+			continue
+		}
+		mr := by[q.ID]
+		if mr == nil || mr.Kind != q.Kind {
+			return fmt.Errorf("results: no %s result for question %q", q.Kind, q.ID)
+		}
+		used++
+		invalid := mr.Invalid
+		q.Invalid = &invalid
+		if q.Kind == ballot.KindText {
+			answers, empty := len(mr.Comments), mr.Empty
+			q.Answers, q.Empty = &answers, &empty
+		} else {
+			valid := mr.Valid
+			q.Valid, q.Winners = &valid, mr.Winners
+		}
+	}
+	if used != len(mixed) {
+		return fmt.Errorf("results: %d mixed results for %d text and rank questions", len(mixed), used)
+	}
+	return nil
 }
 
 // MaxTotal returns the largest total any selection can reach with n
