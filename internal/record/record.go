@@ -321,3 +321,92 @@ func AppendSpoiled(dir string, v any) error {
 	}
 	return f.Close()
 }
+
+// Directories of a record's mix (SPEC.md §16.6).
+const (
+	MixesDir = "mixes" // mixes/Q/round-R-J.bin, mixes/Q/decryption-J.bin
+	MixedDir = "mixed" // mixed/Q.json
+)
+
+// MixRoundFile returns the path of round r of question q's mix, by trustee j.
+func MixRoundFile(dir, q string, r, j int) string {
+	return filepath.Join(dir, MixesDir, q, fmt.Sprintf("round-%d-%d.bin", r, j))
+}
+
+// MixShareFile returns the path of trustee j's decryption share of
+// question q's final list.
+func MixShareFile(dir, q string, j int) string {
+	return filepath.Join(dir, MixesDir, q, fmt.Sprintf("decryption-%d.bin", j))
+}
+
+// MixedFile returns the path of question q's decrypted answers.
+func MixedFile(dir, q string) string { return filepath.Join(dir, MixedDir, q+".json") }
+
+// MixFiles are the files of one question's mix in a record: the rounds'
+// files by round (1..len) with their trustees, and the shares' files by
+// trustee.
+type MixFiles struct {
+	Rounds   []string // Rounds[r-1] is round r's file
+	Trustees []int    // Trustees[r-1] mixed round r
+	Shares   map[int]string
+}
+
+var (
+	mixRoundName = regexp.MustCompile(`^round-([1-9][0-9]{0,2})-([1-9][0-9]{0,2})\.bin$`)
+	mixShareName = regexp.MustCompile(`^decryption-([1-9][0-9]{0,2})\.bin$`)
+)
+
+// ListMix lists the files of question q's mix (SPEC.md §16.6): an error if
+// two files name one round or the rounds have a gap. Other files are
+// ignored; with no directory there are no files.
+func ListMix(dir, q string) (*MixFiles, error) {
+	d := filepath.Join(dir, MixesDir, q)
+	entries, err := os.ReadDir(d)
+	out := &MixFiles{Shares: map[int]string{}}
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rounds := map[int]int{}
+	for _, e := range entries {
+		if m := mixRoundName.FindStringSubmatch(e.Name()); m != nil {
+			r, _ := strconv.Atoi(m[1])
+			j, _ := strconv.Atoi(m[2])
+			if _, dup := rounds[r]; dup {
+				return nil, fmt.Errorf("%s/%s: two files for round %d", MixesDir, q, r)
+			}
+			rounds[r] = j
+		} else if m := mixShareName.FindStringSubmatch(e.Name()); m != nil {
+			j, _ := strconv.Atoi(m[1])
+			out.Shares[j] = filepath.Join(d, e.Name())
+		}
+	}
+	for r := 1; r <= len(rounds); r++ {
+		j, ok := rounds[r]
+		if !ok {
+			return nil, fmt.Errorf("%s/%s: round %d is missing (there are %d round files)", MixesDir, q, r, len(rounds))
+		}
+		out.Rounds = append(out.Rounds, MixRoundFile(dir, q, r, j))
+		out.Trustees = append(out.Trustees, j)
+	}
+	return out, nil
+}
+
+// ReadBinary reads a binary record file of at most max bytes.
+func ReadBinary(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(name), err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", filepath.Base(name), max)
+	}
+	return data, nil
+}
