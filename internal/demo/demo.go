@@ -22,6 +22,7 @@ import (
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/elgamal"
 	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
@@ -46,6 +47,7 @@ type Options struct {
 type Summary struct {
 	Election *ballot.Election
 	Results  *tally.Results
+	Mixed    []*tally.MixedResult // the text and rank questions' answers, in manifest order
 	Expected []uint64 // per-selection totals of the plaintexts the voters chose
 	Report   *verify.Report
 	Timings  []Timing
@@ -199,16 +201,103 @@ func Run(o Options) (*Summary, error) {
 		return nil, fmt.Errorf("demo: decrypted totals %v differ from what the voters chose %v", totals, s.Expected)
 	}
 	s.Results = tally.ResultsOf(m, acc.Ballots, totals)
+	stage("threshold decryption", t0)
+
+	// 5. The mix of text and rank answers, and its decryption.
+	if mixed := m.Mixed(); len(mixed) > 0 {
+		t0 = time.Now()
+		results, err := mixAll(&o, e, res.VerificationKeys, trustees, present, mixed)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Results.AddMixed(results); err != nil {
+			return nil, err
+		}
+		s.Mixed = results
+		stage("mix and decryption of text and rank answers", t0)
+	}
 	if err := record.WriteJSON(filepath.Join(o.Dir, record.Results), s.Results); err != nil {
 		return nil, err
 	}
-	stage("threshold decryption", t0)
 
-	// 5. Verification.
+	// 6. Verification.
 	t0 = time.Now()
 	s.Report = verify.Record(o.Dir, verify.Options{Workers: o.Workers, Progress: o.Progress})
 	stage("verification of the record", t0)
 	return s, nil
+}
+
+// mixAll mixes every mixed question with the first t present trustees in
+// turn (SPEC.md §16.6), has every present trustee decrypt the final lists,
+// and writes it all to the record.
+func mixAll(o *Options, e *ballot.Election, keys map[int]*group.Element, trustees []*ceremony.Trustee, present []int, mixed []int) ([]*tally.MixedResult, error) {
+	r, err := record.OpenBallots(o.Dir, e.Style.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var ballots []*ballot.Ballot
+	for {
+		raw, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		b, err := ballot.Decode(e, raw)
+		if err != nil {
+			return nil, err
+		}
+		ballots = append(ballots, b)
+	}
+	byIndex := map[int]*ceremony.Trustee{}
+	for _, tr := range trustees {
+		byIndex[tr.Index] = tr
+	}
+	t := e.Manifest.Threshold
+	var out []*tally.MixedResult
+	for _, qi := range mixed {
+		c, err := mixnet.NewChain(e, qi, ballots, keys, t)
+		if err != nil {
+			return nil, err
+		}
+		o.logf("Mix of %q: %d answers of %d ciphertexts, by trustees %v in turn\n", c.ID, c.Input.Len(), c.Input.Width(), present[:t])
+		for _, j := range present[:t] {
+			msg, err := c.Mix(crand.Reader, j)
+			if err != nil {
+				return nil, err
+			}
+			if err := record.WriteFile(record.MixRoundFile(o.Dir, c.ID, len(c.Rounds)+1, j), msg); err != nil {
+				return nil, err
+			}
+			if err := c.AddRound(j, msg); err != nil {
+				return nil, err
+			}
+			o.progress("mixing "+c.ID, len(c.Rounds), t)
+		}
+		for _, j := range present {
+			share, err := c.Decrypt(crand.Reader, j, byIndex[j].Share())
+			if err != nil {
+				return nil, err
+			}
+			if err := record.WriteFile(record.MixShareFile(o.Dir, c.ID, j), share); err != nil {
+				return nil, err
+			}
+			if err := c.AddShare(j, share); err != nil {
+				return nil, err
+			}
+		}
+		res, err := c.Result()
+		if err != nil {
+			return nil, err
+		}
+		if err := record.WriteJSON(record.MixedFile(o.Dir, c.ID), res); err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
 
 // trusteeNames are the roles of the sample referendum's five trustees.
@@ -308,34 +397,61 @@ func adjustManifest(data []byte, n, t, voters int) ([]byte, error) {
 func voterRand(seed uint64, i int) *rand.Rand { return rand.New(rand.NewPCG(seed, uint64(i))) }
 
 // answersFor picks plausible answers: each question leans towards its
-// first options, so the demo's results look like a real count.
-func answersFor(m *ballot.Manifest, rng *rand.Rand) ballot.Plaintext {
-	pt := make(ballot.Plaintext, len(m.Questions))
-	for qi, q := range m.Questions {
+// first options, so the demo's results look like a real count; a text
+// question gets one of the sample comments (or none, if optional), a rank
+// question a ranking that leans the same way.
+func answersFor(m *ballot.Manifest, rng *rand.Rand) ballot.Answers {
+	a := ballot.Answers{}
+	for _, q := range m.Questions {
 		switch q.Kind {
 		case ballot.KindRating:
 			span := q.Max - q.Min
-			v := (rng.IntN(span+1) + rng.IntN(span+1) + 1) / 2
-			pt[qi] = []uint64{uint64(v)}
+			a[q.ID] = q.Min + (rng.IntN(span+1)+rng.IntN(span+1)+1)/2
 		case ballot.KindSingle:
-			pt[qi] = make([]uint64, len(q.Options))
 			if q.Optional && rng.IntN(10) == 0 {
 				continue
 			}
-			pt[qi][weighted(rng, len(q.Options))] = 1
+			a[q.ID] = q.Options[weighted(rng, len(q.Options))].ID
 		case ballot.KindMultiple:
-			pt[qi] = make([]uint64, len(q.Options))
-			k := q.Min + rng.IntN(q.Max-q.Min+1)
-			for chosen := 0; chosen < k; {
-				i := weighted(rng, len(q.Options))
-				if pt[qi][i] == 0 {
-					pt[qi][i] = 1
-					chosen++
-				}
+			a[q.ID] = pick(rng, q.Options, q.Min+rng.IntN(q.Max-q.Min+1))
+		case ballot.KindRank:
+			a[q.ID] = pick(rng, q.Options, q.Min+rng.IntN(q.RankMax()-q.Min+1))
+		case ballot.KindText:
+			if q.Optional && rng.IntN(4) == 0 {
+				continue
 			}
+			c := []rune(sampleComments[rng.IntN(len(sampleComments))])
+			a[q.ID] = string(c[:min(len(c), q.MaxLength)])
 		}
 	}
-	return pt
+	return a
+}
+
+// pick returns k distinct option ids, drawn with weighted, in the order drawn.
+func pick(rng *rand.Rand, options []ballot.Option, k int) []any {
+	var ids []any
+	for len(ids) < k {
+		id := options[weighted(rng, len(options))].ID
+		if !slices.Contains(ids, any(id)) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// sampleComments are what residents might write in a city survey's free-text
+// question.
+var sampleComments = []string{
+	"駅前の駐輪場をもっと増やしてほしいです。朝は空きがありません。",
+	"子育て支援センターの開館時間を夕方まで延ばしてください。",
+	"バスの本数が少なく、病院に通うのが大変です。",
+	"公園の遊具が古くなっています。安全点検をお願いします。",
+	"図書館の自習席を増やしてほしい。",
+	"ごみの分別ルールをもっと分かりやすく説明してほしいです。",
+	"Please add English signs at the city hall and the stations.",
+	"夜道が暗いので、街灯を増やしてください。",
+	"特になし",
+	"市のホームページが探しにくいです。スマートフォンでも見やすくしてください。",
 }
 
 // weighted picks 0..n-1 with weights n, n-1, …, 1 plus some noise.
@@ -376,13 +492,20 @@ func castBallots(o *Options, e *ballot.Election) ([]uint64, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				pt := answersFor(e.Manifest, voterRand(o.Seed, i))
+				pt, err := e.Manifest.Plaintext(answersFor(e.Manifest, voterRand(o.Seed, i)))
+				if err != nil {
+					outs <- out{i: i, err: err}
+					continue
+				}
 				var binding [32]byte
 				crand.Read(binding[:])
 				b, _, err := ballot.Encrypt(crand.Reader, e, binding, pt)
 				if err == nil {
 					k := 0
-					for _, q := range pt {
+					for qi, q := range pt {
+						if ballot.Mixed(e.Manifest.Questions[qi].Kind) {
+							continue // mixed and decrypted ballot by ballot, not tallied
+						}
 						for _, v := range q {
 							expected[wk][k] += v
 							k++
@@ -435,7 +558,10 @@ func castBallots(o *Options, e *ballot.Election) ([]uint64, error) {
 // spoilOne encrypts a ballot and opens it, as a voter does who challenges
 // the booth's encryption instead of casting.
 func spoilOne(o *Options, e *ballot.Election, i uint64) error {
-	pt := answersFor(e.Manifest, voterRand(o.Seed^0x5f0113d, int(i)))
+	pt, err := e.Manifest.Plaintext(answersFor(e.Manifest, voterRand(o.Seed^0x5f0113d, int(i))))
+	if err != nil {
+		return err
+	}
 	var binding [32]byte
 	crand.Read(binding[:])
 	b, nonces, err := ballot.Encrypt(crand.Reader, e, binding, pt)
