@@ -48,7 +48,7 @@ type Summary struct {
 	Election *ballot.Election
 	Results  *tally.Results
 	Mixed    []*tally.MixedResult // the text and rank questions' answers, in manifest order
-	Expected []uint64 // per-selection totals of the plaintexts the voters chose
+	Expected []uint64             // per-selection totals of the plaintexts the voters chose
 	Report   *verify.Report
 	Timings  []Timing
 	// Trustees are the demo's in-process trustees, with their key shares:
