@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/koe-vote/koe/internal/group"
 )
@@ -37,25 +40,61 @@ const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 // ErrCode is returned for a one-time code that is not 16 characters of
 // the code alphabet.
-var ErrCode = errors.New("credential: a one-time code is 16 characters of " + codeAlphabet + " (dashes and spaces are ignored)")
+var ErrCode = errors.New("credential: a one-time code is 16 characters of " + codeAlphabet + " (dashes, spaces, case and full-width forms are ignored)")
+
+// dashes are the characters read as '-' (SPEC.md §15.3) after NFKC: the
+// hyphens and dashes of U+2010–U+2015, U+2043 (hyphen bullet), U+2212
+// (minus sign) and U+30FC (the katakana-hiragana prolonged sound mark, which
+// a Japanese IME types for '-'). NFKC has already turned U+FF0D, U+FE63 and
+// U+FF70 into '-' and U+30FC.
+var dashes = strings.NewReplacer("\u2010", "-", "\u2011", "-", "\u2012", "-", "\u2013", "-", "\u2014", "-", "\u2015", "-", "\u2043", "-", "\u2212", "-", "\u30fc", "-")
+
+// fold is the normalisation shared by voter ids and codes (SPEC.md §15.3):
+// NFKC; every dash read as '-', every Unicode White_Space character
+// removed, ASCII letters upper-cased (other letters keep their case); NFKC
+// again, since removing a space may let a combining mark compose. The
+// result is a fixed point: the second NFKC only composes characters that
+// are stable under NFKC, which makes no dash, space or ASCII letter.
+func fold(s string) string {
+	return norm.NFKC.String(mapFold(norm.NFKC.String(s)))
+}
+
+func mapFold(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case unicode.Is(unicode.White_Space, r):
+			return -1
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, dashes.Replace(s))
+}
 
 // NormalizeVoter returns the voter id v as the roll holds it: the input
-// without leading and trailing white space (Unicode White_Space), which
-// must then be valid UTF-8 of 1 to MaxVoterID bytes.
+// in Unicode NFKC, with every dash read as '-', without any white space
+// and with ASCII letters upper-cased (so "ｋ０００１", "k 0001" and "K0001"
+// are one id, as are "Ｋ－０１" and "K-01"), which must then be valid UTF-8
+// of 1 to MaxVoterID bytes.
 func NormalizeVoter(voter string) (string, error) {
-	v := strings.TrimSpace(voter)
-	if v == "" || len(v) > MaxVoterID || !utf8.ValidString(v) {
-		return "", fmt.Errorf("credential: a voter id is 1 to %d bytes of UTF-8, not counting surrounding spaces", MaxVoterID)
+	if !utf8.ValidString(voter) {
+		return "", fmt.Errorf("credential: a voter id is 1 to %d bytes of UTF-8, not counting spaces", MaxVoterID)
+	}
+	v := fold(voter)
+	if v == "" || len(v) > MaxVoterID {
+		return "", fmt.Errorf("credential: a voter id is 1 to %d bytes of UTF-8, not counting spaces", MaxVoterID)
 	}
 	return v, nil
 }
 
 // NormalizeCode returns the one-time code as the letter prints it, four
-// groups of four characters joined by '-': the input upper-cased (ASCII),
-// without '-', ' ', U+3000 (ideographic space) and U+FF0D (fullwidth
-// hyphen-minus), must be 16 characters of the code alphabet.
+// groups of four characters joined by '-': the input folded as a voter id
+// is and without its dashes must be 16 characters of the code alphabet.
 func NormalizeCode(code string) (string, error) {
-	c := strings.ToUpper(strings.NewReplacer("-", "", " ", "", "\u3000", "", "\uff0d", "").Replace(code))
+	if !utf8.ValidString(code) {
+		return "", ErrCode
+	}
+	c := strings.ReplaceAll(fold(code), "-", "")
 	if len(c) != 16 {
 		return "", ErrCode
 	}

@@ -15,6 +15,12 @@ func TestRollCommitment(t *testing.T) {
 		{" V-001 ", "abcd efgh jklm npqr"},
 		{"V-001\t", "ABCDEFGHJKLMNPQR"},
 		{"\u3000V-001", "ABCD\uff0dEFGH\u3000JKLM-NPQR"},
+		// What a Japanese phone types with the IME on: full-width letters
+		// and digits, and whichever dash the IME picks.
+		{"Ｖ－００１", "ＡＢＣＤ－ＥＦＧＨ－ＪＫＬＭ－ＮＰＱＲ"},
+		{"v\u2010001", "ａｂｃｄーｅｆｇｈ\u2212ｊｋｌｍ\u2013ｎｐｑｒ"},
+		{"V ー 001", "ABCD\u2015EFGH\u2014JKLM\u2011NPQR"},
+		{"v-001", "ａｂｃｄ ｅｆｇｈ ｊｋｌｍ ｎｐｑｒ"},
 	} {
 		got, err := RollCommitment("e", typed[0], typed[1])
 		if err != nil || got != c {
@@ -26,7 +32,8 @@ func TestRollCommitment(t *testing.T) {
 		{"f", "V-001", "ABCD-EFGH-JKLM-NPQR"},
 		{"e", "V-002", "ABCD-EFGH-JKLM-NPQR"},
 		{"e", "V-001", "ABCD-EFGH-JKLM-NPQS"},
-		{"e", "v-001", "ABCD-EFGH-JKLM-NPQR"},
+		{"e", "V001", "ABCD-EFGH-JKLM-NPQR"},
+		{"e", "V_001", "ABCD-EFGH-JKLM-NPQR"},
 	} {
 		if got, _ := RollCommitment(other[0], other[1], other[2]); got == c {
 			t.Errorf("%q gives the same commitment", other)
@@ -53,6 +60,27 @@ func TestRollCommitmentRejects(t *testing.T) {
 	}
 	if _, err := NormalizeCode("ABCD-EFGH-JKLM-NPQ0"); err != ErrCode {
 		t.Errorf("a bad code gives %v, want ErrCode", err)
+	}
+}
+
+// TestNormalizeVoter: ids that differ only in width, case of ASCII
+// letters, spaces or the dash typed are one id; anything else is kept.
+func TestNormalizeVoter(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ｋ０００５":      "K0005",
+		"k0005":      "K0005",
+		"田中 太郎":      "田中太郎",
+		"田中\u3000太郎": "田中太郎",
+		"住民ー0042":    "住民-0042",
+		"ｼﾞｭｳﾐﾝ":     "ジュウミン",
+		"Ä-1":        "Ä-1",
+		"ä-1":        "ä-1",
+		"a \u0301":   "Á",
+	} {
+		got, err := NormalizeVoter(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeVoter(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }
 

@@ -31,12 +31,14 @@ func newCode() string {
 }
 
 // ParseRoll reads voter ids from a CSV roll (the first column; a
-// "voter_id" header is skipped), normalised, each once.
+// "voter_id" header is skipped), normalised, each once: two lines whose ids
+// fold to one (SPEC.md §15.3) are refused, since their voters could not
+// tell their letters apart.
 func ParseRoll(data []byte) ([]string, error) {
 	rd := csv.NewReader(bytes.NewReader(data))
 	rd.FieldsPerRecord = -1
 	var ids []string
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for line := 1; ; line++ {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
@@ -52,10 +54,10 @@ func ParseRoll(data []byte) ([]string, error) {
 		if err != nil {
 			return nil, httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "voter roll line %d: a voter id must have 1 to %d bytes of UTF-8", line, credential.MaxVoterID)
 		}
-		if seen[id] {
-			return nil, httpx.Errorf(http.StatusBadRequest, api.CodeDuplicate, "voter roll line %d: voter %q is listed twice", line, id)
+		if first, dup := seen[id]; dup {
+			return nil, httpx.Errorf(http.StatusBadRequest, api.CodeDuplicate, "voter roll line %d: %q is voter %q of line %d (ids are compared after folding full-width forms, ASCII case, spaces and dashes)", line, rec[0], id, first)
 		}
-		seen[id] = true
+		seen[id] = line
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {

@@ -15,7 +15,7 @@ func TestParseRoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"A001", "A002", "A 003"}; !slices.Equal(ids, want) {
+	if want := []string{"A001", "A002", "A003"}; !slices.Equal(ids, want) {
 		t.Fatalf("ids %q, want %q", ids, want)
 	}
 }
@@ -25,6 +25,8 @@ func TestParseRollRejects(t *testing.T) {
 		{"empty", "", api.CodeMalformed},
 		{"header only", "voter_id\n", api.CodeMalformed},
 		{"twice", "A001\nA002\nA001\n", api.CodeDuplicate},
+		{"twice once folded", "K-0001\nK-0002\nｋ－０００１\n", api.CodeDuplicate},
+		{"twice but for spaces", "田中 太郎\n田中太郎\n", api.CodeDuplicate},
 		{"empty id", "A001\n\"\"\n", api.CodeMalformed},
 		{"bad quote", "\"A001\n", api.CodeMalformed},
 		{"invalid UTF-8", "A\xff01\n", api.CodeMalformed},

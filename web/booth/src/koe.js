@@ -1242,19 +1242,29 @@ export function encryptBallot(el, binding, plaintext, rng = cryptoRandom()) {
 
 // Unicode White_Space, as Go's strings.TrimSpace trims it.
 const WHITE = '[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+';
-const TRIM = new RegExp(`^${WHITE}|${WHITE}$`, 'g');
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+// Read as '-' after NFKC (SPEC §15.3): U+2010–U+2015, U+2043, U+2212 and U+30FC.
+const DASHES = /[\u2010-\u2015\u2043\u2212\u30fc]/g;
+const WHITE_ALL = new RegExp(WHITE, 'g');
+
+/** The normalisation of voter ids and codes (SPEC §15.3): NFKC; dashes read as '-', white space removed, ASCII letters upper-cased; NFKC again. */
+function fold(s) {
+  return s.normalize('NFKC').replace(DASHES, '-').replace(WHITE_ALL, '')
+    .replace(/[a-z]/g, (x) => x.toUpperCase()).normalize('NFKC');
+}
 
 /** The voter id as the roll holds it (SPEC §15.3); throws if it is not one. */
 export function normalizeVoter(voter) {
-  const v = voter.replace(TRIM, '');
-  if (v === '' || !v.isWellFormed() || enc.encode(v).length > 128) throw new Error('a voter id is 1 to 128 bytes of UTF-8');
+  if (!voter.isWellFormed()) throw new Error('a voter id is 1 to 128 bytes of UTF-8');
+  const v = fold(voter);
+  if (v === '' || enc.encode(v).length > 128) throw new Error('a voter id is 1 to 128 bytes of UTF-8');
   return v;
 }
 
 /** The one-time code in its normal form XXXX-XXXX-XXXX-XXXX (SPEC §15.3); throws if it is not one. */
 export function normalizeCode(code) {
-  const c = code.replace(/[- \u3000\uff0d]/g, '').replace(/[a-z]/g, (x) => x.toUpperCase());
+  const c = code.isWellFormed() ? fold(code).replace(/-/g, '') : '';
   if (c.length !== 16 || [...c].some((x) => !CODE_ALPHABET.includes(x))) {
     throw new Error(`a one-time code is 16 characters of ${CODE_ALPHABET}`);
   }
