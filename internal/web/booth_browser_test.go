@@ -179,7 +179,7 @@ func TestBooth(t *testing.T) {
 		check(t, 360, "receipt-check")
 
 		// The receipt check with the receipt as the booth saved it.
-		saved, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(JSON.parse(localStorage.getItem(`+jsString(key)+`)).receipts[0].receipt)`))
+		saved, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(JSON.parse(localStorage.getItem(`+jsString(key)+`)).people[0].receipts[0].receipt)`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestBooth(t *testing.T) {
 		// moved to another device has none: the booth reads the next one
 		// from the board (SPEC.md §15.4, counters 1, 2, 3, …).
 		do(t, chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")),
-			chromedp.Evaluate[chromedp.Void](`(() => { const k = `+jsString(key)+`; const s = JSON.parse(localStorage.getItem(k)); s.counter = 0; localStorage.setItem(k, JSON.stringify(s)); })()`),
+			chromedp.Evaluate[chromedp.Void](`(() => { const k = `+jsString(key)+`; const s = JSON.parse(localStorage.getItem(k)); s.people[0].counter = 0; localStorage.setItem(k, JSON.stringify(s)); })()`),
 			chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
 		if !visibleNow(t, ctx, "#revote-note") || !strings.Contains(text(t, "#revote-last"), first) {
 			t.Errorf("the booth does not say the voter voted (%s)", text(t, "#revote-last"))
@@ -217,12 +217,67 @@ func TestBooth(t *testing.T) {
 		if n := text(t, "#receipt-counter"); n != "2" {
 			t.Errorf("the receipt counts %s ballots, want 2", n)
 		}
-		counters, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem(`+jsString(key)+`)).receipts.map(r => r.counter).join(",")`))
+		counters, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem(`+jsString(key)+`)).people[0].receipts.map(r => r.counter).join(",")`))
 		if err != nil || counters != "1,2" {
 			t.Errorf("the booth cast with counters %q (%v), want 1,2", counters, err)
 		}
 		if !strings.Contains(text(t, "#step-receipt"), "対策にはなりません") {
 			t.Errorf("the receipt page does not say that voting again is no protection against coercion: %s", text(t, "#step-receipt"))
+		}
+	})
+
+	t.Run("shared-device", func(t *testing.T) {
+		// Another visit (a new tab: nothing in sessionStorage) on the
+		// device where B00000 voted: the booth asks who is answering
+		// instead of going on with B00000's credential.
+		do(t, chromedp.EmulateViewport(360, 780), chromedp.Evaluate[chromedp.Void](`sessionStorage.clear()`),
+			chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-who")))
+		if visibleNow(t, ctx, "#step-answer") {
+			t.Fatal("the booth went on with the stored credential without asking who is answering")
+		}
+		if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#who-list button').length`)); n != 1 {
+			t.Errorf("the booth lists %d registrations, want 1", n)
+		}
+		check(t, 360, "booth-who")
+		// Someone else registers with their own letter, and finds no
+		// trace of B00000's vote.
+		do(t, chromedp.Click(chromedp.CSS("#who-new")))
+		register(t, "ｂ００００２", b.codes["B00002"]) // typed as a phone with the IME on would: full width, lower case
+		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		if visibleNow(t, ctx, "#revote-note") {
+			t.Error("the second person is told they have voted")
+		}
+		// Ticking a fourth field of three says so next to the question.
+		do(t, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#answers input:checked').forEach(i => { i.checked = false })`))
+		for _, x := range []string{"health", "transport", "education", "digital"} {
+			do(t, chromedp.Click(chromedp.CSS(`input[name="q:fields"][value="`+x+`"]`)))
+		}
+		if !visibleNow(t, ctx, `fieldset[data-question="fields"] .q-error`) || !strings.Contains(text(t, `fieldset[data-question="fields"] .q-error`), "3 個まで") {
+			t.Errorf("four of three fields ticked: the question says %q", text(t, `fieldset[data-question="fields"]`))
+		}
+		do(t, chromedp.Click(chromedp.CSS(`input[name="q:fields"][value="digital"]`)))
+		if visibleNow(t, ctx, `fieldset[data-question="fields"] .q-error`) {
+			t.Error("the error stays once three fields are ticked")
+		}
+		// A reload keeps the answers given so far.
+		do(t, chromedp.Click(chromedp.CSS(`input[name="q:age"][value="40s"]`)),
+			chromedp.Navigate(booth+"?lang=ja"), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		kept, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#answers input:checked')].map(i => i.value).join(",")`))
+		if err != nil || kept != "40s,health,transport,education" {
+			t.Errorf("after a reload the answers are %q (%v), want 40s,health,transport,education", kept, err)
+		}
+		// Handing over: both registrations are listed, and B00000's is
+		// the one that voted.
+		do(t, chromedp.Click(chromedp.CSS("#switch-person")), chromedp.WaitVisible(chromedp.CSS("#step-who")))
+		if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#who-list button').length`)); n != 2 {
+			t.Errorf("the booth lists %d registrations, want 2", n)
+		}
+		do(t, chromedp.Click(chromedp.CSS("#who-list li:first-child button")), chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		if !visibleNow(t, ctx, "#revote-note") || !strings.Contains(text(t, "#revote-last"), revote) {
+			t.Errorf("B00000's registration does not show its last ballot: %q", text(t, "#revote-last"))
+		}
+		if kept, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#answers input:checked')].map(i => i.value).join(",")`)); kept != "" {
+			t.Errorf("B00000 finds the second person's answers in progress: %q", kept)
 		}
 	})
 

@@ -101,6 +101,20 @@ func (v *view) RFC3339(s string) string {
 	return t.In(v.loc()).Format("2006-01-02 15:04 MST")
 }
 
+// Date writes a manifest's RFC 3339 time as a resident reads it, in the
+// site's time zone: 2026年12月20日 17:00 or 20 December 2026, 17:00.
+func (v *view) Date(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	t = t.In(v.loc())
+	if v.Lang == "ja" {
+		return t.Format("2006年1月2日 15:04")
+	}
+	return t.Format("2 January 2006, 15:04")
+}
+
 // Bucket writes the start of a turnout bucket: an hour or a day.
 func (v *view) Bucket(t time.Time, perDay bool) string {
 	t = t.In(v.loc())

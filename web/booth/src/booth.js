@@ -10,7 +10,7 @@
 // address could link a registration to a ballot; see SPEC.md §15.
 import * as koe from './koe.js';
 import { finalCheck } from './final.js';
-import { wireTextCounters, readMixed, describeMixed } from './mixedform.js';
+import { wireTextCounters, readMixed, writeMixed, describeMixed } from './mixedform.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,6 +39,7 @@ class Booth {
     this.cfg = cfg;
     this.key = `koe.booth.${cfg.election}`;
     this.state = this.load();
+    this.current = null; // the index in state.people of the person answering
     this.el = null;
     this.sealed = null; // {answers, plaintext, salt, bytes, nonces, trackingCode}
     this.busy = false;
@@ -50,23 +51,79 @@ class Booth {
     return m;
   }
 
-  // --- Storage: the credential file text, the last counter, receipts.
+  // --- Storage. A device may be shared (a family's tablet), so it keeps
+  // one registration per person who registered on it — the credential
+  // file text, the last counter, the receipts — and asks at each visit who
+  // is answering; it never re-votes silently with another person's
+  // credential. The person answering in this tab is remembered for the tab
+  // only (sessionStorage), so that a reload goes on where they were.
 
   load() {
+    const empty = { people: [], pending: null, pendingCode: null, pendingIssuance: null };
     try {
       const s = JSON.parse(localStorage.getItem(this.key) ?? '{}');
-      return {
-        secret: s.secret ?? null, counter: s.counter ?? 0, receipts: s.receipts ?? [],
-        pending: s.pending ?? null, pendingCode: s.pendingCode ?? null,
-        pendingIssuance: s.pendingIssuance ?? null, issuance: s.issuance ?? null,
-      };
+      // An earlier booth kept one registration at the top level.
+      const people = Array.isArray(s.people) ? s.people
+        : s.secret ? [{ secret: s.secret, counter: s.counter ?? 0, receipts: s.receipts ?? [], issuance: s.issuance ?? null, registered: null }] : [];
+      return { ...empty, people, pending: s.pending ?? null, pendingCode: s.pendingCode ?? null, pendingIssuance: s.pendingIssuance ?? null };
     } catch {
-      return { secret: null, counter: 0, receipts: [], pending: null, pendingCode: null, pendingIssuance: null, issuance: null };
+      return empty;
     }
   }
 
   save() {
     localStorage.setItem(this.key, JSON.stringify(this.state));
+  }
+
+  /** The registration of the person answering, or null. */
+  get me() {
+    return this.current === null ? null : this.state.people[this.current] ?? null;
+  }
+
+  /** Makes person i (or nobody, for null) the one answering in this tab. */
+  choose(i) {
+    this.current = i;
+    const me = this.me;
+    if (me) sessionStorage.setItem(`${this.key}.current`, me.secret);
+    else sessionStorage.removeItem(`${this.key}.current`);
+  }
+
+  /** The person this tab was answering as before a reload, if any. */
+  resumed() {
+    const secret = sessionStorage.getItem(`${this.key}.current`);
+    const i = this.state.people.findIndex((p) => p.secret === secret);
+    return i >= 0 ? i : null;
+  }
+
+  // Answers in progress are kept for this tab only: on a shared device the
+  // next person must not find them, and a reload must not lose them.
+  get draftKey() {
+    return `${this.key}.draft`;
+  }
+
+  saveDraft() {
+    if (!this.me) return;
+    sessionStorage.setItem(this.draftKey, JSON.stringify({ secret: this.me.secret, answers: this.answers() }));
+  }
+
+  restoreDraft() {
+    let d;
+    try {
+      d = JSON.parse(sessionStorage.getItem(this.draftKey) ?? 'null');
+    } catch {
+      d = null;
+    }
+    if (!d || !this.me || d.secret !== this.me.secret) return false;
+    fillAnswers(document.getElementById('answers'), d.answers ?? {});
+    return true;
+  }
+
+  clearDraft() {
+    sessionStorage.removeItem(this.draftKey);
+    const form = document.getElementById('answers');
+    form.reset();
+    for (const fs of form.querySelectorAll('fieldset[data-question]')) showCountError(fs, null);
+    form.querySelectorAll('textarea').forEach((ta) => ta.dispatchEvent(new Event('input')));
   }
 
   // --- Start: the election's parameters, checked, then the right step.
@@ -97,8 +154,12 @@ class Booth {
         return;
       }
     }
-    if (this.state.secret) {
-      this.showAnswer();
+    const resumed = this.resumed();
+    if (resumed !== null) {
+      this.choose(resumed);
+      this.showAnswer(true, true);
+    } else if (this.state.people.length > 0) {
+      this.showWho();
     } else {
       this.show('register');
     }
@@ -123,6 +184,47 @@ class Booth {
     $('challenge-edit').addEventListener('click', () => this.showAnswer(false));
     $('revote').addEventListener('click', () => this.showAnswer());
     $('forget').addEventListener('click', () => this.forget());
+    $('who-new').addEventListener('click', () => {
+      this.clearDraft();
+      this.choose(null);
+      this.show('register');
+    });
+    $('switch-person').addEventListener('click', () => this.showWho());
+    const form = $('answers');
+    const changed = (ev) => {
+      const fs = ev.target.closest('fieldset[data-question]');
+      if (fs) checkCount(fs, this.el.manifest, (k, ...a) => this.t(k, ...a));
+      this.saveDraft();
+    };
+    form.addEventListener('change', changed);
+    form.addEventListener('input', changed);
+  }
+
+  // showWho asks who is answering, when the device keeps registrations.
+  showWho() {
+    const list = $('who-list');
+    list.replaceChildren();
+    this.state.people.forEach((p, i) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
+      const when = p.registered ? new Date(p.registered).toLocaleString(this.cfg.lang === 'en' ? 'en-GB' : 'ja-JP', { month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : null;
+      b.textContent = this.t('who.person', String(i + 1));
+      const detail = document.createElement('span');
+      detail.className = 'muted who-detail';
+      detail.textContent = [when ? this.t('who.registered', when) : null,
+        p.receipts.length ? this.t('who.answered', String(p.receipts.length)) : this.t('who.notyet')].filter(Boolean).join(' · ');
+      b.append(document.createElement('br'), detail);
+      b.addEventListener('click', () => {
+        if (i !== this.current) this.clearDraft(); // the answers in progress were someone else's
+        this.choose(i);
+        this.showAnswer(true, true);
+      });
+      li.append(b);
+      list.append(li);
+    });
+    this.show('who');
   }
 
   // run runs one action at a time, showing its errors.
@@ -180,6 +282,8 @@ class Booth {
     box.hidden = false;
     box.focus();
     if (e instanceof koe.AnswerError && e.question) {
+      const fs = document.querySelector(`fieldset[data-question="${CSS.escape(e.question)}"]`);
+      if (fs) showCountError(fs, text);
       const first = document.querySelector(`fieldset[data-question="${CSS.escape(e.question)}"] input`);
       first?.focus();
     }
@@ -290,11 +394,10 @@ class Booth {
       this.state.pendingIssuance = null;
       this.save();
     }
-    this.state.secret = result.secret;
-    this.state.counter = 0;
-    this.state.receipts = [];
-    this.state.issuance = issuance;
+    this.state.people.push({ secret: result.secret, counter: 0, receipts: [], issuance, registered: new Date().toISOString() });
     this.save();
+    this.choose(this.state.people.length - 1);
+    this.clearDraft();
     this.status(`${this.t('registered')} ${this.t('issuance', issuance)}`);
     this.showAnswer();
   }
@@ -302,35 +405,46 @@ class Booth {
   async loadCredentialFile(input) {
     const file = input.files?.[0];
     if (!file) return;
-    let secret;
+    let text;
     try {
-      const text = await file.text();
-      secret = koe.parseCredentialSecret(text);
+      text = (await file.text()).trim();
+      const secret = koe.parseCredentialSecret(text);
       await koe.verifyCredential(this.cfg.registrarKey, this.el.context, secret.credential);
-      this.state.secret = text.trim();
     } catch (e) {
       throw new BoothError('err.file', e.message);
     } finally {
       input.value = '';
     }
+    let i = this.state.people.findIndex((p) => p.secret === text);
+    if (i < 0) {
+      this.state.people.push({ secret: text, counter: 0, receipts: [], issuance: null, registered: null });
+      i = this.state.people.length - 1;
+    }
     this.save();
+    this.choose(i);
     this.status(this.t('loaded'));
-    this.showAnswer();
+    this.showAnswer(true, true);
   }
 
+  // forget erases the registration of the person answering from this
+  // device; the others' stay.
   forget() {
     if (!confirm(this.t('confirm.forget'))) return;
-    localStorage.removeItem(this.key);
-    this.state = this.load();
+    this.state.people.splice(this.current, 1);
+    this.save();
+    this.clearDraft();
+    this.choose(null);
     this.sealed = null;
-    this.show('register');
+    if (this.state.people.length) this.showWho();
+    else this.show('register');
     this.status(this.t('forgotten'));
   }
 
   // --- Answering and sealing.
 
-  showAnswer(fresh = true) {
-    const last = this.state.receipts.at(-1);
+  showAnswer(fresh = true, restore = false) {
+    const last = this.me.receipts.at(-1);
+    if (restore && this.restoreDraft()) this.status(this.t('draft.restored'));
     $('revote-note').hidden = !last;
     if (last) $('revote-last').textContent = this.t('last', last.trackingCode);
     if (fresh) this.sealed = null;
@@ -372,7 +486,7 @@ class Booth {
     const plaintext = koe.plaintextFromAnswers(this.el.manifest, answers);
     this.status(this.t('encrypting'));
     await nextFrame();
-    const vk = koe.parseCredentialSecret(this.state.secret).vk;
+    const vk = koe.parseCredentialSecret(this.me.secret).vk;
     const t0 = performance.now();
     // A fresh salt: if this ballot is challenged, nothing in it names the credential.
     const salt = koe.bindingSalt();
@@ -452,15 +566,17 @@ class Booth {
     // §15.4): read from the board, so a credential file moved to another
     // device goes on from where it was.
     const counter = await this.nextCounter();
-    const env = koe.castEnvelope(this.el, this.state.secret, s.bytes, s.salt, counter);
+    const env = koe.castEnvelope(this.el, this.me.secret, s.bytes, s.salt, counter);
     const res = await this.post('/ballots', env, 'cast');
     if (res?.receipt?.tracking !== koe.toHex(s.trackingCode)) {
       throw new BoothError('err.other', 'the receipt names another ballot');
     }
-    this.state.counter = counter;
+    const me = this.me;
+    me.counter = counter;
     const verified = await this.checkReceipt(res.receipt, s.bytes);
-    this.state.receipts.push({ trackingCode: res.trackingCode, index: res.receipt.index, counter, verified, receipt: res });
+    me.receipts.push({ trackingCode: res.trackingCode, index: res.receipt.index, counter, verified, receipt: res });
     this.save();
+    this.clearDraft();
     this.sealed = null;
     this.showReceipt(res, verified);
     this.status(this.t('cast'));
@@ -469,7 +585,7 @@ class Booth {
   // nextCounter asks the ballot box for the credential's next counter and
   // checks the board entry its answer names.
   async nextCounter() {
-    const vk = koe.parseCredentialSecret(this.state.secret).vk;
+    const vk = koe.parseCredentialSecret(this.me.secret).vk;
     const raw = new Uint8Array(await (await this.get(`/credentials/${koe.toHex(vk)}`)).arrayBuffer());
     try {
       const state = koe.parseResponse('credential', raw);
@@ -507,13 +623,13 @@ class Booth {
     $('receipt-tracking').textContent = code;
     $('receipt-index').textContent = String(res.receipt.index);
     $('receipt-size').textContent = res.receipt.checkpoint.split('\n')[1] ?? '';
-    $('receipt-counter').textContent = String(this.state.receipts.length);
+    $('receipt-counter').textContent = String(this.me.receipts.length);
     const qr = $('receipt-qr');
     qr.src = `${this.cfg.qr}?code=${encodeURIComponent(code)}`;
     qr.hidden = false;
     $('receipt-check').href = `${this.cfg.receiptPage}?code=${encodeURIComponent(code)}`;
     setDownload($('receipt-download'), JSON.stringify(res, null, 2) + '\n');
-    setDownload($('credential-download'), this.state.secret + '\n');
+    setDownload($('credential-download'), this.me.secret + '\n');
     this.show('receipt');
   }
 }
@@ -544,6 +660,55 @@ function sameAnswers(manifest, a, b) {
 function setDownload(a, text) {
   if (a.href.startsWith('blob:')) URL.revokeObjectURL(a.href);
   a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+}
+
+// fillAnswers sets a form's controls to saved answers (a draft).
+function fillAnswers(form, answers) {
+  for (const fs of form.querySelectorAll('fieldset[data-question]')) {
+    const v = answers[fs.dataset.question];
+    if (v === undefined) continue;
+    switch (fs.dataset.kind) {
+      case 'single':
+      case 'multiple':
+      case 'rating': {
+        const chosen = new Set((Array.isArray(v) ? v : [v]).map(String));
+        for (const i of fs.querySelectorAll('input')) i.checked = chosen.has(i.value);
+        break;
+      }
+      case 'text':
+      case 'rank':
+        writeMixed(fs, v);
+        break;
+    }
+  }
+}
+
+// checkCount says, next to a multiple-choice question, when more options
+// are ticked than it allows: on a phone the form's own error box is out of
+// sight.
+function checkCount(fs, manifest, t) {
+  if (fs.dataset.kind !== 'multiple') return;
+  const q = manifest.questions.find((x) => x.id === fs.dataset.question);
+  const n = fs.querySelectorAll('input:checked').length;
+  showCountError(fs, q && n > q.max ? t('toomany', String(q.max), String(n)) : null);
+}
+
+// showCountError shows (text) or hides (null) a question's own error line.
+function showCountError(fs, text) {
+  let p = fs.querySelector('.q-error');
+  if (!p) {
+    p = document.createElement('p');
+    p.className = 'q-error';
+    p.id = `q-error-${fs.dataset.question}`;
+    p.setAttribute('role', 'status');
+    const legend = fs.querySelector('legend');
+    if (legend) legend.after(p);
+    else fs.prepend(p);
+  }
+  p.textContent = text ?? '';
+  p.hidden = text === null;
+  if (text === null) fs.removeAttribute('aria-describedby');
+  else fs.setAttribute('aria-describedby', p.id);
 }
 
 // nextFrame lets the page show a status before a long computation.

@@ -29,7 +29,10 @@ export async function finalCheck(cfg) {
   };
   let receipts = [];
   try {
-    receipts = JSON.parse(localStorage.getItem(`koe.booth.${cfg.election}`) ?? '{}').receipts ?? [];
+    // Every person's receipts kept on this device (booth.js), and those
+    // an earlier booth kept at the top level.
+    const s = JSON.parse(localStorage.getItem(`koe.booth.${cfg.election}`) ?? '{}');
+    receipts = [...(s.receipts ?? []), ...(s.people ?? []).flatMap((p) => p.receipts ?? [])];
   } catch {
     receipts = [];
   }

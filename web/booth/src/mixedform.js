@@ -36,6 +36,19 @@ export function readMixed(fs) {
   return ids.length ? ids : undefined;
 }
 
+/** Sets a text or rank fieldset to an answer readMixed gave (a saved draft). */
+export function writeMixed(fs, v) {
+  if (fs.dataset.kind === 'text') {
+    const ta = fs.querySelector('textarea');
+    ta.value = typeof v === 'string' ? v : '';
+    ta.dispatchEvent(new Event('input'));
+    return;
+  }
+  const selects = [...fs.querySelectorAll('select[data-position]')]
+    .sort((a, b) => Number(a.dataset.position) - Number(b.dataset.position));
+  selects.forEach((s, i) => { s.value = Array.isArray(v) && v[i] !== undefined ? v[i] : ''; });
+}
+
 /** Fills a review entry dd with a text or rank answer. */
 export function describeMixed(dd, q, v, label, blank) {
   if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) {
