@@ -91,9 +91,9 @@ func (s *Site) boothConfigJS(r *request, ev *electionView, closed bool) (templat
 		QR:          "/elections/" + url.PathEscape(id) + "/qr",
 		Messages:    map[string]string{},
 	}
-	for k, m := range catalogue[r.lang] {
+	for k := range catalogue[r.lang] {
 		if name, ok := strings.CutPrefix(k, "booth.js."); ok {
-			cfg.Messages[name] = m
+			cfg.Messages[name] = msgFor(r.lang, k, ev.survey())
 		}
 	}
 	js, err := json.Marshal(cfg)

@@ -294,7 +294,7 @@ func TestBooth(t *testing.T) {
 		}
 		register(t, "B00001", "WRNG-CODE-XXXX-YYYY")
 		do(t, chromedp.WaitVisible(chromedp.CSS("#booth-error")))
-		if e := text(t, "#booth-error"); !strings.Contains(e, "一致しません") {
+		if e := text(t, "#booth-error"); !strings.Contains(e, "正しくありません") {
 			t.Errorf("a wrong code: %q", e)
 		}
 		check(t, 360, "booth-error")

@@ -308,6 +308,8 @@ var catalogue = map[string]map[string]string{
 		"entry.close":             "受付終了",
 		"entry.tally":             "暗号化されたままの集計",
 		"entry.decryption":        "受託者の部分復号",
+		"entry.mix":               "自由記述・順位の混合（シャッフル）の一部",
+		"entry.mix-decryption":    "混合した回答の受託者による部分復号の一部",
 		"entry.results":           "結果",
 
 		"lookup.title":     "追跡コードを確認する",
@@ -479,6 +481,8 @@ var catalogue = map[string]map[string]string{
 		"entry.close":             "Voting closed",
 		"entry.tally":             "Encrypted tally",
 		"entry.decryption":        "Trustee's partial decryption",
+		"entry.mix":               "Part of a mix (shuffle) of text and rank answers",
+		"entry.mix-decryption":    "Part of a trustee's decryption of the mixed answers",
 		"entry.results":           "Results",
 
 		"lookup.title":     "Look up a tracking code",

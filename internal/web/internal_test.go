@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/koe-vote/koe/internal/api"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,8 @@ func TestCatalogue(t *testing.T) {
 	}
 	for _, typ := range []string{board.TypeManifest, board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond,
 		board.TypeElectionKey, board.TypeRegistrarKey, board.TypeRoll, board.TypeCredentialIssued, board.TypeOpen,
-		board.TypeBallot, board.TypeSpoiled, board.TypeClose, board.TypeTally, board.TypeDecryption, board.TypeResults} {
+		board.TypeBallot, board.TypeSpoiled, board.TypeClose, board.TypeTally, board.TypeDecryption, board.TypeResults,
+		board.TypeMix, board.TypeMixDecryption} {
 		keys = append(keys, "entry."+typ)
 	}
 	keys = append(keys, "kind.vote", "kind.survey")
@@ -84,6 +86,51 @@ func TestCatalogue(t *testing.T) {
 				t.Errorf("%s names %q, which is not in the catalogue", e.Name(), key)
 			}
 		}
+	}
+}
+
+// TestSurveyWords: a survey's wording replaces messages of the catalogue
+// with the same placeholders, in both languages, and pages and the booth's
+// script about a survey use it.
+func TestSurveyWords(t *testing.T) {
+	for lang, words := range surveyWords {
+		for key, m := range words {
+			orig, ok := catalogue[lang][key]
+			if !ok {
+				t.Errorf("%s: survey wording for %q, which is not in the catalogue", lang, key)
+				continue
+			}
+			if strings.Count(orig, "%") != strings.Count(m, "%") {
+				t.Errorf("%s %q: the survey wording has other placeholders than %q", lang, key, orig)
+			}
+			if lang == "ja" && strings.Contains(m, "投票") {
+				t.Errorf("%q: the survey wording says 投票: %q", key, m)
+			}
+		}
+	}
+	for key := range surveyWords["ja"] {
+		if _, ok := surveyWords["en"][key]; !ok {
+			t.Errorf("%q has survey wording in Japanese only", key)
+		}
+	}
+	for key := range surveyWords["en"] {
+		if _, ok := surveyWords["ja"][key]; !ok {
+			t.Errorf("%q has survey wording in English only", key)
+		}
+	}
+	survey := &electionView{Info: &api.ElectionInfo{Kind: "survey"}}
+	vote := &electionView{Info: &api.ElectionInfo{Kind: "vote"}}
+	if !survey.survey() || vote.survey() {
+		t.Fatal("electionView.survey does not tell a survey from a vote")
+	}
+	if got := msgFor("ja", "booth.receipt.revote.h", true); got != "回答し直す" {
+		t.Errorf("a survey's booth says %q", got)
+	}
+	if got := msgFor("ja", "booth.receipt.revote.h", false); got != "投票し直す" {
+		t.Errorf("an election's booth says %q", got)
+	}
+	if got := msgFor("en", "booth.js.err.config", true, "x"); got != "This survey's settings do not check out. Do not answer: x" {
+		t.Errorf("a survey's formatted message is %q", got)
 	}
 }
 

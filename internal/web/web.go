@@ -174,6 +174,7 @@ type view struct {
 	Switch []langLink
 	Data   any
 	site   *Site
+	survey bool // the page is about a survey: its words, not an election's (i18n_survey.go)
 }
 
 type langLink struct {
@@ -183,10 +184,13 @@ type langLink struct {
 
 // T looks key up in the message catalogue of the page's language and
 // formats it with args (fmt verbs).
-func (v *view) T(key string, args ...any) string { return msg(v.Lang, key, args...) }
+func (v *view) T(key string, args ...any) string { return msgFor(v.Lang, key, v.survey, args...) }
 
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, lang, name string, data any) {
 	v := &view{Lang: lang, Path: r.URL.Path, Data: data, site: s}
+	if sk, ok := data.(surveyKind); ok {
+		v.survey = sk.survey()
+	}
 	for _, l := range []struct{ code, name string }{{"ja", "日本語"}, {"en", "English"}} {
 		q := r.URL.Query()
 		q.Set("lang", l.code)
