@@ -85,6 +85,7 @@ func New(api http.Handler, opts Options) *Site {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(gzipStatic(s.assets, http.FileServerFS(s.assets)))))
 	mux.HandleFunc("GET /{$}", s.page(s.elections))
 	mux.HandleFunc("GET /verify", s.page(s.verify))
+	mux.HandleFunc("GET /help", s.page(func(*request) (string, any, error) { return "help", nil, nil }))
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
 	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
 	mux.HandleFunc("GET /elections/{id}/board", s.page(s.board))
@@ -175,6 +176,10 @@ type view struct {
 	Data   any
 	site   *Site
 	survey bool // the page is about a survey: its words, not an election's (i18n_survey.go)
+	// Large is the reader's choice of a larger text, and TextSize the link
+	// that switches it (a cookie, so that it works without script).
+	Large    bool
+	TextSize string
 }
 
 type langLink struct {
@@ -191,8 +196,18 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, lang, 
 	if sk, ok := data.(surveyKind); ok {
 		v.survey = sk.survey()
 	}
+	v.Large = textSize(w, r)
+	q := r.URL.Query()
+	q.Del("lang")
+	if v.Large {
+		q.Set("text", "normal")
+	} else {
+		q.Set("text", "large")
+	}
+	v.TextSize = r.URL.Path + "?" + q.Encode()
 	for _, l := range []struct{ code, name string }{{"ja", "日本語"}, {"en", "English"}} {
 		q := r.URL.Query()
+		q.Del("text")
 		q.Set("lang", l.code)
 		v.Switch = append(v.Switch, langLink{Lang: l.code, Name: l.name, Href: r.URL.Path + "?" + q.Encode(), Current: l.code == lang})
 	}
@@ -228,6 +243,18 @@ func (s *Site) language(w http.ResponseWriter, r *http.Request) string {
 		return c.Value
 	}
 	return fromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// textSize reports whether the reader chose the larger text: ?text=large
+// or ?text=normal sets it (kept in a cookie), else the cookie says.
+func textSize(w http.ResponseWriter, r *http.Request) bool {
+	if t := r.URL.Query().Get("text"); t == "large" || t == "normal" {
+		http.SetCookie(w, &http.Cookie{Name: "text", Value: t, Path: "/", MaxAge: 365 * 24 * 60 * 60,
+			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: r.TLS != nil})
+		return t == "large"
+	}
+	c, err := r.Cookie("text")
+	return err == nil && c.Value == "large"
 }
 
 // fromAcceptLanguage returns "ja" or "en", whichever the header prefers
