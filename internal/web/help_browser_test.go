@@ -55,9 +55,10 @@ func TestHelpAndTextSize(t *testing.T) {
 			auditPage(t, ctx, axe, w, "help, larger text, "+lang+": ")
 		}
 	}
-	// The booth on a phone with the larger text.
+	// The booth on a phone with the larger text (open, or closed if the
+	// booth's tests published it already).
 	do(chromedp.EmulateViewport(360, 780), chromedp.Navigate(f.url+"/elections/"+f.booth.id+"/vote?lang=ja"),
-		chromedp.WaitVisible(chromedp.CSS("html.text-large")), chromedp.WaitReady("#booth"))
+		chromedp.WaitVisible(chromedp.CSS("html.text-large")), chromedp.WaitReady("main"))
 	checkFits(t, ctx, 360, "booth, larger text: ")
 	px, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`parseFloat(getComputedStyle(document.documentElement).fontSize)`))
 	if err != nil || px < 19 {
