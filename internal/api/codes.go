@@ -11,6 +11,7 @@ type Error struct {
 const (
 	CodeMalformed             = "malformed"
 	CodeWrongState            = "wrong-state"
+	CodeClosesPassed          = "closes-passed" // opening an election whose close time has passed
 	CodeTooLarge              = "too-large"
 	CodeDuplicate             = "duplicate"
 	CodeClosed                = "closed"

@@ -336,6 +336,11 @@ func (m *Manifest) Validate() error {
 
 // parseRFC3339 is time.Parse(time.RFC3339, s), which also takes a zone
 // offset of 24 hours or more; RFC 3339 §5.6 allows hours 00–23 only.
+// OpensAt and ClosesAt return the manifest's opens and closes times, or
+// the zero time when it has none (ParseManifest checked them).
+func (m *Manifest) OpensAt() time.Time  { t, _ := parseRFC3339(m.Opens); return t }
+func (m *Manifest) ClosesAt() time.Time { t, _ := parseRFC3339(m.Closes); return t }
+
 func parseRFC3339(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {

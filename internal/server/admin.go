@@ -56,7 +56,11 @@ func (s *Server) listElections(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []api.ElectionInfo{}
+	admin := tokenMatches(bearer(r), s.adminHash)
 	for _, row := range rows {
+		if row.State == api.StateSetup && !admin {
+			continue // not listed publicly until it opens; its pages stay reachable by id
+		}
 		el, err := s.lookup(r.Context(), row.ID)
 		if err != nil {
 			return err
@@ -361,21 +365,30 @@ func (s *Server) openElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer unlock()
-	if err := s.completeCeremony(r.Context(), el); err != nil {
+	if err := s.open(r.Context(), el); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
+	return nil
+}
+
+// open opens an election in setup, under el.mu: the ceremony must be
+// complete and the manifest's close time, if any, still ahead.
+func (s *Server) open(ctx context.Context, el *election) error {
+	if c := el.manifest.ClosesAt(); !c.IsZero() && !s.cfg.Now().Before(c) {
+		return httpx.Errorf(http.StatusConflict, api.CodeClosesPassed, "the manifest's close time %s has passed: an election that would close at once is not opened", el.manifest.Closes)
+	}
+	if err := s.completeCeremony(ctx, el); err != nil {
 		return err
 	}
 	keyEntry, err := s.entry(el, board.TypeElectionKey, record.ParamsOf(el.e, el.ceremony))
 	if err != nil {
 		return err
 	}
-	if _, err := s.cfg.Store.Append(r.Context(), el.id, [][]byte{keyEntry}); err != nil {
+	if _, err := s.cfg.Store.Append(ctx, el.id, [][]byte{keyEntry}); err != nil {
 		return err
 	}
-	if err := s.transition(r.Context(), el, api.StateSetup, api.StateOpen, board.TypeOpen, map[string]string{}); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, record.ParamsOf(el.e, el.ceremony))
-	return nil
+	return s.transition(ctx, el, api.StateSetup, api.StateOpen, board.TypeOpen, map[string]string{})
 }
 
 func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
@@ -384,14 +397,19 @@ func (s *Server) closeElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer unlock()
-	// What waits for a timed batch is committed before the close entry.
-	el.reg.Flush()
-	el.box.Flush()
-	if err := s.transition(r.Context(), el, api.StateOpen, api.StateClosed, board.TypeClose, map[string]string{}); err != nil {
+	if err := s.close(r.Context(), el); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"state": el.state})
 	return nil
+}
+
+// close closes an open election, under el.mu.
+func (s *Server) close(ctx context.Context, el *election) error {
+	// What waits for a timed batch is committed before the close entry.
+	el.reg.Flush()
+	el.box.Flush()
+	return s.transition(ctx, el, api.StateOpen, api.StateClosed, board.TypeClose, map[string]string{})
 }
 
 // countedBallots reads the board's ballot entries and returns, for every

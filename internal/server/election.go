@@ -58,12 +58,13 @@ type election struct {
 	reg           *registrar.Registrar
 	box           *castbox.Box
 
-	mu       sync.Mutex // guards the fields below and serialises state changes
-	state    string
-	e        *ballot.Election // once the ceremony is complete (state ≥ open)
-	ceremony *ceremony.Result
-	oidc     *oidcreg.Config // the digital-ID configuration, if any
-	cosigner *cosigner       // submits checkpoints to the witnesses (witnessing.go), if any
+	mu           sync.Mutex // guards the fields below and serialises state changes
+	state        string
+	e            *ballot.Election // once the ceremony is complete (state ≥ open)
+	ceremony     *ceremony.Result
+	oidc         *oidcreg.Config // the digital-ID configuration, if any
+	cosigner     *cosigner       // submits checkpoints to the witnesses (witnessing.go), if any
+	scheduleNote string          // why the schedule could not move it, said once (schedule.go)
 }
 
 func (el *election) stop() {
@@ -140,7 +141,7 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 	el.box = castbox.New(castbox.Config{
 		Election: row.ID, Registrar: key.PublicKey(), Casts: casts, Board: el.log,
 		State:    func(ctx context.Context) (string, error) { return s.currentState(ctx, el) },
-		Interval: s.cfg.CastInterval, Manual: s.manualBatches, Now: s.cfg.Now,
+		Interval: s.cfg.CastInterval, Manual: s.manualBatches, Now: s.cfg.Now, Closes: m.ClosesAt(),
 		Spoils: s.spoils, Recasts: s.casts,
 		Metrics: castbox.Metrics{Casts: s.metrics.casts, CommitLag: s.metrics.commitLag, Batch: s.metrics.batch},
 	})

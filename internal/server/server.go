@@ -90,6 +90,10 @@ type Config struct {
 	// and DefaultCastInterval.
 	RegisterInterval time.Duration
 	CastInterval     time.Duration
+	// ScheduleInterval is how often the server opens and closes elections
+	// whose manifest's opens or closes time has come (default
+	// DefaultScheduleInterval; negative: never, the administrator does).
+	ScheduleInterval time.Duration
 }
 
 // Server serves koe's API.
@@ -108,6 +112,7 @@ type Server struct {
 	configKey []byte // seals elections' private configuration (seal.go)
 	// manualBatches: batches close only when a test says so (export_test.go).
 	manualBatches bool
+	stopSchedule  chan struct{}
 }
 
 // New returns a server; call Handler to serve it and Close to stop it.
@@ -150,7 +155,13 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger, configKey: ck,
 		metrics: newMetrics(cfg.Registry), limiter: httpx.NewLimiter(cfg.RegisterRate, cfg.RegisterBurst),
 		spoils: httpx.NewLimiter(cfg.SpoilRate, cfg.SpoilBurst), casts: httpx.NewLimiter(cfg.CastRate, cfg.CastBurst),
-		elections: map[string]*election{},
+		elections: map[string]*election{}, stopSchedule: make(chan struct{}),
+	}
+	if cfg.ScheduleInterval == 0 {
+		cfg.ScheduleInterval = DefaultScheduleInterval
+	}
+	if cfg.ScheduleInterval > 0 {
+		go s.runSchedule(cfg.ScheduleInterval, s.stopSchedule)
 	}
 	return s, nil
 }
@@ -159,6 +170,9 @@ func New(cfg Config) (*Server, error) {
 // elections' resources. It does not close the store.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.stopSchedule)
+	}
 	s.closing = true
 	es := make([]*election, 0, len(s.elections))
 	for _, e := range s.elections {

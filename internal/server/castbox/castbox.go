@@ -60,9 +60,13 @@ type Config struct {
 	Interval time.Duration // the cast interval of SPEC.md §15.5; zero: group commit
 	Manual   bool          // batches close only on Flush (tests)
 	Now      func() time.Time
-	Spoils   *httpx.Limiter // spoiled ballots per client address
-	Recasts  *httpx.Limiter // casts per credential key
-	Metrics  Metrics
+	// Closes is the manifest's close time (zero: none): from then on no
+	// ballot is accepted, even before the schedule (or the administrator)
+	// has moved the election to closed.
+	Closes  time.Time
+	Spoils  *httpx.Limiter // spoiled ballots per client address
+	Recasts *httpx.Limiter // casts per credential key
+	Metrics Metrics
 }
 
 // Box is one election's ballot box.
@@ -107,6 +111,8 @@ func (b *Box) open(ctx context.Context) (*ballot.Election, error) {
 	e := b.e
 	b.mu.Unlock()
 	switch {
+	case state == api.StateOpen && e != nil && !b.cfg.Closes.IsZero() && !b.cfg.Now().Before(b.cfg.Closes):
+		return nil, httpx.Errorf(http.StatusConflict, api.CodeClosed, "the election %s closed at %s", b.cfg.Election, b.cfg.Closes.UTC().Format(time.RFC3339))
 	case state == api.StateOpen && e != nil:
 		return e, nil
 	case state == api.StateSetup || state == api.StateOpen:

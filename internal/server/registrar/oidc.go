@@ -164,6 +164,11 @@ func (rg *Registrar) oidcRegister(r *http.Request) ([]byte, [32]byte, error) {
 	if err := oidcreg.Check(client.Config().Rules, claims, rg.ageDay()); err != nil {
 		return nil, [32]byte{}, httpx.Errorf(http.StatusForbidden, api.CodeNotEligible, "%v", err)
 	}
+	// The identity meets the roll's voter ids, which are folded (SPEC.md
+	// §15.3, §15.6).
+	if v, err := credential.NormalizeVoter(identity); err == nil {
+		identity = v
+	}
 	d := credential.DigitalIDEntry(rg.cfg.Election, p.Blinded)
 	sig, err := rg.issue(r.Context(), rg.hash("voter", identity), [32]byte{}, p.Blinded, board.Issuance{DigitalID: true, Value: d})
 	return sig, d, err
