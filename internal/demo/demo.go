@@ -264,7 +264,7 @@ func mixAll(o *Options, e *ballot.Election, keys map[int]*group.Element, trustee
 		}
 		o.logf("Mix of %q: %d answers of %d ciphertexts, by trustees %v in turn\n", c.ID, c.Input.Len(), c.Input.Width(), present[:t])
 		for _, j := range present[:t] {
-			msg, err := c.Mix(crand.Reader, j)
+			msg, err := c.Mix(crand.Reader, j, byIndex[j].Share())
 			if err != nil {
 				return nil, err
 			}

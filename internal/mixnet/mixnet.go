@@ -10,6 +10,7 @@
 package mixnet
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/shuffle"
 	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/zkp"
 )
 
 // Errors callers branch on.
@@ -40,19 +42,36 @@ func RoundContext(ctx [32]byte, qi, round, trustee int) []byte {
 }
 
 // RoundSize is the size of a round's message for a list of n vectors of
-// width w: the output list, then the proof.
-func RoundSize(n, w int) int { return 64*n*w + shuffle.ProofSize(n, w) }
+// width w: the output list, the proof of shuffle, then the trustee's
+// attestation.
+func RoundSize(n, w int) int { return 64*n*w + shuffle.ProofSize(n, w) + zkp.SchnorrSize }
+
+// AttestationContext is the context of trustee j's attestation of a round
+// (SPEC.md §16.6): the Schnorr proof of knowledge of its key share x_j
+// (Y_j = x_j·G) under
+//
+//	H256("koe/v2/mix/attestation"; Bytes("round", ctx_{q,r,j}),
+//	     Bytes("message", SHA-256(enc(L_r) ‖ proof)))
+//
+// so that only the trustee, not whoever holds its API token, can post a
+// round in its name.
+func AttestationContext(roundCtx, listAndProof []byte) []byte {
+	h := sha256.Sum256(listAndProof)
+	return group.NewDigest("koe/v2/mix/attestation").Bytes("round", roundCtx).Bytes("message", h[:]).Sum()
+}
 
 // Round is one checked round of a chain.
 type Round struct {
-	Trustee int
-	Output  *shuffle.List
-	Proof   []byte
+	Trustee     int
+	Output      *shuffle.List
+	Proof       []byte
+	Attestation []byte // the trustee's Schnorr proof (zkp.SchnorrSize bytes)
 }
 
-// Message returns the round's message as posted: output list ‖ proof.
+// Message returns the round's message as posted: output list ‖ proof ‖
+// attestation.
 func (r *Round) Message() []byte {
-	return append(slices.Clip(r.Output.Bytes()), r.Proof...)
+	return append(append(slices.Clip(r.Output.Bytes()), r.Proof...), r.Attestation...)
 }
 
 // Chain is the mix of one mixed question.
@@ -121,11 +140,15 @@ func (c *Chain) CanMix(j int) error {
 	return nil
 }
 
-// Mix shuffles the latest list as trustee j and returns the next round's
-// message (it does not add it: post it, then AddRound).
-func (c *Chain) Mix(rand io.Reader, j int) ([]byte, error) {
+// Mix shuffles the latest list as trustee j, whose key share is x, and
+// returns the next round's message, attested with x (it does not add it:
+// post it, then AddRound).
+func (c *Chain) Mix(rand io.Reader, j int, x *group.Scalar) ([]byte, error) {
 	if err := c.CanMix(j); err != nil {
 		return nil, err
+	}
+	if Y := group.BaseMul(x); Y.Equal(c.keys[j]) != 1 {
+		return nil, fmt.Errorf("%w: this key share is not trustee %d's (its verification key differs)", ErrRound, j)
 	}
 	ctx := RoundContext(c.e.Context, c.Question, len(c.Rounds)+1, j)
 	out, proof, err := shuffle.ShuffleList(rand, ctx, c.e.Key, c.Last())
@@ -133,6 +156,11 @@ func (c *Chain) Mix(rand io.Reader, j int) ([]byte, error) {
 		return nil, err
 	}
 	r := Round{Trustee: j, Output: out, Proof: proof.Bytes()}
+	att, err := zkp.ProveSchnorr(rand, AttestationContext(ctx, r.Message()), x, c.keys[j])
+	if err != nil {
+		return nil, err
+	}
+	r.Attestation = att.Bytes()
 	return r.Message(), nil
 }
 
@@ -150,12 +178,21 @@ func (c *Chain) CheckRound(j int, msg []byte) (*Round, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRound, err)
 	}
-	proof := msg[64*n*w:]
+	body, att := msg[:len(msg)-zkp.SchnorrSize], msg[len(msg)-zkp.SchnorrSize:]
+	proof := body[64*n*w:]
 	round := len(c.Rounds) + 1
-	if err := shuffle.VerifyList(RoundContext(c.e.Context, c.Question, round, j), c.e.Key, c.Last(), out, proof); err != nil {
+	ctx := RoundContext(c.e.Context, c.Question, round, j)
+	p, err := zkp.DecodeSchnorr(att)
+	if err == nil {
+		err = p.Verify(AttestationContext(ctx, body), c.keys[j])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: question %q round %d: not attested by trustee %d's key share: %v", ErrRound, c.ID, round, j, err)
+	}
+	if err := shuffle.VerifyList(ctx, c.e.Key, c.Last(), out, proof); err != nil {
 		return nil, fmt.Errorf("%w: question %q round %d by trustee %d: %v", ErrRound, c.ID, round, j, err)
 	}
-	return &Round{Trustee: j, Output: out, Proof: proof}, nil
+	return &Round{Trustee: j, Output: out, Proof: proof, Attestation: att}, nil
 }
 
 // Add appends a round CheckRound returned. The chain must not have changed
