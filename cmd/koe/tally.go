@@ -124,10 +124,29 @@ func electionPublish(args []string, stdout, stderr io.Writer) error {
 		return withHint(err, "at least %d trustees must run koe trustee decrypt", e.Manifest.Threshold)
 	}
 	results := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
+	// The text and rank questions: every mix complete, its final list
+	// decrypted by t trustees (SPEC.md §16.6).
+	chains, err := loadChains(dir, e, res, acc.Ballots, stderr)
+	if err != nil {
+		return err
+	}
+	mixed, err := mixedResults(chains, e.Manifest.Threshold)
+	if err != nil {
+		return err
+	}
+	if err := results.AddMixed(mixed); err != nil {
+		return err
+	}
+	for _, mr := range mixed {
+		if err := record.WriteJSON(record.MixedFile(dir, mr.Question), mr); err != nil {
+			return err
+		}
+	}
 	if err := record.WriteJSON(filepath.Join(dir, record.Results), results); err != nil {
 		return err
 	}
 	printResults(stdout, e.Manifest, results)
+	printMixed(stdout, e.Manifest, mixed)
 	fmt.Fprintf(stdout, "\nResults written to %s. Anyone can check them: koe verify %s\n", filepath.Join(dir, record.Results), dir)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/keystore"
+	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
@@ -38,7 +39,8 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 		{"shares", "round 3: check the shares sent to you; complain about bad ones", trusteeShares},
 		{"respond", "round 4: answer complaints against you", trusteeRespond},
 		{"finish", "check the whole ceremony and keep only your share in the key file", trusteeFinish},
-		{"decrypt", "decrypt your part of the tally, with a proof", trusteeDecrypt},
+		{"mix", "shuffle the text and rank answers, with a proof (one round per question)", trusteeMix},
+		{"decrypt", "decrypt your part of the tally and of the mixed answers, with proofs", trusteeDecrypt},
 	})
 }
 
@@ -80,6 +82,13 @@ type place interface {
 	// before decrypting, and a function that removes what it fetched.
 	record() (string, func(), error)
 	publishShare(s *tally.Share) (string, error)
+	// checkMixState refuses to mix c if the place shows it otherwise
+	// than the record that was verified (another round posted since).
+	checkMixState(c *mixnet.Chain) error
+	// publishRound publishes trustee j's next round of c's mix.
+	publishRound(c *mixnet.Chain, j int, msg []byte) (string, error)
+	// publishMixShare publishes trustee j's decryption share of c's final list.
+	publishMixShare(c *mixnet.Chain, j int, share []byte) (string, error)
 	// registrar returns the id of the registrar's key, which the
 	// election context binds (SPEC.md §7.4).
 	registrar() ([32]byte, error)
@@ -369,6 +378,7 @@ func saveTrustee(name string, t *ceremony.Trustee, pass []byte) error {
 // unlocked trustee.
 type trusteeSession struct {
 	f     trusteeFlags
+	sub   string // the subcommand
 	place place
 	m     *ballot.Manifest
 	raw   []byte
@@ -427,7 +437,7 @@ func round[T any](s *trusteeSession, name string, decode func(ceremony.Params, [
 
 func newSession(sub string, args []string, stderr io.Writer, unlock bool, extra func(*flag.FlagSet)) (*trusteeSession, error) {
 	fs := newFlags("koe trustee "+sub, "koe trustee "+sub+" --election DIR|ID [--server URL --token-file FILE] --key FILE", stderr)
-	s := &trusteeSession{f: addTrusteeFlags(fs)}
+	s := &trusteeSession{f: addTrusteeFlags(fs), sub: sub}
 	if extra != nil {
 		extra(fs)
 	}
@@ -634,53 +644,83 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	s.checkpoint = *checkpoint
-	tr, err := s.transcript()
+	e, res, err := s.election(stdout)
 	if err != nil {
 		return err
+	}
+	v, err := s.verifiedTally(e, res, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	acc := v.acc
+	if v.decrypted {
+		fmt.Fprintf(stdout, "Trustee %d: you have already decrypted the tally (%s).\n", s.t.Index, s.place.describe())
+	} else {
+		share, err := tally.Decrypt(rand.Reader, e, acc, s.t.Index, s.t.Share())
+		if err != nil {
+			return err
+		}
+		if _, err := tally.Check(e, acc, share, res.VerificationKeys[s.t.Index]); err != nil {
+			return fmt.Errorf("your partial decryption does not verify: %w", err)
+		}
+		where, err := s.place.publishShare(share)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, published to %s.\n", s.t.Index, acc.Ballots, where)
+	}
+	if err := s.decryptMixed(v.chains, stdout, stderr); err != nil {
+		return err
+	}
+	what := "decrypted"
+	if len(v.chains) > 0 {
+		what = "decrypted the tally and every mixed question"
+	}
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "When %d trustees have %s: koe admin publish --election %s\n", e.Manifest.Threshold, what, *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "When %d trustees have %s: koe election publish %s\n", e.Manifest.Threshold, what, *s.f.election)
+	}
+	return nil
+}
+
+// election checks the ceremony from the place with the trustee's key
+// file, as decrypt and mix need it, and returns the election and the
+// ceremony's result. A trustee that skipped koe trustee finish keeps only
+// its share from then on, as finish would have left it (SPEC.md §6.5).
+func (s *trusteeSession) election(stdout io.Writer) (*ballot.Election, *ceremony.Result, error) {
+	tr, err := s.transcript()
+	if err != nil {
+		return nil, nil, err
 	}
 	finished := s.t.Finished()
 	res, err := s.t.Finish(s.ctx, tr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if !finished {
-		// A trustee that skipped koe trustee finish keeps only its share
-		// from now on, as finish would have left it (SPEC.md §6.5).
 		if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
-			return err
+			return nil, nil, err
 		}
 		fmt.Fprintf(stdout, "Trustee %d: the ceremony verifies; %s now holds only your share of the election secret.\n", s.t.Index, *s.f.key)
 	}
 	reg, err := s.place.registrar()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	e, err := ballot.NewElection(s.raw, res.JointKey, reg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	acc, err := s.verifiedTally(e, res, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	share, err := tally.Decrypt(rand.Reader, e, acc, s.t.Index, s.t.Share())
-	if err != nil {
-		return err
-	}
-	if _, err := tally.Check(e, acc, share, res.VerificationKeys[s.t.Index]); err != nil {
-		return fmt.Errorf("your partial decryption does not verify: %w", err)
-	}
-	where, err := s.place.publishShare(share)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, published to %s.\n", s.t.Index, acc.Ballots, where)
+	return e, res, nil
+}
+
+// where is the place's flags, for the next command to run.
+func (s *trusteeSession) where() string {
 	if *s.f.server != "" {
-		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe admin publish --election %s\n", e.Manifest.Threshold, *s.f.election)
-	} else {
-		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *s.f.election)
+		return "--server " + *s.f.server + " --election " + *s.f.election
 	}
-	return nil
+	return "--election " + *s.f.election
 }
 
 // errRefuse is wrapped by every reason a trustee refuses to decrypt.
@@ -694,7 +734,11 @@ var errRefuse = errors.New("refusing to decrypt")
 // not the election of the trustee's own ceremony, if the tally the
 // trustee is asked to decrypt is not that sum, or if it counts fewer
 // ballots than the manifest's privacy threshold.
-func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result, stdout, stderr io.Writer) (*tally.Accumulator, error) {
+//
+// It also returns whether the record holds the trustee's decryption of
+// the tally already, and the mix of every text and rank question so far,
+// each round and share checked (loadChains).
+func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result, stdout, stderr io.Writer) (*verifiedRecord, error) {
 	dir, cleanup, err := s.place.record()
 	if err != nil {
 		return nil, err
@@ -707,7 +751,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 	var p *progress
 	rep, recRes, acc := verify.Counted(dir, verify.Options{Progress: func(stage string, done, total int) {
 		if p == nil {
-			p = newProgress(stderr, "verifying "+stage+" before decrypting", total)
+			p = newProgress(stderr, "verifying "+stage+" before "+map[string]string{"mix": "mixing"}[s.sub]+map[string]string{"decrypt": "decrypting"}[s.sub], total)
 		}
 		p.set(done)
 	}})
@@ -768,5 +812,19 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", errRefuse, acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
 	}
 	fmt.Fprintf(stdout, "Trustee %d: verified the record up to the tally (%d checks): the tally is the homomorphic sum of the %d counted ballots.\n", s.t.Index, len(rep.Checks), acc.Ballots)
-	return acc, nil
+	v := &verifiedRecord{acc: acc}
+	if _, err := os.Stat(record.DecryptionFile(dir, s.t.Index)); err == nil {
+		v.decrypted = true
+	}
+	if v.chains, err = loadChains(dir, e, recRes, acc.Ballots, stderr); err != nil {
+		return nil, withHint(fmt.Errorf("%w: the mix of the text and rank answers: %w", errRefuse, err), "%s", verifyHint)
+	}
+	return v, nil
+}
+
+// verifiedRecord is what a trustee verified before acting.
+type verifiedRecord struct {
+	acc       *tally.Accumulator // the sum of exactly the counted ballots
+	decrypted bool               // the trustee's decryption of the tally is on the record
+	chains    []*mixnet.Chain    // the mix of every mixed question so far, checked
 }
