@@ -41,7 +41,7 @@ func loadChains(dir string, e *ballot.Election, res *ceremony.Result, counted in
 	if len(mixed) == 0 {
 		return nil, nil
 	}
-	ballots, err := readBallots(dir, e)
+	ballots, err := record.DecodeBallots(dir, e)
 	if err != nil {
 		return nil, err
 	}
@@ -153,30 +153,6 @@ func chainsFromBoard(dir string, byID map[string]*mixnet.Chain, step func(*mixne
 		return fmt.Errorf("board: the entries end inside a mix message")
 	}
 	return nil
-}
-
-// readBallots decodes the ballots of ballots.bin, in order.
-func readBallots(dir string, e *ballot.Election) ([]*ballot.Ballot, error) {
-	r, err := record.OpenBallots(dir, e.Style.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var out []*ballot.Ballot
-	for {
-		raw, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		b, err := ballot.Decode(e, raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: ballot %d: %w", record.Ballots, len(out)+1, err)
-		}
-		out = append(out, b)
-	}
 }
 
 // mixedBy returns the round trustee j mixed of c, or 0.
