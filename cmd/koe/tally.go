@@ -55,6 +55,10 @@ func runTally(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "It counts fewer than the manifest's privacy threshold of %d ballots: no trustee decrypts it, and the results are withheld to protect the voters' privacy.\n", e.Manifest.PrivacyThreshold())
 		return nil
 	}
+	if len(e.Manifest.Mixed()) > 0 {
+		fmt.Fprintf(stdout, "Next: %d trustees, one after another, run koe trustee mix --election %s --key KEYFILE (a round each of the text and rank answers' shuffle); at least %d run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir, e.Manifest.Threshold, dir)
+		return nil
+	}
 	fmt.Fprintf(stdout, "Next: at least %d trustees run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir)
 	return nil
 }
