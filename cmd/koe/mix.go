@@ -276,7 +276,7 @@ func (s *trusteeSession) decryptMixed(chains []*mixnet.Chain, stdout, stderr io.
 		if err != nil {
 			return fmt.Errorf("question %q: %w", c.ID, err)
 		}
-		fmt.Fprintf(stdout, "Question %s: decryption of the mixed list of %d answers, with proofs, posted to %s.\n", c.ID, c.Input.Len(), where)
+		fmt.Fprintf(stdout, "Question %s: decryption of the mixed list of %d answers (mixed by trustees %v: check with them that they did), with proofs, posted to %s.\n", c.ID, c.Input.Len(), mixers(c), where)
 	}
 	return nil
 }
