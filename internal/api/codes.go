@@ -54,5 +54,6 @@ const (
 	CodeInvalidMix            = "invalid-mix"    // a mix round that is not valid (SPEC.md §16.6)
 	CodeMixComplete           = "mix-complete"   // a round for a question that has its t rounds
 	CodeMixIncomplete         = "mix-incomplete" // a list decryption share, or the results, before the t rounds
+	CodeMixMoved              = "mix-moved"      // a round checked against a list that another round followed meanwhile
 	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
 )
