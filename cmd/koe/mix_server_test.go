@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/client"
 )
 
 // trustee runs koe trustee SUB for trustee j against the operator's front
@@ -73,7 +76,7 @@ func TestTrusteeMixOnServer(t *testing.T) {
 
 	code, stdout, stderr = o.trustee(se, "decrypt", 2)
 	want("trustee 2 decrypts the mix", code, stdout, stderr, 0, "Trustee 2: you have already decrypted the tally",
-		"Question opinion: decryption of the mixed list of 3 answers, with proofs, posted to "+o.url)
+		"Question opinion: decryption of the mixed list of 3 answers (mixed by trustees [1 3]: check with them that they did), with proofs, posted to "+o.url)
 	code, stdout, stderr = o.trustee(se, "decrypt", 1)
 	want("trustee 1 decrypts", code, stdout, stderr, 0, "Trustee 1: partial decryption of the tally of 3 ballots",
 		"Question priorities: decryption of the mixed list of 3 answers", "When 2 trustees have decrypted the tally and every mixed question: koe admin publish")
@@ -88,4 +91,31 @@ func TestTrusteeMixOnServer(t *testing.T) {
 	errOut.Reset()
 	code = run([]string{"verify", "--server", o.real, "--election", se.id}, &out, &errOut)
 	want("verify", code, out.String(), errOut.String(), 0, "Verification PASSED")
+}
+
+// TestTrusteeMixBelowPrivacyThreshold: three ballots under a privacy
+// threshold of four are not mixed (SPEC.md §16.6): the trustee refuses and
+// posts no round.
+func TestTrusteeMixBelowPrivacyThreshold(t *testing.T) {
+	o := newOperator(t, nil)
+	var answers []ballot.Answers
+	for range 3 {
+		answers = append(answers, ballot.Answers{"science-city": 3.0, "priorities": []any{"shelters"}, "opinion": "特になし"})
+	}
+	se := o.talliedExample(t, "city-survey", "mix-too-few", 4, answers)
+	code, stdout, stderr := o.trustee(se, "mix", 1)
+	if code == 0 || !strings.Contains(stderr, "koe: error: refusing to mix: 3 ballots were counted, fewer than the manifest's privacy threshold of 4") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	// The server has no mix to show below the threshold either.
+	st, err := client.New(o.real, "").Mixes(context.Background(), se.id)
+	if client.IsCode(err, api.CodeBelowPrivacyThreshold) {
+		return
+	}
+	must(t, err)
+	for _, q := range st.Questions {
+		if len(q.Rounds) != 0 {
+			t.Fatalf("question %s has %d rounds", q.Question, len(q.Rounds))
+		}
+	}
 }

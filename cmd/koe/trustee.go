@@ -723,8 +723,19 @@ func (s *trusteeSession) where() string {
 	return "--election " + *s.f.election
 }
 
-// errRefuse is wrapped by every reason a trustee refuses to decrypt.
-var errRefuse = errors.New("refusing to decrypt")
+// errRefuse is wrapped by every reason a trustee refuses to decrypt, and
+// errRefuseMix to mix.
+var (
+	errRefuse    = errors.New("refusing to decrypt")
+	errRefuseMix = errors.New("refusing to mix")
+)
+
+func (s *trusteeSession) refusal() error {
+	if s.sub == "mix" {
+		return errRefuseMix
+	}
+	return errRefuse
+}
 
 // verifiedTally runs the verifier's steps up to the tally (SPEC.md §9.2,
 // §11 steps 1–5) on the record at the trustee's place, a directory or the
@@ -767,7 +778,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		if len(fails) > 3 {
 			msgs = append(msgs, fmt.Sprintf("and %d more problems", len(fails)-3))
 		}
-		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", errRefuse, strings.Join(msgs, "; ")), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", s.refusal(), strings.Join(msgs, "; ")), "%s", verifyHint)
 	}
 	if s.checkpoint != "" {
 		signed, err := os.ReadFile(s.checkpoint)
@@ -775,7 +786,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 			return nil, err
 		}
 		if err := verify.Extends(dir, signed); err != nil {
-			return nil, withHint(fmt.Errorf("%w: the board does not extend the checkpoint in %s: %v", errRefuse, s.checkpoint, err), "the server may be showing you another board than the one others see; compare checkpoints with the observers")
+			return nil, withHint(fmt.Errorf("%w: the board does not extend the checkpoint in %s: %v", s.refusal(), s.checkpoint, err), "the server may be showing you another board than the one others see; compare checkpoints with the observers")
 		}
 	}
 	raw, err := record.ReadFile(filepath.Join(dir, record.Manifest))
@@ -783,11 +794,11 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		return nil, err
 	}
 	if !bytes.Equal(raw, s.raw) {
-		return nil, withHint(fmt.Errorf("%w: the record's manifest is not the election's manifest you read from %s", errRefuse, s.place.describe()), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's manifest is not the election's manifest you read from %s", s.refusal(), s.place.describe()), "%s", verifyHint)
 	}
 	Y, qualified := recRes.VerificationKeys[s.t.Index]
 	if !group.Equal(rep.Election.Key, e.Key) || !qualified || !group.Equal(Y, res.VerificationKeys[s.t.Index]) {
-		return nil, withHint(fmt.Errorf("%w: the record's key ceremony is not the one your key file finished (another joint key or verification key)", errRefuse), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's key ceremony is not the one your key file finished (another joint key or verification key)", s.refusal()), "%s", verifyHint)
 	}
 
 	// The tally asked for, and the one on the record, are the sum.
@@ -799,17 +810,17 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		return nil, err
 	}
 	if err := verify.CheckTally(acc, asked); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the tally you are asked to decrypt (from %s) is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, s.place.describe(), acc.Ballots, err), "decrypting it could reveal single ballots; tell the other trustees and the election's observers")
+		return nil, withHint(fmt.Errorf("%w: the tally you are asked to decrypt (from %s) is not the homomorphic sum of the %d counted ballots: it %v", s.refusal(), s.place.describe(), acc.Ballots, err), "decrypting it could reveal single ballots; tell the other trustees and the election's observers")
 	}
 	var onRecord tally.Encrypted
 	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &onRecord); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the record has no tally: %v", errRefuse, err), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record has no tally: %v", s.refusal(), err), "%s", verifyHint)
 	}
 	if err := verify.CheckTally(acc, &onRecord); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the record's tally is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, acc.Ballots, err), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's tally is not the homomorphic sum of the %d counted ballots: it %v", s.refusal(), acc.Ballots, err), "%s", verifyHint)
 	}
 	if err := tally.CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
-		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", errRefuse, acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
+		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", s.refusal(), acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
 	}
 	fmt.Fprintf(stdout, "Trustee %d: verified the record up to the tally (%d checks): the tally is the homomorphic sum of the %d counted ballots.\n", s.t.Index, len(rep.Checks), acc.Ballots)
 	v := &verifiedRecord{acc: acc}
@@ -817,7 +828,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		v.decrypted = true
 	}
 	if v.chains, err = loadChains(dir, e, recRes, acc.Ballots, stderr); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the mix of the text and rank answers: %w", errRefuse, err), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the mix of the text and rank answers: %w", s.refusal(), err), "%s", verifyHint)
 	}
 	return v, nil
 }
