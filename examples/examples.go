@@ -12,7 +12,7 @@ import (
 var files embed.FS
 
 // Names lists the embedded manifests.
-func Names() []string { return []string{"referendum", "survey", "budget"} }
+func Names() []string { return []string{"referendum", "survey", "budget", "city-survey"} }
 
 // Manifest returns the bytes of an embedded manifest by name.
 func Manifest(name string) ([]byte, error) {

@@ -161,6 +161,15 @@ func adminStep(step string) func([]string, io.Writer, io.Writer) error {
 				return err
 			}
 			printResults(stdout, el.E.Manifest, &res)
+			var mixed []*tally.MixedResult
+			for _, qi := range el.E.Manifest.Mixed() {
+				mr, err := c.Mixed(context.Background(), *f.election, el.E.Manifest.Questions[qi].ID)
+				if err != nil {
+					return err
+				}
+				mixed = append(mixed, mr)
+			}
+			printMixed(stdout, el.E.Manifest, mixed)
 		case "tally":
 			var t tally.Encrypted
 			json.Unmarshal(raw, &t)
@@ -173,7 +182,11 @@ func adminStep(step string) func([]string, io.Writer, io.Writer) error {
 				fmt.Fprintf(stdout, " It counts fewer than the manifest's privacy threshold of %d ballots: no trustee decrypts it, and the results are withheld to protect the voters' privacy.\n", min)
 				return nil
 			}
-			fmt.Fprintf(stdout, " Next: the trustees run koe trustee decrypt --server %s --election %s\n", *f.server, *f.election)
+			if len(el.E.Manifest.Mixed()) > 0 {
+				fmt.Fprintf(stdout, " Next: %d trustees run koe trustee mix --server %s --election %s, one after another, then the trustees run koe trustee decrypt\n", el.E.Manifest.Threshold, *f.server, *f.election)
+			} else {
+				fmt.Fprintf(stdout, " Next: the trustees run koe trustee decrypt --server %s --election %s\n", *f.server, *f.election)
+			}
 		default:
 			fmt.Fprintf(stdout, "Election %s: %s done.\n", *f.election, step)
 		}

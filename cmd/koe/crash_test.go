@@ -188,7 +188,7 @@ func (h *httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 
 func (h *httpTiles) SaveTiles([]tlog.Tile, [][]byte) {}
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

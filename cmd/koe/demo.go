@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/demo"
 )
 
@@ -18,7 +19,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	voters := fs.Int("voters", 1000, "number of voters who cast a ballot")
 	trustees := fs.Int("trustees", 0, "number of trustees (default: the manifest's)")
 	threshold := fs.Int("threshold", 0, "trustees needed to decrypt (default: the manifest's)")
-	manifest := fs.String("manifest", "referendum", "manifest file, or an example: referendum, survey, budget")
+	manifest := fs.String("manifest", "referendum", "manifest file, or an example: "+strings.Join(examples.Names(), ", "))
 	out := fs.String("out", "koe-demo-record", "directory for the election record")
 	absent := fs.String("absent", "", "trustees absent at decryption, e.g. 2,4, or none (default: every second trustee from 2 on, so 5 trustees with threshold 3 decrypt with 1, 3 and 5)")
 	spoil := fs.Int("spoil", 1, "ballots challenged (spoiled) instead of cast")
@@ -59,11 +60,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	printReport(stdout, s.Report, false)
 	fmt.Fprintln(stdout)
 	printResults(stdout, s.Election.Manifest, s.Results)
+	printMixed(stdout, s.Election.Manifest, s.Mixed)
 	fmt.Fprintln(stdout, "\nTimings:")
 	for _, t := range s.Timings {
-		fmt.Fprintf(stdout, "  %-40s %8.2fs\n", t.Stage, t.Duration.Seconds())
+		fmt.Fprintf(stdout, "  %-46s %8.2fs\n", t.Stage, t.Duration.Seconds())
 	}
-	fmt.Fprintf(stdout, "  %-40s %8.2fs\n", "total", time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "  %-46s %8.2fs\n", "total", time.Since(start).Seconds())
 	if !s.Report.OK() {
 		fmt.Fprintln(stdout, "\nVerification FAILED")
 		return &exitError{code: 1}

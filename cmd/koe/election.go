@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/ballot"
@@ -26,13 +27,13 @@ func readManifestArg(arg string) ([]byte, error) {
 	} else if data, exErr := examples.Manifest(arg); exErr == nil {
 		return data, nil
 	} else {
-		return nil, withHint(err, "give a manifest file, or one of the examples: referendum, survey, budget")
+		return nil, withHint(err, "give a manifest file, or one of the examples: %s", strings.Join(examples.Names(), ", "))
 	}
 }
 
 func electionInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("koe election init", "koe election init --manifest FILE DIR", stderr)
-	manifest := fs.String("manifest", "", "the manifest (JSON file, or an example name: referendum, survey, budget)")
+	manifest := fs.String("manifest", "", "the manifest (JSON file, or an example name: "+strings.Join(examples.Names(), ", ")+")")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

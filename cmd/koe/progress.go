@@ -75,3 +75,47 @@ func bar(done, total, width int) string {
 	}
 	return string(b)
 }
+
+// startStep shows a long step that reports no progress of its own: its
+// label at once, the seconds it has taken redrawn every second on a
+// terminal, and its duration when the returned function is called.
+func startStep(w io.Writer, label string) (done func()) {
+	start := time.Now()
+	tty := false
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tty = true
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	if tty {
+		fmt.Fprintf(w, "  %s…", label)
+		go func() {
+			defer close(finished)
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					fmt.Fprintf(w, "\r  %s… %.0fs", label, time.Since(start).Seconds())
+				}
+			}
+		}()
+	} else {
+		fmt.Fprintf(w, "  %s…\n", label)
+		close(finished)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-finished
+			if tty {
+				fmt.Fprintf(w, "\r  %s… done in %.1fs\n", label, time.Since(start).Seconds())
+			} else {
+				fmt.Fprintf(w, "  %s: done in %.1fs\n", label, time.Since(start).Seconds())
+			}
+		})
+	}
+}

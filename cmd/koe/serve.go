@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
@@ -30,7 +31,7 @@ import (
 const boardKeyPrefix = "koe-board-secret-v1:"
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS]", stderr)
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS [--demo-manifest NAME]]", stderr)
 	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -49,6 +50,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
 		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
+	demoManifest := fs.String("demo-manifest", "survey", "with --demo: the example to set up: "+strings.Join(examples.Names(), ", ")+" (city-survey has free-text and ranking questions, which the demo's trustees mix)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -115,7 +117,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	running, stop := context.WithCancel(context.Background())
 	defer stop()
 	if *demoVoters > 0 {
-		if err := serveDemo(running, "http://"+ln.Addr().String(), token, *data, *demoVoters, stdout, log); err != nil {
+		if err := serveDemo(running, "http://"+ln.Addr().String(), token, *data, *demoManifest, *demoVoters, stdout, log); err != nil {
 			hs.Close()
 			return err
 		}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,13 +20,14 @@ import (
 )
 
 // serveDemo sets up an election to try a new server with (koe serve
-// --demo N): the citizen survey, its key ceremony run by trustees inside
+// --demo N): the citizen survey (or another example), its key ceremony run by trustees inside
 // this process, a roll of n voters whose codes go to DATA/demo-codes.csv,
 // opened. Once the election is tallied (from the console or koe admin),
 // the trustees decrypt it by themselves, so that the administrator can
-// publish. Trustees inside the server are for trying koe only: in a real
+// publish; a survey with text or rank questions they mix first, each
+// trustee a round in turn (SPEC.md §16.6). Trustees inside the server are for trying koe only: in a real
 // election each keeps its own key on its own machine.
-func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout io.Writer, log *slog.Logger) error {
+func serveDemo(ctx context.Context, base, token, dataDir, example string, n int, stdout io.Writer, log *slog.Logger) error {
 	admin := client.New(base, token)
 	var list []api.ElectionInfo
 	if err := admin.Do(ctx, "GET", "/api/v1/elections", "", nil, &list); err != nil {
@@ -39,17 +40,19 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 		}
 	}
 	id := fmt.Sprintf("kagaku-demo-%d", k)
-	manifest, err := examples.Manifest("survey")
+	manifest, err := examples.Manifest(example)
 	if err != nil {
 		return err
 	}
-	manifest = bytes.Replace(manifest, []byte(`"id": "kagaku-shishin-2026"`), []byte(`"id": "`+id+`"`), 1)
-	// Someone trying koe casts a ballot or two: the demo publishes results
-	// of any number, where a real survey withholds those of fewer than ten.
-	manifest = bytes.Replace(manifest, []byte(`"questions":`), []byte(`"privacyThreshold": 1,
-  "questions":`), 1)
 	m, err := ballot.ParseManifest(manifest)
 	if err != nil {
+		return err
+	}
+	// Someone trying koe casts a ballot or two: the demo publishes results
+	// of any number, where a real survey withholds those of fewer than ten.
+	one := 1
+	m.ID, m.Privacy = id, &one
+	if manifest, err = json.MarshalIndent(m, "", "  "); err != nil {
 		return err
 	}
 	var created api.Created
@@ -89,8 +92,13 @@ func serveDemo(ctx context.Context, base, token, dataDir string, n int, stdout i
 		fmt.Fprintf(stdout, "    %s  %s\n", v, codes[v])
 	}
 	fmt.Fprintf(stdout, "Its privacy threshold is 1, so that its results are published however few answer; a real survey withholds results of fewer than %d answers.\n", ballot.DefaultPrivacyThreshold)
-	fmt.Fprintf(stdout, "Its %d trustees run inside this server (for trying koe only); once the survey is tallied, %d of them decrypt it and you can publish.\n",
-		len(trustees), m.Threshold)
+	if len(m.Mixed()) > 0 {
+		fmt.Fprintf(stdout, "Its %d trustees run inside this server (for trying koe only); once the survey is tallied, %d of them mix its free-text and ranking answers, one round each, decrypt it all, and you can publish.\n",
+			len(trustees), m.Threshold)
+	} else {
+		fmt.Fprintf(stdout, "Its %d trustees run inside this server (for trying koe only); once the survey is tallied, %d of them decrypt it and you can publish.\n",
+			len(trustees), m.Threshold)
+	}
 	// The trustees wait for the tally.
 	go func() {
 		which := make([]int, 0, m.Threshold)

@@ -55,6 +55,10 @@ func runTally(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "It counts fewer than the manifest's privacy threshold of %d ballots: no trustee decrypts it, and the results are withheld to protect the voters' privacy.\n", e.Manifest.PrivacyThreshold())
 		return nil
 	}
+	if len(e.Manifest.Mixed()) > 0 {
+		fmt.Fprintf(stdout, "Next: %d trustees, one after another, run koe trustee mix --election %s --key KEYFILE (a round each of the text and rank answers' shuffle); at least %d run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir, e.Manifest.Threshold, dir)
+		return nil
+	}
 	fmt.Fprintf(stdout, "Next: at least %d trustees run koe trustee decrypt --election %s --key KEYFILE\n", e.Manifest.Threshold, dir)
 	return nil
 }
@@ -124,10 +128,29 @@ func electionPublish(args []string, stdout, stderr io.Writer) error {
 		return withHint(err, "at least %d trustees must run koe trustee decrypt", e.Manifest.Threshold)
 	}
 	results := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
+	// The text and rank questions: every mix complete, its final list
+	// decrypted by t trustees (SPEC.md §16.6).
+	chains, err := loadChains(dir, e, res, acc.Ballots, stderr)
+	if err != nil {
+		return err
+	}
+	mixed, err := mixedResults(chains, e.Manifest.Threshold)
+	if err != nil {
+		return err
+	}
+	if err := results.AddMixed(mixed); err != nil {
+		return err
+	}
+	for _, mr := range mixed {
+		if err := record.WriteJSON(record.MixedFile(dir, mr.Question), mr); err != nil {
+			return err
+		}
+	}
 	if err := record.WriteJSON(filepath.Join(dir, record.Results), results); err != nil {
 		return err
 	}
 	printResults(stdout, e.Manifest, results)
+	printMixed(stdout, e.Manifest, mixed)
 	fmt.Fprintf(stdout, "\nResults written to %s. Anyone can check them: koe verify %s\n", filepath.Join(dir, record.Results), dir)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/keystore"
+	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
 	"github.com/koe-vote/koe/internal/tally"
@@ -38,7 +39,8 @@ func runTrustee(args []string, stdout, stderr io.Writer) error {
 		{"shares", "round 3: check the shares sent to you; complain about bad ones", trusteeShares},
 		{"respond", "round 4: answer complaints against you", trusteeRespond},
 		{"finish", "check the whole ceremony and keep only your share in the key file", trusteeFinish},
-		{"decrypt", "decrypt your part of the tally, with a proof", trusteeDecrypt},
+		{"mix", "shuffle the text and rank answers, with a proof (one round per question)", trusteeMix},
+		{"decrypt", "decrypt your part of the tally and of the mixed answers, with proofs", trusteeDecrypt},
 	})
 }
 
@@ -80,6 +82,13 @@ type place interface {
 	// before decrypting, and a function that removes what it fetched.
 	record() (string, func(), error)
 	publishShare(s *tally.Share) (string, error)
+	// checkMixState refuses to mix c if the place shows it otherwise
+	// than the record that was verified (another round posted since).
+	checkMixState(c *mixnet.Chain) error
+	// publishRound publishes trustee j's next round of c's mix.
+	publishRound(c *mixnet.Chain, j int, msg []byte) (string, error)
+	// publishMixShare publishes trustee j's decryption share of c's final list.
+	publishMixShare(c *mixnet.Chain, j int, share []byte) (string, error)
 	// registrar returns the id of the registrar's key, which the
 	// election context binds (SPEC.md §7.4).
 	registrar() ([32]byte, error)
@@ -369,6 +378,7 @@ func saveTrustee(name string, t *ceremony.Trustee, pass []byte) error {
 // unlocked trustee.
 type trusteeSession struct {
 	f     trusteeFlags
+	sub   string // the subcommand
 	place place
 	m     *ballot.Manifest
 	raw   []byte
@@ -427,7 +437,7 @@ func round[T any](s *trusteeSession, name string, decode func(ceremony.Params, [
 
 func newSession(sub string, args []string, stderr io.Writer, unlock bool, extra func(*flag.FlagSet)) (*trusteeSession, error) {
 	fs := newFlags("koe trustee "+sub, "koe trustee "+sub+" --election DIR|ID [--server URL --token-file FILE] --key FILE", stderr)
-	s := &trusteeSession{f: addTrusteeFlags(fs)}
+	s := &trusteeSession{f: addTrusteeFlags(fs), sub: sub}
 	if extra != nil {
 		extra(fs)
 	}
@@ -634,57 +644,98 @@ func trusteeDecrypt(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	s.checkpoint = *checkpoint
-	tr, err := s.transcript()
+	e, res, err := s.election(stdout)
 	if err != nil {
 		return err
+	}
+	v, err := s.verifiedTally(e, res, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	acc := v.acc
+	if v.decrypted {
+		fmt.Fprintf(stdout, "Trustee %d: you have already decrypted the tally (%s).\n", s.t.Index, s.place.describe())
+	} else {
+		share, err := tally.Decrypt(rand.Reader, e, acc, s.t.Index, s.t.Share())
+		if err != nil {
+			return err
+		}
+		if _, err := tally.Check(e, acc, share, res.VerificationKeys[s.t.Index]); err != nil {
+			return fmt.Errorf("your partial decryption does not verify: %w", err)
+		}
+		where, err := s.place.publishShare(share)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, published to %s.\n", s.t.Index, acc.Ballots, where)
+	}
+	if err := s.decryptMixed(v.chains, stdout, stderr); err != nil {
+		return err
+	}
+	what := "decrypted"
+	if len(v.chains) > 0 {
+		what = "decrypted the tally and every mixed question"
+	}
+	if *s.f.server != "" {
+		fmt.Fprintf(stdout, "When %d trustees have %s: koe admin publish --election %s\n", e.Manifest.Threshold, what, *s.f.election)
+	} else {
+		fmt.Fprintf(stdout, "When %d trustees have %s: koe election publish %s\n", e.Manifest.Threshold, what, *s.f.election)
+	}
+	return nil
+}
+
+// election checks the ceremony from the place with the trustee's key
+// file, as decrypt and mix need it, and returns the election and the
+// ceremony's result. A trustee that skipped koe trustee finish keeps only
+// its share from then on, as finish would have left it (SPEC.md §6.5).
+func (s *trusteeSession) election(stdout io.Writer) (*ballot.Election, *ceremony.Result, error) {
+	tr, err := s.transcript()
+	if err != nil {
+		return nil, nil, err
 	}
 	finished := s.t.Finished()
 	res, err := s.t.Finish(s.ctx, tr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if !finished {
-		// A trustee that skipped koe trustee finish keeps only its share
-		// from now on, as finish would have left it (SPEC.md §6.5).
 		if err := saveTrustee(*s.f.key, s.t, s.pass); err != nil {
-			return err
+			return nil, nil, err
 		}
 		fmt.Fprintf(stdout, "Trustee %d: the ceremony verifies; %s now holds only your share of the election secret.\n", s.t.Index, *s.f.key)
 	}
 	reg, err := s.place.registrar()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	e, err := ballot.NewElection(s.raw, res.JointKey, reg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	acc, err := s.verifiedTally(e, res, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	share, err := tally.Decrypt(rand.Reader, e, acc, s.t.Index, s.t.Share())
-	if err != nil {
-		return err
-	}
-	if _, err := tally.Check(e, acc, share, res.VerificationKeys[s.t.Index]); err != nil {
-		return fmt.Errorf("your partial decryption does not verify: %w", err)
-	}
-	where, err := s.place.publishShare(share)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Trustee %d: partial decryption of the tally of %d ballots, with proofs, published to %s.\n", s.t.Index, acc.Ballots, where)
-	if *s.f.server != "" {
-		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe admin publish --election %s\n", e.Manifest.Threshold, *s.f.election)
-	} else {
-		fmt.Fprintf(stdout, "When %d trustees have decrypted: koe election publish %s\n", e.Manifest.Threshold, *s.f.election)
-	}
-	return nil
+	return e, res, nil
 }
 
-// errRefuse is wrapped by every reason a trustee refuses to decrypt.
-var errRefuse = errors.New("refusing to decrypt")
+// where is the place's flags, for the next command to run.
+func (s *trusteeSession) where() string {
+	if *s.f.server != "" {
+		return "--server " + *s.f.server + " --election " + *s.f.election
+	}
+	return "--election " + *s.f.election
+}
+
+// errRefuse is wrapped by every reason a trustee refuses to decrypt, and
+// errRefuseMix to mix.
+var (
+	errRefuse    = errors.New("refusing to decrypt")
+	errRefuseMix = errors.New("refusing to mix")
+)
+
+func (s *trusteeSession) refusal() error {
+	if s.sub == "mix" {
+		return errRefuseMix
+	}
+	return errRefuse
+}
 
 // verifiedTally runs the verifier's steps up to the tally (SPEC.md §9.2,
 // §11 steps 1–5) on the record at the trustee's place, a directory or the
@@ -694,7 +745,11 @@ var errRefuse = errors.New("refusing to decrypt")
 // not the election of the trustee's own ceremony, if the tally the
 // trustee is asked to decrypt is not that sum, or if it counts fewer
 // ballots than the manifest's privacy threshold.
-func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result, stdout, stderr io.Writer) (*tally.Accumulator, error) {
+//
+// It also returns whether the record holds the trustee's decryption of
+// the tally already, and the mix of every text and rank question so far,
+// each round and share checked (loadChains).
+func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result, stdout, stderr io.Writer) (*verifiedRecord, error) {
 	dir, cleanup, err := s.place.record()
 	if err != nil {
 		return nil, err
@@ -707,7 +762,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 	var p *progress
 	rep, recRes, acc := verify.Counted(dir, verify.Options{Progress: func(stage string, done, total int) {
 		if p == nil {
-			p = newProgress(stderr, "verifying "+stage+" before decrypting", total)
+			p = newProgress(stderr, "verifying "+stage+" before "+map[string]string{"mix": "mixing"}[s.sub]+map[string]string{"decrypt": "decrypting"}[s.sub], total)
 		}
 		p.set(done)
 	}})
@@ -723,7 +778,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		if len(fails) > 3 {
 			msgs = append(msgs, fmt.Sprintf("and %d more problems", len(fails)-3))
 		}
-		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", errRefuse, strings.Join(msgs, "; ")), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the election record does not verify up to the tally: %s", s.refusal(), strings.Join(msgs, "; ")), "%s", verifyHint)
 	}
 	if s.checkpoint != "" {
 		signed, err := os.ReadFile(s.checkpoint)
@@ -731,7 +786,7 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 			return nil, err
 		}
 		if err := verify.Extends(dir, signed); err != nil {
-			return nil, withHint(fmt.Errorf("%w: the board does not extend the checkpoint in %s: %v", errRefuse, s.checkpoint, err), "the server may be showing you another board than the one others see; compare checkpoints with the observers")
+			return nil, withHint(fmt.Errorf("%w: the board does not extend the checkpoint in %s: %v", s.refusal(), s.checkpoint, err), "the server may be showing you another board than the one others see; compare checkpoints with the observers")
 		}
 	}
 	raw, err := record.ReadFile(filepath.Join(dir, record.Manifest))
@@ -739,11 +794,11 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		return nil, err
 	}
 	if !bytes.Equal(raw, s.raw) {
-		return nil, withHint(fmt.Errorf("%w: the record's manifest is not the election's manifest you read from %s", errRefuse, s.place.describe()), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's manifest is not the election's manifest you read from %s", s.refusal(), s.place.describe()), "%s", verifyHint)
 	}
 	Y, qualified := recRes.VerificationKeys[s.t.Index]
 	if !group.Equal(rep.Election.Key, e.Key) || !qualified || !group.Equal(Y, res.VerificationKeys[s.t.Index]) {
-		return nil, withHint(fmt.Errorf("%w: the record's key ceremony is not the one your key file finished (another joint key or verification key)", errRefuse), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's key ceremony is not the one your key file finished (another joint key or verification key)", s.refusal()), "%s", verifyHint)
 	}
 
 	// The tally asked for, and the one on the record, are the sum.
@@ -755,18 +810,32 @@ func (s *trusteeSession) verifiedTally(e *ballot.Election, res *ceremony.Result,
 		return nil, err
 	}
 	if err := verify.CheckTally(acc, asked); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the tally you are asked to decrypt (from %s) is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, s.place.describe(), acc.Ballots, err), "decrypting it could reveal single ballots; tell the other trustees and the election's observers")
+		return nil, withHint(fmt.Errorf("%w: the tally you are asked to decrypt (from %s) is not the homomorphic sum of the %d counted ballots: it %v", s.refusal(), s.place.describe(), acc.Ballots, err), "decrypting it could reveal single ballots; tell the other trustees and the election's observers")
 	}
 	var onRecord tally.Encrypted
 	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &onRecord); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the record has no tally: %v", errRefuse, err), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record has no tally: %v", s.refusal(), err), "%s", verifyHint)
 	}
 	if err := verify.CheckTally(acc, &onRecord); err != nil {
-		return nil, withHint(fmt.Errorf("%w: the record's tally is not the homomorphic sum of the %d counted ballots: it %v", errRefuse, acc.Ballots, err), "%s", verifyHint)
+		return nil, withHint(fmt.Errorf("%w: the record's tally is not the homomorphic sum of the %d counted ballots: it %v", s.refusal(), acc.Ballots, err), "%s", verifyHint)
 	}
 	if err := tally.CheckPrivacy(e.Manifest, acc.Ballots); err != nil {
-		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", errRefuse, acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
+		return nil, withHint(fmt.Errorf("%w: %d ballots were counted, fewer than the manifest's privacy threshold of %d", s.refusal(), acc.Ballots, e.Manifest.PrivacyThreshold()), "so few ballots would disclose how their voters answered: the results of this election are withheld")
 	}
 	fmt.Fprintf(stdout, "Trustee %d: verified the record up to the tally (%d checks): the tally is the homomorphic sum of the %d counted ballots.\n", s.t.Index, len(rep.Checks), acc.Ballots)
-	return acc, nil
+	v := &verifiedRecord{acc: acc}
+	if _, err := os.Stat(record.DecryptionFile(dir, s.t.Index)); err == nil {
+		v.decrypted = true
+	}
+	if v.chains, err = loadChains(dir, e, recRes, acc.Ballots, stderr); err != nil {
+		return nil, withHint(fmt.Errorf("%w: the mix of the text and rank answers: %w", s.refusal(), err), "%s", verifyHint)
+	}
+	return v, nil
+}
+
+// verifiedRecord is what a trustee verified before acting.
+type verifiedRecord struct {
+	acc       *tally.Accumulator // the sum of exactly the counted ballots
+	decrypted bool               // the trustee's decryption of the tally is on the record
+	chains    []*mixnet.Chain    // the mix of every mixed question so far, checked
 }

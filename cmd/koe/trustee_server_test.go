@@ -39,7 +39,8 @@ type operator struct {
 	real, url string
 	admin     *client.Client
 	mu        sync.Mutex
-	doctor    func(body []byte) []byte // rewrites GET …/tally; nil: honest
+	doctor    func(body []byte) []byte // rewrites GET …/tally (or …doctorAt); nil: honest
+	doctorAt  string                   // the path suffix doctor rewrites; "": /tally
 	posted    int                      // decryption shares the operator received (and could keep)
 }
 
@@ -64,9 +65,12 @@ func newOperator(t *testing.T, key ed25519.PrivateKey) *operator {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		o.mu.Lock()
-		doctor := o.doctor
+		doctor, at := o.doctor, o.doctorAt
 		o.mu.Unlock()
-		if doctor == nil || resp.Request.Method != "GET" || !strings.HasSuffix(resp.Request.URL.Path, "/tally") {
+		if at == "" {
+			at = "/tally"
+		}
+		if doctor == nil || resp.Request.Method != "GET" || !strings.HasSuffix(resp.Request.URL.Path, at) {
 			return nil
 		}
 		body, err := io.ReadAll(resp.Body)
@@ -98,10 +102,14 @@ func (o *operator) sharesPosted() int {
 	return o.posted
 }
 
-func (o *operator) setDoctor(d func([]byte) []byte) {
+func (o *operator) setDoctor(d func([]byte) []byte) { o.setDoctorAt("", d) }
+
+// setDoctorAt has the operator rewrite the GET responses whose path ends
+// in suffix ("": /tally).
+func (o *operator) setDoctorAt(suffix string, d func([]byte) []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.doctor = d
+	o.doctor, o.doctorAt = d, suffix
 }
 
 // serverElection is an election run on the operator's server to its tally,
@@ -118,8 +126,20 @@ type serverElection struct {
 // privacy threshold, in which voters cast the answers, to its tally.
 func (o *operator) tallied(t *testing.T, id string, privacy int, answers []string) *serverElection {
 	t.Helper()
+	var as []ballot.Answers
+	for _, a := range answers {
+		as = append(as, ballot.Answers{"plan": a})
+	}
+	return o.talliedExample(t, "referendum", id, privacy, as)
+}
+
+// talliedExample runs the example manifest, with three trustees
+// (threshold 2) and the given privacy threshold, in which a voter casts
+// each of answers, to its tally.
+func (o *operator) talliedExample(t *testing.T, example, id string, privacy int, answers []ballot.Answers) *serverElection {
+	t.Helper()
 	ctx := context.Background()
-	data, err := examples.Manifest("referendum")
+	data, err := examples.Manifest(example)
 	must(t, err)
 	m, err := ballot.ParseManifest(data)
 	must(t, err)
@@ -143,7 +163,7 @@ func (o *operator) tallied(t *testing.T, id string, privacy int, answers []strin
 	for vid, code := range codes {
 		cred, err := voter.Register(ctx, el, vid, code)
 		must(t, err)
-		pt, err := el.E.Manifest.Plaintext(ballot.Answers{"plan": answers[i]})
+		pt, err := el.E.Manifest.Plaintext(answers[i])
 		must(t, err)
 		env, _, _, err := client.Seal(el, cred, pt, 1)
 		must(t, err)

@@ -50,6 +50,11 @@ const (
 	CodeInvalidBallot         = "invalid-ballot"
 	CodeInvalidCredential     = "invalid-credential"
 	CodeInvalidSignature      = "invalid-signature"
-	CodeBadID                 = "bad-id"       // a path names no valid election id
-	CodeNotCosigned           = "not-cosigned" // the witnesses have not (yet) cosigned enough of the board
+	CodeBadID                 = "bad-id"         // a path names no valid election id
+	CodeNotCosigned           = "not-cosigned"   // the witnesses have not (yet) cosigned enough of the board
+	CodeInvalidMix            = "invalid-mix"    // a mix round that is not valid (SPEC.md §16.6)
+	CodeMixComplete           = "mix-complete"   // a round for a question that has its t rounds
+	CodeMixIncomplete         = "mix-incomplete" // a list decryption share, or the results, before the t rounds
+	CodeMixMoved              = "mix-moved"      // a round checked against a list that another round followed meanwhile
+	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
 )

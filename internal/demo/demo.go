@@ -231,25 +231,9 @@ func Run(o Options) (*Summary, error) {
 // turn (SPEC.md §16.6), has every present trustee decrypt the final lists,
 // and writes it all to the record.
 func mixAll(o *Options, e *ballot.Election, keys map[int]*group.Element, trustees []*ceremony.Trustee, present []int, mixed []int) ([]*tally.MixedResult, error) {
-	r, err := record.OpenBallots(o.Dir, e.Style.Size())
+	ballots, err := record.DecodeBallots(o.Dir, e)
 	if err != nil {
 		return nil, err
-	}
-	defer r.Close()
-	var ballots []*ballot.Ballot
-	for {
-		raw, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		b, err := ballot.Decode(e, raw)
-		if err != nil {
-			return nil, err
-		}
-		ballots = append(ballots, b)
 	}
 	byIndex := map[int]*ceremony.Trustee{}
 	for _, tr := range trustees {

@@ -14,6 +14,9 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/group"
+	"github.com/koe-vote/koe/internal/mixnet"
+	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
@@ -165,6 +168,60 @@ func ServerDecrypt(ctx context.Context, base, id string, manifest []byte, truste
 		}
 		if err := client.New(base, tokens[j-1]).PostDecryption(ctx, id, share); err != nil {
 			return fmt.Errorf("trustee %d: %w", j, err)
+		}
+	}
+	if len(m.Mixed()) == 0 {
+		return nil
+	}
+	res, err := tr.Verify(h[:])
+	if err != nil {
+		return err
+	}
+	return serverMix(ctx, base, id, el.E, dir, res.VerificationKeys, trustees, tokens, which)
+}
+
+// serverMix has the first t trustees of which mix every text and rank
+// question in turn, one round each, and then every trustee of which post
+// its decryption share of each final list (SPEC.md §16.6). The mix starts
+// from the counted ballots of the record in dir, which the caller
+// verified; each round and share is checked before it is posted.
+func serverMix(ctx context.Context, base, id string, e *ballot.Election, dir string, keys map[int]*group.Element, trustees []*ceremony.Trustee, tokens []string, which []int) error {
+	ballots, err := record.DecodeBallots(dir, e)
+	if err != nil {
+		return err
+	}
+	t := e.Manifest.Threshold
+	if len(which) < t {
+		return fmt.Errorf("%d trustees cannot mix %d rounds", len(which), t)
+	}
+	for _, qi := range e.Manifest.Mixed() {
+		c, err := mixnet.NewChain(e, qi, ballots, keys, t)
+		if err != nil {
+			return err
+		}
+		for _, j := range which[:t] {
+			msg, err := c.Mix(crand.Reader, j, trustees[j-1].Share())
+			if err != nil {
+				return fmt.Errorf("trustee %d mixing %q: %w", j, c.ID, err)
+			}
+			if err := c.AddRound(j, msg); err != nil {
+				return fmt.Errorf("trustee %d mixing %q: %w", j, c.ID, err)
+			}
+			if _, err := client.New(base, tokens[j-1]).PostMix(ctx, id, c.ID, msg); err != nil {
+				return fmt.Errorf("trustee %d posting its round of %q: %w", j, c.ID, err)
+			}
+		}
+		for _, j := range which {
+			share, err := c.Decrypt(crand.Reader, j, trustees[j-1].Share())
+			if err != nil {
+				return fmt.Errorf("trustee %d decrypting %q: %w", j, c.ID, err)
+			}
+			if err := c.AddShare(j, share); err != nil {
+				return fmt.Errorf("trustee %d decrypting %q: %w", j, c.ID, err)
+			}
+			if err := client.New(base, tokens[j-1]).PostMixShare(ctx, id, c.ID, share); err != nil {
+				return fmt.Errorf("trustee %d posting its decryption of %q: %w", j, c.ID, err)
+			}
 		}
 	}
 	return nil

@@ -221,24 +221,54 @@ func (c *Chain) Decrypt(rand io.Reader, j int, x *group.Scalar) ([]byte, error) 
 // AddShare checks trustee j's decryption share of the final list and keeps
 // it: the chain must be complete, j qualified, with no share yet.
 func (c *Chain) AddShare(j int, share []byte) error {
+	if _, dup := c.shares[j]; dup && c.Complete() {
+		return fmt.Errorf("%w: trustee %d already decrypted question %q", ErrShare, j, c.ID)
+	}
+	s, err := c.CheckShare(j, share)
+	if err != nil {
+		return err
+	}
+	return c.AddChecked(s)
+}
+
+// Share is a checked decryption share of a chain's final list.
+type Share struct {
+	Trustee  int
+	partials []*group.Element
+	raw      []byte
+}
+
+// CheckShare checks trustee j's decryption share of the final list (§16.5)
+// without keeping it: the chain must be complete, j qualified, and the
+// share must verify with its j the trustee's (AddChecked refuses a second
+// share of j). It reads only the chain's rounds and keys, which do not
+// change once it is complete, so it may run while another goroutine adds
+// a checked share.
+func (c *Chain) CheckShare(j int, share []byte) (*Share, error) {
 	if !c.Complete() {
-		return fmt.Errorf("%w: %w: question %q has %d of its %d rounds", ErrShare, ErrNotReady, c.ID, len(c.Rounds), c.threshold)
+		return nil, fmt.Errorf("%w: %w: question %q has %d of its %d rounds", ErrShare, ErrNotReady, c.ID, len(c.Rounds), c.threshold)
 	}
 	Y, ok := c.keys[j]
 	if !ok {
-		return fmt.Errorf("%w: trustee %d is not a qualified trustee", ErrShare, j)
-	}
-	if _, dup := c.shares[j]; dup {
-		return fmt.Errorf("%w: trustee %d already decrypted question %q", ErrShare, j, c.ID)
+		return nil, fmt.Errorf("%w: trustee %d is not a qualified trustee", ErrShare, j)
 	}
 	who, Ds, err := tally.CheckListShare(c.e.Context[:], c.Last(), share, Y)
 	if err != nil {
-		return fmt.Errorf("%w: question %q: %v", ErrShare, c.ID, err)
+		return nil, fmt.Errorf("%w: question %q: %v", ErrShare, c.ID, err)
 	}
 	if who != j {
-		return fmt.Errorf("%w: question %q: trustee %d posted a share that says it is trustee %d's", ErrShare, c.ID, j, who)
+		return nil, fmt.Errorf("%w: question %q: trustee %d posted a share that says it is trustee %d's", ErrShare, c.ID, j, who)
 	}
-	c.shares[j], c.raw[j] = Ds, share
+	return &Share{Trustee: j, partials: Ds, raw: share}, nil
+}
+
+// AddChecked keeps a share CheckShare returned, unless the chain has a
+// share of its trustee already.
+func (c *Chain) AddChecked(s *Share) error {
+	if _, dup := c.shares[s.Trustee]; dup {
+		return fmt.Errorf("%w: trustee %d already decrypted question %q", ErrShare, s.Trustee, c.ID)
+	}
+	c.shares[s.Trustee], c.raw[s.Trustee] = s.partials, s.raw
 	return nil
 }
 

@@ -620,6 +620,23 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 	if err := belowPrivacy(el, acc); err != nil {
 		return err
 	}
+	// Every text and rank question mixed in t rounds and decrypted by at
+	// least t trustees (SPEC.md §16.6).
+	ms, err := s.syncMix(r.Context(), el, nil)
+	if err != nil {
+		return err
+	}
+	if err := ms.complete(el.manifest.Threshold); err != nil {
+		return err
+	}
+	var mixed []*tally.MixedResult
+	for _, c := range ms.chains {
+		mr, err := ms.result(c)
+		if err != nil {
+			return err
+		}
+		mixed = append(mixed, mr)
+	}
 	shares, err := s.decryptions(r.Context(), el)
 	if err != nil {
 		return err
@@ -640,8 +657,14 @@ func (s *Server) publishResults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res := tally.ResultsOf(el.manifest, acc.Ballots, totals)
+	if err := res.AddMixed(mixed); err != nil {
+		return err
+	}
 	if err := s.transition(r.Context(), el, api.StateTallied, api.StatePublished, board.TypeResults, res); err != nil {
 		return err
+	}
+	for _, mr := range mixed { // no share may follow the results: these are final
+		ms.results[mr.Question] = mr
 	}
 	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil

@@ -64,6 +64,7 @@ type election struct {
 	ceremony     *ceremony.Result
 	oidc         *oidcreg.Config // the digital-ID configuration, if any
 	cosigner     *cosigner       // submits checkpoints to the witnesses (witnessing.go), if any
+	mix          *mixState       // the mix of text and rank answers (mixes.go), once tallied
 	scheduleNote string          // why the schedule could not move it, said once (schedule.go)
 }
 

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -46,6 +48,9 @@ func (s *Server) recordFiles(ctx context.Context, el *election) (map[string][]by
 	}
 	files, err := record.FromBoard(entries)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.mixFiles(ctx, el, entries, files); err != nil {
 		return nil, err
 	}
 	files[record.BoardEntries] = lines.Bytes()
@@ -91,5 +96,55 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
 	}
 	tw.Close()
 	gz.Close()
+	return nil
+}
+
+// mixFiles adds the files of the mix to a record's (SPEC.md §16.6): each
+// mix message of the entries as mixes/Q/round-R-J.bin (R its rank among
+// Q's rounds, in board order), each mix-decryption message as
+// mixes/Q/decryption-J.bin, and, once the entries hold the results, each
+// mixed question's decrypted answers as mixed/Q.json.
+func (s *Server) mixFiles(ctx context.Context, el *election, entries []board.Entry, files map[string][]byte) error {
+	var asm board.Assembler
+	rounds := map[string]int{}
+	published := false
+	for i, e := range entries {
+		published = published || e.Type == board.TypeResults
+		msg, err := asm.Feed(int64(i), e)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg == nil:
+		case msg.Type == board.TypeMix:
+			rounds[msg.Question]++
+			files[filepath.ToSlash(record.MixRoundFile("", msg.Question, rounds[msg.Question], msg.Trustee))] = msg.Data
+		default:
+			files[filepath.ToSlash(record.MixShareFile("", msg.Question, msg.Trustee))] = msg.Data
+		}
+	}
+	if !published || len(el.manifest.Mixed()) == 0 {
+		return nil
+	}
+	el.mu.Lock()
+	defer el.mu.Unlock()
+	if err := s.refresh(ctx, el); err != nil {
+		return err
+	}
+	ms, err := s.syncMix(ctx, el, nil)
+	if err != nil {
+		return err
+	}
+	for _, c := range ms.chains {
+		res, err := ms.result(c)
+		if err != nil {
+			return err
+		}
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(record.MixedFile("", c.ID))] = append(data, '\n')
+	}
 	return nil
 }

@@ -211,6 +211,9 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/elections/{id}/tally", s.serveLatest(board.TypeTally, api.CodeNoTally, "the election has no tally yet"))
 	route("GET /api/v1/elections/{id}/results", s.serveLatest(board.TypeResults, api.CodeNoResults, "the results are not published yet"))
 	route("GET /api/v1/elections/{id}/record", s.getRecord)
+	route("GET /api/v1/elections/{id}/mixes", s.getMixes)
+	route("GET /api/v1/elections/{id}/mixes/{question}/lists/{round}", s.getMixList)
+	route("GET /api/v1/elections/{id}/mixed/{question}", s.getMixed)
 	route("GET /api/v1/elections/{id}/receipts/{tracking}", s.toBox((*castbox.Box).Receipt))
 	route("GET /api/v1/elections/{id}/entries/{index}", s.getEntry)
 	route("GET /api/v1/elections/{id}/credentials/{vk}", s.toBox((*castbox.Box).Credential))
@@ -225,6 +228,8 @@ func (s *Server) Handler() http.Handler {
 	// Trustees.
 	route("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
 	route("POST /api/v1/elections/{id}/decryptions", s.postDecryption)
+	route("POST /api/v1/elections/{id}/mixes/{question}", s.postMix)
+	route("POST /api/v1/elections/{id}/mixes/{question}/decryptions", s.postMixShare)
 	// Registrar.
 	route("POST /api/v1/elections/{id}/register", s.toRegistrar((*registrar.Registrar).Register))
 	route("PUT /api/v1/elections/{id}/oidc", s.admin(s.putOIDC))
