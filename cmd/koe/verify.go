@@ -184,10 +184,13 @@ func checkReceiptFile(final *verify.FinalBoard, cv verify.CheckpointVerifier, na
 // verifyRecord verifies dir, printing progress to stderr and the report to stdout.
 func verifyRecord(dir string, opt verify.Options, stdout, stderr io.Writer, quiet bool) *verify.Report {
 	start := time.Now()
+	// One progress line per stage (the ballots, then the mixes' rounds
+	// and shares), each with its own total.
 	var p *progress
+	var current string
 	opt.Progress = func(stage string, done, total int) {
-		if p == nil {
-			p = newProgress(stderr, "verifying "+stage, total)
+		if p == nil || stage != current {
+			p, current = newProgress(stderr, "verifying "+stage, total), stage
 		}
 		p.set(done)
 	}
