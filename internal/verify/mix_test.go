@@ -58,7 +58,6 @@ func mixBase(t *testing.T) (string, *demo.Summary) {
 	return mixDir, mixSummary
 }
 
-
 // chainOf rebuilds question id's chain from the record's files.
 func chainOf(t *testing.T, dir, id string) *mixnet.Chain {
 	t.Helper()

@@ -240,7 +240,7 @@ func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, a
 	// files are then not known to be the board's.
 	if hasBoard(dir) {
 		before := len(r.Failures())
-		checkBoard(r, dir, e, opt)
+		checkBoard(r, dir, e, res, opt)
 		if len(r.Failures()) > before {
 			return r, res, nil, nil
 		}
