@@ -17,8 +17,8 @@ import (
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
-	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
