@@ -25,10 +25,10 @@ import (
 // part splits to refuse.
 
 type mixRoundVector struct {
-	Round   int               `json:"round"`   // r
-	Trustee int               `json:"trustee"` // j
-	Context string            `json:"context"` // ctx_{q,r,j}
-	Message string            `json:"message"` // enc(L_r) ‖ proof
+	Round   int      `json:"round"`   // r
+	Trustee int      `json:"trustee"` // j
+	Context string   `json:"context"` // ctx_{q,r,j}
+	Message string   `json:"message"` // enc(L_r) ‖ proof
 	Entries []string `json:"entries"` // the exact bodies of its mix entries, in order
 }
 
@@ -40,8 +40,8 @@ type badMixRoundVector struct {
 }
 
 type badPartsVector struct {
-	Name    string            `json:"name"`
-	Size    int               `json:"size"` // the exact size of the message (§16.6)
+	Name    string   `json:"name"`
+	Size    int      `json:"size"` // the exact size of the message (§16.6)
 	Entries []string `json:"entries"`
 }
 
@@ -63,7 +63,7 @@ type mixFile struct {
 	Rounds        []mixRoundVector     `json:"rounds"`
 	ListHash      string               `json:"listHash"` // h_L of L_t
 	Shares        []listShareVector    `json:"shares"`
-	ShareEntries  [][]string  `json:"shareEntries"` // the mix-decryption bodies of each share
+	ShareEntries  [][]string           `json:"shareEntries"` // the mix-decryption bodies of each share
 	Plaintexts    [][]string           `json:"plaintexts"`
 	Texts         []string             `json:"texts"`
 	InvalidRounds []badMixRoundVector  `json:"invalidRounds"`
