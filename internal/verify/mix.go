@@ -1,16 +1,21 @@
 package verify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/shuffle"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -289,4 +294,108 @@ func mixedCounts(res *tally.Results, mixed map[string]*tally.MixedResult) (skip 
 		*q = one.Questions[0]
 	}
 	return skip, nil
+}
+
+// MixedFiles computes mixed/Q.json (SPEC.md §16.6), as record.WriteJSON
+// writes it, for every text or rank question of the record in dir that has
+// its t round files and at least t decryption shares that verify against
+// its last round's list. It is for a record derived from a board, whose
+// entries hold the rounds and shares but not their decryption (the
+// monitor's, §13.9 step 5). It checks no proof of shuffle: it trusts
+// nothing either, since Record then checks every round and requires these
+// files to be what the verified mix gives.
+func MixedFiles(dir string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	e, res, err := record.LoadElection(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Manifest.Mixed()) == 0 {
+		return out, nil
+	}
+	br, err := record.OpenBallots(dir, e.Style.Size())
+	if err != nil {
+		return nil, err
+	}
+	n := br.Count
+	br.Close()
+	t := e.Manifest.Threshold
+	for _, qi := range e.Manifest.Mixed() {
+		id := e.Manifest.Questions[qi].ID
+		files, err := record.ListMix(dir, id)
+		if err != nil || len(files.Rounds) != t || n == 0 {
+			continue
+		}
+		w := e.Style.Questions[qi].Selections
+		msg, err := record.ReadBinary(files.Rounds[t-1], int64(mixnet.RoundSize(n, w)))
+		if err != nil || len(msg) != mixnet.RoundSize(n, w) {
+			continue
+		}
+		final, err := shuffle.DecodeList(msg[:64*n*w], n, w)
+		if err != nil {
+			continue
+		}
+		partials := map[int][]*group.Element{}
+		for j, name := range files.Shares {
+			Y := res.VerificationKeys[j]
+			data, err := record.ReadBinary(name, int64(tally.ListShareSize(n*w)))
+			if Y == nil || err != nil {
+				continue
+			}
+			if who, Ds, err := tally.CheckListShare(e.Context[:], final, data, Y); err == nil && who == j {
+				partials[j] = Ds
+			}
+		}
+		if len(partials) < t {
+			continue
+		}
+		ms, err := tally.CombineList(final, partials, t)
+		if err != nil {
+			return nil, err
+		}
+		mr, err := tally.MixedResultOf(e.Manifest, qi, ms)
+		if err != nil {
+			return nil, fmt.Errorf("question %q: %w", id, err)
+		}
+		data, err := json.MarshalIndent(mr, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		out[record.MixedDir+"/"+id+".json"] = append(data, '\n')
+	}
+	return out, nil
+}
+
+// MixedFilesOf is MixedFiles for a record held in memory (paths with '/',
+// as record.FromBoard gives them): it adds the mixed/Q.json files to
+// files. A record without text or rank questions is left as it is.
+func MixedFilesOf(files map[string][]byte) error {
+	m, err := ballot.ParseManifest(files[record.Manifest])
+	if err != nil || len(m.Mixed()) == 0 {
+		return nil // nothing to add; verification names a bad manifest
+	}
+	tmp, err := os.MkdirTemp("", "koe-mixed-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for name, data := range files {
+		if !strings.HasPrefix(name, "board/") {
+			p := filepath.Join(tmp, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	mixed, err := MixedFiles(tmp)
+	if err != nil {
+		return err
+	}
+	for name, data := range mixed {
+		files[name] = data
+	}
+	return nil
 }

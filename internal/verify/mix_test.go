@@ -459,3 +459,53 @@ func TestCopiedTextComponent(t *testing.T) {
 		}
 	})
 }
+
+// TestMixedFiles: the mixed/Q.json files a record derived from a board
+// lacks are computed from its rounds and shares exactly as the record's
+// writer wrote them.
+func TestMixedFiles(t *testing.T) {
+	dir0, _ := mixBase(t)
+	got, err := verify.MixedFiles(dir0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d files", len(got))
+	}
+	for name, data := range got {
+		if want := readFile(t, filepath.Join(dir0, filepath.FromSlash(name))); !bytes.Equal(data, want) {
+			t.Fatalf("%s differs from the record's", name)
+		}
+	}
+	// In memory, from the files without mixed/.
+	files := map[string][]byte{}
+	err = filepath.WalkDir(dir0, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir0, p)
+		if name := filepath.ToSlash(rel); !strings.HasPrefix(name, record.MixedDir+"/") {
+			files[name] = readFile(t, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.MixedFilesOf(files); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range got {
+		if !bytes.Equal(files[name], data) {
+			t.Fatalf("MixedFilesOf: %s differs", name)
+		}
+	}
+	// A question whose shares are below the threshold gets no file.
+	dir := copyDir(t, dir0)
+	os.Remove(record.MixShareFile(dir, "opinion", 1))
+	os.Remove(record.MixShareFile(dir, "opinion", 2))
+	got, err = verify.MixedFiles(dir)
+	if err != nil || len(got) != 1 || got["mixed/priorities.json"] == nil {
+		t.Fatalf("%d files, %v", len(got), err)
+	}
+}
