@@ -230,6 +230,21 @@ func compareMixed(want, got *tally.MixedResult) string {
 	return ""
 }
 
+// mixFilesPresent counts the round and share files of the record's mixed
+// questions (a listing that fails counts as one).
+func mixFilesPresent(dir string, e *ballot.Election) int {
+	n := 0
+	for _, qi := range e.Manifest.Mixed() {
+		files, err := record.ListMix(dir, e.Manifest.Questions[qi].ID)
+		if err != nil {
+			n++
+			continue
+		}
+		n += len(files.Rounds) + len(files.Shares)
+	}
+	return n
+}
+
 // countedList decodes the ballots of ballots.bin but the excluded ones
 // (indexes in increasing order): the ballots verification counts, in
 // order, round 0 of every mix (SPEC.md §16.6). They were verified already.

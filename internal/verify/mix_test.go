@@ -509,3 +509,39 @@ func TestMixedFiles(t *testing.T) {
 		t.Fatalf("%d files, %v", len(got), err)
 	}
 }
+
+// TestMixOutOfPlace: there is no mix before the tally, nor of a tally
+// below the privacy threshold (SPEC.md §16.6); a record holding one is
+// invalid, though it publishes no decryption of the tally.
+func TestMixOutOfPlace(t *testing.T) {
+	dir0, s := mixBase(t)
+	unpublish := func(dir string) {
+		os.Remove(filepath.Join(dir, record.Results))
+		os.RemoveAll(filepath.Join(dir, record.DecryptDir))
+		os.RemoveAll(filepath.Join(dir, record.MixedDir))
+	}
+	t.Run("before the tally", func(t *testing.T) {
+		dir := copyDir(t, dir0)
+		unpublish(dir)
+		os.Remove(filepath.Join(dir, record.Tally))
+		wantFailure(t, dir, []string{"mixes", "before the tally"})
+		// Without the mix, the same record is in progress and valid so far.
+		os.RemoveAll(filepath.Join(dir, record.MixesDir))
+		if rep := verify.Record(dir, verify.Options{}); !rep.OK() || !rep.InProgress {
+			t.Fatalf("in progress %v: %+v", rep.InProgress, rep.Failures())
+		}
+	})
+	t.Run("below the privacy threshold", func(t *testing.T) {
+		dir := copyDir(t, dir0)
+		unpublish(dir)
+		p := s.Election.Manifest.PrivacyThreshold()
+		for n := mixVoters; n >= p; n-- {
+			dropLastBallot(t, dir, s.Election)
+		}
+		wantFailure(t, dir, []string{"mixes", "below the manifest's privacy threshold"})
+		os.RemoveAll(filepath.Join(dir, record.MixesDir))
+		if rep := verify.Record(dir, verify.Options{}); !rep.OK() || !rep.Withheld {
+			t.Fatalf("withheld %v: %+v", rep.Withheld, rep.Failures())
+		}
+	})
+}

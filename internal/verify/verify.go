@@ -102,6 +102,10 @@ func Record(dir string, opt Options) *Report {
 	// 5. The encrypted tally. An election still in progress has none yet:
 	// everything published so far has been checked.
 	if !fileExists(filepath.Join(dir, record.Tally)) && !fileExists(filepath.Join(dir, record.Results)) {
+		if n := mixFilesPresent(dir, e); n > 0 {
+			r.fail(record.MixesDir, "%d round or share files of a mix before the tally: a mix shuffles the counted ballots of the tally (SPEC.md §16.6)", n)
+			return r
+		}
 		r.InProgress = true
 		r.pass(record.Tally, "not published yet: the election is still open or not yet tallied")
 		return r
@@ -125,6 +129,8 @@ func Record(dir string, opt Options) *Report {
 			r.fail(record.DecryptDir, "%v", ierr)
 		case len(files) > 0 || fileExists(filepath.Join(dir, record.Results)):
 			r.fail(record.DecryptDir, "%d partial decryptions published of a tally of %d ballots, below the manifest's privacy threshold of %d: no trustee may decrypt it", len(files), acc.Ballots, e.Manifest.PrivacyThreshold())
+		case mixFilesPresent(dir, e) > 0:
+			r.fail(record.MixesDir, "%d round or share files of a mix of a tally of %d ballots, below the manifest's privacy threshold of %d: there is no mix below it (SPEC.md §16.6)", mixFilesPresent(dir, e), acc.Ballots, e.Manifest.PrivacyThreshold())
 		default:
 			r.Withheld = true
 			r.pass(record.Results, "withheld: %d ballots counted, fewer than the privacy threshold of %d, and no trustee decrypted the tally", acc.Ballots, e.Manifest.PrivacyThreshold())
