@@ -103,7 +103,8 @@ func checkMix(r *Report, what, dir string, e *ballot.Election, res *ceremony.Res
 		}
 		step()
 		if err != nil {
-			r.fail(file, "question %q round %d by trustee %d: %v", q.ID, round, j, trimRound(err))
+			who := fmt.Sprintf("question %q round %d by trustee %d: ", q.ID, round, j)
+			r.fail(file, "%s%s", who, strings.TrimPrefix(trimRound(err), who))
 			if k+1 < len(files.Rounds) {
 				r.fail(what, "rounds %d..%d not checked: each shuffles the list of the round before", round+1, len(files.Rounds))
 			}
@@ -128,7 +129,7 @@ func checkMix(r *Report, what, dir string, e *ballot.Election, res *ceremony.Res
 		}
 		step()
 		if err != nil {
-			r.fail(file, "question %q, trustee %d's decryption of the final list: %v", q.ID, j, trimShare(err))
+			r.fail(file, "question %q, trustee %d's decryption of the final list: %s", q.ID, j, strings.TrimPrefix(trimShare(err), fmt.Sprintf("question %q: ", q.ID)))
 			bad = append(bad, j)
 		}
 	}
