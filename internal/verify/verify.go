@@ -1,7 +1,9 @@
 // Package verify is koe's universal verifier (SPEC.md §11): given an
 // election record, it re-checks the ceremony, every ballot and its proofs,
-// the spoiled ballots, the homomorphic tally, every partial decryption and
-// the published results, and reports each failure with what and where.
+// the spoiled ballots, the homomorphic tally, every partial decryption, the
+// mix of every text and rank question (§16.6: each round's proof of
+// shuffle, the decryption shares of the final list, mixed/Q.json) and the
+// published results, and reports each failure with what and where.
 package verify
 
 import (
