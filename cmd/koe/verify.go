@@ -184,10 +184,13 @@ func checkReceiptFile(final *verify.FinalBoard, cv verify.CheckpointVerifier, na
 // verifyRecord verifies dir, printing progress to stderr and the report to stdout.
 func verifyRecord(dir string, opt verify.Options, stdout, stderr io.Writer, quiet bool) *verify.Report {
 	start := time.Now()
+	// One progress line per stage (the ballots, then the mixes' rounds
+	// and shares), each with its own total.
 	var p *progress
+	var current string
 	opt.Progress = func(stage string, done, total int) {
-		if p == nil {
-			p = newProgress(stderr, "verifying "+stage, total)
+		if p == nil || stage != current {
+			p, current = newProgress(stderr, "verifying "+stage, total), stage
 		}
 		p.set(done)
 	}
@@ -251,11 +254,22 @@ func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
 	fmt.Fprintf(w, "Ballots counted: %d\n", r.Ballots)
 	for qi, q := range m.Questions {
 		qr := r.Questions[qi]
-		if ballot.Mixed(q.Kind) {
-			continue // mixed and decrypted ballot by ballot, not tallied
-		}
 		fmt.Fprintf(w, "\n  %d. %s\n     %s\n", qi+1, q.Label.Ja, q.Label.In("en"))
 		switch q.Kind {
+		case ballot.KindText:
+			// Mixed and decrypted ballot by ballot: the comments are in
+			// mixed/ID.json.
+			if qr.Answers != nil && qr.Empty != nil && qr.Invalid != nil {
+				fmt.Fprintf(w, "     %d comments, %d empty, %d invalid (mixed/%s.json)\n", *qr.Answers, *qr.Empty, *qr.Invalid, q.ID)
+			} else {
+				fmt.Fprintln(w, "     mixed and decrypted ballot by ballot: no counts here")
+			}
+		case ballot.KindRank:
+			if qr.Valid != nil && qr.Invalid != nil {
+				fmt.Fprintf(w, "     %d valid rankings, %d invalid; Schulze winners: %s (mixed/%s.json)\n", *qr.Valid, *qr.Invalid, strings.Join(qr.Winners, ", "), q.ID)
+			} else {
+				fmt.Fprintln(w, "     mixed and decrypted ballot by ballot: no counts here")
+			}
 		case ballot.KindRating:
 			mean := qr.Mean(r.Ballots)
 			fmt.Fprintf(w, "     mean %.2f on %d..%d  %s\n", mean, q.Min, q.Max, bar(int((mean-float64(q.Min))*1000), (q.Max-q.Min)*1000, 30))

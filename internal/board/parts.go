@@ -3,6 +3,7 @@ package board
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
 	"github.com/koe-vote/koe/internal/strictjson"
@@ -43,8 +44,9 @@ func SplitParts(trustee int, question string, msg []byte) []PartBody {
 
 // DecodePart decodes a mix or mix-decryption entry's body strictly and
 // returns it with its data's bytes. It checks what one part alone can:
-// 1 ≤ part ≤ parts ≤ MaxParts, trustee in 1..64, and PartSize bytes of data
-// in every part but the last, 1..PartSize in the last.
+// 1 ≤ part ≤ parts ≤ MaxParts, trustee in 1..64, PartSize bytes of data
+// in every part but the last, 1..PartSize in the last, and that the body
+// is the one encoding of its fields (compact, keys in order).
 func DecodePart(body []byte) (*PartBody, []byte, error) {
 	var b PartBody
 	if err := strictjson.Decode(body, &b); err != nil {
@@ -62,6 +64,14 @@ func DecodePart(body []byte) (*PartBody, []byte, error) {
 	}
 	if b.Part < b.Parts && len(data) != PartSize || b.Part == b.Parts && (len(data) < 1 || len(data) > PartSize) {
 		return nil, nil, fmt.Errorf("part %d of %d holds %d bytes", b.Part, b.Parts, len(data))
+	}
+	// The body is exactly its canonical form (SPEC.md §16.6: compact, the
+	// keys in the order of PartBody), so one part has one encoding.
+	var canon bytes.Buffer
+	enc := json.NewEncoder(&canon)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&b); err != nil || !bytes.Equal(bytes.TrimSuffix(canon.Bytes(), []byte("\n")), body) {
+		return nil, nil, fmt.Errorf("part: the body is not in its one form (compact JSON, keys trustee, question, part, parts, data in this order)")
 	}
 	return &b, data, nil
 }

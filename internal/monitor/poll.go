@@ -278,6 +278,11 @@ func (m *Monitor) RecordFiles() (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The decrypted answers of text and rank questions are not entries
+	// but follow from them (SPEC.md §16.6); verification then checks them.
+	if err := verify.MixedFilesOf(files); err != nil {
+		return nil, err
+	}
 	files[record.BoardEntries] = lines
 	files[record.BoardCheckpoint] = final.Note
 	key, err := m.boardKeyText()

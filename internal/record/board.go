@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/strictjson"
@@ -14,13 +15,30 @@ import (
 // FromBoard derives the files of §10.1 from a board's entries (SPEC.md
 // §13.6): the manifest, the ceremony messages, election.json, the counted
 // ballots (each credential's cast with the highest counter, in board
-// order), the spoiled ballots, the tally, the decryption shares and the
-// results, each as the record holds it. Paths use '/'.
+// order), the spoiled ballots, the tally, the decryption shares, the
+// results and the mixes' rounds and shares (mixes/, §16.6: not mixed/,
+// which is computed from them), each as the record holds it. Paths use '/'.
 func FromBoard(entries []board.Entry) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var spoiled bytes.Buffer
+	var parts board.Assembler
+	rounds := map[string]int{} // mix messages so far, by question
 	for i, e := range entries {
 		fail := func(err error) error { return fmt.Errorf("board entry %d (%s): %w", i, e.Type, err) }
+		msg, err := parts.Feed(int64(i), e)
+		if err != nil {
+			return nil, err
+		}
+		if msg != nil {
+			name, err := mixFile(files[Manifest], msg, rounds)
+			if err != nil {
+				return nil, fail(err)
+			}
+			if _, dup := files[name]; dup {
+				return nil, fail(fmt.Errorf("trustee %d's second decryption of question %q", msg.Trustee, msg.Question))
+			}
+			files[name] = msg.Data
+		}
 		switch e.Type {
 		case board.TypeManifest:
 			var b board.ManifestBody
@@ -76,6 +94,9 @@ func FromBoard(entries []board.Entry) (map[string][]byte, error) {
 			files[Results] = Indent(e.Body)
 		}
 	}
+	if parts.Pending() {
+		return nil, fmt.Errorf("the board ends inside a mix message (SPEC.md §16.6)")
+	}
 	counted, err := ballotbox.Counted(entries)
 	if err != nil {
 		return nil, err
@@ -91,6 +112,29 @@ func FromBoard(entries []board.Entry) (map[string][]byte, error) {
 		files[Spoiled] = spoiled.Bytes()
 	}
 	return files, nil
+}
+
+// mixFile names the record file of a whole mix or mix-decryption message
+// (SPEC.md §16.6): mixes/Q/round-R-J.bin for the R-th mix message of
+// question Q on the board, mixes/Q/decryption-J.bin for a share. Q must be
+// a text or rank question of the board's manifest.
+func mixFile(manifest []byte, msg *board.Message, rounds map[string]int) (string, error) {
+	m, err := ballot.ParseManifest(manifest)
+	if err != nil {
+		return "", fmt.Errorf("a mix message on a board without a valid manifest: %w", err)
+	}
+	ok := false
+	for _, qi := range m.Mixed() {
+		ok = ok || m.Questions[qi].ID == msg.Question
+	}
+	if !ok {
+		return "", fmt.Errorf("%s message of trustee %d for %q, which is not a text or rank question of the manifest", msg.Type, msg.Trustee, msg.Question)
+	}
+	if msg.Type == board.TypeMixDecryption {
+		return path.Join(MixesDir, msg.Question, fmt.Sprintf("decryption-%d.bin", msg.Trustee)), nil
+	}
+	rounds[msg.Question]++
+	return path.Join(MixesDir, msg.Question, fmt.Sprintf("round-%d-%d.bin", rounds[msg.Question], msg.Trustee)), nil
 }
 
 // Indent turns compact JSON from the board into the record's indented form.

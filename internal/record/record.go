@@ -12,6 +12,9 @@
 //	tally.json                the encrypted tally
 //	decryptions/trustee-J.json  trustee J's partial decryptions
 //	results.json              the results
+//	mixes/Q/round-R-J.bin     round R of the mix of text or rank question Q, by trustee J
+//	mixes/Q/decryption-J.bin  trustee J's decryption share of Q's final list
+//	mixed/Q.json              Q's decrypted answers and counts
 //	board/                    from a server: the bulletin board itself
 package record
 

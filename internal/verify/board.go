@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/ballotbox"
 	"github.com/koe-vote/koe/internal/board"
+	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/record"
@@ -77,7 +79,7 @@ func hasBoard(dir string) bool {
 // entries imply; every cast envelope carries a valid credential, signature
 // and proofs; the entries come in the order of the election's lifecycle;
 // and no voter was issued two credentials.
-func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
+func checkBoard(r *Report, dir string, e *ballot.Election, res *ceremony.Result, opt Options) {
 	const what = "board"
 	read := func(name string) []byte {
 		data, err := record.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
@@ -143,7 +145,7 @@ func checkBoard(r *Report, dir string, e *ballot.Election, opt Options) {
 	r.pass(what, "every file of the record is what the board's entries imply")
 
 	trustBoard(r)
-	if !checkLifecycle(r, entries) {
+	if !checkLifecycle(r, entries, e, res, len(derived[record.Ballots])/e.Style.Size()) {
 		return
 	}
 	reg := registrarKey(r, entries)
@@ -158,11 +160,14 @@ func sameFiles(r *Report, dir string, derived map[string][]byte) bool {
 	ok := true
 	onDisk := map[string]bool{}
 	for _, pattern := range []string{record.Manifest, record.Registrar, record.Election, record.Ballots, record.Spoiled, record.Tally, record.Results,
-		record.CeremonyDir + "/*.json", record.DecryptDir + "/*.json"} {
+		record.CeremonyDir + "/*.json", record.DecryptDir + "/*.json", record.MixesDir + "/*/*.bin"} {
 		matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern)))
 		for _, m := range matches {
 			rel, _ := filepath.Rel(dir, m)
 			name := filepath.ToSlash(rel)
+			if strings.HasPrefix(name, record.MixesDir+"/") && !mixFileName.MatchString(name) {
+				continue // not a round or share: ignored (SPEC.md §16.6)
+			}
 			if (name == record.Ballots || name == record.Spoiled) && emptyList(m, name) {
 				// An empty ballots.bin or spoiled.jsonl is an absent one
 				// (SPEC.md §10.1): no ballots.
@@ -191,6 +196,10 @@ func sameFiles(r *Report, dir string, derived map[string][]byte) bool {
 	}
 	return ok
 }
+
+// mixFileName matches the names of a mix's round and share files (SPEC.md
+// §16.6); the other files of mixes/ are ignored.
+var mixFileName = regexp.MustCompile(`^mixes/[^/]+/(round-[1-9][0-9]{0,2}-[1-9][0-9]{0,2}|decryption-[1-9][0-9]{0,2})\.bin$`)
 
 // emptyList reports whether the file at name (ballots.bin or
 // spoiled.jsonl) holds no ballot: it is empty, or, for spoiled.jsonl,
@@ -248,9 +257,17 @@ func compactLines(data []byte) (lines []string, ok bool) {
 // roll entries before open, their commitments distinct; every
 // credential-issued entry by roll naming a distinct commitment of the
 // roll, every one by digital ID a distinct value.
-func checkLifecycle(r *Report, entries []board.Entry) bool {
+//
+// The mix entries' rules (SPEC.md §16.6) need the election, its qualified
+// trustees and the number of counted ballots, N (from ballots.bin as the
+// board implies it); with e nil, a mix entry is refused.
+func checkLifecycle(r *Report, entries []board.Entry, e *ballot.Election, res *ceremony.Result, counted int) bool {
 	const what = "board"
 	l := newLifecycle()
+	if e != nil {
+		l.mix = newMixRules(e, res.VerificationKeys)
+		l.mix.count = counted
+	}
 	if len(entries) == 0 {
 		r.fail(what, "entry 0 is not the manifest: a board begins with its manifest")
 		return false
@@ -281,6 +298,10 @@ type lifecycle struct {
 	roll        map[[32]byte]bool // the roll's commitments
 	issued      map[[32]byte]bool // roll commitments named by an issuance
 	digital     map[[32]byte]bool
+	// mix keeps the rules of the mix entries (SPEC.md §16.6); nil until
+	// the election is known (a Follower learns it at open, before any
+	// mix entry may stand).
+	mix *mixRules
 }
 
 func newLifecycle() *lifecycle {
@@ -294,6 +315,16 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 	}
 	if i == 0 && en.Type != board.TypeManifest {
 		return errors.New("entry 0 is not the manifest: a board begins with its manifest")
+	}
+	if en.Type == board.TypeMix || en.Type == board.TypeMixDecryption {
+		if l.phase != 3 || l.mix == nil {
+			return bad("mix and mix-decryption entries come after the tally and before the results")
+		}
+	}
+	if l.mix != nil {
+		if err := l.mix.feed(i, en); err != nil {
+			return err
+		}
 	}
 	switch en.Type {
 	case board.TypeManifest: // L1
@@ -386,6 +417,11 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 		if l.phase != 3 {
 			return bad("the results follow the tally, once")
 		}
+		if l.mix != nil {
+			if err := l.mix.ready(); err != nil {
+				return bad("%v", err)
+			}
+		}
 		l.phase = 4
 	}
 	return nil
@@ -395,6 +431,9 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 func (l *lifecycle) end() error {
 	if l.registrar < 0 { // L2
 		return errors.New("no registrar key on the board")
+	}
+	if l.mix != nil {
+		return l.mix.end()
 	}
 	return nil
 }

@@ -47,7 +47,12 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // verifies, the registrar key decodes and the election-key entry is what
 // the ceremony implies (§11 steps 1–2); every cast envelope is valid
 // (ballotbox.Check, every proof on its own) and keeps the counter rule
-// (step 5); and at close no more credentials cast than were issued. It
+// (step 5); at close no more credentials cast than were issued; and the
+// mix and mix-decryption entries keep the rules of SPEC.md §16.6 that need
+// no ballot (mixRules: consecutive parts of exact sizes, t rounds by
+// distinct qualified trustees, shares after them, one per trustee, all of
+// them before the results). A board that ends inside a mix message is
+// not an error here: its next parts may still come. It
 // keeps only the state those checks need, never the entries. The files
 // derived from the whole board, the tally, decryptions and results are
 // checked by Record once the election is published.
@@ -63,6 +68,7 @@ type Follower struct {
 	election *ballot.Election
 	counters counters
 	keys     map[[32]byte]bool
+	cast     map[[32]byte]bool // the credentials of every envelope, as ballotbox.Counted counts them
 	broken   *EntryError
 	ballots  int
 }
@@ -72,7 +78,7 @@ type Follower struct {
 // these bytes.
 func NewFollower(id string, manifest []byte) *Follower {
 	return &Follower{id: id, pinned: manifest, lc: newLifecycle(), msgs: map[string]map[int][]byte{},
-		shares: map[int]bool{}, counters: counters{}, keys: map[[32]byte]bool{}}
+		shares: map[int]bool{}, counters: counters{}, keys: map[[32]byte]bool{}, cast: map[[32]byte]bool{}}
 }
 
 // Size is the number of entries added.
@@ -111,6 +117,10 @@ func (f *Follower) Add(raw []byte) error {
 	}
 	if en.Election != f.id {
 		return fatal(en.Type, fmt.Errorf("of election %q, not %q", en.Election, f.id))
+	}
+	if en.Type == board.TypeTally && f.lc.mix != nil {
+		// The mixes are of the counted ballots: one per credential.
+		f.lc.mix.count = len(f.cast)
 	}
 	if err := f.lc.add(int(i), en); err != nil {
 		return fatal(en.Type, err)
@@ -167,6 +177,9 @@ func (f *Follower) Add(raw []byte) error {
 		env, err := ballotbox.ParseEnvelope(en.Body)
 		if err != nil {
 			return &EntryError{Index: i, Type: en.Type, Err: err}
+		}
+		if len(env.Credential) >= 32 {
+			f.cast[credential.KeyHash(env.Credential[:32])] = true
 		}
 		c, err := ballotbox.Check(f.election, f.reg, env, nil)
 		if err != nil {
@@ -235,6 +248,7 @@ func (f *Follower) open() error {
 		return errors.New("the election-key entry does not match the parameters the manifest and ceremony imply (joint key, context or verification keys differ)")
 	}
 	f.election = e
+	f.lc.mix = newMixRules(e, res.VerificationKeys)
 	return nil
 }
 

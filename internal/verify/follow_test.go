@@ -180,3 +180,52 @@ func FuzzFollower(f *testing.F) {
 		}
 	})
 }
+
+// TestFollowerMixEntries: the follower keeps the mix rules of SPEC.md
+// §16.6 (the lifecycle's, as the whole-board check): mix entries only
+// after the tally and before the results, of a text or rank question; the
+// server record's election has none, so every mix entry is refused. The
+// whole-record check refuses the same boards.
+func TestFollowerMixEntries(t *testing.T) {
+	mixEntry := func(es []board.Entry, typ, q string) board.Entry {
+		body, _ := json.Marshal(board.SplitParts(1, q, []byte("0123456789"))[0])
+		return board.Entry{Type: typ, Election: es[0].Election, Time: es[33].Time, Body: body}
+	}
+	for _, c := range []struct {
+		name, want, recordWant string
+		edit                   func(es []board.Entry) []board.Entry
+	}{
+		{"a round before the tally", "after the tally and before the results", "not a text or rank question", func(es []board.Entry) []board.Entry {
+			return append(es[:33:33], append([]board.Entry{mixEntry(es, board.TypeMix, "plan")}, es[33:]...)...)
+		}},
+		{"a share after the results", "after the tally and before the results", "not a text or rank question", func(es []board.Entry) []board.Entry {
+			return append(es, mixEntry(es, board.TypeMixDecryption, "plan"))
+		}},
+		{"a round of a tallied question", "\"plan\" is not a text or rank question", "not a text or rank question", func(es []board.Entry) []board.Entry {
+			return append(es[:34:34], append([]board.Entry{mixEntry(es, board.TypeMix, "plan")}, es[34:]...)...)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			es := c.edit(readEntries(t, serverRecord))
+			f := verify.NewFollower("shin-chosha-server", nil)
+			var failed error
+			for _, e := range es {
+				raw, err := e.Encode()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Add(raw); err != nil {
+					failed = err
+					break
+				}
+			}
+			var ee *verify.EntryError
+			if !errors.As(failed, &ee) || !ee.Fatal || !strings.Contains(failed.Error(), c.want) {
+				t.Fatalf("%v, want a fatal error saying %q", failed, c.want)
+			}
+			dir := copyServerRecord(t)
+			resign(t, dir, es, false)
+			wantBoardFailure(t, dir, c.recordWant)
+		})
+	}
+}

@@ -38,7 +38,7 @@ func TestLifecycleEligibility(t *testing.T) {
 	}
 	t.Run("honest", func(t *testing.T) {
 		r := &Report{}
-		if !checkLifecycle(r, honest) || r.issued != 3 || r.issuedRoll != 2 || r.issuedDigital != 1 {
+		if !checkLifecycle(r, honest, nil, nil, 0) || r.issued != 3 || r.issuedRoll != 2 || r.issuedDigital != 1 {
 			t.Fatalf("honest board: issued %d (%d by roll, %d by digital ID): %+v", r.issued, r.issuedRoll, r.issuedDigital, r.Failures())
 		}
 	})
@@ -63,7 +63,7 @@ func TestLifecycleEligibility(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Report{}
-			if checkLifecycle(r, tc.entries) {
+			if checkLifecycle(r, tc.entries, nil, nil, 0) {
 				t.Fatal("accepted")
 			}
 			if f := r.Failures(); len(f) == 0 || !strings.Contains(f[0].Detail, tc.want) {

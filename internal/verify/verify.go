@@ -1,7 +1,9 @@
 // Package verify is koe's universal verifier (SPEC.md §11): given an
 // election record, it re-checks the ceremony, every ballot and its proofs,
-// the spoiled ballots, the homomorphic tally, every partial decryption and
-// the published results, and reports each failure with what and where.
+// the spoiled ballots, the homomorphic tally, every partial decryption, the
+// mix of every text and rank question (§16.6: each round's proof of
+// shuffle, the decryption shares of the final list, mixed/Q.json) and the
+// published results, and reports each failure with what and where.
 package verify
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,7 +30,7 @@ import (
 type Options struct {
 	Workers   int                                 // parallel workers for ballots; 0 means GOMAXPROCS
 	Unbatched bool                                // check every proof equation on its own
-	Progress  func(stage string, done, total int) // called as ballots are checked; may be nil
+	Progress  func(stage string, done, total int) // called as ballots ("ballots") and mix rounds and shares ("mixes") are checked; may be nil
 }
 
 // Check is one line of a report.
@@ -92,7 +95,7 @@ const maxListed = 20
 
 // Record verifies the election record in dir.
 func Record(dir string, opt Options) *Report {
-	r, res, acc := countedBallots(dir, opt)
+	r, res, acc, excluded := countedBallots(dir, opt)
 	if acc == nil {
 		return r
 	}
@@ -101,6 +104,10 @@ func Record(dir string, opt Options) *Report {
 	// 5. The encrypted tally. An election still in progress has none yet:
 	// everything published so far has been checked.
 	if !fileExists(filepath.Join(dir, record.Tally)) && !fileExists(filepath.Join(dir, record.Results)) {
+		if n := mixFilesPresent(dir, e); n > 0 {
+			r.fail(record.MixesDir, "%d round or share files of a mix before the tally: a mix shuffles the counted ballots of the tally (SPEC.md §16.6)", n)
+			return r
+		}
 		r.InProgress = true
 		r.pass(record.Tally, "not published yet: the election is still open or not yet tallied")
 		return r
@@ -124,6 +131,8 @@ func Record(dir string, opt Options) *Report {
 			r.fail(record.DecryptDir, "%v", ierr)
 		case len(files) > 0 || fileExists(filepath.Join(dir, record.Results)):
 			r.fail(record.DecryptDir, "%d partial decryptions published of a tally of %d ballots, below the manifest's privacy threshold of %d: no trustee may decrypt it", len(files), acc.Ballots, e.Manifest.PrivacyThreshold())
+		case mixFilesPresent(dir, e) > 0:
+			r.fail(record.MixesDir, "%d round or share files of a mix of a tally of %d ballots, below the manifest's privacy threshold of %d: there is no mix below it (SPEC.md §16.6)", mixFilesPresent(dir, e), acc.Ballots, e.Manifest.PrivacyThreshold())
 		default:
 			r.Withheld = true
 			r.pass(record.Results, "withheld: %d ballots counted, fewer than the privacy threshold of %d, and no trustee decrypted the tally", acc.Ballots, e.Manifest.PrivacyThreshold())
@@ -133,7 +142,11 @@ func Record(dir string, opt Options) *Report {
 
 	// 6. Partial decryptions.
 	partials := checkDecryptions(r, dir, e, res, acc)
-	if !fileExists(filepath.Join(dir, record.Results)) {
+	// 11. The mixes of text and rank questions: rounds and shares as far
+	// as they go; with the results, complete and matching mixed/.
+	published := fileExists(filepath.Join(dir, record.Results))
+	mixed, _ := checkMixes(r, dir, e, res, excluded, published, opt)
+	if !published {
 		r.InProgress = true
 		r.pass(record.Results, "not published yet: %d of the %d partial decryptions needed are in", len(partials), e.Manifest.Threshold)
 		return r
@@ -151,6 +164,11 @@ func Record(dir string, opt Options) *Report {
 		return r
 	}
 	computed := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
+	skip, err := mixedCounts(computed, mixed)
+	if err != nil {
+		r.fail(record.Results, "%v", err)
+		return r
+	}
 	r.Results = computed
 	data, err := record.ReadFile(filepath.Join(dir, record.Results))
 	if err != nil {
@@ -162,7 +180,7 @@ func Record(dir string, opt Options) *Report {
 		r.fail(record.Results, "%v", err)
 		return r
 	}
-	if diff := compareResults(computed, published2); diff != "" {
+	if diff := compareResults(computed, published2, skip); diff != "" {
 		r.fail(record.Results, "the published results do not follow from the decryption: %s", diff)
 		return r
 	}
@@ -179,7 +197,7 @@ func Record(dir string, opt Options) *Report {
 // (its Ballots field their number). A trustee runs it before decrypting
 // (§9.2); Record runs it first.
 func Counted(dir string, opt Options) (*Report, *ceremony.Result, *tally.Accumulator) {
-	r, res, acc := countedBallots(dir, opt)
+	r, res, acc, _ := countedBallots(dir, opt)
 	if !r.OK() {
 		return r, nil, nil
 	}
@@ -188,22 +206,24 @@ func Counted(dir string, opt Options) (*Report, *ceremony.Result, *tally.Accumul
 
 // countedBallots is Counted, except that acc is returned whenever the
 // ballots themselves verified, so that Record goes on to check the tally
-// of a record whose other parts failed.
-func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, acc *tally.Accumulator) {
+// of a record whose other parts failed; excluded are the positions in
+// ballots.bin (0-based, increasing) of the ballots the cross-ballot rules
+// exclude.
+func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, acc *tally.Accumulator, excluded []int) {
 	r = &Report{}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		r.fail("record", "%s is not a directory holding an election record", dir)
-		return r, nil, nil
+		return r, nil, nil, nil
 	}
 
 	// 1. Manifest and ceremony.
 	e, res, err := record.LoadElection(dir)
 	if err != nil {
 		r.fail("manifest and ceremony", "%v", err)
-		return r, nil, nil
+		return r, nil, nil, nil
 	}
 	r.Election = e
 	r.pass(record.Manifest, "%q (%s), %d questions, manifest hash %x", e.Manifest.Title.Ja, e.Manifest.ID, len(e.Manifest.Questions), e.ManifestHash[:8])
@@ -228,9 +248,9 @@ func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, a
 	// files are then not known to be the board's.
 	if hasBoard(dir) {
 		before := len(r.Failures())
-		checkBoard(r, dir, e, opt)
+		checkBoard(r, dir, e, res, opt)
 		if len(r.Failures()) > before {
-			return r, res, nil
+			return r, res, nil, nil
 		}
 	} else {
 		trustNoBoard(r)
@@ -242,9 +262,9 @@ func countedBallots(dir string, opt Options) (r *Report, res *ceremony.Result, a
 	// 4. Spoiled ballots.
 	checkSpoiled(r, dir, e, cast)
 	if !ok {
-		return r, res, nil
+		return r, res, nil, nil
 	}
-	return r, res, acc
+	return r, res, acc, cast.excluded
 }
 
 // CheckTally reports whether the published encrypted tally pub is exactly
@@ -277,7 +297,10 @@ func sortedKeys(m map[int][]*group.Element) []int {
 	return out
 }
 
-func compareResults(want, got *tally.Results) string {
+// compareResults says how the published results got differ from want,
+// "" if they do not; the questions in skip (mixed questions whose mix
+// failed, so whose counts are unknown) are compared by id and kind only.
+func compareResults(want, got *tally.Results, skip map[string]bool) string {
 	if want.Election != got.Election {
 		return fmt.Sprintf("election %q, want %q", got.Election, want.Election)
 	}
@@ -292,6 +315,12 @@ func compareResults(want, got *tally.Results) string {
 		if w.ID != g.ID || w.Kind != g.Kind {
 			return fmt.Sprintf("question %d is %q (%s), want %q (%s)", i+1, g.ID, g.Kind, w.ID, w.Kind)
 		}
+		if skip[w.ID] {
+			continue
+		}
+		if diff := compareCounts(w, g); diff != "" {
+			return fmt.Sprintf("question %q: %s", w.ID, diff)
+		}
 		if (w.Total == nil) != (g.Total == nil) || (w.Total != nil && *w.Total != *g.Total) {
 			return fmt.Sprintf("question %q: total differs", w.ID)
 		}
@@ -303,6 +332,30 @@ func compareResults(want, got *tally.Results) string {
 				return fmt.Sprintf("question %q option %q: %d votes published, the decryption gives %d", w.ID, w.Options[k].ID, g.Options[k].Count, w.Options[k].Count)
 			}
 		}
+	}
+	return ""
+}
+
+// compareCounts compares the counts of a text or rank question's entry
+// (SPEC.md §9.4): answers, empty and invalid for text, valid, invalid and
+// winners for rank, each present exactly when it should be; a tallied
+// question has none of them.
+func compareCounts(w, g tally.QuestionResult) string {
+	for _, c := range []struct {
+		name      string
+		want, got *int
+	}{{"answers", w.Answers, g.Answers}, {"empty", w.Empty, g.Empty}, {"valid", w.Valid, g.Valid}, {"invalid", w.Invalid, g.Invalid}} {
+		switch {
+		case c.want == nil && c.got != nil:
+			return fmt.Sprintf("has %q, which a %s question has not", c.name, w.Kind)
+		case c.want != nil && c.got == nil:
+			return fmt.Sprintf("%q is missing", c.name)
+		case c.want != nil && *c.want != *c.got:
+			return fmt.Sprintf("%s %d published, the mix's decryption gives %d", c.name, *c.got, *c.want)
+		}
+	}
+	if !slices.Equal(w.Winners, g.Winners) {
+		return fmt.Sprintf("winners %v published, the mix's decryption gives %v", g.Winners, w.Winners)
 	}
 	return ""
 }
@@ -339,6 +392,7 @@ const chunk = 64
 type counted struct {
 	byTracking map[[32]byte]int
 	byA        map[[32]byte]int
+	excluded   []int // positions of the ballots the cross-ballot rules exclude, increasing
 }
 
 func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tally.Accumulator, *counted, bool) {
@@ -448,6 +502,7 @@ func checkBallots(r *Report, dir string, e *ballot.Election, opt Options) (*tall
 		}
 		seen.add(b)
 	}
+	seen.excluded = excluded
 	if len(excluded) > maxListed {
 		r.fail(record.Ballots, "and %d more ballots not counted for breaking the cross-ballot rules", len(excluded)-maxListed)
 	}
