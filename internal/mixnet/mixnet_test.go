@@ -104,7 +104,7 @@ func (f *fixture) mixed(t *testing.T, by ...int) *mixnet.Chain {
 	t.Helper()
 	c := f.chain(t)
 	for _, j := range by {
-		msg, err := c.Mix(rand.Reader, j)
+		msg, err := c.Mix(rand.Reader, j, f.trustees[j].Share())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,10 +151,10 @@ func TestChainRounds(t *testing.T) {
 		t.Fatal("a new chain is not at its input")
 	}
 	wantErr(t, c.CanMix(4), mixnet.ErrRound, "trustee 4 is not a qualified trustee")
-	if _, err := c.Mix(rand.Reader, 4); !errors.Is(err, mixnet.ErrRound) {
+	if _, err := c.Mix(rand.Reader, 4, f.trustees[1].Share()); !errors.Is(err, mixnet.ErrRound) {
 		t.Fatalf("Mix by an unqualified trustee: %v", err)
 	}
-	msg, err := c.Mix(rand.Reader, 2)
+	msg, err := c.Mix(rand.Reader, 2, f.trustees[2].Share())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,13 +162,13 @@ func TestChainRounds(t *testing.T) {
 		t.Fatalf("a round of %d bytes, want %d", len(msg), c.NextRoundSize())
 	}
 	// The round is bound to its trustee and round number.
-	wantErr(t, c.AddRound(1, msg), mixnet.ErrRound, "round 1 by trustee 1")
+	wantErr(t, c.AddRound(1, msg), mixnet.ErrRound, "not attested by trustee 1")
 	wantErr(t, c.AddRound(2, msg[:len(msg)-1]), mixnet.ErrRound, "bytes")
 	if err := c.AddRound(2, msg); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, c.CanMix(2), mixnet.ErrRound, "trustee 2 already mixed")
-	wantErr(t, c.AddRound(3, msg), mixnet.ErrRound, "round 2 by trustee 3")
+	wantErr(t, c.AddRound(3, msg), mixnet.ErrRound, "not attested by trustee 3")
 	// A share before the t-th round is refused, and none can be made.
 	wantErr(t, c.AddShare(1, make([]byte, c.ShareSize())), mixnet.ErrNotReady, "1 of its 2 rounds")
 	if _, err := c.Decrypt(rand.Reader, 1, f.trustees[1].Share()); !errors.Is(err, mixnet.ErrNotReady) {
@@ -177,7 +177,7 @@ func TestChainRounds(t *testing.T) {
 	if _, err := c.Result(); !errors.Is(err, mixnet.ErrNotReady) {
 		t.Fatalf("Result before the t-th round: %v", err)
 	}
-	msg3, err := c.Mix(rand.Reader, 3)
+	msg3, err := c.Mix(rand.Reader, 3, f.trustees[3].Share())
 	if err != nil {
 		t.Fatal(err)
 	}

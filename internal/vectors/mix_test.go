@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/koe-vote/koe/internal/zkp"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ type mixRoundVector struct {
 	Round   int      `json:"round"`   // r
 	Trustee int      `json:"trustee"` // j
 	Context string   `json:"context"` // ctx_{q,r,j}
-	Message string   `json:"message"` // enc(L_r) ‖ proof
+	Message string   `json:"message"` // enc(L_r) ‖ proof ‖ attestation
 	Entries []string `json:"entries"` // the exact bodies of its mix entries, in order
 }
 
@@ -95,7 +96,7 @@ func genMix(t *testing.T) *mixFile {
 	copy(ctx[:], ctx32("mix"))
 	f := &mixFile{
 		Comment: "SPEC.md §16.6: question 2 (\"opinion\", a text question of at most 8 characters, width 2) of an election with context `context` and the 2-of-3 key f(z) = a + b·z, mixed by trustee 3 (round 1) then trustee 1 (round 2), its final list decrypted by trustees 1 and 2. " +
-			"Randomness: SHAKE256(seed) gives a, b, then each input vector's component nonces in order (shuffle.Encrypt), then round 1 and round 2 (the permutation, then the proof's scalars, as in shuffle.json), then each share's DLEQ nonces (64 bytes per component, as in mixdecrypt.json). " +
+			"Randomness: SHAKE256(seed) gives a, b, then each input vector's component nonces in order (shuffle.Encrypt), then round 1 and round 2 (the permutation, then the proof's scalars, as in shuffle.json, then the attestation's Schnorr nonce), then each share's DLEQ nonces (64 bytes per component, as in mixdecrypt.json). " +
 			"Every round verifies against the list before it under its context, each share against the final list; invalidRounds, invalidParts and invalidShares must be refused.",
 		Seed:    seed,
 		Context: hx(ctx[:]), Question: 2, QuestionID: "opinion", Threshold: 2, Key: hx(K.Bytes()), MaxChars: 8,
@@ -126,6 +127,9 @@ func genMix(t *testing.T) *mixFile {
 		out, proof, err := shuffle.ShuffleList(r, rc, K, lists[k])
 		must(t, err)
 		msg := append(bytes.Clone(out.Bytes()), proof.Bytes()...)
+		att, err := zkp.ProveSchnorr(r, mixnet.AttestationContext(rc, msg), keyShares[j], group.BaseMul(keyShares[j]))
+		must(t, err)
+		msg = append(msg, att.Bytes()...)
 		if len(msg) != mixnet.RoundSize(f.Count, f.Width) {
 			t.Fatalf("round %d: %d bytes", round, len(msg))
 		}
@@ -187,7 +191,7 @@ func genMix(t *testing.T) *mixFile {
 		bad("round 1 with a trailing byte", 1, 3, append(bytes.Clone(m1), 0)),
 	}
 
-	// Part splits to refuse, of round 1's message (one part of 1544 bytes).
+	// Part splits to refuse, of round 1's message (one part of 1608 bytes).
 	part := func(p, parts int, data []byte) string {
 		return compactJSON(t, board.PartBody{Trustee: 3, Question: f.QuestionID, Part: p, Parts: parts, Data: base64.StdEncoding.EncodeToString(data)})
 	}
@@ -199,8 +203,8 @@ func genMix(t *testing.T) *mixFile {
 		{Name: "one part announcing two", Size: size, Entries: []string{part(1, 2, m1)}},
 		{Name: "the last byte missing", Size: size, Entries: []string{part(1, 1, m1[:size-1])}},
 		{Name: "part 0", Size: size, Entries: []string{part(0, 1, m1)}},
-		{Name: "data with non-canonical base64 (unpadded)", Size: size, Entries: []string{raw(`{"trustee":3,"question":"opinion","part":1,"parts":1,"data":"` +
-			base64.RawStdEncoding.EncodeToString(m1) + `"}`)}},
+		{Name: "data with non-canonical base64 (a line break after 76 characters)", Size: size, Entries: []string{raw(`{"trustee":3,"question":"opinion","part":1,"parts":1,"data":"` +
+			base64.StdEncoding.EncodeToString(m1)[:76] + `\n` + base64.StdEncoding.EncodeToString(m1)[76:] + `"}`)}},
 		{Name: "keys in another order", Size: size, Entries: []string{raw(`{"question":"opinion","trustee":3,"part":1,"parts":1,"data":"` +
 			base64.StdEncoding.EncodeToString(m1) + `"}`)}},
 		{Name: "trustee 65", Size: size, Entries: []string{compactJSON(t, board.PartBody{Trustee: 65, Question: f.QuestionID, Part: 1, Parts: 1, Data: base64.StdEncoding.EncodeToString(m1)})}},
@@ -298,9 +302,8 @@ func TestMixVectors(t *testing.T) {
 		if err != nil || !bytes.Equal(joined, msg) {
 			t.Fatalf("round %d: entries join to %d bytes, %v", rv.Round, len(joined), err)
 		}
-		out, err := shuffle.DecodeList(msg[:64*f.Count*f.Width], f.Count, f.Width)
-		must(t, err)
-		if err := shuffle.VerifyList(rc, K, lists[k], out, msg[64*f.Count*f.Width:]); err != nil {
+		out, err := checkMixRound(rc, K, unhexElement(f.Keys[rv.Trustee-1]), lists[k], msg, f.Count, f.Width)
+		if err != nil {
 			t.Fatalf("round %d: %v", rv.Round, err)
 		}
 		lists = append(lists, out)
@@ -355,13 +358,9 @@ func TestMixVectors(t *testing.T) {
 	}
 	for _, b := range f.InvalidRounds {
 		msg := unhexT(b.Message)
-		n := 64 * f.Count * f.Width
 		err := errors.New("wrong length")
 		if len(msg) == size {
-			var out *shuffle.List
-			if out, err = shuffle.DecodeList(msg[:n], f.Count, f.Width); err == nil {
-				err = shuffle.VerifyList(mixnet.RoundContext(ctx, f.Question-1, b.Round, b.Trustee), K, lists[b.Round-1], out, msg[n:])
-			}
+			_, err = checkMixRound(mixnet.RoundContext(ctx, f.Question-1, b.Round, b.Trustee), K, unhexElement(f.Keys[b.Trustee-1]), lists[b.Round-1], msg, f.Count, f.Width)
 		}
 		if err == nil {
 			t.Errorf("%s: accepted", b.Name)
@@ -377,4 +376,26 @@ func TestMixVectors(t *testing.T) {
 			t.Errorf("%s: %v, want ErrShare", b.Name, err)
 		}
 	}
+}
+
+// checkMixRound checks a round's message as SPEC §16.6 says: its
+// attestation under the trustee's verification key Y, then its proof of
+// shuffle from in; it returns the output list.
+func checkMixRound(rc []byte, K, Y *group.Element, in *shuffle.List, msg []byte, n, w int) (*shuffle.List, error) {
+	if len(msg) != mixnet.RoundSize(n, w) {
+		return nil, errors.New("wrong length")
+	}
+	body, att := msg[:len(msg)-zkp.SchnorrSize], msg[len(msg)-zkp.SchnorrSize:]
+	p, err := zkp.DecodeSchnorr(att)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Verify(mixnet.AttestationContext(rc, body), Y); err != nil {
+		return nil, err
+	}
+	out, err := shuffle.DecodeList(body[:64*n*w], n, w)
+	if err != nil {
+		return nil, err
+	}
+	return out, shuffle.VerifyList(rc, K, in, out, body[64*n*w:])
 }

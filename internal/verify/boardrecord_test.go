@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,13 +21,9 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/demo"
-	"github.com/koe-vote/koe/internal/elgamal"
-	"github.com/koe-vote/koe/internal/group"
-	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store/sqlite"
-	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
 )
 
@@ -41,13 +36,9 @@ var (
 const boardMixVoters = 11 // enough for rounds and shares of "opinion" in two parts each
 
 // boardMixRecord returns a record with a bulletin board whose election has
-// text and rank questions (examples/city-survey.json): run on a koe server
-// up to its decryptions, exported; then, as trustees would post them, the
-// mix and mix-decryption entries of both questions (trustees 1 then 2
-// mix, both decrypt) and the results entry are appended, and the board is
-// signed again with the vector board key, which the server used. The
-// record's files are those the entries imply, and mixed/ as MixedFiles
-// computes it. Built once per test binary.
+// text and rank questions (examples/city-survey.json), run on a koe server
+// to its results: trustees 1 then 2 mix both questions and both decrypt
+// over the API, and the record is exported. Built once per test binary.
 func boardMixRecord(t *testing.T) string {
 	t.Helper()
 	boardMixOnce.Do(func() {
@@ -141,7 +132,12 @@ func buildBoardMixRecord(t *testing.T) (string, error) {
 	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/tally"), "", nil, nil); err != nil {
 		return "", err
 	}
+	// Trustees 1 and 2 decrypt the tally, mix both questions in turn and
+	// decrypt the final lists, all over the server's API; then the results.
 	if err := demo.ServerDecrypt(ctx, ts.URL, id, manifest, trustees, created.TrusteeTokens, []int{1, 2}); err != nil {
+		return "", err
+	}
+	if err := admin.Do(ctx, "POST", api.ElectionPath(id, "/publish"), "", nil, nil); err != nil {
 		return "", err
 	}
 	resp, err := http.Get(ts.URL + api.ElectionPath(id, "/record"))
@@ -155,100 +151,6 @@ func buildBoardMixRecord(t *testing.T) (string, error) {
 	dir := filepath.Join(tmp, "record")
 	if _, err := record.Unpack(resp.Body, dir); err != nil {
 		return "", err
-	}
-
-	// The mixes, as trustees 1 and 2 would post them, and the results.
-	e, res, err := record.LoadElection(dir)
-	if err != nil {
-		return "", err
-	}
-	acc, err := verify.Ballots(dir, e, verify.Options{})
-	if err != nil {
-		return "", err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, record.Ballots))
-	if err != nil {
-		return "", err
-	}
-	var ballots []*ballot.Ballot
-	for i := 0; i < len(raw); i += e.Style.Size() {
-		b, err := ballot.Decode(e, raw[i:i+e.Style.Size()])
-		if err != nil {
-			return "", err
-		}
-		ballots = append(ballots, b)
-	}
-	entries := readEntries(t, dir)
-	at := entries[len(entries)-1].Time
-	post := func(typ string, j int, q string, msg []byte) {
-		for _, p := range board.SplitParts(j, q, msg) {
-			body, _ := json.Marshal(p)
-			entries = append(entries, board.Entry{Type: typ, Election: id, Time: at, Body: body})
-		}
-	}
-	var mixed []*tally.MixedResult
-	for _, qi := range e.Manifest.Mixed() {
-		c, err := mixnet.NewChain(e, qi, ballots, res.VerificationKeys, e.Manifest.Threshold)
-		if err != nil {
-			return "", err
-		}
-		for _, j := range []int{1, 2} {
-			msg, err := c.Mix(rand.Reader, j)
-			if err != nil {
-				return "", err
-			}
-			if err := c.AddRound(j, msg); err != nil {
-				return "", err
-			}
-			post(board.TypeMix, j, c.ID, msg)
-		}
-		for _, j := range []int{2, 1} {
-			share, err := c.Decrypt(rand.Reader, j, trustees[j-1].Share())
-			if err != nil {
-				return "", err
-			}
-			if err := c.AddShare(j, share); err != nil {
-				return "", err
-			}
-			post(board.TypeMixDecryption, j, c.ID, share)
-		}
-		mr, err := c.Result()
-		if err != nil {
-			return "", err
-		}
-		mixed = append(mixed, mr)
-	}
-	partials := map[int][]*group.Element{}
-	for _, j := range []int{1, 2} {
-		var s tally.Share
-		if err := record.ReadJSON(record.DecryptionFile(dir, j), &s); err != nil {
-			return "", err
-		}
-		Ds, err := tally.Check(e, acc, &s, res.VerificationKeys[j])
-		if err != nil {
-			return "", err
-		}
-		partials[j] = Ds
-	}
-	totals, err := tally.Combine(acc, partials, e.Manifest.Threshold, elgamal.NewDlogTable(tally.MaxTotal(e.Style, acc.Ballots)))
-	if err != nil {
-		return "", err
-	}
-	results := tally.ResultsOf(e.Manifest, acc.Ballots, totals)
-	if err := results.AddMixed(mixed); err != nil {
-		return "", err
-	}
-	body, _ := json.Marshal(results)
-	entries = append(entries, board.Entry{Type: board.TypeResults, Election: id, Time: at, Body: body})
-	resign(t, dir, entries, true)
-	files, err := verify.MixedFiles(dir)
-	if err != nil {
-		return "", err
-	}
-	for name, data := range files {
-		if err := record.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data); err != nil {
-			return "", err
-		}
 	}
 	return dir, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"github.com/koe-vote/koe/internal/group"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,6 +198,12 @@ func TestTamperedMixesAreRejected(t *testing.T) {
 			ct := elgamalEncrypt(t, s)
 			copy(msg[64*w*3+64*2:], ct)
 			writeFile(t, round(dir, 1, 1), msg)
+		}, []string{"mixes/opinion/round-1-1.bin", "question \"opinion\" round 1", "not attested by trustee 1"}},
+		{"a round with one ciphertext replaced, attested again by its trustee", func(t *testing.T, dir string) {
+			msg := readFile(t, round(dir, 1, 1))
+			ct := elgamalEncrypt(t, s)
+			copy(msg[64*w*3+64*2:], ct)
+			writeFile(t, round(dir, 1, 1), reattest(t, s, opinion.Question, msg, 1, 1))
 		}, []string{"mixes/opinion/round-1-1.bin", "question \"opinion\" round 1 by trustee 1", "shuffle"}},
 		{"a round with one vector dropped", func(t *testing.T, dir string) {
 			msg := readFile(t, round(dir, 2, 2))
@@ -210,7 +217,7 @@ func TestTamperedMixesAreRejected(t *testing.T) {
 			a := bytes.Clone(msg[a0:a1])
 			copy(msg[a0:a1], msg[b0:b1])
 			copy(msg[b0:b1], a)
-			writeFile(t, round(dir, 2, 2), msg)
+			writeFile(t, round(dir, 2, 2), reattest(t, s, opinion.Question, msg, 2, 2))
 		}, []string{"mixes/opinion/round-2-2.bin", "round 2 by trustee 2", "shuffle"}},
 		{"a round file of another trustee", func(t *testing.T, dir string) {
 			os.Rename(round(dir, 1, 1), round(dir, 1, 3))
@@ -355,6 +362,26 @@ func editResultsQuestion(t *testing.T, dir, id string, edit func(map[string]any)
 
 // elgamalEncrypt returns a fresh encryption of 0 under the election key,
 // encoded, for replacing a ciphertext.
+// reattest replaces a round message's attestation with trustee j's own
+// for what the message now holds: what a dishonest trustee, holding its
+// key share, can do, so that the proof of shuffle alone must catch it.
+func reattest(t *testing.T, s *demo.Summary, qi int, msg []byte, r, j int) []byte {
+	t.Helper()
+	body := msg[:len(msg)-zkp.SchnorrSize]
+	var x *group.Scalar
+	for _, tr := range s.Trustees {
+		if tr.Index == j {
+			x = tr.Share()
+		}
+	}
+	ctx := mixnet.AttestationContext(mixnet.RoundContext(s.Election.Context, qi, r, j), body)
+	p, err := zkp.ProveSchnorr(rand.Reader, ctx, x, group.BaseMul(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(bytes.Clone(body), p.Bytes()...)
+}
+
 func elgamalEncrypt(t *testing.T, s *demo.Summary) []byte {
 	t.Helper()
 	ct, _, err := elgamal.EncryptRandom(rand.Reader, s.Election.Key, 0)
