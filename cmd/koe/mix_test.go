@@ -156,7 +156,7 @@ func TestLoadChains(t *testing.T) {
 	}{
 		{"round of another trustee", func(t *testing.T, dir string) {
 			must(t, os.Rename(filepath.Join(mix(dir), "round-2-3.bin"), filepath.Join(mix(dir), "round-2-2.bin")))
-		}, `round-2-2.bin: invalid mix round: question "opinion" round 2 by trustee 2`},
+		}, `round-2-2.bin: invalid mix round: question "opinion" round 2: not attested by trustee 2`},
 		{"round missing", func(t *testing.T, dir string) {
 			must(t, os.Remove(filepath.Join(mix(dir), "round-1-1.bin")))
 		}, "mixes/opinion: round 1 is missing"},

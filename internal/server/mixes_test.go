@@ -175,7 +175,7 @@ func newMixElection(t *testing.T, voters int, ceremonyFn func(m *mixElection) []
 func (m *mixElection) tally() {
 	t, ctx := m.t, context.Background()
 	must(t, m.admin.Do(ctx, "POST", api.ElectionPath(m.id, "/tally"), "", nil, nil))
-	must(t, demo.ServerDecrypt(ctx, m.url, m.id, m.manifest, m.trustees, m.created.TrusteeTokens, m.qual[:2]))
+	must(t, demo.ServerDecryptTally(ctx, m.url, m.id, m.manifest, m.trustees, m.created.TrusteeTokens, m.qual[:2]))
 	dir := downloadRecord(t, &harness{t: t, url: m.url}, m.id)
 	data, err := os.ReadFile(filepath.Join(dir, record.Ballots))
 	must(t, err)
