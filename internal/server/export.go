@@ -99,29 +99,14 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// mixFiles adds the files of the mix to a record's (SPEC.md §16.6): each
-// mix message of the entries as mixes/Q/round-R-J.bin (R its rank among
-// Q's rounds, in board order), each mix-decryption message as
-// mixes/Q/decryption-J.bin, and, once the entries hold the results, each
-// mixed question's decrypted answers as mixed/Q.json.
+// mixFiles adds each mixed question's decrypted answers, mixed/Q.json, to
+// a record once its entries hold the results (SPEC.md §16.6). The rounds'
+// and shares' files come from the board itself (record.FromBoard); these
+// answers are computed from them, by the server's chains.
 func (s *Server) mixFiles(ctx context.Context, el *election, entries []board.Entry, files map[string][]byte) error {
-	var asm board.Assembler
-	rounds := map[string]int{}
 	published := false
-	for i, e := range entries {
+	for _, e := range entries {
 		published = published || e.Type == board.TypeResults
-		msg, err := asm.Feed(int64(i), e)
-		if err != nil {
-			return err
-		}
-		switch {
-		case msg == nil:
-		case msg.Type == board.TypeMix:
-			rounds[msg.Question]++
-			files[filepath.ToSlash(record.MixRoundFile("", msg.Question, rounds[msg.Question], msg.Trustee))] = msg.Data
-		default:
-			files[filepath.ToSlash(record.MixShareFile("", msg.Question, msg.Trustee))] = msg.Data
-		}
 	}
 	if !published || len(el.manifest.Mixed()) == 0 {
 		return nil

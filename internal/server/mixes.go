@@ -295,13 +295,26 @@ func (s *Server) getMixList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// canPost checks what a trustee's mix message needs of the election's
-// state, under el.mu.
-func canPost(el *election) error {
-	if el.state != api.StateTallied {
-		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; trustees mix and decrypt the text and rank answers while it is tallied, before the results", el.state)
+// lockPost locks the chain of the question in r's path for trustee j's
+// message and checks, under el.mu, that the election is tallied and that
+// may (roundError or shareError) allows it. A trustee's message is read
+// and checked between two such calls: outside the lock, and then again
+// under it, where the message is appended only if nothing moved.
+func (s *Server) lockPost(r *http.Request, j int, may func(*election, *mixnet.Chain, int) error) (*election, *mixnet.Chain, func(), error) {
+	el, _, c, unlock, err := s.lockMix(r)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return nil
+	if el.state != api.StateTallied {
+		err = httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the election is %s; trustees mix and decrypt the text and rank answers while it is tallied, before the results", el.state)
+	} else {
+		err = may(el, c, j)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return el, c, unlock, nil
 }
 
 // roundError is the API error for a trustee who may not post the next
@@ -336,16 +349,8 @@ func (s *Server) postMix(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	el, _, c, unlock, err := s.lockMix(r)
+	el, c, unlock, err := s.lockPost(r, j, roundError)
 	if err != nil {
-		return err
-	}
-	if err := canPost(el); err != nil {
-		unlock()
-		return err
-	}
-	if err := roundError(el, c, j); err != nil {
-		unlock()
 		return err
 	}
 	snapshot := *c // CheckRound reads only the rounds so far and the keys
@@ -362,18 +367,12 @@ func (s *Server) postMix(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidMix, "%v", err)
 	}
 
-	el, _, c, unlock, err = s.lockMix(r)
+	el, c, unlock, err = s.lockPost(r, j, roundError)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := canPost(el); err != nil {
-		return err
-	}
 	if len(c.Rounds) != rounds {
-		if err := roundError(el, c, j); err != nil {
-			return err
-		}
 		return httpx.Errorf(http.StatusConflict, api.CodeMixMoved, "round %d of question %q was posted by trustee %d while yours was checked: your round shuffles list %d; shuffle list %d instead", rounds+1, c.ID, c.Rounds[rounds].Trustee, rounds, len(c.Rounds))
 	}
 	first, err := s.appendParts(r.Context(), el, board.TypeMix, j, c.ID, msg)
@@ -438,16 +437,8 @@ func (s *Server) postMixShare(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	el, _, c, unlock, err := s.lockMix(r)
+	el, c, unlock, err := s.lockPost(r, j, shareError)
 	if err != nil {
-		return err
-	}
-	if err := canPost(el); err != nil {
-		unlock()
-		return err
-	}
-	if err := shareError(el, c, j); err != nil {
-		unlock()
 		return err
 	}
 	size := c.ShareSize()
@@ -467,17 +458,11 @@ func (s *Server) postMixShare(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidShare, "%v", err)
 	}
 
-	el, _, c, unlock, err = s.lockMix(r)
+	el, c, unlock, err = s.lockPost(r, j, shareError)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := canPost(el); err != nil {
-		return err
-	}
-	if err := shareError(el, c, j); err != nil {
-		return err
-	}
 	first, err := s.appendParts(r.Context(), el, board.TypeMixDecryption, j, c.ID, data)
 	if err != nil {
 		return err
