@@ -29,9 +29,23 @@ func newMemStore() *memStore {
 	}
 }
 
+func (m *memStore) AppendAt(ctx context.Context, election string, at int64, entries [][]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := int64(len(m.entries[election])); n != at {
+		return fmt.Errorf("memstore: %d entries, not %d: %w", n, at, store.ErrLogMoved)
+	}
+	_, err := m.appendLocked(election, entries)
+	return err
+}
+
 func (m *memStore) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.appendLocked(election, entries)
+}
+
+func (m *memStore) appendLocked(election string, entries [][]byte) (int64, error) {
 	first := int64(len(m.entries[election]))
 	hashes := m.hashes[election]
 	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {

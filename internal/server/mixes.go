@@ -13,6 +13,7 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/server/httpx"
+	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -367,18 +368,17 @@ func (s *Server) postMix(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidMix, "%v", err)
 	}
 
-	el, c, unlock, err = s.lockPost(r, j, roundError)
+	moved := func(c *mixnet.Chain) error {
+		if len(c.Rounds) == rounds {
+			return nil
+		}
+		return httpx.Errorf(http.StatusConflict, api.CodeMixMoved, "round %d of question %q was posted by trustee %d while yours was checked: your round shuffles list %d; shuffle list %d instead", rounds+1, c.ID, c.Rounds[rounds].Trustee, rounds, len(c.Rounds))
+	}
+	el, c, first, unlock, err := s.appendMessage(r, j, roundError, moved, board.TypeMix, msg)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if len(c.Rounds) != rounds {
-		return httpx.Errorf(http.StatusConflict, api.CodeMixMoved, "round %d of question %q was posted by trustee %d while yours was checked: your round shuffles list %d; shuffle list %d instead", rounds+1, c.ID, c.Rounds[rounds].Trustee, rounds, len(c.Rounds))
-	}
-	first, err := s.appendParts(r.Context(), el, board.TypeMix, j, c.ID, msg)
-	if err != nil {
-		return err
-	}
 	if _, err := s.syncMix(r.Context(), el, &ownMessage{first: first, question: c.ID, rounds: rounds, round: round}); err != nil {
 		return err
 	}
@@ -387,19 +387,50 @@ func (s *Server) postMix(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// appendParts appends a message's parts in one store transaction and
-// returns the index of the first.
-func (s *Server) appendParts(ctx context.Context, el *election, typ string, j int, question string, msg []byte) (int64, error) {
-	parts := board.SplitParts(j, question, msg)
-	entries := make([][]byte, len(parts))
-	for k, p := range parts {
-		var err error
-		if entries[k], err = s.entry(el, typ, p); err != nil {
-			return 0, err
+// appendMessage appends trustee j's checked message to the board as its
+// parts, under the election's lock taken by lockPost(r, j, may), if moved
+// finds that the chain has not moved since the message was checked. The
+// parts go in one transaction at the log's size as the chain was synced
+// to: if another front end appended in between (to this chain or any
+// other), nothing is appended, the chain is synced again and checked
+// again (SPEC.md §16.6). It returns the index of the first part, with the
+// lock held.
+func (s *Server) appendMessage(r *http.Request, j int, may func(*election, *mixnet.Chain, int) error, moved func(*mixnet.Chain) error, typ string, msg []byte) (*election, *mixnet.Chain, int64, func(), error) {
+	for attempt := 0; ; attempt++ {
+		el, c, unlock, err := s.lockPost(r, j, may)
+		if err != nil {
+			return nil, nil, 0, nil, err
+		}
+		if err := moved(c); err != nil {
+			unlock()
+			return nil, nil, 0, nil, err
+		}
+		parts := board.SplitParts(j, c.ID, msg)
+		entries := make([][]byte, len(parts))
+		for k, p := range parts {
+			if entries[k], err = s.entry(el, typ, p); err != nil {
+				unlock()
+				return nil, nil, 0, nil, err
+			}
+		}
+		at := el.mix.next
+		err = s.cfg.Store.AppendAt(r.Context(), el.id, at, entries)
+		if err == nil {
+			return el, c, at, unlock, nil
+		}
+		unlock()
+		if !errors.Is(err, store.ErrLogMoved) {
+			return nil, nil, 0, nil, err
+		}
+		if attempt == maxAppendAttempts {
+			return nil, nil, 0, nil, httpx.Errorf(http.StatusServiceUnavailable, api.CodeMixMoved, "the board grew during each of %d attempts to append your message: post it again", attempt+1)
 		}
 	}
-	return s.cfg.Store.Append(ctx, el.id, entries)
 }
+
+// maxAppendAttempts bounds appendMessage's retries when other front ends
+// keep appending.
+const maxAppendAttempts = 8
 
 // shareError is the API error for a trustee who may not post a decryption
 // share of c's final list.
@@ -458,15 +489,11 @@ func (s *Server) postMixShare(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidShare, "%v", err)
 	}
 
-	el, c, unlock, err = s.lockPost(r, j, shareError)
+	el, c, first, unlock, err := s.appendMessage(r, j, shareError, func(*mixnet.Chain) error { return nil }, board.TypeMixDecryption, data)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	first, err := s.appendParts(r.Context(), el, board.TypeMixDecryption, j, c.ID, data)
-	if err != nil {
-		return err
-	}
 	if _, err := s.syncMix(r.Context(), el, &ownMessage{first: first, question: c.ID, share: share}); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/koe-vote/koe/examples"
@@ -605,4 +606,107 @@ func TestMixedNotServedBeforeResults(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("GET mixes before the tally: %d", resp.StatusCode)
 	}
+}
+
+// gateStore holds the first append made through it until gate closes, so
+// that a test can interleave two front ends: the front end on this store
+// has synced its chain and decided what to append, and another front end
+// appends first.
+type gateStore struct {
+	store.Store
+	entered, gate chan struct{}
+	once          sync.Once
+}
+
+func (g *gateStore) hold() {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.gate
+	})
+}
+
+func (g *gateStore) Append(ctx context.Context, election string, entries [][]byte) (int64, error) {
+	g.hold()
+	return g.Store.Append(ctx, election, entries)
+}
+
+func (g *gateStore) AppendAt(ctx context.Context, election string, at int64, entries [][]byte) error {
+	g.hold()
+	return g.Store.AppendAt(ctx, election, at, entries)
+}
+
+// TestMixRaceAcrossFrontEnds has two front ends on one store take round
+// 2 of a question from two trustees at once: front end A has checked
+// trustee 2's round and synced its chain when front end B appends trustee
+// 3's. A must not append a second round 2 (a shuffle of list 1 where the
+// board says list 2 is the input: an invalid board, SPEC.md §16.6); it
+// finds the chain complete and refuses with mix-complete. The same holds
+// for a trustee's decryption share posted to both front ends.
+func TestMixRaceAcrossFrontEnds(t *testing.T) {
+	ctx := context.Background()
+	m := newMixElection(t, 5, nil)
+	m.tally()
+	const q = "opinion"
+	must(t, m.mix(q, 1))
+
+	gateRace := func(g *gateStore, first func() error, second func() error) (error, error) {
+		done := make(chan error, 1)
+		go func() { done <- first() }()
+		<-g.entered
+		errB := second()
+		close(g.gate)
+		return <-done, errB
+	}
+
+	// Round 2, from trustees 2 and 3, both shuffling list 1.
+	c := m.chains[q]
+	msg2, err := c.Mix(rand.Reader, 2, m.trustees[1].Share())
+	must(t, err)
+	msg3, err := c.Mix(rand.Reader, 3, m.trustees[2].Share())
+	must(t, err)
+	g := &gateStore{Store: m.st, entered: make(chan struct{}), gate: make(chan struct{})}
+	a := m.frontEnd(g)
+	errA, errB := gateRace(g,
+		func() error { _, err := a[1].PostMix(ctx, m.id, q, msg2); return err },
+		func() error { _, err := m.tc[2].PostMix(ctx, m.id, q, msg3); return err })
+	must(t, errB)
+	wantCode(t, errA, api.CodeMixComplete)
+	must(t, c.AddRound(3, msg3))
+	m.checkLists(q)
+
+	// Trustee 1's share of the final list, posted to both front ends.
+	sh, err := c.Decrypt(rand.Reader, 1, m.trustees[0].Share())
+	must(t, err)
+	g = &gateStore{Store: m.st, entered: make(chan struct{}), gate: make(chan struct{})}
+	a = m.frontEnd(g)
+	errA, errB = gateRace(g,
+		func() error { return a[0].PostMixShare(ctx, m.id, q, sh) },
+		func() error { return m.tc[0].PostMixShare(ctx, m.id, q, sh) })
+	must(t, errB)
+	wantCode(t, errA, api.CodeDuplicate)
+	must(t, c.AddShare(1, sh))
+
+	// A restarted server rebuilds the chains from the board: it holds no
+	// second round 2 and no second share.
+	m.restart()
+	m.checkLists(q)
+	before := m.size()
+	m.refused(m.share(q, 1), api.CodeDuplicate, before)
+	must(t, m.share(q, 2))
+}
+
+// frontEnd starts another server on st (the test's store, perhaps
+// wrapped) with the test's board key, as a second front end behind a load
+// balancer, and returns the trustees' clients of it.
+func (m *mixElection) frontEnd(st store.Store) []*client.Client {
+	srv, err := server.New(server.Config{Store: st, Origin: "koe.test", BoardKey: m.key, AdminToken: adminToken,
+		RegistrarBits: 2048, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	must(m.t, err)
+	ts := httptest.NewServer(srv.Handler())
+	m.t.Cleanup(func() { ts.Close(); srv.Close() })
+	var out []*client.Client
+	for _, tok := range m.created.TrusteeTokens {
+		out = append(out, client.New(ts.URL, tok))
+	}
+	return out
 }

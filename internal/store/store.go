@@ -44,6 +44,8 @@ var (
 	ErrNotFound      = errors.New("not found")
 	ErrExists        = errors.New("already exists")
 	ErrStateConflict = errors.New("election is not in the expected state")
+	// ErrLogMoved: AppendAt found the log at another size than the caller saw.
+	ErrLogMoved      = errors.New("the log has grown since it was read")
 	ErrNotEligible   = errors.New("not on the voter roll, or wrong one-time code")
 	ErrAlreadyIssued = errors.New("a credential was already issued to this voter")
 	// ErrIssuedBefore: this very request (voter, code and blinded message)
@@ -147,6 +149,11 @@ type Board interface {
 	// transaction, and returns the index of the first (with no entries, the
 	// tree size). ErrNotFound if there is no such election.
 	Append(ctx context.Context, election string, entries [][]byte) (int64, error)
+	// AppendAt is Append only if the log has exactly at entries: a caller
+	// that decided what to append from the log as it was (a mix round of
+	// the latest list, a trustee's only decryption share) appends nothing,
+	// with ErrLogMoved, when another front end appended in between.
+	AppendAt(ctx context.Context, election string, at int64, entries [][]byte) error
 	// TreeSize returns the number of entries in the election's log.
 	TreeSize(ctx context.Context, election string) (int64, error)
 	// ReadHashes returns the stored hashes at the given storage indexes

@@ -408,6 +408,23 @@ func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (
 	return first, err
 }
 
+// AppendAt implements [store.Store].
+func (s *Store) AppendAt(ctx context.Context, election string, at int64, entries [][]byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		n, _, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if n != at {
+			return fmt.Errorf("election %q: %d entries, not %d: %w", election, n, at, store.ErrLogMoved)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		return appendEntries(ctx, tx, election, n, entries)
+	})
+}
+
 // TreeSize implements [store.Store].
 func (s *Store) TreeSize(ctx context.Context, election string) (int64, error) {
 	return treeSize(ctx, s.pool, election)

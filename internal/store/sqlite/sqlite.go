@@ -446,6 +446,21 @@ func (s *Store) Append(ctx context.Context, election string, entries [][]byte) (
 	return first, err
 }
 
+// AppendAt implements [store.Store].
+func (s *Store) AppendAt(ctx context.Context, election string, at int64, entries [][]byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if n != at {
+			return fmt.Errorf("election %q: %d entries, not %d: %w", election, n, at, store.ErrLogMoved)
+		}
+		_, err = appendEntries(ctx, tx, election, n, entries)
+		return err
+	})
+}
+
 // TreeSize implements [store.Store].
 func (s *Store) TreeSize(ctx context.Context, election string) (int64, error) {
 	return treeSize(ctx, s.r, election)

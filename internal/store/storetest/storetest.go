@@ -446,11 +446,49 @@ func testLogErrors(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	if first, err := s.Append(ctx, "e", nil); err != nil || first != 3 {
-		t.Errorf("Append(no entries) = %d, %v; want 3, nil", first, err)
+	// AppendAt appends only at the size its caller saw.
+	if err := s.AppendAt(ctx, "e", 2, [][]byte{[]byte("late")}); !errors.Is(err, store.ErrLogMoved) {
+		t.Errorf("AppendAt(2) on a log of 3: %v, want ErrLogMoved", err)
+	}
+	if err := s.AppendAt(ctx, "e", 4, [][]byte{[]byte("early")}); !errors.Is(err, store.ErrLogMoved) {
+		t.Errorf("AppendAt(4) on a log of 3: %v, want ErrLogMoved", err)
+	}
+	if err := s.AppendAt(ctx, "nope", 0, [][]byte{[]byte("x")}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AppendAt to a missing election: %v, want ErrNotFound", err)
 	}
 	if n := treeSize(t, s, "e"); n != 3 {
-		t.Errorf("tree size after failed calls = %d, want 3", n)
+		t.Fatalf("tree size after refused AppendAt = %d, want 3", n)
+	}
+	if err := s.AppendAt(ctx, "e", 3, [][]byte{[]byte("d"), []byte("e")}); err != nil {
+		t.Fatalf("AppendAt(3) on a log of 3: %v", err)
+	}
+	if got, err := s.ReadEntries(ctx, "e", 3, 2); err != nil || string(got[0]) != "d" || string(got[1]) != "e" {
+		t.Fatalf("entries after AppendAt: %q, %v", got, err)
+	}
+	// Of two racing appends at one size, exactly one succeeds.
+	errs := make(chan error, 2)
+	for _, x := range []string{"f", "g"} {
+		go func() { errs <- s.AppendAt(ctx, "e", 5, [][]byte{[]byte(x)}) }()
+	}
+	var won, lost int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, store.ErrLogMoved):
+			lost++
+		default:
+			t.Fatalf("racing AppendAt: %v", err)
+		}
+	}
+	if won != 1 || lost != 1 || treeSize(t, s, "e") != 6 {
+		t.Fatalf("racing AppendAt: %d won, %d lost, tree size %d; want 1, 1, 6", won, lost, treeSize(t, s, "e"))
+	}
+	if first, err := s.Append(ctx, "e", nil); err != nil || first != 6 {
+		t.Errorf("Append(no entries) = %d, %v; want 6, nil", first, err)
+	}
+	if n := treeSize(t, s, "e"); n != 6 {
+		t.Errorf("tree size after failed calls = %d, want 6", n)
 	}
 }
 
