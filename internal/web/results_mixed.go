@@ -57,8 +57,8 @@ type rankView struct {
 	Winners  []string // labels
 	// WinnerList is the winners' labels joined for a sentence.
 	WinnerList string
-	Valid    int
-	Invalid  int
+	Valid      int
+	Invalid    int
 }
 
 // pairRow is the pairwise matrix's row of one option.

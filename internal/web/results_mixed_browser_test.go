@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/koe-vote/koe/examples"
@@ -194,4 +196,27 @@ func TestMixedSurveyBrowser(t *testing.T) {
 		t.Errorf("the search for ＬＩＮＥ shows %q", shown)
 	}
 	auditPage(t, ctx, axe, 360, "search: ")
+
+	// Printed: no navigation, search or downloads; the charts and the
+	// comments stay.
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	run(chromedp.Navigate(results+"?lang=ja"), media("print"))
+	printed, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries(
+  ["header.site", "nav.tabs", "form.search", ".downloads", "p.download", "figure.chart svg", "ol.comments", "table.pairwise"]
+    .map(s => [s, getComputedStyle(document.querySelector(s)).display]))`))
+	run(media(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sel, display := range printed {
+		hiddenInPrint := !strings.Contains(sel, "svg") && !strings.Contains(sel, "comments") && !strings.Contains(sel, "pairwise")
+		if hiddenInPrint != (display == "none") {
+			t.Errorf("printed, %s has display %q", sel, display)
+		}
+	}
 }
