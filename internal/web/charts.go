@@ -30,6 +30,15 @@ type barChart struct {
 	Max    int // multiple choice: most options a ballot may choose
 	// Rating questions: the mean on the scale.
 	Rating *ratingChart
+	// Text and rank questions (results_mixed.go): their mixed results,
+	// filled in by the results page.
+	Text *textView
+	Rank *rankView
+	// Suppress is the small-count threshold k (0: none): counts below it
+	// are shown as "fewer than k" (suppressBelow).
+	Suppress int
+	// Export is the question's CSV download.
+	Export string
 }
 
 type barRow struct {
@@ -41,6 +50,9 @@ type barRow struct {
 	TextY   int  // the value's baseline
 	Inside  bool // the value is written inside the bar (a long bar)
 	Blank   bool // the "no answer" row of an optional question
+	// Hidden: the count is below the small-count threshold; the page
+	// shows "fewer than k", no percentage and no bar.
+	Hidden bool
 }
 
 type textLine struct {
@@ -62,18 +74,36 @@ type tick struct {
 	Anchor  string
 }
 
-// questionCharts lays out the results of every question.
+// suppressBelow is the small-count threshold of the results' presentation
+// (SPEC.md §9.5): the manifest's privacyThreshold when the manifest sets
+// one of at least 2, else 0 (no suppression). The default threshold of a
+// manifest without one governs decryption only.
+func suppressBelow(m *ballot.Manifest) int {
+	if m.Privacy == nil || *m.Privacy < 2 {
+		return 0
+	}
+	return *m.Privacy
+}
+
+// hidden reports whether a count of n is suppressed under threshold k.
+func hidden(n uint64, k int) bool { return k > 0 && n < uint64(k) }
+
+// questionCharts lays out the results of every question. Text and rank
+// questions get a chart with only their id, label and kind: their mixed
+// results are fetched apart (mixedViews).
 func questionCharts(m *ballot.Manifest, r *tally.Results, lang string) []barChart {
 	var out []barChart
+	k := suppressBelow(m)
 	for i, q := range m.Questions {
 		if i >= len(r.Questions) || r.Questions[i].ID != q.ID {
 			break
 		}
+		c := barChart{ID: fmt.Sprintf("q%d", i+1), Label: q.Label, Kind: q.Kind, Max: q.Max, Suppress: k}
 		if ballot.Mixed(q.Kind) {
-			continue // text and rank answers are mixed, not tallied: no chart of counts
+			out = append(out, c) // mixed and decrypted one by one, not tallied: no counts here
+			continue
 		}
 		qr := r.Questions[i]
-		c := barChart{ID: fmt.Sprintf("q%d", i+1), Label: q.Label, Kind: q.Kind, Max: q.Max}
 		if q.Kind == ballot.KindRating {
 			mean := qr.Mean(r.Ballots)
 			rc := &ratingChart{Min: q.Min, Max: q.Max, Mean: mean, MinLabel: q.MinLabel, MaxLabel: q.MaxLabel}
@@ -103,37 +133,46 @@ func questionCharts(m *ballot.Manifest, r *tally.Results, lang string) []barChar
 			continue
 		}
 		var chosen uint64
-		y := 0
-		addRow := func(label string, count uint64, blank bool) {
-			row := barRow{Label: label, Count: count, Blank: blank}
-			if r.Ballots > 0 {
-				row.Percent = 100 * float64(count) / float64(r.Ballots)
-			}
-			for _, l := range wrap(label, labelWidth) {
-				y += lineHeight
-				row.Lines = append(row.Lines, textLine{Text: l, Y: y - 5})
-			}
-			row.BarY = y + 2
-			row.TextY = row.BarY + barHeight - 4
-			row.Inside = row.Percent > 60
-			y += barHeight + rowGap + 2
-			c.Rows = append(c.Rows, row)
-		}
-		for k, o := range q.Options {
+		var rows []barRow
+		for j, o := range q.Options {
 			var n uint64
-			if k < len(qr.Options) {
-				n = qr.Options[k].Count
+			if j < len(qr.Options) {
+				n = qr.Options[j].Count
 			}
 			chosen += n
-			addRow(o.Label.In(lang), n, false)
+			rows = append(rows, barRow{Label: o.Label.In(lang), Count: n})
 		}
 		if q.Kind == ballot.KindSingle && q.Optional && uint64(r.Ballots) > chosen {
-			addRow(msg(lang, "results.blank"), uint64(r.Ballots)-chosen, true)
+			rows = append(rows, barRow{Label: msg(lang, "results.blank"), Count: uint64(r.Ballots) - chosen, Blank: true})
 		}
-		c.Height = y
+		c.Rows, c.Height = layoutRows(rows, uint64(r.Ballots), k)
 		out = append(out, c)
 	}
 	return out
+}
+
+// layoutRows places horizontal bars: each row's label lines, its bar of
+// Count/whole and its value. A row whose count is below k is hidden: no
+// bar and no percentage.
+func layoutRows(rows []barRow, whole uint64, k int) ([]barRow, int) {
+	y := 0
+	for i := range rows {
+		row := &rows[i]
+		row.Hidden = hidden(row.Count, k)
+		if whole > 0 && !row.Hidden {
+			row.Percent = 100 * float64(row.Count) / float64(whole)
+		}
+		row.Lines = nil
+		for _, l := range wrap(row.Label, labelWidth) {
+			y += lineHeight
+			row.Lines = append(row.Lines, textLine{Text: l, Y: y - 5})
+		}
+		row.BarY = y + 2
+		row.TextY = row.BarY + barHeight - 4
+		row.Inside = row.Percent > 60
+		y += barHeight + rowGap + 2
+	}
+	return rows, y
 }
 
 // wrap splits a label into lines of at most width pixels, estimating

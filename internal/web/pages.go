@@ -116,6 +116,11 @@ type resultsData struct {
 	// Withheld is set when the tally counts fewer ballots than the
 	// manifest's privacy threshold: no results will be published.
 	Withheld *withheld
+	// Suppress is the small-count threshold (0: none, SPEC.md §9.5).
+	Suppress int
+	// Downloads of the published results (export.go): the workbook of
+	// every question; each question's CSV is on its chart.
+	XLSX string
 }
 
 // withheld is why an election's results are withheld (SPEC.md §9.2).
@@ -151,7 +156,24 @@ func (s *Site) results(r *request) (string, any, error) {
 		}
 	}
 	if res != nil {
+		mixed, err := s.mixedResults(r.Context(), ev, res)
+		if err != nil {
+			return "", nil, err
+		}
 		d.Charts = questionCharts(ev.Manifest, res, r.lang)
+		d.Suppress = suppressBelow(ev.Manifest)
+		d.XLSX = exportPath(ev.Info.ID, "", r.lang)
+		for i := range d.Charts {
+			c := &d.Charts[i]
+			q := &ev.Manifest.Questions[i]
+			c.Export = exportPath(ev.Info.ID, q.ID, r.lang)
+			switch mr := mixed[q.ID]; q.Kind {
+			case ballot.KindText:
+				c.Text = newTextView(mr, r.URL.Query(), r.URL.Path, c.ID+"-h")
+			case ballot.KindRank:
+				c.Rank = newRankView(q, mr, r.lang, d.Suppress)
+			}
+		}
 		if sum.HasRoll && sum.Voters > 0 {
 			d.RollPercent = 100 * float64(res.Ballots) / float64(sum.Voters)
 		}

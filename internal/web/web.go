@@ -88,6 +88,7 @@ func New(api http.Handler, opts Options) *Site {
 	mux.HandleFunc("GET /help", s.page(func(*request) (string, any, error) { return "help", nil, nil }))
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
 	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
+	mux.HandleFunc("GET /elections/{id}/results/{file}", s.export)
 	mux.HandleFunc("GET /elections/{id}/board", s.page(s.board))
 	mux.HandleFunc("GET /elections/{id}/vote", s.page(s.booth))
 	mux.HandleFunc("GET /elections/{id}/receipt", s.page(s.receipt))

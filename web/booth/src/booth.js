@@ -458,7 +458,9 @@ class Booth {
       const checked = [...fs.querySelectorAll('input:checked')].map((i) => i.value);
       switch (fs.dataset.kind) {
         case 'single':
-          if (checked.length) a[id] = checked[0]; // a blank question is left out (SPEC §8.1)
+          // An optional question's "no answer" radio has the value "": a
+          // blank question is left out (SPEC §8.1), never sent as "".
+          if (checked.length && checked[0] !== '') a[id] = checked[0];
           break;
         case 'multiple':
           a[id] = checked;
