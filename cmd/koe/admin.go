@@ -23,6 +23,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		{"close", "close the election: no more ballots", adminStep("close")},
 		{"tally", "add up the counted ballots while encrypted", adminStep("tally")},
 		{"publish", "combine the trustees' decryptions into the results", adminStep("publish")},
+		{"edit", "replace a draft's manifest (in setup, before the key ceremony)", adminEdit},
+		{"delete", "delete a draft (in setup) and everything stored of it", adminDelete},
 		{"status", "show an election", adminStatus},
 	})
 }
@@ -102,6 +104,56 @@ func adminCreate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Trustees' tokens (give each trustee its own, privately; they are not shown again):\n  %s\n", strings.Join(lines, "\n  "))
 	}
 	fmt.Fprintf(stdout, "Board key: %s\n", created.BoardKey)
+	return nil
+}
+
+func adminEdit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin edit", "koe admin edit --election ID --manifest FILE [--server URL]", stderr)
+	f := addAdminFlags(fs)
+	manifest := fs.String("manifest", "", "the new manifest (same id and number of trustees)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := f.client(true)
+	if err != nil {
+		return err
+	}
+	if *manifest == "" {
+		return usagef("--manifest FILE is required")
+	}
+	data, err := os.ReadFile(*manifest)
+	if err != nil {
+		return err
+	}
+	var in api.ElectionInfo
+	if err := c.Do(context.Background(), "PUT", api.ElectionPath(*f.election, "/manifest"), "application/json", data, &in); err != nil {
+		if client.IsCode(err, api.CodeManifestFixed) {
+			return withHint(err, "delete the draft (koe admin delete) and create a new one with another id")
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "The manifest of %s is replaced (a superseding manifest entry is on the board).\n  %s\n", in.ID, in.Title.Ja)
+	return nil
+}
+
+func adminDelete(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin delete", "koe admin delete --election ID --yes [--server URL]", stderr)
+	f := addAdminFlags(fs)
+	yes := fs.Bool("yes", false, "confirm: the draft, its board, roll and codes are deleted for good")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := f.client(true)
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		return withHint(fmt.Errorf("not deleting %s without --yes", *f.election), "the draft, its board, its roll and its letters' codes are deleted for good, and the id can never be used again")
+	}
+	if err := c.Do(context.Background(), "DELETE", api.ElectionPath(*f.election, ""), "", nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Draft %s deleted; its id is retired.\n", *f.election)
 	return nil
 }
 

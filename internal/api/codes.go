@@ -57,4 +57,6 @@ const (
 	CodeMixIncomplete         = "mix-incomplete" // a list decryption share, or the results, before the t rounds
 	CodeMixMoved              = "mix-moved"      // a round checked against a list that another round followed meanwhile
 	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
+	CodeManifestFixed         = "manifest-fixed" // editing a draft's manifest once a trustee has begun the key ceremony
+	CodeDeletedID             = "deleted-id"     // creating an election with the id of a deleted draft
 )

@@ -56,8 +56,9 @@ type BoardCeremony struct {
 // CeremonyFromBoard reads the manifest and the ceremony messages from the
 // election's board (ReadBoard: every entry proved against a checkpoint
 // signed under verifier, consistent with prev if not nil), up to the open
-// entry. It refuses a board with no manifest, a second manifest or two
-// messages of one trustee in one round.
+// entry. It refuses a board with no manifest, a manifest after a ceremony
+// message or two messages of one trustee in one round; of a draft's
+// manifests the last counts.
 func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note.Verifier, prev []byte) (*BoardCeremony, error) {
 	v, err := c.ReadBoard(ctx, id, verifier, prev, func(e board.Entry) bool { return e.Type == board.TypeOpen })
 	if err != nil {
@@ -71,9 +72,10 @@ func (c *Client) CeremonyFromBoard(ctx context.Context, id string, verifier note
 			if err := strictjson.Decode(e.Body, &b); err != nil {
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}
-			if out.Manifest != nil {
-				return nil, fmt.Errorf("board entry %d: a second manifest", i)
+			if len(out.Messages) > 0 {
+				return nil, fmt.Errorf("board entry %d: a manifest after the key ceremony began (SPEC.md §13.6 L1)", i)
 			}
+			// A later manifest supersedes a draft's earlier one (SPEC.md §15.2).
 			if out.Manifest, err = strictjson.Base64(b.Manifest); err != nil {
 				return nil, fmt.Errorf("board entry %d (manifest): %w", i, err)
 			}

@@ -49,9 +49,9 @@ func FromBoard(entries []board.Entry) (map[string][]byte, error) {
 			if err != nil {
 				return nil, fail(err)
 			}
-			if _, dup := files[Manifest]; dup {
-				return nil, fail(fmt.Errorf("a second manifest"))
-			}
+			// The last manifest supersedes a draft's earlier ones
+			// (SPEC.md §13.6 rule L1, §15.2 Drafts); where one may
+			// stand is a lifecycle rule the verifier checks.
 			files[Manifest] = m
 		case board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond:
 			var b board.CeremonyBody

@@ -135,7 +135,9 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	row := store.Election{ID: m.ID, State: api.StateSetup, Manifest: data, Config: sealed}
-	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrExists) {
+	if err := s.cfg.Store.CreateElection(r.Context(), row); errors.Is(err, store.ErrDeleted) {
+		return httpx.Errorf(http.StatusConflict, api.CodeDeletedID, "the id %q was a deleted draft's, and an id is never used twice (a record or receipt of the deleted draft names it): choose another id", m.ID)
+	} else if errors.Is(err, store.ErrExists) {
 		return httpx.Errorf(http.StatusConflict, api.CodeExists, "an election with id %q exists already", m.ID)
 	} else if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"github.com/koe-vote/koe/internal/server/registrar"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
@@ -57,6 +59,10 @@ type election struct {
 	log           *board.Log
 	reg           *registrar.Registrar
 	box           *castbox.Box
+	// draft is set while the election was last seen in setup, when its
+	// manifest may be edited or the election deleted (drafts.go): lookup
+	// then checks the stored row before answering from memory.
+	draft atomic.Bool
 
 	mu           sync.Mutex // guards the fields below and serialises state changes
 	state        string
@@ -77,19 +83,32 @@ func (el *election) stop() {
 }
 
 // lookup returns the election with this id, loading it from the store.
+// A draft (an election in setup) is checked against its stored row, so
+// that a manifest edited or a draft deleted by any front end sharing the
+// store is seen at once (drafts.go).
 func (s *Server) lookup(ctx context.Context, id string) (*election, error) {
 	s.mu.Lock()
 	el, ok := s.elections[id]
 	s.mu.Unlock()
-	if ok {
+	if ok && !el.draft.Load() {
 		return el, nil
 	}
 	row, err := s.cfg.Store.Election(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
+		if ok {
+			s.forget(el)
+		}
 		return nil, httpx.Errorf(http.StatusNotFound, api.CodeNoElection, "there is no election %q", id)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if ok {
+		if bytes.Equal(row.Manifest, el.manifestBytes) {
+			el.draft.Store(row.State == api.StateSetup)
+			return el, nil
+		}
+		s.forget(el) // its manifest was edited: load it afresh
 	}
 	el, err = s.load(ctx, row)
 	if err != nil {
@@ -111,6 +130,7 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		return nil, fmt.Errorf("stored manifest of %s: %w", row.ID, err)
 	}
 	el := &election{id: row.ID, manifest: m, manifestBytes: row.Manifest, state: row.State}
+	el.draft.Store(row.State == api.StateSetup)
 	cfg, err := s.openConfig(row.ID, row.Config)
 	if err != nil {
 		return nil, fmt.Errorf("stored configuration of %s: %w", row.ID, err)
@@ -214,12 +234,16 @@ func (s *Server) refresh(ctx context.Context, el *election) error {
 	if err != nil {
 		return err
 	}
+	if row.State == api.StateSetup && !bytes.Equal(row.Manifest, el.manifestBytes) {
+		return httpx.Errorf(http.StatusConflict, api.CodeWrongState, "the manifest of %s was edited meanwhile; reload it", el.id)
+	}
 	if row.State != api.StateSetup && el.e == nil {
 		if err := s.completeCeremony(ctx, el); err != nil {
 			return err
 		}
 	}
 	el.state = row.State
+	el.draft.Store(row.State == api.StateSetup)
 	return nil
 }
 

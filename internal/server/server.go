@@ -225,6 +225,8 @@ func (s *Server) Handler() http.Handler {
 	route("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
 	route("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))
 	route("POST /api/v1/elections/{id}/publish", s.admin(s.publishResults))
+	route("PUT /api/v1/elections/{id}/manifest", s.admin(s.putManifest))
+	route("DELETE /api/v1/elections/{id}", s.admin(s.deleteElection))
 	// Trustees.
 	route("POST /api/v1/elections/{id}/ceremony/{round}", s.postCeremony)
 	route("POST /api/v1/elections/{id}/decryptions", s.postDecryption)

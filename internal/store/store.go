@@ -39,10 +39,18 @@ import (
 // StateOpen is the election state in which CastBallots accepts ballots.
 const StateOpen = "open"
 
+// StateDeleted is the state a driver keeps a deleted election's row in
+// (DeleteElection): the row holds only the id, so that the id is never
+// taken again. No method shows such a row: it is not found.
+const StateDeleted = "deleted"
+
 // Errors callers branch on.
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrExists        = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrDeleted: CreateElection of the id of a deleted election, which
+	// is never reused (a record of the deleted one names it).
+	ErrDeleted       = errors.New("the id was a deleted election's")
 	ErrStateConflict = errors.New("election is not in the expected state")
 	// ErrLogMoved: AppendAt found the log at another size than the caller saw.
 	ErrLogMoved      = errors.New("the log has grown since it was read")
@@ -138,6 +146,18 @@ type Elections interface {
 	// in the given state; ErrStateConflict (and nothing changed) if it is
 	// not, ErrNotFound if there is no such election.
 	SetConfig(ctx context.Context, id, state string, config []byte) error
+	// SetManifest replaces the manifest of an election in the given state
+	// whose log has exactly size entries, and appends entry to its log, in
+	// one transaction; ErrStateConflict (and nothing changed) if the state
+	// or the size differ, ErrNotFound if there is no such election.
+	SetManifest(ctx context.Context, id, state string, size int64, manifest, entry []byte) error
+	// DeleteElection removes an election in the given state and everything
+	// stored of it (its log, hashes, checkpoint, roll, credentials,
+	// tracking codes, spoiled ballots and ciphertexts) in one transaction;
+	// ErrStateConflict (and nothing changed) if it is in another state,
+	// ErrNotFound if there is none. The id stays taken: CreateElection of
+	// it fails with ErrDeleted.
+	DeleteElection(ctx context.Context, id, state string) error
 }
 
 // Board is the public bulletin board's part of the store (SPEC.md §13):

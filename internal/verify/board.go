@@ -295,9 +295,12 @@ type lifecycle struct {
 	phase       int // 0 setup, 1 open, 2 closed, 3 tallied, 4 published
 	registrar   int // the registrar-key entry's index, -1 before it
 	electionKey []byte
-	roll        map[[32]byte]bool // the roll's commitments
-	issued      map[[32]byte]bool // roll commitments named by an issuance
-	digital     map[[32]byte]bool
+	// fixed is the index of the first key-ceremony or election-key entry,
+	// after which no manifest may supersede the last one; -1 before it.
+	fixed   int
+	roll    map[[32]byte]bool // the roll's commitments
+	issued  map[[32]byte]bool // roll commitments named by an issuance
+	digital map[[32]byte]bool
 	// mix keeps the rules of the mix entries (SPEC.md §16.6); nil until
 	// the election is known (a Follower learns it at open, before any
 	// mix entry may stand).
@@ -305,7 +308,7 @@ type lifecycle struct {
 }
 
 func newLifecycle() *lifecycle {
-	return &lifecycle{registrar: -1, roll: map[[32]byte]bool{}, issued: map[[32]byte]bool{}, digital: map[[32]byte]bool{}}
+	return &lifecycle{registrar: -1, fixed: -1, roll: map[[32]byte]bool{}, issued: map[[32]byte]bool{}, digital: map[[32]byte]bool{}}
 }
 
 // add checks entry i, the entry after the ones added before.
@@ -328,8 +331,8 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 	}
 	switch en.Type {
 	case board.TypeManifest: // L1
-		if i != 0 {
-			return bad("the manifest must be the first entry, and the only manifest")
+		if l.fixed >= 0 || l.phase != 0 {
+			return bad("a manifest may supersede the draft's only in setup, before the key ceremony (entry %d) binds it", l.fixed)
 		}
 	case board.TypeRegistrarKey: // L2
 		switch {
@@ -343,9 +346,15 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 		if l.phase != 0 {
 			return bad("key ceremony messages come before the election opens")
 		}
+		if l.fixed < 0 {
+			l.fixed = i
+		}
 	case board.TypeElectionKey: // L4
 		if l.phase != 0 {
 			return bad("the election key comes before the election opens")
+		}
+		if l.fixed < 0 {
+			l.fixed = i
 		}
 		if l.electionKey == nil {
 			l.electionKey = en.Body

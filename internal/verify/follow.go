@@ -42,7 +42,9 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // as a monitor receives it (SPEC.md §13.9): each entry decodes and is of
 // the election (§13.6 step 2); the entries follow the lifecycle (step 4,
 // rules L1–L9, the same code checkLifecycle runs); the manifest entry is
-// the pinned manifest; at most one ceremony message per trustee and round
+// the pinned manifest (the last one, once the first key-ceremony or
+// election-key entry binds it: a draft's manifest may be superseded
+// before); at most one ceremony message per trustee and round
 // and one decryption per trustee (step 3); at the open entry the ceremony
 // verifies, the registrar key decodes and the election-key entry is what
 // the ceremony implies (§11 steps 1–2); every cast envelope is valid
@@ -74,8 +76,8 @@ type Follower struct {
 }
 
 // NewFollower returns a follower of election id's board from its entry 0.
-// If manifest is not nil the board's manifest entry must hold exactly
-// these bytes.
+// If manifest is not nil the board's manifest, as the key ceremony binds
+// it (SPEC.md §13.6 L1), must be exactly these bytes.
 func NewFollower(id string, manifest []byte) *Follower {
 	return &Follower{id: id, pinned: manifest, lc: newLifecycle(), msgs: map[string]map[int][]byte{},
 		shares: map[int]bool{}, counters: counters{}, keys: map[[32]byte]bool{}, cast: map[[32]byte]bool{}}
@@ -125,6 +127,10 @@ func (f *Follower) Add(raw []byte) error {
 	if err := f.lc.add(int(i), en); err != nil {
 		return fatal(en.Type, err)
 	}
+	if f.lc.fixed == int(i) && f.pinned != nil && !bytes.Equal(f.manifest, f.pinned) {
+		// The draft's last manifest, now bound by the ceremony (L1).
+		return fatal(en.Type, fmt.Errorf("the board's manifest (hash %x) is not the election's (hash %x)", ballot.Hash(f.manifest), ballot.Hash(f.pinned)))
+	}
 	switch en.Type {
 	case board.TypeManifest:
 		var b board.ManifestBody
@@ -134,9 +140,6 @@ func (f *Follower) Add(raw []byte) error {
 		m, err := strictjson.Base64(b.Manifest)
 		if err != nil {
 			return fatal(en.Type, err)
-		}
-		if f.pinned != nil && !bytes.Equal(m, f.pinned) {
-			return fatal(en.Type, fmt.Errorf("the board's manifest (hash %x) is not the election's (hash %x)", ballot.Hash(m), ballot.Hash(f.pinned)))
 		}
 		pm, err := ballot.ParseManifest(m)
 		if err != nil {

@@ -143,14 +143,23 @@ func TestFollowerInvalidEnvelope(t *testing.T) {
 	}
 }
 
-// TestFollowerPinnedManifest: a board whose manifest entry is not the
-// election's manifest is refused at entry 0.
+// TestFollowerPinnedManifest: a board whose manifest is not the
+// election's is refused at the entry that binds it, the first ceremony
+// message (a draft's manifest may be superseded before, SPEC.md §13.6 L1).
 func TestFollowerPinnedManifest(t *testing.T) {
 	other := bytes.Replace(serverManifest(t), []byte(`"ja"`), []byte(`"ja" `), 1)
 	f := verify.NewFollower("shin-chosha-server", other)
-	err := f.Add(serverLines(t)[0])
-	if err == nil || !strings.Contains(err.Error(), "is not the election's") {
-		t.Fatalf("%v", err)
+	var err error
+	at := -1
+	for i, line := range serverLines(t) {
+		if err = f.Add(line); err != nil {
+			at = i
+			break
+		}
+	}
+	var ee *verify.EntryError
+	if err == nil || !strings.Contains(err.Error(), "is not the election's") || !errors.As(err, &ee) || ee.Type != "announce" {
+		t.Fatalf("entry %d: %v; want the first announce refused", at, err)
 	}
 	if f := verify.NewFollower("another-election", nil); f.Add(serverLines(t)[0]) == nil {
 		t.Fatal("an entry of another election was accepted")

@@ -36,6 +36,13 @@ func TestLifecycleEligibility(t *testing.T) {
 	without := func(i int) []board.Entry {
 		return append(append([]board.Entry{}, honest[:i]...), honest[i+1:]...)
 	}
+	t.Run("draft edited", func(t *testing.T) {
+		// A superseding manifest in setup before the ceremony (SPEC.md §13.6 L1).
+		r := &Report{}
+		if !checkLifecycle(r, with(2, manifest), nil, nil, 0) {
+			t.Fatalf("a board with a superseding manifest before the ceremony: %+v", r.Failures())
+		}
+	})
 	t.Run("honest", func(t *testing.T) {
 		r := &Report{}
 		if !checkLifecycle(r, honest, nil, nil, 0) || r.issued != 3 || r.issuedRoll != 2 || r.issuedDigital != 1 {
@@ -60,6 +67,10 @@ func TestLifecycleEligibility(t *testing.T) {
 		{"issuance naming both", with(5, en(board.TypeCredentialIssued, map[string]string{"roll": strings.Repeat("01", 32), "digitalId": strings.Repeat("02", 32)})), `exactly one of "roll" and "digitalId"`},
 		{"koe/v1 issuance", with(5, en(board.TypeCredentialIssued, map[string]string{"voter": strings.Repeat("01", 32)})), "unknown field"},
 		{"koe/v1 roll", with(2, en(board.TypeRoll, map[string]int{"added": 1, "voters": 1})), "unknown field"},
+		{"manifest after the election key", with(4, manifest), "only in setup, before the key ceremony"},
+		{"manifest after open", with(6, manifest), "only in setup, before the key ceremony"},
+		{"manifest after a ceremony message", with(3, en(board.TypeAnnounce, board.CeremonyBody{Trustee: 1}), manifest), "only in setup, before the key ceremony (entry 3)"},
+		{"no manifest first", without(0), "entry 0 is not the manifest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Report{}

@@ -93,6 +93,7 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 		mux.HandleFunc("GET /admin/elections/{id}/"+a.name, c.handle(c.confirm(a), true))
 		mux.HandleFunc("POST /admin/elections/{id}/"+a.name, c.handle(c.act(a), true))
 	}
+	c.mountDrafts(mux)
 }
 
 func newConsole(s *Site) *console {
@@ -519,6 +520,7 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 		}
 		d.Actions = append(d.Actions, v)
 	}
+	d.Actions = append(d.Actions, draftActions(ev.Info.State)...)
 	if k := "console.done." + r.URL.Query().Get("done"); catalogue["ja"][k] != "" {
 		d.Done = k
 	}

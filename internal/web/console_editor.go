@@ -29,6 +29,9 @@ var exampleNames = examples.Names()
 
 // draft is a manifest being edited, field by field as typed.
 type draft struct {
+	// Editing is the id of the draft election whose manifest this edits
+	// (PUT …/manifest), empty for a new one.
+	Editing                          string
 	ID, Kind                         string
 	TitleJa, TitleEn, DescJa, DescEn string
 	Opens, Closes                    string // datetime-local, in the site's time zone
@@ -172,6 +175,9 @@ func (c *console) checkDraft(r *creq, d *editorData, action string) (string, any
 		r.w.Write(data)
 		return "", nil, nil
 	case "create":
+		if d.D.Editing != "" {
+			return c.saveDraft(r, d, m, data)
+		}
 		var created api.Created
 		err := c.admin.Do(r.Context(), "POST", "/api/v1/elections", "application/json", data, &created)
 		if p := problem(r.lang, err); p != nil {
@@ -248,7 +254,7 @@ func readDraft(f map[string][]string) *draft {
 		}
 		return ""
 	}
-	d := &draft{ID: g("id"), Kind: g("kind"), TitleJa: g("title.ja"), TitleEn: g("title.en"),
+	d := &draft{Editing: g("editing"), ID: g("id"), Kind: g("kind"), TitleJa: g("title.ja"), TitleEn: g("title.en"),
 		DescJa: g("desc.ja"), DescEn: g("desc.en"), Opens: g("opens"), Closes: g("closes"),
 		Trustees: g("trustees"), Threshold: g("threshold"), Privacy: g("privacy")}
 	for i := 0; i < ballot.MaxQuestions; i++ {

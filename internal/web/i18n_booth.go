@@ -72,6 +72,7 @@ func init() {
 			"booth.credential.forget":       "この端末から資格情報を消去する",
 
 			"booth.deadline":                  "回答期限: %s",
+			"booth.opens":                     "受付開始: %s",
 			"booth.who.h":                     "どなたが回答しますか",
 			"booth.who.intro":                 "この端末には、この投票に登録した人の資格情報が保存されています。ご自分の登録を選んでください。ご家族など別の人は、ご自分の通知のコードで登録してください。ほかの人の登録で回答すると、その人の回答が置き換えられてしまいます。",
 			"booth.who.new":                   "別の人として登録する",
@@ -213,6 +214,7 @@ func init() {
 			"booth.credential.forget":       "Erase the credential from this device",
 
 			"booth.deadline":                  "Deadline: %s",
+			"booth.opens":                     "Opens: %s",
 			"booth.who.h":                     "Who is answering?",
 			"booth.who.intro":                 "This device keeps the credentials of people who registered for this vote on it. Choose your own registration. Anyone else, such as another member of your family, registers with the code of their own letter: answering with someone else's registration would replace their answers.",
 			"booth.who.new":                   "Register as someone else",

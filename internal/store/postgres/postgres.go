@@ -229,7 +229,7 @@ type querier interface {
 // treeSize returns the size of the election's log, or store.ErrNotFound.
 func treeSize(ctx context.Context, q querier, election string) (int64, error) {
 	var n int64
-	err := q.QueryRow(ctx, `SELECT tree_size FROM elections WHERE id = $1`, election).Scan(&n)
+	err := q.QueryRow(ctx, `SELECT tree_size FROM elections WHERE id = $1 AND state <> $2`, election, store.StateDeleted).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
 	}
@@ -239,7 +239,7 @@ func treeSize(ctx context.Context, q querier, election string) (int64, error) {
 // lockLog locks the election's row, serialising appends to its log, and
 // returns the log's size and the election's state.
 func lockLog(ctx context.Context, tx pgx.Tx, election string) (n int64, state string, err error) {
-	err = tx.QueryRow(ctx, `SELECT tree_size, state FROM elections WHERE id = $1 FOR NO KEY UPDATE`, election).
+	err = tx.QueryRow(ctx, `SELECT tree_size, state FROM elections WHERE id = $1 AND state <> $2 FOR NO KEY UPDATE`, election, store.StateDeleted).
 		Scan(&n, &state)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, "", fmt.Errorf("election %q: %w", election, store.ErrNotFound)
@@ -321,6 +321,10 @@ func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
+		var state string
+		if err := s.pool.QueryRow(ctx, `SELECT state FROM elections WHERE id = $1`, e.ID).Scan(&state); err == nil && state == store.StateDeleted {
+			return fmt.Errorf("election %q: %w", e.ID, store.ErrDeleted)
+		}
 		return fmt.Errorf("election %q: %w", e.ID, store.ErrExists)
 	}
 	return nil
@@ -329,7 +333,7 @@ func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
 // Election implements [store.Store].
 func (s *Store) Election(ctx context.Context, id string) (store.Election, error) {
 	e := store.Election{ID: id}
-	err := s.pool.QueryRow(ctx, `SELECT state, manifest, config FROM elections WHERE id = $1`, id).
+	err := s.pool.QueryRow(ctx, `SELECT state, manifest, config FROM elections WHERE id = $1 AND state <> $2`, id, store.StateDeleted).
 		Scan(&e.State, &e.Manifest, &e.Config)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Election{}, fmt.Errorf("election %q: %w", id, store.ErrNotFound)
@@ -342,7 +346,7 @@ func (s *Store) Election(ctx context.Context, id string) (store.Election, error)
 
 // Elections implements [store.Store].
 func (s *Store) Elections(ctx context.Context) ([]store.Election, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, state, manifest, config FROM elections ORDER BY seq`)
+	rows, err := s.pool.Query(ctx, `SELECT id, state, manifest, config FROM elections WHERE state <> $1 ORDER BY seq`, store.StateDeleted)
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +391,48 @@ func (s *Store) SetConfig(ctx context.Context, id, state string, config []byte) 
 			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
 		}
 		_, err = tx.Exec(ctx, `UPDATE elections SET config = $1 WHERE id = $2`, config, id)
+		return err
+	})
+}
+
+// SetManifest implements [store.Store].
+func (s *Store) SetManifest(ctx context.Context, id, state string, size int64, manifest, entry []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		n, cur, err := lockLog(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur != state || n != size {
+			return fmt.Errorf("election %q is %q with %d entries, not %q with %d: %w", id, cur, n, state, size, store.ErrStateConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE elections SET manifest = $1 WHERE id = $2`, nonNil(manifest), id); err != nil {
+			return err
+		}
+		return appendEntries(ctx, tx, id, n, [][]byte{entry})
+	})
+}
+
+// deletedTables are the tables of an election's data that DeleteElection
+// empties of it.
+var deletedTables = []string{"log_entries", "log_hashes", "checkpoints", "roll", "credentials", "tracking", "spoiled", "ciphertexts"}
+
+// DeleteElection implements [store.Store].
+func (s *Store) DeleteElection(ctx context.Context, id, state string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, cur, err := lockLog(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur != state {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
+		}
+		for _, table := range deletedTables {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE election = $1`, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE elections SET state = $1, manifest = $2, config = $3, tree_size = 0 WHERE id = $4`,
+			store.StateDeleted, []byte{}, []byte{}, id)
 		return err
 	})
 }
@@ -499,7 +545,7 @@ func (s *Store) ImportRoll(ctx context.Context, election string, voters []store.
 func (s *Store) RollSize(ctx context.Context, election string) (voters, issued int64, err error) {
 	err = s.pool.QueryRow(ctx, `SELECT count(r.voter), count(r.voter) FILTER (WHERE r.issued)
 		FROM elections e LEFT JOIN roll r ON r.election = e.id
-		WHERE e.id = $1 GROUP BY e.id`, election).Scan(&voters, &issued)
+		WHERE e.id = $1 AND e.state <> $2 GROUP BY e.id`, election, store.StateDeleted).Scan(&voters, &issued)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
 	}

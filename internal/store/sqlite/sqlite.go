@@ -239,7 +239,7 @@ type querier interface {
 // treeSize returns the size of the election's log, or store.ErrNotFound.
 func treeSize(ctx context.Context, q querier, election string) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT tree_size FROM elections WHERE id = ?`, election).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT tree_size FROM elections WHERE id = ? AND state <> ?`, election, store.StateDeleted).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("election %q: %w", election, store.ErrNotFound)
 	}
@@ -349,6 +349,10 @@ func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
+			var state string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, e.ID).Scan(&state); err == nil && state == store.StateDeleted {
+				return fmt.Errorf("election %q: %w", e.ID, store.ErrDeleted)
+			}
 			return fmt.Errorf("election %q: %w", e.ID, store.ErrExists)
 		}
 		return nil
@@ -358,7 +362,7 @@ func (s *Store) CreateElection(ctx context.Context, e store.Election) error {
 // Election implements [store.Store].
 func (s *Store) Election(ctx context.Context, id string) (store.Election, error) {
 	e := store.Election{ID: id}
-	err := s.r.QueryRowContext(ctx, `SELECT state, manifest, config FROM elections WHERE id = ?`, id).
+	err := s.r.QueryRowContext(ctx, `SELECT state, manifest, config FROM elections WHERE id = ? AND state <> ?`, id, store.StateDeleted).
 		Scan(&e.State, &e.Manifest, &e.Config)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Election{}, fmt.Errorf("election %q: %w", id, store.ErrNotFound)
@@ -371,7 +375,7 @@ func (s *Store) Election(ctx context.Context, id string) (store.Election, error)
 
 // Elections implements [store.Store].
 func (s *Store) Elections(ctx context.Context) ([]store.Election, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, state, manifest, config FROM elections ORDER BY seq`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, state, manifest, config FROM elections WHERE state <> ? ORDER BY seq`, store.StateDeleted)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +396,7 @@ func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var state string
 		var n int64
-		err := tx.QueryRowContext(ctx, `SELECT state, tree_size FROM elections WHERE id = ?`, id).Scan(&state, &n)
+		err := tx.QueryRowContext(ctx, `SELECT state, tree_size FROM elections WHERE id = ? AND state <> ?`, id, store.StateDeleted).Scan(&state, &n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
 		}
@@ -416,7 +420,7 @@ func (s *Store) SetState(ctx context.Context, id, from, to string, entry []byte)
 func (s *Store) SetConfig(ctx context.Context, id, state string, config []byte) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, id).Scan(&cur)
+		err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ? AND state <> ?`, id, store.StateDeleted).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
 		}
@@ -427,6 +431,58 @@ func (s *Store) SetConfig(ctx context.Context, id, state string, config []byte) 
 			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE elections SET config = ? WHERE id = ?`, config, id)
+		return err
+	})
+}
+
+// SetManifest implements [store.Store].
+func (s *Store) SetManifest(ctx context.Context, id, state string, size int64, manifest, entry []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		var n int64
+		err := tx.QueryRowContext(ctx, `SELECT state, tree_size FROM elections WHERE id = ? AND state <> ?`, id, store.StateDeleted).Scan(&cur, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != state || n != size {
+			return fmt.Errorf("election %q is %q with %d entries, not %q with %d: %w", id, cur, n, state, size, store.ErrStateConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE elections SET manifest = ? WHERE id = ?`, nonNil(manifest), id); err != nil {
+			return err
+		}
+		_, err = appendEntries(ctx, tx, id, n, [][]byte{entry})
+		return err
+	})
+}
+
+// deletedTables are the tables of an election's data that DeleteElection
+// empties of it.
+var deletedTables = []string{"log_entries", "log_hashes", "checkpoints", "roll", "credentials", "tracking", "spoiled", "ciphertexts"}
+
+// DeleteElection implements [store.Store].
+func (s *Store) DeleteElection(ctx context.Context, id, state string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ? AND state <> ?`, id, store.StateDeleted).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("election %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != state {
+			return fmt.Errorf("election %q is %q, not %q: %w", id, cur, state, store.ErrStateConflict)
+		}
+		for _, table := range deletedTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE election = ?`, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE elections SET state = ?, manifest = ?, config = ?, tree_size = 0 WHERE id = ?`,
+			store.StateDeleted, []byte{}, []byte{}, id)
 		return err
 	})
 }

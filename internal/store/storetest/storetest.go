@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Elections", testElections},
 		{"SetState", testSetState},
 		{"SetConfig", testSetConfig},
+		{"SetManifest", testSetManifest},
+		{"DeleteElection", testDeleteElection},
 		{"CastOnlyWhenOpen", testCastOnlyWhenOpen},
 		{"Log", testLog},
 		{"LogErrors", testLogErrors},
@@ -161,6 +163,157 @@ func testElections(t *testing.T, s store.Store) {
 	}
 	if !slices.Equal(got, ids) {
 		t.Errorf("Elections = %q, want %q (order of creation)", got, ids)
+	}
+}
+
+func testSetManifest(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if _, err := s.Append(ctx, "e", [][]byte{entry("manifest", 0), entry("registrar-key", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, id, state string
+		size            int64
+		err             error
+	}{
+		{"wrong state", "e", "open", 2, store.ErrStateConflict},
+		{"log grew meanwhile", "e", "setup", 1, store.ErrStateConflict},
+		{"log larger than seen", "e", "setup", 3, store.ErrStateConflict},
+		{"no such election", "nope", "setup", 0, store.ErrNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.SetManifest(ctx, tt.id, tt.state, tt.size, []byte("refused"), entry("refused", 0)); !errors.Is(err, tt.err) {
+				t.Fatalf("SetManifest = %v, want %v", err, tt.err)
+			}
+		})
+	}
+	if n, _ := s.TreeSize(ctx, "e"); n != 2 {
+		t.Fatalf("tree size %d after refused SetManifest calls, want 2", n)
+	}
+	if err := s.SetManifest(ctx, "e", "setup", 2, []byte("manifest v2"), entry("manifest", 2)); err != nil {
+		t.Fatalf("SetManifest: %v", err)
+	}
+	e, err := s.Election(ctx, "e")
+	if err != nil || string(e.Manifest) != "manifest v2" || e.State != "setup" {
+		t.Fatalf("Election after SetManifest = %q %q, %v; want the new manifest, still in setup", e.Manifest, e.State, err)
+	}
+	got, err := s.ReadEntries(ctx, "e", 2, 1)
+	if err != nil || !bytes.Equal(got[0], entry("manifest", 2)) {
+		t.Fatalf("entry 2 after SetManifest = %q, %v; want the superseding entry", got, err)
+	}
+}
+
+// testDeleteElection deletes an election with something in every table
+// of its data, and checks that nothing of it can be read, that its id is
+// never taken again and that another election is untouched.
+func testDeleteElection(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	fill := func(id string) {
+		openElection(t, s, id)
+		if _, err := s.Append(ctx, id, [][]byte{entry("manifest", 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCheckpoint(ctx, id, 1, []byte(id+"@1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ImportRoll(ctx, id, []store.RollEntry{{Voter: voter(1), Code: code(1)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.IssueCredential(ctx, id, store.Issue{Voter: voter(1), Code: code(1), Blinded: sha256.Sum256([]byte("b")), Entry: entry("issued", 1)}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := s.CastBallots(ctx, id, []store.Cast{{Credential: cred(1), Counter: 1, Tracking: track(1), Ciphertexts: [][32]byte{cred(9)}, Entry: entry("cast", 2)}}); err != nil || res[0].Err != nil {
+			t.Fatalf("CastBallots: %v, %v", res, err)
+		}
+		if _, err := s.SpoilBallot(ctx, id, store.Spoil{Tracking: track(2), Ciphertexts: [][32]byte{cred(8)}, Entry: entry("spoiled", 3)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill("gone")
+	fill("kept")
+	if err := s.DeleteElection(ctx, "gone", "setup"); !errors.Is(err, store.ErrStateConflict) {
+		t.Fatalf("DeleteElection in the wrong state = %v, want ErrStateConflict", err)
+	}
+	if n, _ := s.TreeSize(ctx, "gone"); n != 4 {
+		t.Fatalf("tree size %d after a refused delete, want 4", n)
+	}
+	if err := s.DeleteElection(ctx, "nope", "setup"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("DeleteElection of a missing election = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteElection(ctx, "gone", store.StateOpen); err != nil {
+		t.Fatalf("DeleteElection: %v", err)
+	}
+	checks := []struct {
+		name string
+		err  error
+	}{}
+	add := func(name string, err error) {
+		checks = append(checks, struct {
+			name string
+			err  error
+		}{name, err})
+	}
+	_, err := s.Election(ctx, "gone")
+	add("Election", err)
+	_, err = s.TreeSize(ctx, "gone")
+	add("TreeSize", err)
+	_, err = s.ReadEntries(ctx, "gone", 0, 1)
+	add("ReadEntries", err)
+	_, err = s.ReadHashes(ctx, "gone", []int64{0})
+	add("ReadHashes", err)
+	_, err = s.Checkpoint(ctx, "gone")
+	add("Checkpoint", err)
+	_, _, err = s.RollSize(ctx, "gone")
+	add("RollSize", err)
+	_, _, err = s.LastCast(ctx, "gone", cred(1))
+	add("LastCast", err)
+	_, err = s.LookupTracking(ctx, "gone", track(1))
+	add("LookupTracking", err)
+	_, err = s.Append(ctx, "gone", [][]byte{entry("late", 0)})
+	add("Append", err)
+	err = s.SetState(ctx, "gone", store.StateOpen, "closed", nil)
+	add("SetState", err)
+	err = s.SetManifest(ctx, "gone", store.StateOpen, 0, []byte("m"), entry("m", 0))
+	add("SetManifest", err)
+	err = s.DeleteElection(ctx, "gone", store.StateOpen)
+	add("DeleteElection again", err)
+	for _, c := range checks {
+		if !errors.Is(c.err, store.ErrNotFound) {
+			t.Errorf("%s of a deleted election = %v, want ErrNotFound", c.name, c.err)
+		}
+	}
+	if err := s.ImportRoll(ctx, "gone", []store.RollEntry{{Voter: voter(2), Code: code(2)}}); err == nil {
+		t.Error("ImportRoll to a deleted election succeeded")
+	}
+	es, err := s.Elections(ctx)
+	if err != nil || len(es) != 1 || es[0].ID != "kept" {
+		t.Fatalf("Elections after a delete = %v, %v; want only kept", es, err)
+	}
+	// The id is never taken again: a record of the deleted election names it.
+	err = s.CreateElection(ctx, store.Election{ID: "gone", State: "setup", Manifest: []byte("again"), Config: []byte(`{}`)})
+	if !errors.Is(err, store.ErrDeleted) {
+		t.Fatalf("CreateElection of a deleted id = %v, want ErrDeleted", err)
+	}
+	if errors.Is(err, store.ErrExists) {
+		t.Fatalf("CreateElection of a deleted id = %v: ErrDeleted must not also be ErrExists", err)
+	}
+	// The other election is untouched.
+	if n, err := s.TreeSize(ctx, "kept"); err != nil || n != 4 {
+		t.Fatalf("TreeSize(kept) = %d, %v; want 4", n, err)
+	}
+	if cp, err := s.Checkpoint(ctx, "kept"); err != nil || string(cp) != "kept@1" {
+		t.Fatalf("Checkpoint(kept) = %q, %v", cp, err)
+	}
+	if v, i := rollSize(t, s, "kept"); v != 1 || i != 1 {
+		t.Fatalf("RollSize(kept) = %d, %d; want 1, 1", v, i)
+	}
+	if c, _, err := s.LastCast(ctx, "kept", cred(1)); err != nil || c != 1 {
+		t.Fatalf("LastCast(kept) = %d, %v", c, err)
+	}
+	// Its ciphertexts are still indexed; the deleted one's are not.
+	if _, err := s.SpoilBallot(ctx, "kept", store.Spoil{Tracking: track(3), Ciphertexts: [][32]byte{cred(8)}, Entry: entry("spoiled", 4)}); !errors.Is(err, store.ErrReusedCiphertext) {
+		t.Fatalf("SpoilBallot(kept) reusing a ciphertext = %v, want ErrReusedCiphertext", err)
 	}
 }
 
