@@ -57,4 +57,5 @@ const (
 	CodeMixIncomplete         = "mix-incomplete" // a list decryption share, or the results, before the t rounds
 	CodeMixMoved              = "mix-moved"      // a round checked against a list that another round followed meanwhile
 	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
+	CodeRevoked               = "revoked"        // a one-time code replaced by a re-issued letter (SPEC.md §15.3)
 )
