@@ -121,4 +121,3 @@ func (c *Client) JSON(ctx context.Context, method, path string, v, out any) erro
 	}
 	return c.Do(ctx, method, path, "application/json", body, out)
 }
-
