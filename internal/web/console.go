@@ -468,9 +468,9 @@ type electionData struct {
 	RollError   *apiProblem
 	// ReissueError is what the API said of a refused re-issue.
 	ReissueError *apiProblem
-	Server      string // this site's URL, for commands
-	Booth       string // the booth's URL
-	status      int
+	Server       string // this site's URL, for commands
+	Booth        string // the booth's URL
+	status       int
 }
 
 func (d *electionData) statusCode() int { return max(d.status, http.StatusOK) }

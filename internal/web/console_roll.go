@@ -39,7 +39,7 @@ type codesData struct {
 	// Reissued: the codes are new codes for voters who lost their letter
 	// (SPEC.md §15.3 Re-issue); Registered and Unknown are the voters the
 	// re-issue left as they were.
-	Reissued           bool
+	Reissued            bool
 	Registered, Unknown []string
 }
 
