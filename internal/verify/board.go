@@ -283,7 +283,11 @@ func checkLifecycle(r *Report, entries []board.Entry, e *ballot.Election, res *c
 		return false
 	}
 	r.pass(what, "entries follow the election's lifecycle; the registrar key (entry %d) stands before the election key and open", l.registrar)
-	r.pass(what, "eligibility: a roll of %d voters published before open (%d codes re-issued, each revoking one); %d credentials issued by roll, each to a distinct live commitment of that roll; %d by digital ID, each a distinct registration", l.live, l.reissued, len(l.issued), len(l.digital))
+	if l.reissued == 0 {
+		r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", l.live, len(l.issued), len(l.digital))
+	} else {
+		r.pass(what, "eligibility: a roll of %d voters published before open (%d codes re-issued, each revoking one); %d credentials issued by roll, each to a distinct live commitment of that roll; %d by digital ID, each a distinct registration", l.live, l.reissued, len(l.issued), len(l.digital))
+	}
 	r.issued, r.issuedRoll, r.issuedDigital = len(l.issued)+len(l.digital), len(l.issued), len(l.digital)
 	return true
 }
