@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/server/registrar"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -19,6 +21,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	return subcommand("admin", args, stdout, stderr, []command{
 		{"create", "create an election on a server from a manifest", adminCreate},
 		{"roll", "import the voter roll (CSV of voter ids); write the one-time codes", adminRoll},
+		{"reissue", "issue new one-time codes for voters who lost their letter (the old codes stop working)", adminReissue},
 		{"open", "check the key ceremony and open the election", adminStep("open")},
 		{"close", "close the election: no more ballots", adminStep("close")},
 		{"tally", "add up the counted ballots while encrypted", adminStep("tally")},
@@ -184,6 +187,59 @@ func adminRoll(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d voters added to the roll of %s; their one-time codes are in %s (print and mail them, then delete the file).\n", strings.Count(string(codes), "\n")-1, *f.election, *out)
+	return nil
+}
+
+// adminReissue re-issues the codes of voters who have not registered
+// (SPEC.md §15.3 Re-issue): those named, or with --unused every voter of a
+// roll file who has not registered. The new codes are written once, to -o.
+func adminReissue(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin reissue", "koe admin reissue --election ID -o CODES.csv (VOTER_ID... | --unused VOTERS.csv)", stderr)
+	f := addAdminFlags(fs)
+	out := fs.String("o", "", "where to write the voter ids with their new one-time codes (CSV)")
+	unused := fs.String("unused", "", "a roll file (CSV of voter ids): re-issue every voter of it who has not registered")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || (len(pos) == 0) == (*unused == "") {
+		return usagef("koe admin reissue needs -o CODES.csv and either voter ids or --unused VOTERS.csv")
+	}
+	voters := pos
+	if *unused != "" {
+		data, err := os.ReadFile(*unused)
+		if err != nil {
+			return err
+		}
+		if voters, err = registrar.ParseRoll(data); err != nil {
+			return fmt.Errorf("%s: %w", *unused, err)
+		}
+	}
+	c, err := f.client(true)
+	if err != nil {
+		return err
+	}
+	res, err := c.Reissue(context.Background(), *f.election, voters, *unused != "")
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{"voter_id", "code"})
+	for _, vc := range res.Codes {
+		cw.Write([]string{vc.Voter, vc.Code})
+	}
+	cw.Flush()
+	if err := writePrivate(*out, []byte(b.String())); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d new one-time codes for %s are in %s; the voters' earlier codes no longer register (print and mail the new letters, then delete the file).\n", len(res.Codes), *f.election, *out)
+	if len(res.Registered) > 0 {
+		fmt.Fprintf(stdout, "Left as they were, registered already: %s\n", strings.Join(res.Registered, ", "))
+	}
+	if len(res.Unknown) > 0 {
+		fmt.Fprintf(stdout, "Not on the roll by code: %s\n", strings.Join(res.Unknown, ", "))
+	}
 	return nil
 }
 

@@ -59,6 +59,10 @@ func voterCheckRoll(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "On the roll: NO — the roll on the board does not list this letter.")
 		problems = append(problems, "this letter is not on the roll (check the voter id and code; if they are right, report it to the election's administrator)")
 	}
+	if len(rc.Revoked) > 0 {
+		fmt.Fprintf(stdout, "Revoked: yes — board entry %d records that a new letter replaced this one; this code no longer registers.\n", rc.Revoked[0])
+		problems = append(problems, fmt.Sprintf("this letter's code was revoked by a re-issue (board entry %d): use your newest letter; if you never asked for a new one, report it to the election's administrator", rc.Revoked[0]))
+	}
 	switch len(rc.Issued) {
 	case 0:
 		fmt.Fprintln(stdout, "Credentials issued in your name: none.")

@@ -76,6 +76,33 @@ type RegisterResponse struct {
 	Issuance       string `json:"issuance"`
 }
 
+// ReissueRequest asks the registrar for new one-time codes for voters who
+// lost their letter (SPEC.md §15.3 Re-issue): 1 to MaxReissue voter ids.
+// With SkipRegistered, voters who registered are listed in the answer
+// instead of refusing the request (for re-issuing every unused code of a
+// roll file).
+type ReissueRequest struct {
+	Voters         []string `json:"voters"`
+	SkipRegistered bool     `json:"skipRegistered"`
+}
+
+// MaxReissue is the most voters one re-issue request names.
+const MaxReissue = 100_000
+
+// ReissueResponse carries the new codes, shown once, and the voters left
+// as they were: registered already, or not on the roll.
+type ReissueResponse struct {
+	Codes      []VoterCode `json:"codes"`
+	Registered []string    `json:"registered"`
+	Unknown    []string    `json:"unknown"`
+}
+
+// VoterCode is a voter id and its one-time code, for a letter.
+type VoterCode struct {
+	Voter string `json:"voter"`
+	Code  string `json:"code"`
+}
+
 // OIDCStartRequest starts a digital-ID sign-in (SPEC.md §15.6).
 type OIDCStartRequest struct {
 	Blinded []byte `json:"blinded"` // the blinded credential message (base64)

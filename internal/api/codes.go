@@ -59,4 +59,5 @@ const (
 	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
 	CodeManifestFixed         = "manifest-fixed" // editing a draft's manifest once a trustee has begun the key ceremony
 	CodeDeletedID             = "deleted-id"     // creating an election with the id of a deleted draft
+	CodeRevoked               = "revoked"        // a one-time code replaced by a re-issued letter (SPEC.md §15.3)
 )

@@ -143,3 +143,42 @@ func (in Issuance) Body() IssuedBody {
 	}
 	return IssuedBody{Roll: hex.EncodeToString(in.Value[:])}
 }
+
+// ReissueBody is a reissue entry's body (SPEC.md §13.2, §15.3): the roll
+// commitment of the letter whose code was revoked and that of the new
+// letter, 64 lowercase hex digits each.
+type ReissueBody struct {
+	Revoked string `json:"revoked"`
+	Roll    string `json:"roll"`
+}
+
+// Reissue is a decoded reissue entry.
+type Reissue struct {
+	Revoked [32]byte // the old letter's roll commitment, which no longer registers
+	Roll    [32]byte // the new letter's roll commitment
+}
+
+// DecodeReissue decodes a reissue entry's body strictly.
+func DecodeReissue(body []byte) (Reissue, error) {
+	var b ReissueBody
+	if err := strictjson.Decode(body, &b); err != nil {
+		return Reissue{}, fmt.Errorf("reissue entry: %w", err)
+	}
+	var re Reissue
+	var err error
+	if re.Revoked, err = hex32(b.Revoked); err != nil {
+		return Reissue{}, fmt.Errorf("reissue entry: revoked: %w", err)
+	}
+	if re.Roll, err = hex32(b.Roll); err != nil {
+		return Reissue{}, fmt.Errorf("reissue entry: roll: %w", err)
+	}
+	if re.Revoked == re.Roll {
+		return Reissue{}, errors.New("reissue entry: the new commitment is the revoked one")
+	}
+	return re, nil
+}
+
+// Body returns the entry body that records the re-issue.
+func (re Reissue) Body() ReissueBody {
+	return ReissueBody{Revoked: hex.EncodeToString(re.Revoked[:]), Roll: hex.EncodeToString(re.Roll[:])}
+}

@@ -81,6 +81,36 @@ func TestDecodeIssuedRejects(t *testing.T) {
 	}
 }
 
+func TestDecodeReissueRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"empty":          `{}`,
+		"no roll":        `{"revoked":"` + hexA + `"}`,
+		"no revoked":     `{"roll":"` + hexA + `"}`,
+		"same":           `{"revoked":"` + hexA + `","roll":"` + hexA + `"}`,
+		"upper case":     `{"revoked":"` + strings.ToUpper(hexA) + `","roll":"` + hexB + `"}`,
+		"short":          `{"revoked":"` + hexA + `","roll":"` + hexB[:62] + `"}`,
+		"null":           `{"revoked":null,"roll":"` + hexB + `"}`,
+		"voter named":    `{"revoked":"` + hexA + `","roll":"` + hexB + `","voter":"K0001"}`,
+		"duplicate key":  `{"revoked":"` + hexA + `","roll":"` + hexB + `","roll":"` + hexB + `"}`,
+		"trailing bytes": `{"revoked":"` + hexA + `","roll":"` + hexB + `"}x`,
+		"not an object":  `["` + hexA + `","` + hexB + `"]`,
+	} {
+		if _, err := DecodeReissue([]byte(body)); err == nil {
+			t.Errorf("%s: accepted %s", name, body)
+		} else if !strings.HasPrefix(err.Error(), "reissue entry: ") {
+			t.Errorf("%s: error %q does not say what it is about", name, err)
+		}
+	}
+	body := `{"revoked":"` + hexA + `","roll":"` + hexB + `"}`
+	re, err := DecodeReissue([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := json.Marshal(re.Body()); string(again) != body {
+		t.Errorf("%s re-encodes as %s", body, again)
+	}
+}
+
 func TestRollEntriesChunks(t *testing.T) {
 	cs := make([][32]byte, 2*MaxRollChunk+3)
 	for i := range cs {
@@ -140,6 +170,22 @@ func FuzzDecodeIssued(f *testing.F) {
 		raw, _ := json.Marshal(in.Body())
 		again, err := DecodeIssued(raw)
 		if err != nil || again != in {
+			t.Fatalf("re-encoded %s: %+v, %v", raw, again, err)
+		}
+	})
+}
+
+func FuzzDecodeReissue(f *testing.F) {
+	f.Add([]byte(`{"revoked":"` + hexA + `","roll":"` + hexB + `"}`))
+	f.Add([]byte(`{"revoked":"` + hexA + `","roll":"` + hexA + `"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		re, err := DecodeReissue(data)
+		if err != nil {
+			return
+		}
+		raw, _ := json.Marshal(re.Body())
+		again, err := DecodeReissue(raw)
+		if err != nil || again != re {
 			t.Fatalf("re-encoded %s: %+v, %v", raw, again, err)
 		}
 	})

@@ -21,6 +21,7 @@ const (
 	TypeRegistrarKey     = "registrar-key"
 	TypeRoll             = "roll"
 	TypeCredentialIssued = "credential-issued"
+	TypeReissue          = "reissue" // a lost letter's code revoked and a new one issued (SPEC.md §15.3)
 	TypeOpen             = "open"
 	TypeBallot           = "ballot"
 	TypeSpoiled          = "spoiled"
@@ -37,7 +38,7 @@ var knownTypes = map[string]bool{
 	TypeRespond: true, TypeElectionKey: true, TypeRegistrarKey: true, TypeRoll: true,
 	TypeCredentialIssued: true, TypeOpen: true, TypeBallot: true, TypeSpoiled: true,
 	TypeClose: true, TypeTally: true, TypeDecryption: true, TypeResults: true,
-	TypeMix: true, TypeMixDecryption: true,
+	TypeMix: true, TypeMixDecryption: true, TypeReissue: true,
 }
 
 // KnownType reports whether t is one of the entry types above.

@@ -30,8 +30,9 @@ func (c *Client) ReadWholeBoard(ctx context.Context, id, boardKey string) ([]boa
 // the board (SPEC.md §15.3).
 type RollCheck struct {
 	Commitment [32]byte // c, recomputed from the letter
-	OnRoll     bool     // the roll published before open lists c
+	OnRoll     bool     // the roll published before open, or a reissue entry before close, lists c
 	Issued     []int64  // indexes of the credential-issued entries naming c
+	Revoked    []int64  // indexes of the reissue entries revoking c: a newer letter replaced this one
 	Open       bool     // the board has an open entry
 	Size       int64    // the size of the checkpoint the board was read at
 }
@@ -57,6 +58,7 @@ func (c *Client) CheckRoll(ctx context.Context, el *Election, voter, code string
 // FindOnRoll looks for a roll commitment in a board's entries.
 func FindOnRoll(entries []board.Entry, commitment [32]byte, size int64) (*RollCheck, error) {
 	rc := &RollCheck{Commitment: commitment, Size: size}
+	closed := false
 	for i, e := range entries {
 		switch e.Type {
 		case board.TypeOpen:
@@ -70,6 +72,19 @@ func FindOnRoll(entries []board.Entry, commitment [32]byte, size int64) (*RollCh
 				if x == commitment && !rc.Open {
 					rc.OnRoll = true
 				}
+			}
+		case board.TypeClose:
+			closed = true
+		case board.TypeReissue:
+			re, err := board.DecodeReissue(e.Body)
+			if err != nil {
+				return nil, fmt.Errorf("board entry %d: %w", i, err)
+			}
+			if re.Roll == commitment && !closed {
+				rc.OnRoll = true
+			}
+			if re.Revoked == commitment {
+				rc.Revoked = append(rc.Revoked, int64(i))
 			}
 		case board.TypeCredentialIssued:
 			in, err := board.DecodeIssued(e.Body)

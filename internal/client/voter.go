@@ -245,3 +245,15 @@ func (c *Client) VerifyCast(ctx context.Context, el *Election, env *ballotbox.En
 	}
 	return board.VerifyReceipt(r.Receipt, entry, v)
 }
+
+// Reissue asks the registrar for new one-time codes for voters who lost
+// their letter and have not registered (SPEC.md §15.3 Re-issue), with the
+// administrator's token. The answer is the only copy of the new codes.
+func (c *Client) Reissue(ctx context.Context, election string, voters []string, skipRegistered bool) (*api.ReissueResponse, error) {
+	var out api.ReissueResponse
+	req := api.ReissueRequest{Voters: voters, SkipRegistered: skipRegistered}
+	if err := c.JSON(ctx, "POST", api.ElectionPath(election, "/roll/reissue"), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

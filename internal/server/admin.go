@@ -324,6 +324,44 @@ func (s *Server) importRoll(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// reissueCodes draws new one-time codes for voters who lost their letter
+// and have not registered (SPEC.md §15.3 Re-issue), in setup or while
+// open: the old codes are revoked and reissue entries, naming no voter, go
+// on the board. The new codes are in the answer only.
+func (s *Server) reissueCodes(w http.ResponseWriter, r *http.Request) error {
+	var req api.ReissueRequest
+	if err := httpx.DecodeBody(w, r, registrar.MaxRollBody, &req); err != nil {
+		return err
+	}
+	if len(req.Voters) == 0 || len(req.Voters) > api.MaxReissue {
+		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "name 1 to %d voters to re-issue codes for", api.MaxReissue)
+	}
+	ids := make([]string, len(req.Voters))
+	seen := map[string]bool{}
+	for i, v := range req.Voters {
+		id, err := credential.NormalizeVoter(v)
+		if err != nil {
+			return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "voter %d: a voter id must have 1 to %d bytes of UTF-8", i+1, credential.MaxVoterID)
+		}
+		if seen[id] {
+			return httpx.Errorf(http.StatusBadRequest, api.CodeDuplicate, "voter %q is named twice", id)
+		}
+		seen[id], ids[i] = true, id
+	}
+	el, unlock, err := s.lockIn(r, api.StateSetup, api.StateOpen)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	out, err := el.reg.Reissue(r.Context(), ids, req.SkipRegistered)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // lockIn returns the request's election, locked and refreshed from the
 // store, if it is in one of the states; the caller must call unlock.
 func (s *Server) lockIn(r *http.Request, states ...string) (el *election, unlock func(), err error) {

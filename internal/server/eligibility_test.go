@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -38,12 +39,19 @@ type eligibility struct {
 
 func startEligibility(t *testing.T, id string) *eligibility {
 	t.Helper()
+	return startEligibilityLog(t, id, io.Discard)
+}
+
+// startEligibilityLog is startEligibility with the server's log also
+// written to logs.
+func startEligibilityLog(t *testing.T, id string, logs io.Writer) *eligibility {
+	t.Helper()
 	ctx := context.Background()
 	st := sqliteStore(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	must(t, err)
 	srv, err := server.New(server.Config{Store: st, Origin: "koe.test", BoardKey: key, AdminToken: adminToken,
-		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		RegistrarBits: 2048, RegisterRate: 1000, RegisterBurst: 1000, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), nil))})
 	must(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })

@@ -221,6 +221,7 @@ func (s *Server) Handler() http.Handler {
 	// Administrator.
 	route("POST /api/v1/elections", s.admin(s.createElection))
 	route("POST /api/v1/elections/{id}/roll", s.admin(s.importRoll))
+	route("POST /api/v1/elections/{id}/roll/reissue", s.admin(s.reissueCodes))
 	route("POST /api/v1/elections/{id}/open", s.admin(s.openElection))
 	route("POST /api/v1/elections/{id}/close", s.admin(s.closeElection))
 	route("POST /api/v1/elections/{id}/tally", s.admin(s.tallyElection))

@@ -61,6 +61,9 @@ var (
 	// the same blinded message again (a retry after a lost answer).
 	ErrIssuedBefore = errors.New("a credential was issued for this request before")
 	ErrReplay       = errors.New("counter not above the credential's last cast")
+	// ErrRevoked: the one-time code is the voter's, but it was revoked
+	// when a new letter was issued (SPEC.md §15.3 Re-issue).
+	ErrRevoked = errors.New("the one-time code was revoked: a new letter was issued")
 )
 
 // Election is an election's row: its id, its state and its manifest.
@@ -79,6 +82,23 @@ type Election struct {
 type RollEntry struct {
 	Voter [32]byte
 	Code  [32]byte
+	// Commitment is the voter's roll commitment (SPEC.md §15.3), which
+	// is public on the board; kept so that a re-issue can name the
+	// commitment it revokes (the registrar cannot recompute it without
+	// the code).
+	Commitment [32]byte
+}
+
+// Reissue asks to replace the one-time code of a voter who was not issued
+// a credential (SPEC.md §15.3 Re-issue), atomically recording it on the
+// board.
+type Reissue struct {
+	Voter      [32]byte // keyed hash of the voter id
+	Code       [32]byte // keyed hash of the new one-time code
+	Commitment [32]byte // the new letter's roll commitment
+	// Entry returns the board entry recording the re-issue, given the
+	// roll commitment being revoked (read in the same transaction).
+	Entry func(revoked [32]byte) ([]byte, error)
 }
 
 // Issue asks to issue a credential to a voter, atomically recording the
@@ -214,6 +234,15 @@ type Roll interface {
 	// the very same request again. It does not check the election's state:
 	// the registrar does, before its batch (SPEC.md §15.5).
 	IssueCredential(ctx context.Context, election string, req Issue) (int64, error)
+	// ReissueCode replaces the one-time code and roll commitment of a voter
+	// who was not issued a credential, keeps the old code's hash as revoked
+	// (IssueCredential then answers ErrRevoked for it, with its voter), and
+	// appends the entry req.Entry builds from the old commitment, all in one
+	// transaction, returning the entry's index. ErrStateConflict unless the
+	// election is in setup or open; ErrNotFound if the voter is not on the
+	// roll by code (or was imported before roll commitments were kept);
+	// ErrAlreadyIssued if the voter was issued a credential.
+	ReissueCode(ctx context.Context, election string, req Reissue) (int64, error)
 }
 
 // Casts is the ballot box's part of the store (SPEC.md §15.4, §15.5): for

@@ -283,7 +283,11 @@ func checkLifecycle(r *Report, entries []board.Entry, e *ballot.Election, res *c
 		return false
 	}
 	r.pass(what, "entries follow the election's lifecycle; the registrar key (entry %d) stands before the election key and open", l.registrar)
-	r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", len(l.roll), len(l.issued), len(l.digital))
+	if l.reissued == 0 {
+		r.pass(what, "eligibility: a roll of %d voters published before open; %d credentials issued by roll, each to a distinct voter of that roll; %d by digital ID, each a distinct registration", l.live, len(l.issued), len(l.digital))
+	} else {
+		r.pass(what, "eligibility: a roll of %d voters published before open (%d codes re-issued, each revoking one); %d credentials issued by roll, each to a distinct live commitment of that roll; %d by digital ID, each a distinct registration", l.live, l.reissued, len(l.issued), len(l.digital))
+	}
 	r.issued, r.issuedRoll, r.issuedDigital = len(l.issued)+len(l.digital), len(l.issued), len(l.digital)
 	return true
 }
@@ -297,10 +301,12 @@ type lifecycle struct {
 	electionKey []byte
 	// fixed is the index of the first key-ceremony or election-key entry,
 	// after which no manifest may supersede the last one; -1 before it.
-	fixed   int
-	roll    map[[32]byte]bool // the roll's commitments
-	issued  map[[32]byte]bool // roll commitments named by an issuance
-	digital map[[32]byte]bool
+	fixed       int
+	roll        map[[32]byte]bool // the roll's commitments, live (true) or revoked by a re-issue (false)
+	live        int               // how many of them are live
+	reissued    int               // reissue entries
+	issued      map[[32]byte]bool // roll commitments named by an issuance
+	digital     map[[32]byte]bool
 	// mix keeps the rules of the mix entries (SPEC.md §16.6); nil until
 	// the election is known (a Follower learns it at open, before any
 	// mix entry may stand).
@@ -380,11 +386,33 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 			return bad("the roll is published before the election opens")
 		}
 		for _, c := range cs {
-			if l.roll[c] {
+			if _, ok := l.roll[c]; ok {
 				return bad("roll commitment %x… is listed twice", c[:8])
 			}
 			l.roll[c] = true
+			l.live++
 		}
+	case board.TypeReissue: // L11
+		re, err := board.DecodeReissue(en.Body)
+		if err != nil {
+			return bad("%v", err)
+		}
+		live, ok := l.roll[re.Revoked]
+		switch {
+		case l.phase > 1:
+			return bad("codes are re-issued only before the election closes")
+		case !ok:
+			return bad("it revokes %x…, which is not on the roll", re.Revoked[:8])
+		case !live:
+			return bad("it revokes %x…, which was revoked before", re.Revoked[:8])
+		case l.issued[re.Revoked]:
+			return bad("it revokes %x…, whose voter was issued a credential", re.Revoked[:8])
+		}
+		if _, ok := l.roll[re.Roll]; ok {
+			return bad("its new commitment %x… is on the roll already", re.Roll[:8])
+		}
+		l.roll[re.Revoked], l.roll[re.Roll] = false, true
+		l.reissued++
 	case board.TypeCredentialIssued, board.TypeBallot, board.TypeSpoiled: // L7
 		if l.phase != 1 {
 			return bad("only while the election is open")
@@ -402,6 +430,9 @@ func (l *lifecycle) add(i int, en board.Entry) error {
 		case in.DigitalID:
 			l.digital[in.Value] = true
 		case !l.roll[in.Value]:
+			if _, revoked := l.roll[in.Value]; revoked {
+				return bad("a credential was issued to %x…, whose code was revoked by a re-issue", in.Value[:8])
+			}
 			return bad("a credential was issued to %x…, which is not on the roll published before open", in.Value[:8])
 		case l.issued[in.Value]:
 			return bad("the voter with roll commitment %x… was issued a second credential", in.Value[:8])

@@ -83,3 +83,61 @@ func TestLifecycleEligibility(t *testing.T) {
 		})
 	}
 }
+
+// TestLifecycleReissue runs rule L11 (SPEC.md §13.6): a reissue entry
+// revokes a live roll commitment of a voter not issued a credential and
+// adds a new one, in setup or while open.
+func TestLifecycleReissue(t *testing.T) {
+	en := func(typ string, body any) board.Entry {
+		raw, _ := json.Marshal(body)
+		return board.Entry{Type: typ, Election: "e", Time: time.Unix(1e9, 0), Body: raw}
+	}
+	c1, c2, n1, n2 := [32]byte{1}, [32]byte{2}, [32]byte{11}, [32]byte{12}
+	manifest := en(board.TypeManifest, map[string]string{"manifest": ""})
+	regKey := en(board.TypeRegistrarKey, board.RegistrarKeyBody{Key: "k"})
+	key := en(board.TypeElectionKey, map[string]string{})
+	open := en(board.TypeOpen, map[string]string{})
+	closeE := en(board.TypeClose, map[string]string{})
+	roll := en(board.TypeRoll, board.RollEntries([][32]byte{c2, c1})[0])
+	byRoll := func(c [32]byte) board.Entry { return en(board.TypeCredentialIssued, board.Issuance{Value: c}.Body()) }
+	reissue := func(old, c [32]byte) board.Entry {
+		return en(board.TypeReissue, board.Reissue{Revoked: old, Roll: c}.Body())
+	}
+	seq := func(es ...board.Entry) []board.Entry { return es }
+	t.Run("honest", func(t *testing.T) {
+		r := &Report{}
+		es := seq(manifest, regKey, roll, reissue(c1, n1), key, open, reissue(c2, n2), byRoll(n1), byRoll(n2), closeE)
+		if !checkLifecycle(r, es, nil, nil, 0) || r.issuedRoll != 2 {
+			t.Fatalf("re-issued board: %+v", r.Failures())
+		}
+		if p := r.Checks[len(r.Checks)-1].Detail; !strings.Contains(p, "a roll of 2 voters") || !strings.Contains(p, "2 codes re-issued") {
+			t.Errorf("the report says %q", p)
+		}
+	})
+	for _, tc := range []struct {
+		name    string
+		entries []board.Entry
+		want    string
+	}{
+		{"the revoked code registers", seq(manifest, regKey, roll, key, open, reissue(c1, n1), byRoll(c1)), "revoked by a re-issue"},
+		{"re-issue after registering", seq(manifest, regKey, roll, key, open, byRoll(c1), reissue(c1, n1)), "was issued a credential"},
+		{"revoking a commitment twice", seq(manifest, regKey, roll, key, open, reissue(c1, n1), reissue(c1, n2)), "was revoked before"},
+		{"revoking what is not on the roll", seq(manifest, regKey, roll, key, open, reissue([32]byte{9}, n1)), "not on the roll"},
+		{"a new commitment already on the roll", seq(manifest, regKey, roll, key, open, reissue(c1, c2)), "on the roll already"},
+		{"re-issuing a revoked commitment anew", seq(manifest, regKey, roll, key, open, reissue(c1, n1), reissue(n1, c1)), "on the roll already"},
+		{"re-issue after close", seq(manifest, regKey, roll, key, open, closeE, reissue(c1, n1)), "before the election closes"},
+		{"a roll entry repeating a re-issued commitment", seq(manifest, regKey, roll, reissue(c1, n1), en(board.TypeRoll, board.RollEntries([][32]byte{n1})[0])), "listed twice"},
+		{"a roll entry repeating a revoked commitment", seq(manifest, regKey, roll, reissue(c1, n1), en(board.TypeRoll, board.RollEntries([][32]byte{c1})[0])), "listed twice"},
+		{"a body naming a voter", seq(manifest, regKey, roll, key, open, en(board.TypeReissue, map[string]string{"revoked": strings.Repeat("01", 32), "roll": strings.Repeat("0b", 32), "voter": "K0001"})), "unknown field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{}
+			if checkLifecycle(r, tc.entries, nil, nil, 0) {
+				t.Fatal("accepted")
+			}
+			if f := r.Failures(); len(f) == 0 || !strings.Contains(f[0].Detail, tc.want) {
+				t.Fatalf("got %+v, want a failure saying %q", f, tc.want)
+			}
+		})
+	}
+}

@@ -87,6 +87,8 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/elections/{id}", c.handle(c.election, true))
 	mux.HandleFunc("POST /admin/elections/{id}/roll", c.handle(c.importRoll, true))
 	mux.HandleFunc("POST /admin/elections/{id}/codes", c.handle(c.codes, true))
+	mux.HandleFunc("POST /admin/elections/{id}/reissue", c.handle(c.reissue, true))
+	mux.HandleFunc("GET /admin/elections/{id}/reissue", c.handle(c.backToElection, true))
 	mux.HandleFunc("GET /admin/elections/{id}/roll", c.handle(c.backToElection, true))
 	mux.HandleFunc("GET /admin/elections/{id}/codes", c.handle(c.backToElection, true))
 	for _, a := range lifecycle {
@@ -465,9 +467,11 @@ type electionData struct {
 	Done        string // catalogue key of what was just done
 	ActionError *apiProblem
 	RollError   *apiProblem
-	Server      string // this site's URL, for commands
-	Booth       string // the booth's URL
-	status      int
+	// ReissueError is what the API said of a refused re-issue.
+	ReissueError *apiProblem
+	Server       string // this site's URL, for commands
+	Booth        string // the booth's URL
+	status       int
 }
 
 func (d *electionData) statusCode() int { return max(d.status, http.StatusOK) }

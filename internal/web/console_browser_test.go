@@ -222,6 +222,15 @@ func (b *consoleBrowser) adminFlow(lang, surveyID, ready string) {
 		b.audit("confirm-"+step.action, say("この操作は取り消せません", "This cannot be undone"))
 		b.click(`form[action$="/`+step.action+`"] button`, `.done`)
 		b.audit("done-"+step.action, say(step.ja, step.en))
+		if step.action == "open" {
+			// A lost letter: V0002's code re-issued, typed full-width.
+			b.run(chromedp.Navigate(b.url+"/admin/elections/"+ready), chromedp.WaitReady(chromedp.CSS("#reissue-voters")))
+			b.scrollTo("#reissue-h")
+			b.audit("reissue", say("コードの再発行", "Re-issue codes"))
+			b.set("#reissue-voters", "Ｖ０００２")
+			b.click(`form[action$="/reissue"] button`, `.batches`)
+			b.audit("reissued", say("1人に新しいコードを発行しました", "New codes for 1 voters"))
+		}
 	}
 	// Keyboard: the first Tab reaches the skip link, and the console's
 	// navigation comes before the page's forms.

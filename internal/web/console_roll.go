@@ -36,6 +36,11 @@ type codesData struct {
 	CSV     string // voter_id,code lines, as the API answered
 	Count   int
 	Batches []batch
+	// Reissued: the codes are new codes for voters who lost their letter
+	// (SPEC.md §15.3 Re-issue); Registered and Unknown are the voters the
+	// re-issue left as they were.
+	Reissued            bool
+	Registered, Unknown []string
 }
 
 type batch struct{ From, To int } // 1-based, inclusive
@@ -77,6 +82,72 @@ func (c *console) importRoll(r *creq) (string, any, error) {
 		return "", nil, err
 	}
 	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: string(raw), Count: len(codes), Batches: batches(len(codes))}, nil
+}
+
+// reissue asks the API for new codes for the voters named (pasted, one a
+// line), or, with a roll file, for every voter of it who has not
+// registered, and shows the new codes as the import does. The server keeps
+// no codes, so this is also how lost codes are downloaded again: as new
+// ones, the old letters revoked.
+func (c *console) reissue(r *creq) (string, any, error) {
+	id := r.PathValue("id")
+	data := []byte(r.PostFormValue("voters"))
+	all := false
+	if f, err := formFile(r, "file", consoleMaxBody); err != nil {
+		return "", nil, err
+	} else if f != nil {
+		data, all = f, true
+	}
+	voters, err := parseVoterList(data)
+	var out *api.ReissueResponse
+	switch {
+	case err != nil:
+	case len(voters) == 0:
+		err = &client.Error{Status: http.StatusBadRequest, Code: "empty-reissue"}
+	case all && r.PostFormValue("confirm") != "yes":
+		err = &client.Error{Status: http.StatusBadRequest, Code: "confirm-reissue"}
+	default:
+		out, err = c.admin.Reissue(r.Context(), id, voters, all)
+	}
+	if err != nil {
+		return c.failOnElectionPage(r, id, err, http.StatusBadRequest, func(d *electionData, p *apiProblem) { d.ReissueError = p })
+	}
+	ev, err := c.s.loadElection(r.Context(), id)
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{"voter_id", "code"})
+	for _, vc := range out.Codes {
+		cw.Write([]string{vc.Voter, vc.Code})
+	}
+	cw.Flush()
+	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: b.String(), Count: len(out.Codes),
+		Batches: batches(len(out.Codes)), Reissued: true, Registered: out.Registered, Unknown: out.Unknown}, nil
+}
+
+// parseVoterList reads voter ids, one a line or in the first column of a
+// CSV roll (a "voter_id" heading is skipped), skipping blank lines; the
+// API folds and checks them.
+func parseVoterList(data []byte) ([]string, error) {
+	rd := csv.NewReader(bytes.NewReader(data))
+	rd.FieldsPerRecord = -1
+	var out []string
+	for line := 1; ; line++ {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &client.Error{Status: http.StatusBadRequest, Code: api.CodeMalformed, Message: err.Error()}
+		}
+		v := strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff"))
+		if v == "" || line == 1 && strings.EqualFold(v, "voter_id") {
+			continue
+		}
+		out = append(out, v)
+	}
 }
 
 // formFile returns an uploaded file's contents, at most limit+1 bytes of

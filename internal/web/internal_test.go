@@ -67,7 +67,7 @@ func TestCatalogue(t *testing.T) {
 	for _, typ := range []string{board.TypeManifest, board.TypeAnnounce, board.TypeDeal, board.TypeVerdict, board.TypeRespond,
 		board.TypeElectionKey, board.TypeRegistrarKey, board.TypeRoll, board.TypeCredentialIssued, board.TypeOpen,
 		board.TypeBallot, board.TypeSpoiled, board.TypeClose, board.TypeTally, board.TypeDecryption, board.TypeResults,
-		board.TypeMix, board.TypeMixDecryption} {
+		board.TypeMix, board.TypeMixDecryption, board.TypeReissue} {
 		keys = append(keys, "entry."+typ)
 	}
 	keys = append(keys, "kind.vote", "kind.survey")

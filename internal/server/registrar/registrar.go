@@ -169,6 +169,10 @@ func (rg *Registrar) issue(ctx context.Context, vh, code [32]byte, blinded []byt
 	case errors.Is(err, store.ErrIssuedBefore):
 	case errors.Is(err, store.ErrNotEligible):
 		return nil, httpx.Errorf(http.StatusForbidden, api.CodeNotEligible, "this voter id and code are not on the voter roll of %s", id)
+	case errors.Is(err, store.ErrRevoked):
+		// Logged by reason only: the line names no voter.
+		rg.cfg.Log.Info("registration refused", "election", id, "reason", "revoked")
+		return nil, httpx.Errorf(http.StatusForbidden, api.CodeRevoked, "this one-time code was replaced: a new letter was issued for this voter of %s; use the code of the newest letter", id)
 	case errors.Is(err, store.ErrAlreadyIssued):
 		return nil, httpx.Errorf(http.StatusConflict, api.CodeAlreadyRegistered, "a credential was already issued to this voter for %s", id)
 	case errors.Is(err, store.ErrStateConflict):

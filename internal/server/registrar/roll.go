@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/koe-vote/koe/internal/api"
+	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/credential"
 	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
@@ -76,10 +77,10 @@ func (rg *Registrar) ImportRoll(ctx context.Context, ids []string) (codes []stri
 	commitments = make([][32]byte, len(ids))
 	for i, id := range ids {
 		codes[i] = newCode()
-		entries[i] = store.RollEntry{Voter: rg.hash("voter", id), Code: rg.hash("code", codes[i])}
 		if commitments[i], err = credential.RollCommitment(rg.cfg.Election, id, codes[i]); err != nil {
 			return nil, nil, err
 		}
+		entries[i] = store.RollEntry{Voter: rg.hash("voter", id), Code: rg.hash("code", codes[i]), Commitment: commitments[i]}
 	}
 	if err := rg.cfg.Roll.ImportRoll(ctx, rg.cfg.Election, entries); errors.Is(err, store.ErrExists) {
 		return nil, nil, httpx.Errorf(http.StatusConflict, api.CodeDuplicate, "a voter in this list is on the roll already; nothing was imported")
@@ -87,4 +88,50 @@ func (rg *Registrar) ImportRoll(ctx context.Context, ids []string) (codes []stri
 		return nil, nil, err
 	}
 	return codes, commitments, nil
+}
+
+// Reissue draws a new one-time code for each voter who lost their letter
+// (SPEC.md §15.3 Re-issue) and was not issued a credential: the old code
+// is revoked and a reissue entry, naming the revoked and the new roll
+// commitment and no voter, goes on the board with it. The answer lists
+// the new codes, shown only there. A single voter who registered is
+// refused (409 already-registered), one not on the roll by code too (404);
+// with several voters, or skipRegistered, they are listed instead, so that
+// no refusal discards the codes already re-issued. Nothing identifies a
+// voter in its log lines.
+func (rg *Registrar) Reissue(ctx context.Context, ids []string, skipRegistered bool) (*api.ReissueResponse, error) {
+	out := &api.ReissueResponse{Codes: []api.VoterCode{}, Registered: []string{}, Unknown: []string{}}
+	for _, id := range ids {
+		code := newCode()
+		c, err := credential.RollCommitment(rg.cfg.Election, id, code)
+		if err != nil {
+			return nil, err
+		}
+		_, err = rg.cfg.Roll.ReissueCode(ctx, rg.cfg.Election, store.Reissue{
+			Voter: rg.hash("voter", id), Code: rg.hash("code", code), Commitment: c,
+			Entry: func(revoked [32]byte) ([]byte, error) {
+				return rg.entry(board.TypeReissue, board.Reissue{Revoked: revoked, Roll: c}.Body())
+			},
+		})
+		switch {
+		case err == nil:
+			out.Codes = append(out.Codes, api.VoterCode{Voter: id, Code: code})
+		case errors.Is(err, store.ErrAlreadyIssued) && (skipRegistered || len(ids) > 1):
+			out.Registered = append(out.Registered, id)
+		case errors.Is(err, store.ErrAlreadyIssued):
+			return nil, httpx.Errorf(http.StatusConflict, api.CodeAlreadyRegistered, "voter %q has registered: a credential was issued, so their code cannot be re-issued", id)
+		case errors.Is(err, store.ErrNotFound) && (skipRegistered || len(ids) > 1):
+			out.Unknown = append(out.Unknown, id)
+		case errors.Is(err, store.ErrNotFound):
+			return nil, httpx.Errorf(http.StatusNotFound, api.CodeNotFound, "voter %q is not on the roll by one-time code (a voter registered by digital ID, or on a roll imported before koe kept roll commitments, has no code to re-issue)", id)
+		case errors.Is(err, store.ErrStateConflict):
+			return nil, httpx.Errorf(http.StatusConflict, api.CodeWrongState, "codes can be re-issued only before the election closes")
+		default:
+			return nil, err
+		}
+	}
+	if n := len(out.Codes); n > 0 {
+		rg.cfg.Log.Info("one-time codes re-issued", "election", rg.cfg.Election, "count", n)
+	}
+	return out, nil
 }

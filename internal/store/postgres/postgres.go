@@ -21,7 +21,8 @@
 //	log_entries (election, idx, data)          -- the board: entry idx of the log
 //	log_hashes  (election, idx, hash)          -- tlog stored hash at storage index idx
 //	checkpoints (election, size, checkpoint)   -- latest signed checkpoint
-//	roll        (election, voter, code, issued)
+//	roll        (election, voter, code, issued, blinded, commitment)
+//	revoked     (election, voter, code)    -- codes revoked by a re-issue
 //	credentials (election, credential, last_counter, log_index)
 //	tracking    (election, tracking, log_index)
 //
@@ -131,6 +132,15 @@ CREATE TABLE ciphertexts (
 	a          bytea NOT NULL,
 	credential bytea,
 	PRIMARY KEY (election, a)
+);`,
+	// 5: re-issued letters (SPEC §15.3): each voter's roll commitment, and
+	// the revoked codes' keyed hashes.
+	`ALTER TABLE roll ADD COLUMN commitment bytea;
+CREATE TABLE revoked (
+	election text  NOT NULL,
+	voter    bytea NOT NULL,
+	code     bytea NOT NULL,
+	PRIMARY KEY (election, voter, code)
 );`,
 }
 
@@ -523,12 +533,16 @@ func (s *Store) ImportRoll(ctx context.Context, election string, voters []store.
 			rest = rest[len(part):]
 			vs := make([][]byte, len(part))
 			cs := make([][]byte, len(part))
+			ms := make([][]byte, len(part))
 			for i := range part {
 				vs[i], cs[i] = part[i].Voter[:], part[i].Code[:]
+				if part[i].Commitment != [32]byte{} {
+					ms[i] = part[i].Commitment[:]
+				}
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued)
-				SELECT $1, v, c, false FROM unnest($2::bytea[], $3::bytea[]) AS u(v, c)
-				ON CONFLICT DO NOTHING`, election, vs, cs)
+			tag, err := tx.Exec(ctx, `INSERT INTO roll (election, voter, code, issued, commitment)
+				SELECT $1, v, c, false, m FROM unnest($2::bytea[], $3::bytea[], $4::bytea[]) AS u(v, c, m)
+				ON CONFLICT DO NOTHING`, election, vs, cs, ms)
 			if err != nil {
 				return err
 			}
@@ -585,6 +599,14 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		case err != nil:
 			return err
 		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM revoked WHERE election = $1 AND voter = $2 AND code = $3`,
+				election, req.Voter[:], req.Code[:]).Scan(&one)
+			if err == nil {
+				return fmt.Errorf("election %q: %w", election, store.ErrRevoked)
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
 		case issued && store.SameBlinded(blinded, req.Blinded):
 			return fmt.Errorf("election %q: %w", election, store.ErrIssuedBefore)
@@ -597,6 +619,52 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		}
 		index = n
 		return appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// ReissueCode implements [store.Store].
+func (s *Store) ReissueCode(ctx context.Context, election string, req store.Reissue) (int64, error) {
+	var index int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n, state, err := lockLog(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		if state != "setup" && state != store.StateOpen {
+			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
+		}
+		var code, commitment []byte
+		var issued bool
+		err = tx.QueryRow(ctx, `SELECT code, issued, commitment FROM roll WHERE election = $1 AND voter = $2 FOR UPDATE`,
+			election, req.Voter[:]).Scan(&code, &issued, &commitment)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("election %q: voter: %w", election, store.ErrNotFound)
+		case err != nil:
+			return err
+		case issued:
+			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
+		case len(commitment) != 32 || bytes.Equal(code, make([]byte, 32)):
+			return fmt.Errorf("election %q: the voter's roll commitment was not kept: %w", election, store.ErrNotFound)
+		}
+		entry, err := req.Entry([32]byte(commitment))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO revoked (election, voter, code) VALUES ($1, $2, $3)`,
+			election, req.Voter[:], code); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE roll SET code = $3, commitment = $4 WHERE election = $1 AND voter = $2`,
+			election, req.Voter[:], req.Code[:], req.Commitment[:]); err != nil {
+			return err
+		}
+		index = n
+		return appendEntries(ctx, tx, election, n, [][]byte{entry})
 	})
 	if err != nil {
 		return 0, err

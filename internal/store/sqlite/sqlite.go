@@ -17,7 +17,8 @@
 //	log_entries (election, idx, data)          -- the board: entry idx of the log
 //	log_hashes  (election, idx, hash)          -- tlog stored hash at storage index idx
 //	checkpoints (election, size, checkpoint)   -- latest signed checkpoint
-//	roll        (election, voter, code, issued)
+//	roll        (election, voter, code, issued, blinded, commitment)
+//	revoked     (election, voter, code)    -- codes revoked by a re-issue
 //	credentials (election, credential, last_counter, log_index)
 //	tracking    (election, tracking, log_index)
 //	spoiled     (election, tracking, log_index)
@@ -41,6 +42,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"database/sql"
@@ -130,6 +132,15 @@ CREATE TABLE ciphertexts (
 	a          BLOB NOT NULL,
 	credential BLOB,
 	PRIMARY KEY (election, a)
+) WITHOUT ROWID;`,
+	// 5: re-issued letters (SPEC §15.3): each voter's roll commitment, and
+	// the revoked codes' keyed hashes.
+	`ALTER TABLE roll ADD COLUMN commitment BLOB;
+CREATE TABLE revoked (
+	election TEXT NOT NULL,
+	voter    BLOB NOT NULL,
+	code     BLOB NOT NULL,
+	PRIMARY KEY (election, voter, code)
 ) WITHOUT ROWID;`,
 }
 
@@ -565,14 +576,14 @@ func (s *Store) ImportRoll(ctx context.Context, election string, voters []store.
 		if _, err := treeSize(ctx, tx, election); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO roll (election, voter, code, issued) VALUES (?, ?, ?, 0)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO roll (election, voter, code, issued, commitment) VALUES (?, ?, ?, 0, ?)
 			ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
 		for _, v := range voters {
-			res, err := ins.ExecContext(ctx, election, v.Voter[:], v.Code[:])
+			res, err := ins.ExecContext(ctx, election, v.Voter[:], v.Code[:], commitmentValue(v.Commitment))
 			if err != nil {
 				return err
 			}
@@ -625,6 +636,14 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		case err != nil:
 			return err
 		case !digital && subtle.ConstantTimeCompare(code, req.Code[:]) != 1:
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM revoked WHERE election = ? AND voter = ? AND code = ?`,
+				election, req.Voter[:], req.Code[:]).Scan(&one)
+			if err == nil {
+				return fmt.Errorf("election %q: %w", election, store.ErrRevoked)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 			return fmt.Errorf("election %q: %w", election, store.ErrNotEligible)
 		case issued && store.SameBlinded(blinded, req.Blinded):
 			return fmt.Errorf("election %q: %w", election, store.ErrIssuedBefore)
@@ -638,6 +657,65 @@ func (s *Store) IssueCredential(ctx context.Context, election string, req store.
 		}
 		index = n
 		_, err = appendEntries(ctx, tx, election, n, [][]byte{req.Entry})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return index, nil
+}
+
+// commitmentValue is a roll commitment as stored: NULL if zero (none kept).
+func commitmentValue(c [32]byte) any {
+	if c == [32]byte{} {
+		return nil
+	}
+	return c[:]
+}
+
+// ReissueCode implements [store.Store].
+func (s *Store) ReissueCode(ctx context.Context, election string, req store.Reissue) (int64, error) {
+	var index int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := treeSize(ctx, tx, election)
+		if err != nil {
+			return err
+		}
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM elections WHERE id = ?`, election).Scan(&state); err != nil {
+			return err
+		}
+		if state != "setup" && state != store.StateOpen {
+			return fmt.Errorf("election %q is %s: %w", election, state, store.ErrStateConflict)
+		}
+		var code, commitment []byte
+		var issued bool
+		err = tx.QueryRowContext(ctx, `SELECT code, issued, commitment FROM roll WHERE election = ? AND voter = ?`,
+			election, req.Voter[:]).Scan(&code, &issued, &commitment)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("election %q: voter: %w", election, store.ErrNotFound)
+		case err != nil:
+			return err
+		case issued:
+			return fmt.Errorf("election %q: %w", election, store.ErrAlreadyIssued)
+		case len(commitment) != 32 || bytes.Equal(code, make([]byte, 32)):
+			return fmt.Errorf("election %q: the voter's roll commitment was not kept: %w", election, store.ErrNotFound)
+		}
+		entry, err := req.Entry([32]byte(commitment))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revoked (election, voter, code) VALUES (?, ?, ?)`,
+			election, req.Voter[:], code); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE roll SET code = ?, commitment = ? WHERE election = ? AND voter = ?`,
+			req.Code[:], req.Commitment[:], election, req.Voter[:]); err != nil {
+			return err
+		}
+		index = n
+		_, err = appendEntries(ctx, tx, election, n, [][]byte{entry})
 		return err
 	})
 	if err != nil {

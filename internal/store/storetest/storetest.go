@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"LogErrors", testLogErrors},
 		{"Roll", testRoll},
 		{"Issue", testIssue},
+		{"Reissue", testReissue},
 		{"Cast", testCast},
 		{"CastConcurrentReplay", testCastConcurrentReplay},
 		{"CounterRace", testCounterRace},
@@ -770,6 +771,131 @@ func testIssue(t *testing.T, s store.Store) {
 	}
 }
 
+func commitment(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "commitment %d", i)) }
+
+// testReissue replaces the codes of voters who were not issued a
+// credential (SPEC.md §15.3 Re-issue): the old code answers ErrRevoked,
+// the new one issues, and each re-issue appends its entry, built from the
+// revoked commitment, in the same transaction.
+func testReissue(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newElection(t, s, "e")
+	if err := s.ImportRoll(ctx, "e", []store.RollEntry{
+		{Voter: voter(1), Code: code(1), Commitment: commitment(1)},
+		{Voter: voter(2), Code: code(2), Commitment: commitment(2)},
+		{Voter: voter(3), Code: code(3)}, // no commitment kept
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ref := new(refTree)
+	var revoked [32]byte
+	reissue := func(election string, v, c, m int) (int64, error) {
+		return s.ReissueCode(ctx, election, store.Reissue{Voter: voter(v), Code: code(c), Commitment: commitment(m),
+			Entry: func(old [32]byte) ([]byte, error) {
+				revoked = old
+				return fmt.Appendf(nil, "reissue %x %x", old[:4], commitment(m)), nil
+			}})
+	}
+	// In setup: voter 1 gets code 101, then 102.
+	for _, k := range []int{101, 102} {
+		old := revoked
+		index, err := reissue("e", 1, k, k)
+		if err != nil {
+			t.Fatalf("ReissueCode(1 → %d): %v", k, err)
+		}
+		if want := map[int][32]byte{101: commitment(1), 102: commitment(101)}[k]; revoked != want {
+			t.Errorf("re-issue %d revoked %x, want %x (before: %x)", k, revoked[:4], want[:4], old[:4])
+		}
+		if index != int64(len(ref.entries)) {
+			t.Errorf("index = %d, want %d", index, len(ref.entries))
+		}
+		ref.add(t, fmt.Appendf(nil, "reissue %x %x", revoked[:4], commitment(k)))
+	}
+	checkLog(t, s, "e", ref)
+	if v, i := rollSize(t, s, "e"); v != 3 || i != 0 {
+		t.Fatalf("RollSize after re-issues = %d, %d; want 3, 0", v, i)
+	}
+	refusals := []struct {
+		name        string
+		election    string
+		voter, code int
+		err         error
+	}{
+		{"voter not on the roll", "e", 9, 109, store.ErrNotFound},
+		{"no commitment kept", "e", 3, 103, store.ErrNotFound},
+		{"missing election", "nope", 1, 104, store.ErrNotFound},
+	}
+	for _, tt := range refusals {
+		if _, err := reissue(tt.election, tt.voter, tt.code, tt.code); !errors.Is(err, tt.err) {
+			t.Errorf("%s: ReissueCode = %v, want %v", tt.name, err, tt.err)
+		}
+	}
+	// An Entry that fails stores nothing.
+	_, err := s.ReissueCode(ctx, "e", store.Reissue{Voter: voter(2), Code: code(200), Commitment: commitment(200),
+		Entry: func([32]byte) ([]byte, error) { return nil, errors.New("no entry") }})
+	if err == nil {
+		t.Fatal("ReissueCode with a failing Entry succeeded")
+	}
+	checkLog(t, s, "e", ref)
+
+	if err := s.SetState(ctx, "e", "setup", store.StateOpen, nil); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(v, c int) error {
+		_, err := s.IssueCredential(ctx, "e", store.Issue{Voter: voter(v), Code: code(c),
+			Blinded: sha256.Sum256(fmt.Appendf(nil, "blinded %d", v)), Entry: entry("issue", v)})
+		if err == nil {
+			ref.add(t, entry("issue", v))
+		}
+		return err
+	}
+	for _, tt := range []struct {
+		name        string
+		voter, code int
+		err         error
+	}{
+		{"the first code, revoked", 1, 1, store.ErrRevoked},
+		{"the second code, revoked", 1, 101, store.ErrRevoked},
+		{"a revoked code with another voter", 2, 101, store.ErrNotEligible},
+		{"a wrong code", 1, 999, store.ErrNotEligible},
+		{"the new code", 1, 102, nil},
+		{"a revoked code once issued", 1, 1, store.ErrRevoked},
+	} {
+		if err := issue(tt.voter, tt.code); !errors.Is(err, tt.err) || (err != nil) != (tt.err != nil) {
+			t.Errorf("%s: IssueCredential = %v, want %v", tt.name, err, tt.err)
+		}
+	}
+	// While open, voter 2 gets a new code; voter 1, issued, cannot.
+	if _, err := reissue("e", 2, 201, 201); err != nil {
+		t.Fatalf("ReissueCode while open: %v", err)
+	}
+	if revoked != commitment(2) {
+		t.Errorf("the re-issue while open revoked %x, want voter 2's commitment", revoked[:4])
+	}
+	ref.add(t, fmt.Appendf(nil, "reissue %x %x", revoked[:4], commitment(201)))
+	if _, err := reissue("e", 1, 105, 105); !errors.Is(err, store.ErrAlreadyIssued) {
+		t.Errorf("ReissueCode for an issued voter = %v, want ErrAlreadyIssued", err)
+	}
+	if err := issue(2, 2); !errors.Is(err, store.ErrRevoked) {
+		t.Errorf("IssueCredential with voter 2's old code = %v, want ErrRevoked", err)
+	}
+	if err := issue(2, 201); err != nil {
+		t.Errorf("IssueCredential with voter 2's new code: %v", err)
+	}
+	checkLog(t, s, "e", ref)
+	if v, i := rollSize(t, s, "e"); v != 3 || i != 2 {
+		t.Fatalf("RollSize = %d, %d; want 3, 2", v, i)
+	}
+	// Once closed, nothing is re-issued.
+	if err := s.SetState(ctx, "e", store.StateOpen, "closed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reissue("e", 3, 301, 301); !errors.Is(err, store.ErrStateConflict) {
+		t.Errorf("ReissueCode once closed = %v, want ErrStateConflict", err)
+	}
+	checkLog(t, s, "e", ref)
+}
+
 func cred(i int) [32]byte  { return sha256.Sum256(fmt.Appendf(nil, "credential %d", i)) }
 func track(i int) [32]byte { return sha256.Sum256(fmt.Appendf(nil, "tracking %d", i)) }
 
@@ -1178,7 +1304,7 @@ func testSchema(t *testing.T, s store.Store) {
 	}
 	cols := make(map[string][]string)
 	box := []string{"credentials", "tracking", "spoiled", "ciphertexts"}
-	for _, table := range append([]string{"roll"}, box...) {
+	for _, table := range append([]string{"roll", "revoked"}, box...) {
 		cs, err := c.TableColumns(t.Context(), table)
 		if err != nil {
 			t.Fatalf("TableColumns(%q): %v", table, err)
@@ -1196,9 +1322,9 @@ func testSchema(t *testing.T, s store.Store) {
 		cols[table] = cs
 	}
 	for _, other := range box {
-		for _, col := range cols["roll"] {
+		for _, col := range append(slices.Clone(cols["roll"]), cols["revoked"]...) {
 			if col != "election" && slices.Contains(cols[other], col) {
-				t.Errorf("tables roll and %s share column %q", other, col)
+				t.Errorf("the registrar's tables and %s share column %q", other, col)
 			}
 		}
 	}
