@@ -301,12 +301,12 @@ type lifecycle struct {
 	electionKey []byte
 	// fixed is the index of the first key-ceremony or election-key entry,
 	// after which no manifest may supersede the last one; -1 before it.
-	fixed       int
-	roll        map[[32]byte]bool // the roll's commitments, live (true) or revoked by a re-issue (false)
-	live        int               // how many of them are live
-	reissued    int               // reissue entries
-	issued      map[[32]byte]bool // roll commitments named by an issuance
-	digital     map[[32]byte]bool
+	fixed    int
+	roll     map[[32]byte]bool // the roll's commitments, live (true) or revoked by a re-issue (false)
+	live     int               // how many of them are live
+	reissued int               // reissue entries
+	issued   map[[32]byte]bool // roll commitments named by an issuance
+	digital  map[[32]byte]bool
 	// mix keeps the rules of the mix entries (SPEC.md §16.6); nil until
 	// the election is known (a Follower learns it at open, before any
 	// mix entry may stand).

@@ -53,7 +53,7 @@ func TestConsoleDraftsBrowser(t *testing.T) {
 				b.scrollTo("#actions")
 				b.click(`a[href$="/`+id+`/delete"]`, `form[action$="/`+id+`/delete"]`)
 				b.audit("draft-delete", say("この下書きを削除しますか", "Delete this draft?"), say("この操作は取り消せません", "This cannot be undone"))
-				b.run(chromedp.Click(chromedp.CSS(`form[action$="/`+id+`/delete"] button`)))
+				b.run(chromedp.Click(chromedp.CSS(`form[action$="/` + id + `/delete"] button`)))
 				for i := 0; i < 100 && b.eval(`location.pathname + "|" + document.readyState`) != "/admin|complete"; i++ {
 					time.Sleep(50 * time.Millisecond)
 				}
