@@ -124,6 +124,9 @@ func newConsole(s *Site) *console {
 	d := hmac.New(sha256.New, []byte(s.opts.AdminToken))
 	d.Write([]byte("koe/v1/console/device-key"))
 	c.deviceKey = d.Sum(nil)
+	if s.opts.now != nil {
+		c.now = s.opts.now
+	}
 	// The console's pages share the definitions of console-parts.html.
 	for name, t := range s.pages {
 		if strings.HasPrefix(name, "console") && name != "console-parts" {
@@ -461,7 +464,7 @@ func (c *console) signin(r *creq) (string, any, error) {
 	typed := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
 	if subtle.ConstantTimeCompare(typed[:], c.tokenHash[:]) != 1 {
 		c.limiter.fail(addr, now)
-		return "console-signin", &signinData{Error: msg(r.lang, "console.signin.wrong")}, nil
+		return "console-signin", &signinData{Error: msg(r.lang, "console.signin.wrong"), Token: true}, nil
 	}
 	c.setCookie(r.w, r.Request, c.newSession(), int(consoleLifetime.Seconds()))
 	return "", nil, &redirect{"/admin"}

@@ -111,7 +111,7 @@ func (c *console) admins(cr *creq) (int, error) {
 
 // mayRequest refuses an observer anything but reading.
 func (c *console) mayRequest(cr *creq) error {
-	if cr.session && cr.role != store.RoleAdmin && !observerPages[cr.Pattern] {
+	if c.st != nil && cr.session && cr.role != store.RoleAdmin && !observerPages[cr.Pattern] {
 		return errConsoleRole
 	}
 	return nil
@@ -144,10 +144,11 @@ func (c *console) knownDevice(r *creq, account string) bool {
 	if err != nil {
 		return false
 	}
-	name, mac, ok := strings.Cut(dc.Value, ".")
-	if !ok {
+	i := strings.LastIndexByte(dc.Value, '.') // the MAC's base64 has no dot
+	if i < 0 {
 		return false
 	}
+	name, mac := dc.Value[:i], dc.Value[i+1:]
 	n, err := url.QueryUnescape(name)
 	return err == nil && n == account && hmac.Equal([]byte(mac), []byte(c.deviceMAC(account)))
 }
@@ -212,8 +213,12 @@ func (c *console) signinStaff(r *creq) (string, any, error) {
 	if !staff.CheckPassword(a.Password, password) {
 		return fail("console.signin.wrongpassword")
 	}
+	// The account's own count is not cleared: its owner signing in must
+	// not give someone guessing at it free attempts again.
 	for _, k := range keys {
-		c.throttle.Succeed(k)
+		if !strings.HasPrefix(k, "account:") {
+			c.throttle.Succeed(k)
+		}
 	}
 	if err := c.startSession(r, a.Name); err != nil {
 		return "", nil, err
@@ -411,7 +416,9 @@ func (c *console) audit(cr *creq, err error, data any) {
 		return
 	}
 	action := auditAction(cr)
-	if action == "" || !cr.session && action != "signin" {
+	// A sign-in is recorded once it names an account or the token, so
+	// that junk posted by anyone does not fill the log.
+	if action == "" || action == "signin" && cr.actor == "" && cr.auditDetail == "" || action != "signin" && !cr.session {
 		return
 	}
 	e := store.AuditEntry{Time: c.now(), Actor: cr.actor, Action: action, Election: cr.PathValue("id"), Detail: cr.auditDetail, Outcome: "ok"}

@@ -50,6 +50,7 @@ type Options struct {
 	// with the administrator's token only, in sessions of this process.
 	Staff  store.Staff
 	Logger *slog.Logger
+	now    func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the
