@@ -258,12 +258,12 @@ type consoleBase struct {
 	SignedIn bool
 	// With staff accounts: who is signed in ("" and Token for the token)
 	// and whether only to read.
-	Accounts, Token, Observer bool
-	Actor                     string
+	StaffMode, Token, Observer bool
+	Actor                      string
 }
 
 func (r *creq) base() consoleBase {
-	return consoleBase{CSRF: r.csrf, SignedIn: r.session, Accounts: r.role != "", Token: r.session && r.role != "" && r.actor == tokenActor,
+	return consoleBase{CSRF: r.csrf, SignedIn: r.session, StaffMode: r.role != "", Token: r.session && r.role != "" && r.actor == tokenActor,
 		Observer: r.role == store.RoleObserver, Actor: r.actor}
 }
 
