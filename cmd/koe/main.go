@@ -49,6 +49,7 @@ func commands() []command {
 		{"verify", "re-check a whole election record", runVerify},
 		{"serve", "run the ballot box, registrar and bulletin board server", runServe},
 		{"admin", "the administrator's commands against a server", runAdmin},
+		{"staff", "the console's staff accounts and its audit log, in the server's database", runStaff},
 		{"vote", "register, encrypt and cast a ballot on a server", runVote},
 		{"monitor", "follow a board, check every checkpoint and entry, keep a copy (a mirror)", runMonitor},
 		{"voter", "a voter's checks: find your letter on the board's roll and issuances", runVoter},

@@ -107,7 +107,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -141,12 +141,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // siteAndAPI serves the API's paths with the API and everything else with
 // the public web pages, which read the API in process.
-func siteAndAPI(api http.Handler, adminToken string, log *slog.Logger) http.Handler {
+func siteAndAPI(api http.Handler, adminToken string, st store.Staff, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/healthz", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Logger: log}))
+	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Logger: log}))
 	return mux
 }
 

@@ -17,7 +17,10 @@
 //   - Casts, the ballot box's: for each anonymous credential (by the hash
 //     of its key) the highest counter it cast and where (credentials), the
 //     tracking codes of cast and spoiled ballots (tracking, spoiled) and
-//     the A values of their ciphertexts (ciphertexts).
+//     the A values of their ciphertexts (ciphertexts);
+//   - Staff, the console's: the staff's accounts, their sessions and the
+//     append-only audit log of administrative actions (tables
+//     staff_accounts, staff_sessions, audit_log).
 //
 // The registrar's tables and the ballot box's never share a column but
 // the election id, and no query joins them; the code that serves one role
@@ -301,6 +304,7 @@ type Store interface {
 	Roll
 	Casts
 	Pending
+	Staff
 	Close() error
 }
 

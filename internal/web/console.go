@@ -43,6 +43,8 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/staff"
+	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -65,6 +67,11 @@ type console struct {
 	key       []byte // the session key k
 	limiter   *signinLimiter
 	now       func() time.Time
+	// With named staff accounts (console_staff.go): the store, the
+	// sign-in throttle and the key of the device cookie.
+	st        store.Staff
+	throttle  *staff.Throttle
+	deviceKey []byte
 
 	mu        sync.Mutex
 	notBefore int64 // Unix ms: sessions issued at or before it are refused
@@ -96,6 +103,12 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 		mux.HandleFunc("POST /admin/elections/{id}/"+a.name, c.handle(c.act(a), true))
 	}
 	c.mountDrafts(mux)
+	if c.st != nil {
+		mux.HandleFunc("GET /admin/staff", c.handle(c.staffList, true))
+		mux.HandleFunc("POST /admin/staff/add", c.handle(c.staffAdd, true))
+		mux.HandleFunc("POST /admin/staff/{name}/{op}", c.handle(c.staffChange, true))
+		mux.HandleFunc("GET /admin/audit", c.handle(c.auditLog, true))
+	}
 }
 
 func newConsole(s *Site) *console {
@@ -108,6 +121,14 @@ func newConsole(s *Site) *console {
 		key:       m.Sum(nil),
 		limiter:   &signinLimiter{fails: map[string]*signinFails{}},
 		now:       time.Now,
+		st:        s.opts.Staff,
+		throttle:  &staff.Throttle{Free: 5, Max: time.Minute},
+	}
+	d := hmac.New(sha256.New, []byte(s.opts.AdminToken))
+	d.Write([]byte("koe/v1/console/device-key"))
+	c.deviceKey = d.Sum(nil)
+	if s.opts.now != nil {
+		c.now = s.opts.now
 	}
 	// The console's pages share the definitions of console-parts.html.
 	for name, t := range s.pages {
@@ -225,15 +246,29 @@ type creq struct {
 	session  bool   // signed in
 	csrf     string // the token of the page's forms, when signed in
 	multipar bool   // the form was multipart
+	// With staff accounts (console_staff.go): the session, who is signed
+	// in (tokenActor: the token) and their role, and what the audit log
+	// says of the request besides its route.
+	sessionID                 [32]byte
+	actor, role               string
+	auditDetail, auditOutcome string
+	noAudit                   bool
 }
 
 // consoleBase is in every console page's data.
 type consoleBase struct {
 	CSRF     string
 	SignedIn bool
+	// With staff accounts: who is signed in ("" and Token for the token)
+	// and whether only to read.
+	StaffMode, Token, Observer bool
+	Actor                      string
 }
 
-func (r *creq) base() consoleBase { return consoleBase{CSRF: r.csrf, SignedIn: r.session} }
+func (r *creq) base() consoleBase {
+	return consoleBase{CSRF: r.csrf, SignedIn: r.session, StaffMode: r.role != "", Token: r.session && r.role != "" && r.actor == tokenActor,
+		Observer: r.role == store.RoleObserver, Actor: r.actor}
+}
 
 // redirect is a handler's answer that sends the browser elsewhere.
 type redirect struct{ to string }
@@ -273,6 +308,7 @@ func (c *console) handle(h func(*creq) (string, any, error), needSession bool) h
 		if err == nil {
 			name, data, err = h(cr)
 		}
+		c.audit(cr, err, data)
 		status := http.StatusOK
 		if err != nil {
 			var rd *redirect
@@ -308,7 +344,11 @@ func (c *console) handle(h func(*creq) (string, any, error), needSession bool) h
 
 func (c *console) prepare(cr *creq, needSession bool) error {
 	r := cr.Request
-	if sc, err := r.Cookie(consoleCookie); err == nil && c.validSession(sc.Value) {
+	if c.st != nil {
+		if err := c.storedSession(cr); err != nil {
+			return err
+		}
+	} else if sc, err := r.Cookie(consoleCookie); err == nil && c.validSession(sc.Value) {
 		cr.session, cr.csrf = true, c.csrfFor(sc.Value)
 	}
 	if r.Method == http.MethodPost {
@@ -324,7 +364,11 @@ func (c *console) prepare(cr *creq, needSession bool) error {
 				return errConsoleCSRF
 			}
 		}
-		r.Body = http.MaxBytesReader(cr.w, r.Body, consoleMaxBody)
+		limit := int64(consoleMaxBody)
+		if r.URL.Path == "/admin/signin" {
+			limit = signinMaxBody
+		}
+		r.Body = http.MaxBytesReader(cr.w, r.Body, limit)
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		var err error
 		if ct == "multipart/form-data" {
@@ -349,7 +393,7 @@ func (c *console) prepare(cr *creq, needSession bool) error {
 	if r.Method == http.MethodPost && !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(cr.csrf)) {
 		return errConsoleCSRF
 	}
-	return nil
+	return c.mayRequest(cr)
 }
 
 // noStoreWriter makes every console answer uncacheable: they hold
@@ -371,6 +415,10 @@ func (w noStoreWriter) Write(b []byte) (int, error) {
 type signinData struct {
 	consoleBase
 	Error string // a message, when the last attempt failed
+	// With staff accounts: the account form, the token's form while no
+	// admin account exists, and the name last typed.
+	Accounts, Token bool
+	Name            string
 }
 
 func (d *signinData) statusCode() int {
@@ -388,7 +436,15 @@ type homeData struct {
 
 func (c *console) home(r *creq) (string, any, error) {
 	if !r.session {
-		return "console-signin", &signinData{consoleBase: r.base()}, nil
+		d := &signinData{consoleBase: r.base(), Token: true}
+		if c.st != nil {
+			n, err := c.admins(r)
+			if err != nil {
+				return "", nil, err
+			}
+			d.Accounts, d.Token = true, n == 0
+		}
+		return "console-signin", d, nil
 	}
 	// With the administrator's token: elections in setup are listed to the
 	// administrator only (SPEC.md §15.2).
@@ -400,6 +456,9 @@ func (c *console) home(r *creq) (string, any, error) {
 }
 
 func (c *console) signin(r *creq) (string, any, error) {
+	if c.st != nil {
+		return c.signinStaff(r)
+	}
 	addr, now := clientAddr(r.Request), c.now()
 	if wait := c.limiter.wait(addr, now); wait > 0 {
 		return "", nil, &pageError{status: http.StatusTooManyRequests, title: "console.err.limit.title",
@@ -408,13 +467,16 @@ func (c *console) signin(r *creq) (string, any, error) {
 	typed := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
 	if subtle.ConstantTimeCompare(typed[:], c.tokenHash[:]) != 1 {
 		c.limiter.fail(addr, now)
-		return "console-signin", &signinData{Error: msg(r.lang, "console.signin.wrong")}, nil
+		return "console-signin", &signinData{Error: msg(r.lang, "console.signin.wrong"), Token: true}, nil
 	}
 	c.setCookie(r.w, r.Request, c.newSession(), int(consoleLifetime.Seconds()))
 	return "", nil, &redirect{"/admin"}
 }
 
 func (c *console) signout(r *creq) (string, any, error) {
+	if c.st != nil {
+		return c.signoutStaff(r)
+	}
 	c.mu.Lock()
 	c.notBefore = max(c.notBefore, c.now().UnixMilli())
 	c.mu.Unlock()

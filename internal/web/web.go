@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/store"
 )
 
 //go:embed templates/*.html templates/partials/*.html
@@ -44,7 +45,12 @@ type Options struct {
 	// which the administrator's console (/admin) signs in with and uses.
 	// Without it the console is not served.
 	AdminToken string
-	Logger     *slog.Logger
+	// Staff keeps the console's named staff accounts, their sessions and
+	// the audit log (console_staff.go). Without it the console signs in
+	// with the administrator's token only, in sessions of this process.
+	Staff  store.Staff
+	Logger *slog.Logger
+	now    func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the

@@ -25,6 +25,9 @@
 //	revoked     (election, voter, code)    -- codes revoked by a re-issue
 //	credentials (election, credential, last_counter, log_index)
 //	tracking    (election, tracking, log_index)
+//	staff_accounts (name, role, password, created) -- console accounts; password is an argon2id hash
+//	staff_sessions (id, account, expires)      -- console sessions; id is SHA-256 of the cookie's value
+//	audit_log   (seq, time, actor, action, election, detail, outcome)
 //
 // Ballot secrecy is structural. The registrar's table (roll) and the ballot
 // box's tables (credentials, tracking) have no column in common but the
@@ -141,6 +144,28 @@ CREATE TABLE revoked (
 	voter    bytea NOT NULL,
 	code     bytea NOT NULL,
 	PRIMARY KEY (election, voter, code)
+	// 6: the console's staff accounts, their sessions and the audit log
+	// (staff.go).
+	`CREATE TABLE staff_accounts (
+	name     text   NOT NULL PRIMARY KEY,
+	role     text   NOT NULL,
+	password bytea  NOT NULL,
+	created  bigint NOT NULL
+);
+CREATE TABLE staff_sessions (
+	id      bytea  NOT NULL PRIMARY KEY,
+	account text   NOT NULL,
+	expires bigint NOT NULL
+);
+CREATE INDEX staff_sessions_expires ON staff_sessions (expires);
+CREATE TABLE audit_log (
+	seq      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	time     bigint NOT NULL,
+	actor    text   NOT NULL,
+	action   text   NOT NULL,
+	election text   NOT NULL,
+	detail   text   NOT NULL,
+	outcome  text   NOT NULL
 );`,
 }
 

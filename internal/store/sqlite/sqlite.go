@@ -10,7 +10,7 @@
 // for up to busy_timeout), across processes that open the same file. Reads
 // use a separate pool of query-only connections and never wait for writers.
 //
-// # Schema (version 4)
+// # Schema (version 5)
 //
 //	schema_version (version)
 //	elections   (seq, id, state, manifest, config, tree_size)
@@ -23,6 +23,9 @@
 //	tracking    (election, tracking, log_index)
 //	spoiled     (election, tracking, log_index)
 //	ciphertexts (election, a, credential)      -- A components; credential NULL if spoiled
+//	staff_accounts (name, role, password, created) -- console accounts; password is an argon2id hash
+//	staff_sessions (id, account, expires)      -- console sessions; id is SHA-256 of the cookie's value
+//	audit_log   (seq, time, actor, action, election, detail, outcome)
 //
 // elections.tree_size is the head of the election's log: the number of
 // entries, read and advanced in the write transaction that appends.
@@ -142,6 +145,29 @@ CREATE TABLE revoked (
 	code     BLOB NOT NULL,
 	PRIMARY KEY (election, voter, code)
 ) WITHOUT ROWID;`,
+	// 6: the console's staff accounts, their sessions and the audit log
+	// (staff.go).
+	`CREATE TABLE staff_accounts (
+	name     TEXT    NOT NULL PRIMARY KEY,
+	role     TEXT    NOT NULL,
+	password BLOB    NOT NULL,
+	created  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE staff_sessions (
+	id      BLOB    NOT NULL PRIMARY KEY,
+	account TEXT    NOT NULL,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX staff_sessions_expires ON staff_sessions (expires);
+CREATE TABLE audit_log (
+	seq      INTEGER PRIMARY KEY,
+	time     INTEGER NOT NULL,
+	actor    TEXT    NOT NULL,
+	action   TEXT    NOT NULL,
+	election TEXT    NOT NULL,
+	detail   TEXT    NOT NULL,
+	outcome  TEXT    NOT NULL
+);`,
 }
 
 // Store is a SQLite-backed [store.Store].

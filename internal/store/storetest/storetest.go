@@ -73,6 +73,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Checkpoint", testCheckpoint},
 		{"Schema", testSchema},
 		{"Pending", testPending},
+		{"Accounts", testAccounts},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
