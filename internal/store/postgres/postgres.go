@@ -144,6 +144,7 @@ CREATE TABLE revoked (
 	voter    bytea NOT NULL,
 	code     bytea NOT NULL,
 	PRIMARY KEY (election, voter, code)
+);`,
 	// 6: the console's staff accounts, their sessions and the audit log
 	// (staff.go).
 	`CREATE TABLE staff_accounts (
