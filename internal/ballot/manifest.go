@@ -6,13 +6,17 @@
 package ballot
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/language"
 
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/strictjson"
@@ -59,19 +63,116 @@ const (
 	MaxPrivacyThreshold = 1_000_000
 )
 
-// Text is a label in Japanese and English. Japanese is required; English
-// falls back to Japanese when empty.
+// Text is a label in Japanese, the city's language, which is required,
+// and in any further languages: English, and others by their BCP 47 tag
+// (SPEC.md §7.1). In JSON it is one object from language tag to label,
+// "ja" first, then "en", then the other tags in sorted order, so that a
+// ja/en label encodes exactly as it always has.
 type Text struct {
-	Ja string `json:"ja"`
-	En string `json:"en,omitempty"`
+	Ja string
+	En string
+	// Other holds labels in languages other than ja and en, by BCP 47
+	// tag in canonical form (zh-Hans, ko, vi, pt-BR, ja-x-easy for
+	// やさしい日本語 …).
+	Other map[string]string
 }
 
-// In returns the label in lang ("ja" or "en"), falling back to Japanese.
-func (t Text) In(lang string) string {
-	if lang == "en" && t.En != "" {
-		return t.En
+// maxTextLanguages bounds the languages of one label.
+const maxTextLanguages = 32
+
+// MarshalJSON writes {"ja": …, "en": …, tag: …}: "en" when not empty,
+// other tags sorted.
+func (t Text) MarshalJSON() ([]byte, error) {
+	var b []byte
+	b = append(b, '{')
+	add := func(tag, s string) error {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(tag)
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+		return nil
 	}
-	return t.Ja
+	if err := add("ja", t.Ja); err != nil {
+		return nil, err
+	}
+	if t.En != "" {
+		if err := add("en", t.En); err != nil {
+			return nil, err
+		}
+	}
+	tags := make([]string, 0, len(t.Other))
+	for tag := range t.Other {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags)
+	for _, tag := range tags {
+		if err := add(tag, t.Other[tag]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads a label object strictly (strings only, no
+// duplicate tags); Validate checks the tags.
+func (t *Text) UnmarshalJSON(data []byte) error {
+	var m map[string]string
+	if err := strictjson.Decode(data, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		return errors.New("label is not an object")
+	}
+	if _, ok := m["ja"]; !ok {
+		return fmt.Errorf("%w %q", strictjson.ErrMissing, "ja")
+	}
+	var out Text
+	for tag, s := range m {
+		switch tag {
+		case "ja":
+			out.Ja = s
+		case "en":
+			out.En = s
+		default:
+			if out.Other == nil {
+				out.Other = map[string]string{}
+			}
+			out.Other[tag] = s
+		}
+	}
+	*t = out
+	return nil
+}
+
+// In returns the label in lang, a BCP 47 tag: the label of exactly that
+// tag if it has one; else, for a tag of Japanese (ja-x-easy, ja-JP), the
+// Japanese label; for any other language the English one if there is
+// one, and the Japanese one otherwise.
+func (t Text) In(lang string) string {
+	switch lang {
+	case "ja":
+		return t.Ja
+	case "en":
+		if t.En != "" {
+			return t.En
+		}
+		return t.Ja
+	}
+	if s := t.Other[lang]; s != "" {
+		return s
+	}
+	if lang == "ja" || strings.HasPrefix(lang, "ja-") || t.En == "" {
+		return t.Ja
+	}
+	return t.En
 }
 
 // Option is one choice of a single- or multiple-choice question.
@@ -253,6 +354,27 @@ func checkText(where string, t Text) error {
 	}
 	if len(t.Ja) > maxLabel || len(t.En) > maxLabel {
 		return bad("%s: label longer than %d bytes", where, maxLabel)
+	}
+	if len(t.Other) > maxTextLanguages-2 {
+		return bad("%s: labels in %d languages, limit %d", where, len(t.Other)+2, maxTextLanguages)
+	}
+	for tag, s := range t.Other {
+		lt, err := language.Parse(tag)
+		if err != nil {
+			return bad("%s: %q is not a BCP 47 language tag", where, tag)
+		}
+		if lt.String() != tag {
+			return bad("%s: language tag %q is not in canonical form: write %q", where, tag, lt.String())
+		}
+		if tag == "ja" || tag == "en" {
+			return bad("%s: language %q given twice", where, tag)
+		}
+		if s == "" {
+			return bad("%s: %s label is empty", where, tag)
+		}
+		if len(s) > maxLabel {
+			return bad("%s: label longer than %d bytes", where, maxLabel)
+		}
 	}
 	return nil
 }

@@ -660,7 +660,11 @@ func TestParseManifestRejects(t *testing.T) {
 		{"unknown field", func(m map[string]any) { m["secret"] = "x" }},
 		{"unknown question field", func(m map[string]any) { q(m, 0)["weight"] = 2 }},
 		{"unknown option field", func(m map[string]any) { q(m, 0)["options"].([]any)[0].(map[string]any)["votes"] = 0 }},
-		{"unknown label field", func(m map[string]any) { m["title"] = map[string]any{"ja": "テスト", "fr": "Test"} }},
+		{"label tag not BCP 47", func(m map[string]any) { m["title"] = map[string]any{"ja": "テスト", "fr_FR!": "Test"} }},
+		{"label tag not canonical", func(m map[string]any) { m["title"] = map[string]any{"ja": "テスト", "zh-hans": "测试"} }},
+		{"label tag empty label", func(m map[string]any) { m["title"] = map[string]any{"ja": "テスト", "ko": ""} }},
+		{"label not a string", func(m map[string]any) { m["title"] = map[string]any{"ja": "テスト", "ko": 1} }},
+		{"label without ja", func(m map[string]any) { m["title"] = map[string]any{"en": "Test", "ko": "테스트"} }},
 		{"wrong type", func(m map[string]any) { m["trustees"] = "3" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,7 @@ func (s *Site) boothConfigJS(r *request, ev *electionView, closed bool) (templat
 		QR:          "/elections/" + url.PathEscape(id) + "/qr",
 		Messages:    map[string]string{},
 	}
-	for k := range catalogue[r.lang] {
+	for k := range catalogue["ja"] {
 		if name, ok := strings.CutPrefix(k, "booth.js."); ok {
 			cfg.Messages[name] = msgFor(r.lang, k, ev.survey())
 		}

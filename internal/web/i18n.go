@@ -13,7 +13,7 @@ import (
 // msg returns the catalogue's message for key in lang, formatted with
 // args. A missing key shows as the key itself (and fails the tests).
 func msg(lang, key string, args ...any) string {
-	m, ok := catalogue[lang][key]
+	m, ok := findMessage(lang, key, args)
 	if !ok {
 		return key
 	}
@@ -109,25 +109,16 @@ func (v *view) Date(s string) string {
 		return s
 	}
 	t = t.In(v.loc())
-	if v.Lang == "ja" {
-		return t.Format("2006年1月2日 15:04")
-	}
-	return t.Format("2 January 2006, 15:04")
+	return t.Format(dateLayouts[v.Lang].date)
 }
 
 // Bucket writes the start of a turnout bucket: an hour or a day.
 func (v *view) Bucket(t time.Time, perDay bool) string {
 	t = t.In(v.loc())
 	if perDay {
-		if v.Lang == "ja" {
-			return t.Format("1月2日")
-		}
-		return t.Format("2 Jan")
+		return t.Format(dateLayouts[v.Lang].day)
 	}
-	if v.Lang == "ja" {
-		return t.Format("1月2日 15:00")
-	}
-	return t.Format("2 Jan 15:00")
+	return t.Format(dateLayouts[v.Lang].hour)
 }
 
 // State names an election state.
@@ -176,6 +167,13 @@ func (v *view) Nav(id, current string) navView { return navView{v, id, current} 
 func addMessages(m map[string]map[string]string) {
 	for lang, keys := range m {
 		for k, v := range keys {
+			if goMessages[lang] == nil {
+				goMessages[lang] = map[string]string{}
+			}
+			goMessages[lang][k] = v
+			if fromFile[lang][k] {
+				continue // the catalogue file's message wins (locales.go)
+			}
 			if _, dup := catalogue[lang][k]; dup {
 				panic("web: message " + k + " defined twice")
 			}
@@ -184,8 +182,9 @@ func addMessages(m map[string]map[string]string) {
 	}
 }
 
-// catalogue holds every string of the pages, in Japanese and English.
-var catalogue = map[string]map[string]string{
+// catalogue holds every string of the pages: the catalogue files'
+// (locales.go) and, for keys not yet in a file, these Go maps'.
+var catalogue = withLocales(map[string]map[string]string{
 	"ja": {
 		"site.name":         "koe 声 — 検証できる電子投票",
 		"site.tagline":      "検証できる電子投票",
@@ -578,7 +577,7 @@ var catalogue = map[string]map[string]string{
 		"err.internal.title":    "Something went wrong",
 		"err.internal.detail":   "The page could not be shown. Please try again in a moment.",
 	},
-}
+})
 
 // formView is the argument of the "ballotform" template.
 type formView struct {

@@ -93,8 +93,16 @@ var surveyWords = map[string]map[string]string{
 }
 
 // msgFor is msg, with a survey's wording when survey is true.
+// A catalogue file keeps a survey's wording of key as "survey." + key.
 func msgFor(lang, key string, survey bool, args ...any) string {
-	if m, ok := surveyWords[lang][key]; ok && survey {
+	if !survey {
+		return msg(lang, key, args...)
+	}
+	m, ok := lookupIn(lang, "survey."+key, args)
+	if !ok {
+		m, ok = surveyWords[lang][key]
+	}
+	if ok {
 		if len(args) == 0 {
 			return m
 		}

@@ -212,7 +212,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, lang, 
 		q.Set("text", "large")
 	}
 	v.TextSize = r.URL.Path + "?" + q.Encode()
-	for _, l := range []struct{ code, name string }{{"ja", "日本語"}, {"en", "English"}} {
+	for _, l := range languages {
 		q := r.URL.Query()
 		q.Del("text")
 		q.Set("lang", l.code)
@@ -237,19 +237,33 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, lang, 
 }
 
 // language picks the page's language: ?lang= (remembered in a cookie),
-// then the cookie, then the browser's Accept-Language (Japanese if it
-// prefers Japanese to English; English if it names English and not
-// Japanese first; Japanese, the city's language, if it names neither).
+// then the cookie, then the browser's Accept-Language (the site language
+// it prefers; Japanese, the city's language, if it names none).
 func (s *Site) language(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
+	if l := siteLanguage(r.URL.Query().Get("lang")); l != "" {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 60 * 60,
 			SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: r.TLS != nil})
 		return l
 	}
-	if c, err := r.Cookie("lang"); err == nil && (c.Value == "ja" || c.Value == "en") {
-		return c.Value
+	if c, err := r.Cookie("lang"); err == nil && siteLanguage(c.Value) != "" {
+		return siteLanguage(c.Value)
 	}
 	return fromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// siteLanguage maps a language tag to the site language that serves it,
+// or "": ja, en and ko by their primary subtag (ko-KR is ko), and every
+// Chinese tag (zh, zh-CN, zh-Hans, also zh-TW) to simplified Chinese, the
+// one Chinese the site has. Case does not matter.
+func siteLanguage(tag string) string {
+	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+	switch base {
+	case "ja", "en", "ko":
+		return base
+	case "zh":
+		return "zh-Hans"
+	}
+	return ""
 }
 
 // textSize reports whether the reader chose the larger text: ?text=large
@@ -264,15 +278,15 @@ func textSize(w http.ResponseWriter, r *http.Request) bool {
 	return err == nil && c.Value == "large"
 }
 
-// fromAcceptLanguage returns "ja" or "en", whichever the header prefers
-// (by q value, then order); "ja" if it names neither.
+// fromAcceptLanguage returns the site language the header prefers (by q
+// value, then order; see siteLanguage); "ja" if it names none.
 func fromAcceptLanguage(header string) string {
 	best, bestQ := "ja", -1.0
 	for _, part := range strings.Split(header, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		tag = strings.ToLower(strings.TrimSpace(tag))
-		base, _, _ := strings.Cut(tag, "-")
-		if base != "ja" && base != "en" {
+		base := siteLanguage(tag)
+		if base == "" {
 			continue
 		}
 		q := 1.0

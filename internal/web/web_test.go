@@ -34,7 +34,7 @@ func get(t *testing.T, rawURL, acceptLanguage string, cookies ...*http.Cookie) (
 	return resp, string(body)
 }
 
-var htmlLang = regexp.MustCompile(`<html lang="([a-z]+)">`)
+var htmlLang = regexp.MustCompile(`<html lang="([a-zA-Z-]+)"`)
 
 func TestPagesRender(t *testing.T) {
 	f := getFixture(t)

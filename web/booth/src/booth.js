@@ -209,7 +209,7 @@ class Booth {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'secondary';
-      const when = p.registered ? new Date(p.registered).toLocaleString(this.cfg.lang === 'en' ? 'en-GB' : 'ja-JP', { month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : null;
+      const when = p.registered ? new Date(p.registered).toLocaleString(({ en: 'en-GB', 'zh-Hans': 'zh-CN', ko: 'ko-KR' })[this.cfg.lang] ?? 'ja-JP', { month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : null;
       b.textContent = this.t('who.person', String(i + 1));
       const detail = document.createElement('span');
       detail.className = 'muted who-detail';
@@ -508,7 +508,9 @@ class Booth {
   describe(dl, answers) {
     dl.replaceChildren();
     const lang = this.cfg.lang;
-    const label = (t) => (lang === 'en' && t.en ? t.en : t.ja);
+    // A manifest label in the page's language (SPEC.md §7.1): its own
+    // tag, else ja for a tag of Japanese, else en, else ja.
+    const label = (t) => t[lang] || (lang.startsWith('ja') ? t.ja : t.en || t.ja);
     for (const q of this.el.manifest.questions) {
       const dt = document.createElement('dt');
       dt.textContent = label(q.label);

@@ -85,7 +85,7 @@ export async function finalCheck(cfg) {
       codes.push(r.trackingCode);
     }
     const lang = cfg.lang;
-    const names = fin.cosigners.map((w) => (lang === 'en' && w.name.en ? w.name.en : w.name.ja));
+    const names = fin.cosigners.map((w) => (w.name[lang] || (lang.startsWith('ja') ? w.name.ja : w.name.en || w.name.ja)));
     const list = names.join(lang === 'en' ? ', ' : '・');
     const lines = [t('final.ok', list, String(names.length)), t('final.detail', String(fin.size), String(fin.quorum), String(policy.witnesses?.length ?? 0))];
     if (!policy.witnesses?.length) lines.splice(0, 2, t('final.ok.board'), t('final.detail.board', String(fin.size)));

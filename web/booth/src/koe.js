@@ -726,10 +726,27 @@ export function parseManifest(manifestBytes) {
       return;
     }
     if (typeof t !== 'object' || Array.isArray(t)) bad(`${what} is not a text`);
-    fields(t, ['ja'], ['en'], what);
+    // SPEC.md §7.1: ja required; en and other BCP 47 tags (canonical
+    // form) optional, each a non-empty string except en; at most 32.
+    const tags = Object.keys(t);
+    fields(t, ['ja'], tags.filter((k) => k !== 'ja'), what);
     if (typeof t.ja !== 'string' || t.ja === '') bad(`${what} has no Japanese text`);
     if (t.en !== undefined && typeof t.en !== 'string') bad(`${what}: en is not a string`);
-    if (utf8Len(t.ja) > 2000 || (t.en && utf8Len(t.en) > 2000)) bad(`${what} is longer than 2000 bytes`);
+    if (tags.length > 32) bad(`${what} has labels in ${tags.length} languages, limit 32`);
+    for (const k of tags) {
+      if (k === 'ja' || k === 'en') continue;
+      let canon;
+      try {
+        canon = Intl.getCanonicalLocales(k)[0];
+      } catch {
+        bad(`${what}: ${JSON.stringify(k)} is not a BCP 47 language tag`);
+      }
+      if (canon !== k) bad(`${what}: language tag ${JSON.stringify(k)} is not in canonical form`);
+      if (typeof t[k] !== 'string' || t[k] === '') bad(`${what}: ${k} label is empty or not a string`);
+    }
+    for (const k of tags) {
+      if (typeof t[k] === 'string' && utf8Len(t[k]) > 2000) bad(`${what} is longer than 2000 bytes`);
+    }
   };
   const int = (v, what) => {
     if (v === undefined || v === null) return 0;
@@ -935,7 +952,7 @@ export class AnswerError extends Error {
   }
 }
 
-const labelIn = (t, lang) => (t ? (lang === 'en' && t.en ? t.en : t.ja) : '');
+const labelIn = (t, lang) => (t ? t[lang] || (lang.startsWith('ja') ? t.ja : t.en || t.ja) : '');
 
 /**
  * Parses answers from their JSON text strictly (SPEC §8.1, §2.3: no null,
