@@ -297,7 +297,7 @@ func findMessage(lang, key string, args []any) (string, bool) {
 func lookupIn(lang, key string, args []any) (string, bool) {
 	if p, ok := plurals[lang][key]; ok {
 		if p.Arg <= len(args) {
-			if n, ok := count(args[p.Arg-1]); ok {
+			if n, ok := pluralCount(args[p.Arg-1]); ok {
 				return p.form(pluralForm(lang, n)), true
 			}
 		}
@@ -307,9 +307,9 @@ func lookupIn(lang, key string, args []any) (string, bool) {
 	return m, ok
 }
 
-// count reads a plural message's count: a whole number, or one written
+// pluralCount reads a plural message's count: a whole number, or one written
 // with thousands separators (view.Num).
-func count(a any) (int64, bool) {
+func pluralCount(a any) (int64, bool) {
 	switch n := a.(type) {
 	case int:
 		return int64(n), true
