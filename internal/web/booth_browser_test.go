@@ -437,14 +437,7 @@ func TestBoothDigitalID(t *testing.T) {
 		t.Fatal(err)
 	}
 	booth := f.url + "/elections/" + id + "/vote?lang=ja"
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, actions...) }
 
 	p.SignInAs("resident")
 	run(chromedp.EmulateViewport(360, 780), chromedp.Navigate(booth),

@@ -308,3 +308,14 @@ func checkAxeWorks(t *testing.T, ctx context.Context, axe string) {
 		t.Fatalf("axe found %v on a page with an unlabelled image and input", violations)
 	}
 }
+
+// browse runs actions in the browser tab of ctx, failing t if one fails
+// or they take more than a minute together.
+func browse(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}

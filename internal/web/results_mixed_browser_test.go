@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -78,14 +77,7 @@ func TestMixedSurveyBrowser(t *testing.T) {
 	if err := admin.Do(cctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	run := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, actions...) }
 	booth := f.url + "/elections/" + id + "/vote?lang=ja"
 	var cast []string // the comments in casting order
 	for i, v := range mixedVoters {
