@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"regexp"
 	"sort"
@@ -35,9 +33,8 @@ import (
 // formats: every language's message has the same verbs, in the same order,
 // as the Japanese one (TestLocalesPlaceholders).
 //
-// A key in a file wins over the same key in the Go maps (addMessages),
-// which remain for keys not yet moved to a file; TestLocalesUpdate -update
-// writes the Go maps' messages into the files.
+// A survey's wording of a message (回答 where an election says 投票) is
+// the key "survey." + key (msgFor).
 
 //go:embed locales/*.json
 var localeFiles embed.FS
@@ -231,55 +228,37 @@ func argOf(v string) int {
 	return n
 }
 
-// plurals holds the plural messages of the catalogue files; catalogue
-// holds their "other" form, so that a key's presence reads the same.
-var plurals = map[string]map[string]*plural{}
+// catalogue holds every message of the pages, from the catalogue files:
+// a plural message as its "other" form, so that a key's presence reads the
+// same; plurals holds the plural messages' forms.
+var catalogue, plurals = loadLocales()
 
-// fromFile records which keys of the catalogue came from a file: the Go
-// maps' messages for them are ignored (goMessages keeps them for the
-// migration).
-var fromFile = map[string]map[string]bool{}
-
-// goMessages are the Go maps' messages, as written in Go.
-var goMessages = map[string]map[string]string{}
-
-// withLocales puts the catalogue files' messages into the Go maps' base
-// catalogue c and returns it.
-func withLocales(c map[string]map[string]string) map[string]map[string]string {
-	for lang, keys := range c {
-		goMessages[lang] = map[string]string{}
-		for k, v := range keys {
-			goMessages[lang][k] = v
-		}
-	}
+// loadLocales reads the catalogue files; a file that does not parse is a
+// programming error (TestLocalesParse reads them all).
+func loadLocales() (map[string]map[string]string, map[string]map[string]*plural) {
+	c := map[string]map[string]string{}
+	ps := map[string]map[string]*plural{}
 	for _, l := range languages {
 		data, err := localeFiles.ReadFile(path.Join("locales", l.code+".json"))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
 		if err != nil {
-			panic(err)
+			panic("web: " + err.Error())
 		}
 		m, err := parseLocale(l.code, data)
 		if err != nil {
 			panic("web: " + err.Error())
 		}
-		if c[l.code] == nil {
-			c[l.code] = map[string]string{}
-		}
-		fromFile[l.code] = map[string]bool{}
-		plurals[l.code] = map[string]*plural{}
+		c[l.code] = map[string]string{}
+		ps[l.code] = map[string]*plural{}
 		for k, e := range m {
-			fromFile[l.code][k] = true
 			if e.Plural != nil {
-				plurals[l.code][k] = e.Plural
+				ps[l.code][k] = e.Plural
 				c[l.code][k] = e.Plural.Other
 			} else {
 				c[l.code][k] = *e.Message
 			}
 		}
 	}
-	return c
+	return c, ps
 }
 
 // findMessage finds key's message in lang or the languages it falls back to,
@@ -361,49 +340,6 @@ func encodeLocale(m map[string]localeEntry) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
-}
-
-// describe writes a description for a message the Go maps had, from the
-// page its key's prefix names and its placeholders; a translator's file
-// keeps a better one once written.
-func describe(key, jaMessage string) string {
-	prefix, _, _ := strings.Cut(key, ".")
-	where, ok := pageOf[prefix]
-	if !ok {
-		where = "Shown on the site (" + prefix + ")"
-	}
-	d := where + "."
-	if vs, _ := verbs(jaMessage); len(vs) > 0 {
-		d += " Placeholders (argument:verb): " + strings.Join(vs, ", ") + "."
-	}
-	return d
-}
-
-var pageOf = map[string]string{
-	"booth":     "The booth, where a resident registers and votes or answers",
-	"board":     "The public bulletin board page",
-	"entry":     "The page of one bulletin-board entry",
-	"err":       "An error page",
-	"elections": "The list of elections and surveys (the home page)",
-	"footer":    "The footer of every page",
-	"form":      "The question form (booth and preview), next to a question",
-	"help":      "The residents' help page",
-	"kind":      "The kind of an election (vote or survey), on lists and overviews",
-	"lang":      "The language switch in every page's header",
-	"lookup":    "The tracking-code lookup page",
-	"nav":       "Navigation links",
-	"overview":  "An election's overview page",
-	"qkind":     "The kind of a question, shown with it",
-	"receipt":   "The receipt check page",
-	"results":   "The results page",
-	"site":      "The site's name, in every page's header and title",
-	"skip":      "The skip link at the top of every page (keyboard users)",
-	"state":     "The name of an election's state",
-	"statehelp": "What an election's state means, for residents",
-	"textsize":  "The text-size switch in every page's header",
-	"turnout":   "The turnout chart on the results page",
-	"verify":    "The verify page",
-	"console":   "The administrators' console (staff only)",
 }
 
 // dateLayouts are each language's time layouts: a date and time, a
