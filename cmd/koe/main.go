@@ -9,23 +9,17 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/koe-vote/koe/internal/trusteeflow"
 )
 
-// hintError is an error with advice on how to fix it.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
+// hintError is an error with advice on how to fix it; the trustee
+// steps, shared with the trustee page, make them too.
+type hintError = trusteeflow.HintError
 
 // withHint attaches a hint to err.
 func withHint(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+	return trusteeflow.WithHint(err, format, args...)
 }
 
 // exitError carries an exit status without a message of its own (the
@@ -100,7 +94,7 @@ func report(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "koe: error: %v\n", err)
 	var h *hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "koe: hint: %s\n", h.hint)
+		fmt.Fprintf(stderr, "koe: hint: %s\n", h.Hint)
 	}
 	var u *usageError
 	if errors.As(err, &u) {

@@ -1,24 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/koe-vote/koe/internal/ballot"
-	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/mixnet"
-	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
+
+	"github.com/koe-vote/koe/internal/trusteeflow"
 )
 
 // The mix of text and rank answers (SPEC.md §16.6): koe trustee mix posts
@@ -27,142 +22,9 @@ import (
 // share of the final list.
 
 // loadChains rebuilds the mix of every mixed question of the verified
-// record in dir: round 0 from the counted ballots (ballots.bin, every one
-// of which Counted found counted: acc.Ballots of them), then every round
-// and share posted so far, each checked as it is added (the proof of
-// shuffle against the list before it, the share's proofs against the
-// final list). A record with a board takes them from the board's
-// entries, in log order, which Counted checked against the signed
-// checkpoint; a record without one from its mixes/ files. Anything
-// invalid is an error naming the question, the round or share, and the
-// trustee.
+// record in dir (trusteeflow.LoadChains), showing each check on stderr.
 func loadChains(dir string, e *ballot.Election, res *ceremony.Result, counted int, stderr io.Writer) ([]*mixnet.Chain, error) {
-	mixed := e.Manifest.Mixed()
-	if len(mixed) == 0 {
-		return nil, nil
-	}
-	ballots, err := record.DecodeBallots(dir, e)
-	if err != nil {
-		return nil, err
-	}
-	if len(ballots) != counted {
-		return nil, fmt.Errorf("%s holds %d ballots, %d are counted", record.Ballots, len(ballots), counted)
-	}
-	var chains []*mixnet.Chain
-	byID := map[string]*mixnet.Chain{}
-	for _, qi := range mixed {
-		c, err := mixnet.NewChain(e, qi, ballots, res.VerificationKeys, e.Manifest.Threshold)
-		if err != nil {
-			return nil, err
-		}
-		chains = append(chains, c)
-		byID[c.ID] = c
-	}
-	step := func(c *mixnet.Chain, what string) func() {
-		return startStep(stderr, fmt.Sprintf("question %s: checking %s of %d answers", c.ID, what, c.Input.Len()))
-	}
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(record.BoardEntries))); err == nil {
-		return chains, chainsFromBoard(dir, byID, step)
-	}
-	for _, c := range chains {
-		files, err := record.ListMix(dir, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		for r, name := range files.Rounds {
-			j := files.Trustees[r]
-			msg, err := record.ReadBinary(name, int64(c.NextRoundSize()))
-			if err != nil {
-				return nil, fmt.Errorf("question %q round %d by trustee %d: %w", c.ID, r+1, j, err)
-			}
-			done := step(c, fmt.Sprintf("round %d (trustee %d)", r+1, j))
-			err = c.AddRound(j, msg)
-			done()
-			if err != nil {
-				return nil, withHint(fmt.Errorf("%s: %w", name, err), "this round is not a valid shuffle of the list before it: remove it and the rounds after it, and tell its trustee")
-			}
-		}
-		for _, j := range record.SortedKeys(files.Shares) {
-			name := files.Shares[j]
-			share, err := record.ReadBinary(name, int64(c.ShareSize()))
-			if err != nil {
-				return nil, fmt.Errorf("question %q: trustee %d's decryption share: %w", c.ID, j, err)
-			}
-			done := step(c, fmt.Sprintf("trustee %d's decryption", j))
-			err = c.AddShare(j, share)
-			done()
-			if err != nil {
-				return nil, withHint(fmt.Errorf("%s: %w", name, err), "remove the file, and ask trustee %d to run koe trustee decrypt again", j)
-			}
-		}
-	}
-	return chains, nil
-}
-
-// chainsFromBoard adds the mix and mix-decryption messages of the record's
-// board entries to the chains, in log order.
-func chainsFromBoard(dir string, byID map[string]*mixnet.Chain, step func(*mixnet.Chain, string) func()) error {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(record.BoardEntries)))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	asm := board.Assembler{Size: func(typ string, j int, q string) (int, error) {
-		c := byID[q]
-		switch {
-		case c == nil:
-			return 0, fmt.Errorf("no text or rank question %q", q)
-		case typ == board.TypeMix:
-			return c.NextRoundSize(), nil
-		default:
-			return c.ShareSize(), nil
-		}
-	}}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), board.MaxEntrySize+1)
-	for i := int64(0); sc.Scan(); i++ {
-		en, err := board.DecodeEntry(sc.Bytes())
-		if err != nil {
-			return fmt.Errorf("board entry %d: %w", i, err)
-		}
-		msg, err := asm.Feed(i, en)
-		if err != nil {
-			return fmt.Errorf("board: %w", err)
-		}
-		if msg == nil {
-			continue
-		}
-		c := byID[msg.Question]
-		if msg.Type == board.TypeMix {
-			done := step(c, fmt.Sprintf("round %d (trustee %d)", len(c.Rounds)+1, msg.Trustee))
-			err = c.AddRound(msg.Trustee, msg.Data)
-			done()
-		} else {
-			done := step(c, fmt.Sprintf("trustee %d's decryption", msg.Trustee))
-			err = c.AddShare(msg.Trustee, msg.Data)
-			done()
-		}
-		if err != nil {
-			return withHint(fmt.Errorf("board entry %d: %w", msg.First, err), "the server accepted an invalid %s message: tell the administrator and the other trustees", msg.Type)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", record.BoardEntries, err)
-	}
-	if asm.Pending() {
-		return fmt.Errorf("board: the entries end inside a mix message")
-	}
-	return nil
-}
-
-// mixedBy returns the round trustee j mixed of c, or 0.
-func mixedBy(c *mixnet.Chain, j int) int {
-	for r, round := range c.Rounds {
-		if round.Trustee == j {
-			return r + 1
-		}
-	}
-	return 0
+	return trusteeflow.LoadChains(dir, e, res, counted, func(label string) func() { return startStep(stderr, label) })
 }
 
 func trusteeMix(args []string, stdout, stderr io.Writer) error {
@@ -173,58 +35,39 @@ func trusteeMix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s.checkpoint = *checkpoint
-	if len(s.m.Mixed()) == 0 {
+	if err := s.checkpointFlag(*checkpoint); err != nil {
+		return err
+	}
+	if len(s.M.Mixed()) == 0 {
 		return withHint(errors.New("this election has no text or rank question: there is nothing to mix"), "decrypt the tally: koe trustee decrypt")
 	}
 	e, res, err := s.election(stdout)
 	if err != nil {
 		return err
 	}
-	v, err := s.verifiedTally(e, res, stdout, stderr)
+	v, err := s.verifiedTally(e, res, stdout)
 	if err != nil {
 		return err
 	}
-	j, t := s.t.Index, e.Manifest.Threshold
+	t := e.Manifest.Threshold
+	outcomes, err := s.Mix(v.Chains)
 	posted := 0
-	for _, c := range v.chains {
-		if r := mixedBy(c, j); r > 0 {
-			fmt.Fprintf(stdout, "Question %s: already mixed (you mixed round %d of %d).\n", c.ID, r, t)
-			continue
+	for _, o := range outcomes {
+		switch o.What {
+		case "already":
+			fmt.Fprintf(stdout, "Question %s: already mixed (you mixed round %d of %d).\n", o.Question, o.Round, t)
+		case "complete":
+			fmt.Fprintf(stdout, "Question %s: the mix is complete (%d rounds, by trustees %v).\n", o.Question, t, o.Mixers)
+		case "posted":
+			posted++
+			fmt.Fprintf(stdout, "Question %s: round %d of %d posted to %s.\n", o.Question, o.Round, t, o.Where)
 		}
-		if c.Complete() {
-			fmt.Fprintf(stdout, "Question %s: the mix is complete (%d rounds, by trustees %v).\n", c.ID, t, mixers(c))
-			continue
-		}
-		if err := c.CanMix(j); err != nil {
-			return err
-		}
-		if err := s.place.checkMixState(c); err != nil {
-			return err
-		}
-		r := len(c.Rounds) + 1
-		done := startStep(stderr, fmt.Sprintf("question %s: shuffling %d answers of %d ciphertexts (round %d of %d)", c.ID, c.Input.Len(), c.Input.Width(), r, t))
-		msg, err := c.Mix(rand.Reader, j, s.t.Share())
-		done()
-		if err != nil {
-			return fmt.Errorf("question %q: %w", c.ID, err)
-		}
-		done = startStep(stderr, fmt.Sprintf("question %s: checking your proof of shuffle", c.ID))
-		round, err := c.CheckRound(j, msg)
-		done()
-		if err != nil {
-			return fmt.Errorf("your round does not verify: %w", err)
-		}
-		where, err := s.place.publishRound(c, j, msg)
-		if err != nil {
-			return fmt.Errorf("question %q round %d: %w", c.ID, r, err)
-		}
-		c.Add(round)
-		posted++
-		fmt.Fprintf(stdout, "Question %s: round %d of %d posted to %s.\n", c.ID, r, t, where)
+	}
+	if err != nil {
+		return err
 	}
 	var left []string
-	for _, c := range v.chains {
+	for _, c := range v.Chains {
 		if !c.Complete() {
 			left = append(left, fmt.Sprintf("%s (%d of %d rounds)", c.ID, len(c.Rounds), t))
 		}
@@ -240,45 +83,23 @@ func trusteeMix(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// mixers lists the trustees who mixed c, in round order.
-func mixers(c *mixnet.Chain) []int {
-	var out []int
-	for _, r := range c.Rounds {
-		out = append(out, r.Trustee)
+// decryptMixed posts the trustee's decryption share of every mixed
+// question whose mix is complete and that it has not decrypted, and says
+// which are not complete yet.
+func (s *trusteeSession) decryptMixed(chains []*mixnet.Chain, stdout io.Writer) error {
+	t := s.M.Threshold
+	outcomes, err := s.DecryptMixed(chains)
+	for _, o := range outcomes {
+		switch o.What {
+		case "incomplete":
+			fmt.Fprintf(stdout, "Question %s: the mix is not complete yet (%d of %d rounds): waiting for round %d; run koe trustee decrypt again once it is.\n", o.Question, o.Round, t, o.Round+1)
+		case "already":
+			fmt.Fprintf(stdout, "Question %s: already decrypted.\n", o.Question)
+		case "posted":
+			fmt.Fprintf(stdout, "Question %s: decryption of the mixed list of %d answers (mixed by trustees %v: check with them that they did), with proofs, posted to %s.\n", o.Question, o.Answers, o.Mixers, o.Where)
+		}
 	}
-	return out
-}
-
-// decryptMixed posts trustee j's decryption share of every mixed question
-// whose mix is complete and that it has not decrypted, and says which are
-// not complete yet.
-func (s *trusteeSession) decryptMixed(chains []*mixnet.Chain, stdout, stderr io.Writer) error {
-	j, t := s.t.Index, s.m.Threshold
-	for _, c := range chains {
-		if !c.Complete() {
-			fmt.Fprintf(stdout, "Question %s: the mix is not complete yet (%d of %d rounds): waiting for round %d; run koe trustee decrypt again once it is.\n", c.ID, len(c.Rounds), t, len(c.Rounds)+1)
-			continue
-		}
-		if js, _ := c.Shares(); slices.Contains(js, j) {
-			fmt.Fprintf(stdout, "Question %s: already decrypted.\n", c.ID)
-			continue
-		}
-		done := startStep(stderr, fmt.Sprintf("question %s: decrypting the mixed list of %d answers", c.ID, c.Input.Len()))
-		share, err := c.Decrypt(rand.Reader, j, s.t.Share())
-		done()
-		if err != nil {
-			return fmt.Errorf("question %q: %w", c.ID, err)
-		}
-		if err := c.AddShare(j, share); err != nil {
-			return fmt.Errorf("your decryption of question %q does not verify: %w", c.ID, err)
-		}
-		where, err := s.place.publishMixShare(c, j, share)
-		if err != nil {
-			return fmt.Errorf("question %q: %w", c.ID, err)
-		}
-		fmt.Fprintf(stdout, "Question %s: decryption of the mixed list of %d answers (mixed by trustees %v: check with them that they did), with proofs, posted to %s.\n", c.ID, c.Input.Len(), mixers(c), where)
-	}
-	return nil
+	return err
 }
 
 // mixedResults combines the decryption shares of every mixed question's
@@ -299,25 +120,6 @@ func mixedResults(chains []*mixnet.Chain, t int) ([]*tally.MixedResult, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// dirPlace: a round or share is a file of the record's mixes/ (SPEC.md §16.6).
-
-// checkMixState has nothing to compare in a directory: the chain was
-// just rebuilt from its own files.
-func (d dirPlace) checkMixState(c *mixnet.Chain) error { return nil }
-
-func (d dirPlace) publishRound(c *mixnet.Chain, j int, msg []byte) (string, error) {
-	name := record.MixRoundFile(string(d), c.ID, len(c.Rounds)+1, j)
-	if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s already exists", name)
-	}
-	return name, record.WriteFile(name, msg)
-}
-
-func (d dirPlace) publishMixShare(c *mixnet.Chain, j int, share []byte) (string, error) {
-	name := record.MixShareFile(string(d), c.ID, j)
-	return name, record.WriteFile(name, share)
 }
 
 // printMixed prints the results of the text and rank questions (SPEC.md

@@ -19,6 +19,7 @@ import (
 	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/mixnet"
 	"github.com/koe-vote/koe/internal/record"
+	"github.com/koe-vote/koe/internal/trusteeflow"
 )
 
 // mixFixture writes a demo record of the city survey, mixed and
@@ -295,7 +296,7 @@ func FuzzChainsFromBoard(f *testing.F) {
 			t.Fatal(err)
 		}
 		byID := newChains(t)
-		if err := chainsFromBoard(dir, byID, noStep); err != nil {
+		if err := trusteeflow.ChainsFromBoard(dir, byID, noStep); err != nil {
 			return
 		}
 		for _, c := range byID {
