@@ -100,6 +100,7 @@ func New(api http.Handler, opts Options) *Site {
 	mux.HandleFunc("GET /elections/{id}/receipt", s.page(s.receipt))
 	mux.HandleFunc("POST /elections/{id}/receipt", s.page(s.receipt))
 	mux.HandleFunc("GET /elections/{id}/qr", s.qrCode)
+	mux.HandleFunc("GET /elections/{id}/trustee", allowWasm(s.page(s.trustee)))
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})

@@ -16,3 +16,6 @@ npx esbuild src/booth.js --bundle --format=esm --minify --target=es2022 --log-le
 for f in dist/koe.min.js "$out/booth.js"; do
   echo "$f: $(wc -c < "$f") bytes, $(gzip -9 -c "$f" | wc -c) bytes gzipped"
 done
+# The trustee page's program is built with the booth: whatever builds the
+# site's scripts (scripts/test, scripts/serve, .ci/run) builds it too.
+sh ../trustee/build.sh
