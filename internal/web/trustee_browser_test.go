@@ -2,8 +2,11 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,7 +290,7 @@ func TestTrusteeInBrowser(t *testing.T) {
 	open("en", key, "Step 6 of 7")
 	got = step()
 	for _, want := range []string{"Checked before anything else: the record verifies up to the count", "You decrypted the count before.",
-		"Question opinion: the mix is complete.", "Question opinion: your decryption of the 3 mixed answers was posted (mixed by trustees 1, 2)."} {
+		"Question opinion: you mixed it before (round 1).", "Question opinion: your decryption of the 3 mixed answers was posted (mixed by trustees 1, 2)."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("after the mix the page says %q, want %q", got, want)
 		}
@@ -314,4 +317,42 @@ func TestTrusteeInBrowser(t *testing.T) {
 	if !bytes.Contains(opinion, []byte("図書館を夜も開けてください")) {
 		t.Errorf("the opinion's results: %s", opinion)
 	}
+}
+
+// TestTrusteePageServed: the trustee page may compile WebAssembly (and
+// only it), and its program is served gzipped as application/wasm.
+func TestTrusteePageServed(t *testing.T) {
+	f := getFixture(t)
+	resp, body := get(t, f.url+"/elections/"+f.setup+"/trustee?lang=en", "")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self' 'wasm-unsafe-eval';") {
+		t.Fatalf("the trustee page: %d, policy %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	for _, want := range []string{`<script src="/static/trustee/wasm_exec.js">`, `id="trustee-config"`, "Make your key (once)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the trustee page has no %q", want)
+		}
+	}
+	if resp, _ := get(t, f.url+"/elections/"+f.setup, ""); strings.Contains(resp.Header.Get("Content-Security-Policy"), "wasm") {
+		t.Errorf("another page allows WebAssembly: %q", resp.Header.Get("Content-Security-Policy"))
+	}
+	req, _ := http.NewRequest("GET", f.url+"/static/trustee/trustee.wasm", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	wasm, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wasm.Body.Close()
+	raw, _ := io.ReadAll(wasm.Body)
+	if wasm.Header.Get("Content-Type") != "application/wasm" || wasm.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("trustee.wasm: %s, %s", wasm.Header.Get("Content-Type"), wasm.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !bytes.HasPrefix(plain, []byte("\x00asm")) {
+		t.Fatalf("trustee.wasm is not WebAssembly (%v)", err)
+	}
+	t.Logf("trustee.wasm: %d bytes, %d gzipped", len(plain), len(raw))
 }
