@@ -124,8 +124,8 @@ func toJS(b []byte) js.Value {
 }
 
 // session opens the election at the page's own server with the
-// trustee's token; index (0: not known yet) names the pinned state.
-func session(args js.Value, index int) (*trusteeflow.Session, error) {
+// trustee's token.
+func session(args js.Value) (*trusteeflow.Session, error) {
 	id, token := str(args, "election"), str(args, "token")
 	if id == "" {
 		return nil, errors.New("no election")
@@ -168,7 +168,7 @@ type statusReport struct {
 }
 
 func status(args js.Value) (any, error) {
-	s, err := session(args, 0)
+	s, err := session(args)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func status(args js.Value) (any, error) {
 }
 
 func keygen(args js.Value) (any, error) {
-	s, err := session(args, 0)
+	s, err := session(args)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func keygen(args js.Value) (any, error) {
 }
 
 func step(args js.Value) (any, error) {
-	s, err := session(args, 0)
+	s, err := session(args)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -15,6 +13,8 @@ import (
 	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/tally"
 	"github.com/koe-vote/koe/internal/verify"
+
+	"github.com/koe-vote/koe/internal/trusteeflow"
 )
 
 // loadElection loads and checks an election record's manifest and ceremony.
@@ -80,16 +80,7 @@ func verifiedTally(dir string, e *ballot.Election, stdout, stderr io.Writer) (*t
 }
 
 // readTally reads the published encrypted tally, as it stands.
-func readTally(dir string) (*tally.Encrypted, error) {
-	var pub tally.Encrypted
-	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, withHint(errors.New("the election has no tally yet"), "run koe tally %s first", dir)
-		}
-		return nil, err
-	}
-	return &pub, nil
-}
+func readTally(dir string) (*tally.Encrypted, error) { return trusteeflow.ReadTally(dir) }
 
 // loadTally reads and decodes the published encrypted tally.
 func loadTally(dir string, e *ballot.Election) (*tally.Accumulator, error) {

@@ -3,6 +3,7 @@ package trusteeflow
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/koe-vote/koe/internal/api"
@@ -119,7 +120,7 @@ func (s *Session) Due() (Due, error) {
 		step = StepMix
 	}
 	d := s.due(step)
-	if _, err := s.Place.Tally(); client.IsCode(err, api.CodeNoTally) {
+	if _, err := s.Place.Tally(); client.IsCode(err, api.CodeNoTally) || errors.Is(err, ErrNoTally) {
 		d.Waiting = "tally"
 	} else if err != nil {
 		return d, err

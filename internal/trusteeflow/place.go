@@ -109,12 +109,15 @@ func (d DirPlace) Publish(round string, j int, v any) (string, error) {
 
 func (d DirPlace) Tally() (*tally.Encrypted, error) { return ReadTally(string(d)) }
 
+// ErrNoTally is the error of a record directory without a tally.
+var ErrNoTally = errors.New("the election has no tally yet")
+
 // ReadTally reads the encrypted tally of the record in dir.
 func ReadTally(dir string) (*tally.Encrypted, error) {
 	var pub tally.Encrypted
 	if err := record.ReadJSON(filepath.Join(dir, record.Tally), &pub); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, WithHint(errors.New("the election has no tally yet"), "run koe tally %s first", dir)
+			return nil, WithHint(ErrNoTally, "run koe tally %s first", dir)
 		}
 		return nil, err
 	}

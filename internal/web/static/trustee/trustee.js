@@ -140,13 +140,15 @@
     ev.preventDefault();
     run(async () => {
       const index = Number($("index").value), p1 = $("new-pass").value, p2 = $("new-pass2").value;
+      const who = $("name").value.trim();
+      if (!who) { $("name").focus(); throw new Error(M["err.name"]); }
       if (p1.length < 8) { $("new-pass").focus(); throw new Error(M["err.pass.short"]); }
       if (p1 !== p2) { $("new-pass2").focus(); throw new Error(M["err.pass.differ"]); }
       status(t("status.keygen"));
       const name = fileName(index, "");
       let sealed = null;
       const r = await koeTrustee.keygen({
-        election: cfg.election, token: token(), index, name: $("name").value.trim(), passphrase: p1,
+        election: cfg.election, token: token(), index, name: who, passphrase: p1,
         keep: (bytes) => { sealed = bytes; save(bytes, name); },
       });
       key = sealed; pass = p1; keyName = name;
