@@ -356,7 +356,8 @@ func demoPlaintext(m *ballot.Manifest, i int) ballot.Plaintext {
 	for qi, q := range m.Questions {
 		switch q.Kind {
 		case ballot.KindRating:
-			pt[qi] = []uint64{uint64(i % (q.Max - q.Min + 1))}
+			pt[qi] = make([]uint64, q.Max-q.Min+1)
+			pt[qi][i%(q.Max-q.Min+1)] = 1
 		default:
 			pt[qi] = make([]uint64, len(q.Options))
 			k := 1

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -273,6 +274,24 @@ func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
 		case ballot.KindRating:
 			mean := qr.Mean(r.Ballots)
 			fmt.Fprintf(w, "     mean %.2f on %d..%d  %s\n", mean, q.Min, q.Max, bar(int((mean-float64(q.Min))*1000), (q.Max-q.Min)*1000, 30))
+			var most uint64 = 1
+			for _, v := range qr.Values {
+				most = max(most, v.Count)
+			}
+			for _, v := range qr.Values {
+				pct := 0.0
+				if r.Ballots > 0 {
+					pct = 100 * float64(v.Count) / float64(r.Ballots)
+				}
+				label := strconv.Itoa(v.Value)
+				if end := scaleEnd(q, v.Value); end != nil {
+					label += " " + end.Ja
+					if en := end.In("en"); en != end.Ja {
+						label += " / " + en
+					}
+				}
+				fmt.Fprintf(w, "     %s %8d %5.1f%%  %s\n", bar(int(v.Count), int(most), 30), v.Count, pct, label)
+			}
 		default:
 			var most uint64 = 1
 			for _, o := range qr.Options {
@@ -292,6 +311,18 @@ func printResults(w io.Writer, m *ballot.Manifest, r *tally.Results) {
 			}
 		}
 	}
+}
+
+// scaleEnd returns the label of a rating's lowest or highest value, nil
+// for the values between and for an end the manifest does not label.
+func scaleEnd(q ballot.Question, v int) *ballot.Text {
+	switch v {
+	case q.Min:
+		return q.MinLabel
+	case q.Max:
+		return q.MaxLabel
+	}
+	return nil
 }
 
 func pos0(pos []string) string {

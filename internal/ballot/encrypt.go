@@ -19,7 +19,8 @@ import (
 )
 
 // Plaintext holds the value of every selection, question by question, in
-// manifest order: 0 or 1 for an option, value − min for a rating; for a
+// manifest order: 0 or 1 for an option, and for a rating 0 or 1 for each
+// value of its scale from min to max, 1 for the value given; for a
 // rank question each option's position 1..k (0: not ranked); for a text
 // question the 30·w bytes of its payload (SPEC.md §16.2), one value
 // 0..255 per byte.
@@ -124,7 +125,8 @@ func (m *Manifest) Plaintext(a Answers) (Plaintext, error) {
 			if r != float64(int(r)) || int(r) < q.Min || int(r) > q.Max {
 				return nil, fmt.Errorf("question %q: %v is not a whole number from %d to %d", q.ID, v, q.Min, q.Max)
 			}
-			pt[qi] = []uint64{uint64(int(r) - q.Min)}
+			pt[qi] = make([]uint64, q.Max-q.Min+1)
+			pt[qi][int(r)-q.Min] = 1
 		case KindText:
 			text := ""
 			if given {
@@ -247,7 +249,11 @@ func (m *Manifest) Answers(pt Plaintext) Answers {
 			}
 			a[q.ID] = list
 		case KindRating:
-			a[q.ID] = float64(q.Min + int(pt[qi][0]))
+			// A checked plaintext has exactly one 1; an unchecked one
+			// without is left out rather than shown wrongly.
+			if i := slices.Index(pt[qi], 1); i >= 0 {
+				a[q.ID] = float64(q.Min + i)
+			}
 		case KindText:
 			payload := make([]byte, len(pt[qi]))
 			for i, v := range pt[qi] {
@@ -297,6 +303,9 @@ func (e *Election) checkPlaintext(pt Plaintext) error {
 				return fmt.Errorf("question %d selection %d: value %d above %d", qi+1, si+1, v, qs.Max)
 			}
 			total += v
+		}
+		if q.Kind == KindRating && total != 1 {
+			return fmt.Errorf("question %d (%s): a rating has exactly one value chosen, this has %d", qi+1, q.ID, total)
 		}
 		if qs.HasTotal && (total < qs.TotalLo || total > qs.TotalHi) {
 			return fmt.Errorf("question %d: total %d outside %d..%d", qi+1, total, qs.TotalLo, qs.TotalHi)

@@ -558,11 +558,12 @@ func (q *Question) validate(where string) error {
 }
 
 // selections is the number of ciphertexts of the question in a ballot:
-// its selections, or for a text question its width (SPEC.md §8.1).
+// its selections (for a rating one per value of the scale), or for a
+// text question its width (SPEC.md §8.1).
 func (q *Question) selections() int {
 	switch q.Kind {
 	case KindRating:
-		return 1
+		return q.Max - q.Min + 1
 	case KindText:
 		return textenc.WidthOf(q.MaxLength)
 	}

@@ -34,8 +34,8 @@ func TestMixedQuestionsRoundTrip(t *testing.T) {
 	if got := e.Manifest.Mixed(); !slices.Equal(got, []int{2, 3}) {
 		t.Fatalf("Mixed() = %v, want [2 3]", got)
 	}
-	if e.Style.Selections() != 7+1 {
-		t.Fatalf("%d tallied selections, want 8 (the rank and text components are not tallied)", e.Style.Selections())
+	if e.Style.Selections() != 7+5 {
+		t.Fatalf("%d tallied selections, want 12 (a rating 1..5 has 5; the rank and text components are not tallied)", e.Style.Selections())
 	}
 	pt, err := e.Manifest.Plaintext(cityAnswers)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestMixedQuestionsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := textenc.WidthOf(400)
-	if want := HeaderSize + 7*(64+128*2) + 128*2 + (64 + 128*5) + 5*128 + w*128; len(b.Bytes()) != want || e.Style.Size() != want {
+	if want := HeaderSize + 7*(64+128*2) + 128*2 + 5*(64+128*2) + 128*1 + 5*128 + w*128; len(b.Bytes()) != want || e.Style.Size() != want {
 		t.Fatalf("ballot %d bytes, style %d, want %d", len(b.Bytes()), e.Style.Size(), want)
 	}
 	d, err := Decode(e, b.Bytes())
@@ -63,8 +63,8 @@ func TestMixedQuestionsRoundTrip(t *testing.T) {
 	if err := d.AddTo(batch, e); err != nil || !batch.Verify() {
 		t.Fatalf("batch rejects an honest ballot (%v)", err)
 	}
-	if n := len(d.CiphertextAs()); n != 8+5+w {
-		t.Fatalf("CiphertextAs has %d values, want every ciphertext (%d) for the reuse check", n, 8+5+w)
+	if n := len(d.CiphertextAs()); n != 12+5+w {
+		t.Fatalf("CiphertextAs has %d values, want every ciphertext (%d) for the reuse check", n, 12+5+w)
 	}
 	cts, err := DecodeCiphertexts(e, b.Bytes())
 	if err != nil || len(cts) != e.Style.Selections() {

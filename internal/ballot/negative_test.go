@@ -148,15 +148,17 @@ func TestForgedBallots(t *testing.T) {
 		// Sanity: the forging code makes valid ballots from valid plaintexts.
 		{"valid referendum", ref, Plaintext{{1, 0}}, honest, honest, ""},
 		{"valid budget", budget, Plaintext{ones(10, 4)}, honest, honest, ""},
-		{"valid survey", survey, Plaintext{ones(8, 1), ones(8, 3), {4}, ones(5, 1)}, honest, honest, ""},
+		{"valid survey", survey, Plaintext{ones(8, 1), ones(8, 3), {0, 0, 0, 0, 1}, ones(5, 1)}, honest, honest, ""},
 
 		// A selection that encrypts 2 where 0..1 is allowed; the total is fine.
 		{"selection 2, clamped proof", budget, Plaintext{{2, 0, 0, 0, 0, 0, 0, 0, 0, 0}}, clamp, honest, "selection 1"},
 		{"selection 2, wider proof", budget, Plaintext{{0, 0, 2, 0, 0, 0, 0, 0, 0, 0}}, wider, honest, "selection 3"},
 		{"selection 2, proof of another ciphertext", budget, Plaintext{{1, 2, 0, 0, 0, 0, 0, 0, 0, 0}}, otherCiphertext, honest, "selection 2"},
 		{"referendum selection 2, other one −1", ref, Plaintext{{2, 0}}, clamp, clamp, "selection 1"},
-		{"rating above the scale", survey, Plaintext{ones(8, 1), ones(8, 1), {5}, ones(5, 1)}, clamp, honest, "question 3 (science-city) selection 1"},
-		{"rating far above the scale", survey, Plaintext{ones(8, 1), ones(8, 1), {200}, ones(5, 1)}, wider, honest, "question 3 (science-city) selection 1"},
+		// A rating is one-hot (SPEC §8.1): a value's selection of 2, or
+		// 200, counts that value twice or 200 times.
+		{"rating selection 2", survey, Plaintext{ones(8, 1), ones(8, 1), {0, 0, 2, 0, 0}, ones(5, 1)}, clamp, clamp, "question 3 (science-city) selection 3"},
+		{"rating selection 200", survey, Plaintext{ones(8, 1), ones(8, 1), {200, 0, 0, 0, 0}, ones(5, 1)}, wider, clamp, "question 3 (science-city) selection 1"},
 
 		// Over- and under-votes: every selection is 0 or 1, the total is wrong.
 		{"over-voted multiple, clamped total", budget, Plaintext{ones(10, 5)}, honest, clamp, "total"},
@@ -165,7 +167,13 @@ func TestForgedBallots(t *testing.T) {
 		{"under-voted multiple", budget, Plaintext{ones(10, 0)}, honest, clamp, "total"},
 		{"over-voted single", ref, Plaintext{{1, 1}}, honest, clamp, "total"},
 		{"blank required single", ref, Plaintext{{0, 0}}, honest, clamp, "total"},
-		{"over-voted single in survey", survey, Plaintext{ones(8, 2), ones(8, 1), {0}, ones(5, 1)}, honest, otherCiphertext, "question 1 (age) total"},
+		{"over-voted single in survey", survey, Plaintext{ones(8, 2), ones(8, 1), {1, 0, 0, 0, 0}, ones(5, 1)}, honest, otherCiphertext, "question 1 (age) total"},
+		// A rating with two values chosen, or none: each selection is 0 or
+		// 1, the total proof [1, 1] fails.
+		{"rating with two values", survey, Plaintext{ones(8, 1), ones(8, 1), {0, 1, 0, 1, 0}, ones(5, 1)}, honest, clamp, "question 3 (science-city) total"},
+		{"rating with every value", survey, Plaintext{ones(8, 1), ones(8, 1), ones(5, 5), ones(5, 1)}, honest, wider, "question 3 (science-city) total"},
+		{"rating with no value", survey, Plaintext{ones(8, 1), ones(8, 1), ones(5, 0), ones(5, 1)}, honest, clamp, "question 3 (science-city) total"},
+		{"rating with two values, total of another ciphertext", survey, Plaintext{ones(8, 1), ones(8, 1), {1, 1, 0, 0, 0}, ones(5, 1)}, honest, otherCiphertext, "question 3 (science-city) total"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := forge(t, tc.e, tc.pt, onlyBad(tc.sel), onlyBad(tc.total))

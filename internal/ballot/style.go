@@ -48,7 +48,9 @@ func StyleOf(m *Manifest) *Style {
 		case KindMultiple:
 			qs = QuestionStyle{Selections: len(q.Options), Max: 1, HasTotal: true, TotalLo: uint64(q.Min), TotalHi: uint64(q.Max)}
 		case KindRating:
-			qs = QuestionStyle{Selections: 1, Max: uint64(q.Max - q.Min)}
+			// One-hot: one 0/1 selection per value of the scale, exactly
+			// one chosen, so the tally counts each value (SPEC.md §8.1).
+			qs = QuestionStyle{Selections: q.Max - q.Min + 1, Max: 1, HasTotal: true, TotalLo: 1, TotalHi: 1}
 		case KindText:
 			qs = QuestionStyle{Selections: textenc.WidthOf(q.MaxLength), Mixed: true}
 		case KindRank:

@@ -42,7 +42,9 @@ func FuzzParseShare(f *testing.F) {
 
 func FuzzParseResults(f *testing.F) {
 	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"q","kind":"single","options":[{"id":"a","count":2}]}]}`))
-	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"r","kind":"rating","total":12}]}`))
+	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"r","kind":"rating","values":[{"value":3,"count":1},{"value":4,"count":0},{"value":5,"count":2}],"total":13}]}`))
+	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"r","kind":"rating","values":[{"value":-1,"count":1}],"total":12}]}`))
+	f.Add([]byte(`{"election":"x","ballots":3,"questions":[{"id":"r","kind":"rating","values":[{"value":1}],"total":1}]}`))
 	f.Add([]byte(`{"election":"x","ballots":1,"questions":[]} {}`))
 	f.Add([]byte(`{"election":"x","ballots":-1}`))
 	f.Add([]byte(`{"election":"0","ballots":0,"questions":[{"id":"0","kind":"000000","options":[]}]}`))

@@ -20,7 +20,10 @@ type QuestionResult struct {
 	ID      string         `json:"id"`
 	Kind    string         `json:"kind"`
 	Options []OptionResult `json:"options,omitempty"` // single, multiple: votes per option
-	Total   *uint64        `json:"total,omitempty"`   // rating: the sum of all ratings given
+	// Rating (SPEC.md §9.4): the ballots that gave each value of the
+	// scale, min to max, and the sum of all ratings given.
+	Values []ValueResult `json:"values,omitempty"`
+	Total  *uint64       `json:"total,omitempty"`
 	// Text and rank questions (SPEC.md §9.4): counts of the decrypted
 	// answers, whose full result is the record's mixed/ID.json.
 	Answers *int     `json:"answers,omitempty"` // text: non-empty answers
@@ -33,6 +36,13 @@ type QuestionResult struct {
 // OptionResult is the number of ballots that chose an option.
 type OptionResult struct {
 	ID    string `json:"id"`
+	Count uint64 `json:"count"`
+}
+
+// ValueResult is the number of ballots that gave a rating question one
+// value of its scale.
+type ValueResult struct {
+	Value int    `json:"value"`
 	Count uint64 `json:"count"`
 }
 
@@ -54,9 +64,15 @@ func ResultsOf(m *ballot.Manifest, ballots int, totals []uint64) *Results {
 		case ballot.KindText, ballot.KindRank:
 			// Mixed and decrypted ballot by ballot, not tallied: no totals.
 		case ballot.KindRating:
-			t := totals[k] + uint64(ballots)*uint64(q.Min)
+			// One selection per value (SPEC.md §8.1): its total is the
+			// number of ballots that gave the value.
+			var t uint64
+			for v := q.Min; v <= q.Max; v++ {
+				qr.Values = append(qr.Values, ValueResult{Value: v, Count: totals[k]})
+				t += uint64(v) * totals[k]
+				k++
+			}
 			qr.Total = &t
-			k++
 		default:
 			for _, o := range q.Options {
 				qr.Options = append(qr.Options, OptionResult{ID: o.ID, Count: totals[k]})
@@ -103,7 +119,9 @@ func (r *Results) AddMixed(mixed []*MixedResult) error {
 }
 
 // MaxTotal returns the largest total any selection can reach with n
-// ballots: the bound for the discrete-logarithm table.
+// ballots: the bound for the discrete-logarithm table. Every tallied
+// selection is 0 or 1 since ratings are one-hot, so this is n; the loop
+// keeps the bound right should a style ever allow more.
 func MaxTotal(st *ballot.Style, n int) uint64 {
 	var max uint64 = 1
 	for _, q := range st.Questions {

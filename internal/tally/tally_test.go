@@ -435,11 +435,21 @@ func TestResultsOfRating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Selections hold value − min: (0 + 4 + 2) for score.
-	if want := []uint64{6, 1, 1, 3}; !slices.Equal(totals, want) {
+	// One selection per value (one-hot, SPEC §8.1): score 3..7 gave 3, 7
+	// and 5 once each; pick a and b; zero 0, 1 and 2.
+	if want := []uint64{1, 0, 1, 0, 1, 1, 1, 1, 1, 1}; !slices.Equal(totals, want) {
 		t.Fatalf("totals %v, want %v", totals, want)
 	}
 	r := ResultsOf(f.e.Manifest, f.acc.Ballots, totals)
+	if want := []ValueResult{{3, 1}, {4, 0}, {5, 1}, {6, 0}, {7, 1}}; !slices.Equal(r.Questions[0].Values, want) {
+		t.Fatalf("score values %v, want %v", r.Questions[0].Values, want)
+	}
+	if want := []ValueResult{{0, 1}, {1, 1}, {2, 1}}; !slices.Equal(r.Questions[2].Values, want) {
+		t.Fatalf("zero-based values %v, want %v", r.Questions[2].Values, want)
+	}
+	if r.Questions[1].Values != nil || r.Questions[0].Options != nil {
+		t.Fatalf("values of a single question, or options of a rating: %+v", r.Questions[:2])
+	}
 	if got := *r.Questions[0].Total; got != 3+7+5 {
 		t.Fatalf("score total %d, want %d", got, 3+7+5)
 	}
@@ -453,14 +463,14 @@ func TestResultsOfRating(t *testing.T) {
 		t.Fatalf("single-choice result %+v", r.Questions[1])
 	}
 	t.Run("no ballots", func(t *testing.T) {
-		r := ResultsOf(f.e.Manifest, 0, make([]uint64, 4))
-		if *r.Questions[0].Total != 0 || r.Questions[0].Mean(0) != 0 {
+		r := ResultsOf(f.e.Manifest, 0, make([]uint64, 10))
+		if *r.Questions[0].Total != 0 || r.Questions[0].Mean(0) != 0 || len(r.Questions[0].Values) != 5 {
 			t.Fatalf("%+v", r.Questions[0])
 		}
 	})
 	t.Run("MaxTotal", func(t *testing.T) {
-		if got := MaxTotal(f.e.Style, 10); got != 40 {
-			t.Fatalf("MaxTotal = %d, want 40 (span 4 × 10 ballots)", got)
+		if got := MaxTotal(f.e.Style, 10); got != 10 {
+			t.Fatalf("MaxTotal = %d, want 10 (every selection 0 or 1, 10 ballots)", got)
 		}
 	})
 	t.Run("round trip", func(t *testing.T) {
@@ -488,6 +498,11 @@ func TestParseResults(t *testing.T) {
 		{"unknown field", `{"election":"x","ballots":1,"questions":[],"winner":"x"}`},
 		{"unknown nested field", `{"election":"x","ballots":1,"questions":[{"id":"q","kind":"single","options":[{"id":"a","count":1,"share":0.5}]}]}`},
 		{"negative count", `{"election":"x","ballots":1,"questions":[{"id":"q","kind":"single","options":[{"id":"a","count":-1}]}]}`},
+		{"rating value without count", `{"election":"x","ballots":1,"questions":[{"id":"r","kind":"rating","values":[{"value":1}],"total":1}]}`},
+		{"rating count without value", `{"election":"x","ballots":1,"questions":[{"id":"r","kind":"rating","values":[{"count":1}],"total":1}]}`},
+		{"rating negative count", `{"election":"x","ballots":1,"questions":[{"id":"r","kind":"rating","values":[{"value":1,"count":-1}],"total":1}]}`},
+		{"rating fractional value", `{"election":"x","ballots":1,"questions":[{"id":"r","kind":"rating","values":[{"value":1.5,"count":1}],"total":1}]}`},
+		{"rating null values", `{"election":"x","ballots":1,"questions":[{"id":"r","kind":"rating","values":null,"total":1}]}`},
 		{"trailing data", `{"election":"x","ballots":1,"questions":[]} {}`},
 		{"trailing brace", `{"election":"x","ballots":1,"questions":[]}}`},
 	} {

@@ -324,6 +324,17 @@ func compareResults(want, got *tally.Results, skip map[string]bool) string {
 		if (w.Total == nil) != (g.Total == nil) || (w.Total != nil && *w.Total != *g.Total) {
 			return fmt.Sprintf("question %q: total differs", w.ID)
 		}
+		if len(w.Values) != len(g.Values) {
+			return fmt.Sprintf("question %q: %d values, want %d", w.ID, len(g.Values), len(w.Values))
+		}
+		for k := range w.Values {
+			if w.Values[k].Value != g.Values[k].Value {
+				return fmt.Sprintf("question %q: entry %d of values is for value %d, want %d (min to max)", w.ID, k+1, g.Values[k].Value, w.Values[k].Value)
+			}
+			if w.Values[k].Count != g.Values[k].Count {
+				return fmt.Sprintf("question %q value %d: %d ballots published, the decryption gives %d", w.ID, w.Values[k].Value, g.Values[k].Count, w.Values[k].Count)
+			}
+		}
 		if len(w.Options) != len(g.Options) {
 			return fmt.Sprintf("question %q: %d options, want %d", w.ID, len(g.Options), len(w.Options))
 		}

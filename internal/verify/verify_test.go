@@ -294,10 +294,21 @@ func TestTamperedRecordsAreRejected(t *testing.T) {
 		{"spoiled ballot opened to other choices", func(t *testing.T, dir string) {
 			lines, _ := record.ReadSpoiled(dir)
 			s, _ := ballot.ParseSpoiled(lines[0])
-			s.Values[2][0] = (s.Values[2][0] + 1) % 5
+			// The rating's one-hot row moved to the next value.
+			row := s.Values[2]
+			s.Values[2] = append([]uint64{row[len(row)-1]}, row[:len(row)-1]...)
 			data, _ := json.Marshal(s)
 			os.WriteFile(filepath.Join(dir, record.Spoiled), append(data, '\n'), 0o644)
-		}, []string{"spoiled.jsonl", "question 3 selection 1 does not encrypt"}},
+		}, []string{"spoiled.jsonl", "question 3 selection", "does not encrypt"}},
+		{"spoiled ballot opened to two ratings", func(t *testing.T, dir string) {
+			lines, _ := record.ReadSpoiled(dir)
+			s, _ := ballot.ParseSpoiled(lines[0])
+			for i := range s.Values[2] {
+				s.Values[2][i] = uint64(i % 2)
+			}
+			data, _ := json.Marshal(s)
+			os.WriteFile(filepath.Join(dir, record.Spoiled), append(data, '\n'), 0o644)
+		}, []string{"spoiled.jsonl", "science-city", "exactly one value chosen, this has 2"}},
 		{"bit flipped in a trustee's coefficient proof", func(t *testing.T, dir string) {
 			editJSON(t, record.CeremonyFile(dir, ceremony.RoundAnnounce, 2), func(v map[string]any) {
 				proofs := v["proofs"].([]any)
@@ -346,6 +357,32 @@ func TestTamperedRecordsAreRejected(t *testing.T) {
 				q["total"] = q["total"].(float64) - 1
 			})
 		}, []string{"results.json", "science-city", "total differs"}},
+		{"rating count changed", func(t *testing.T, dir string) {
+			editJSON(t, filepath.Join(dir, record.Results), func(v map[string]any) {
+				q := v["questions"].([]any)[2].(map[string]any)
+				c := q["values"].([]any)[1].(map[string]any)
+				c["count"] = c["count"].(float64) + 1
+			})
+		}, []string{"results.json", `"science-city" value 2`, "ballots published, the decryption gives"}},
+		{"rating counts moved to other values", func(t *testing.T, dir string) {
+			editJSON(t, filepath.Join(dir, record.Results), func(v map[string]any) {
+				q := v["questions"].([]any)[2].(map[string]any)
+				for _, c := range q["values"].([]any) {
+					c.(map[string]any)["value"] = c.(map[string]any)["value"].(float64) + 1
+				}
+			})
+		}, []string{"results.json", "science-city", "entry 1 of values is for value 2, want 1"}},
+		{"rating value left out", func(t *testing.T, dir string) {
+			editJSON(t, filepath.Join(dir, record.Results), func(v map[string]any) {
+				q := v["questions"].([]any)[2].(map[string]any)
+				q["values"] = q["values"].([]any)[1:]
+			})
+		}, []string{"results.json", "science-city", "4 values, want 5"}},
+		{"rating counts removed", func(t *testing.T, dir string) {
+			editJSON(t, filepath.Join(dir, record.Results), func(v map[string]any) {
+				delete(v["questions"].([]any)[2].(map[string]any), "values")
+			})
+		}, []string{"results.json", "science-city", "0 values, want 5"}},
 		{"tally ciphertext replaced", func(t *testing.T, dir string) {
 			editJSON(t, filepath.Join(dir, record.Tally), func(v map[string]any) {
 				cts := v["ciphertexts"].([]any)
