@@ -814,7 +814,7 @@ export function parseManifest(manifestBytes) {
       if (!(min >= 0 && min < max && max <= min + 100 && max <= 1000000)) bad(`${what}: bad rating scale`);
       text(q.minLabel, `${what} minLabel`, true);
       text(q.maxLabel, `${what} maxLabel`, true);
-      selections += 1;
+      selections += max - min + 1;
     } else if (q.kind === 'text') {
       if (options.length !== 0 || q.options !== undefined || min !== 0 || max !== 0 || q.minLabel != null || q.maxLabel != null) {
         bad(`${what}: bad min/max: a text question has maxLength and optional only`);
@@ -888,7 +888,9 @@ export function ballotStyle(manifest) {
       case 'multiple':
         return { selections: q.options.length, max: 1, hasTotal: true, lo: q.min ?? 0, hi: q.max };
       case 'rating':
-        return { selections: 1, max: q.max - (q.min ?? 0), hasTotal: false, lo: 0, hi: 0 };
+        // One-hot: a 0/1 selection per value of the scale, exactly one
+        // chosen (SPEC §8.1), so the tally counts each value.
+        return { selections: q.max - (q.min ?? 0) + 1, max: 1, hasTotal: true, lo: 1, hi: 1, rating: q.id };
       case 'text':
         return { selections: mixed.textWidth(q.maxLength), max: 0, hasTotal: false, lo: 0, hi: 0, mixed: true, question: q };
       case 'rank':
@@ -1065,7 +1067,9 @@ export function plaintextFromAnswers(manifest, answers) {
         throw err('out-of-range', `question ${qid}: ${v} is not a whole number from ${min} to ${max}`,
           `「${ja}」: ${min}から${max}の整数で回答してください`, `"${en}": answer with a whole number from ${min} to ${max}`);
       }
-      pt.push([v - min]);
+      const row = new Array(max - min + 1).fill(0);
+      row[v - min] = 1;
+      pt.push(row);
     } else if (q.kind === 'text') {
       let s = '';
       if (given) {
@@ -1129,7 +1133,10 @@ export function answersFromPlaintext(manifest, pt) {
     } else if (q.kind === 'multiple') {
       a[q.id] = q.options.filter((_, i) => pt[qi][i] === 1).map((o) => o.id);
     } else if (q.kind === 'rating') {
-      a[q.id] = (q.min ?? 0) + pt[qi][0];
+      // A checked plaintext has exactly one 1; without one there is no
+      // answer to show rather than a wrong one.
+      const i = pt[qi].indexOf(1);
+      if (i >= 0) a[q.id] = (q.min ?? 0) + i;
     } else if (q.kind === 'text') {
       const text = mixed.payloadText(pt[qi], q.maxLength);
       if (text !== '') a[q.id] = text; // an empty answer is an absent one (SPEC §8.1)
@@ -1158,6 +1165,7 @@ function checkPlaintext(style, pt) {
       if (!Number.isSafeInteger(v) || v < 0 || v > qs.max) throw new Error(`question ${qi + 1} selection ${si + 1}: value ${v} outside 0..${qs.max}`);
       total += v;
     });
+    if (qs.rating && total !== 1) throw new Error(`question ${qi + 1} (${qs.rating}): a rating has exactly one value chosen, this has ${total}`);
     if (qs.hasTotal && (total < qs.lo || total > qs.hi)) throw new Error(`question ${qi + 1}: total ${total} outside ${qs.lo}..${qs.hi}`);
   });
 }

@@ -37,6 +37,33 @@ test('survey answers: every rule', () => {
     koe.plaintextFromAnswers(m, { ...ok, fields: ['disaster'] }));
 });
 
+test('a rating is one-hot, as in Go (SPEC §8.1)', () => {
+  const m = manifest('survey');
+  const ok = { age: '40s', fields: ['disaster'], 'internet-voting': 'for' };
+  for (let v = 1; v <= 5; v++) {
+    const pt = koe.plaintextFromAnswers(m, { ...ok, 'science-city': v });
+    const row = [0, 0, 0, 0, 0];
+    row[v - 1] = 1;
+    assert.deepEqual(pt[2], row);
+    assert.equal(koe.answersFromPlaintext(m, pt)['science-city'], v);
+  }
+  const style = koe.ballotStyle(m)[2];
+  assert.equal(style.selections, 5);
+  assert.equal(style.max, 1);
+  assert.deepEqual([style.hasTotal, style.lo, style.hi], [true, 1, 1]);
+  // A plaintext with two values of the rating, or none, is refused
+  // before anything is encrypted, with the same words as Go's.
+  const el = koe.election(readFileSync(`${root}examples/survey.json`), koe.generator().multiply(7n).toBytes(), new Uint8Array(32));
+  const good = koe.plaintextFromAnswers(m, { ...ok, 'science-city': 3 });
+  const binding = new Uint8Array(32);
+  for (const [row, n] of [[[0, 1, 0, 1, 0], 2], [[0, 0, 0, 0, 0], 0], [[1, 1, 1, 1, 1], 5]]) {
+    const pt = good.map((r, i) => (i === 2 ? row : r));
+    assert.throws(() => koe.encryptBallot(el, binding, pt),
+      new RegExp(`question 3 \\(science-city\\): a rating has exactly one value chosen, this has ${n}`));
+  }
+  assert.throws(() => koe.encryptBallot(el, binding, good.map((r, i) => (i === 2 ? [2] : r))), /1 values, want 5/);
+});
+
 test('referendum and budget answers', () => {
   const r = manifest('referendum');
   rejects(r, {}, 'needs-answer', 'question "plan" needs an answer');
