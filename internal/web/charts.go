@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -129,6 +130,7 @@ func questionCharts(m *ballot.Manifest, r *tally.Results, lang string) []barChar
 				rc.Ticks = append(rc.Ticks, t)
 			}
 			c.Rating = rc
+			c.Rows, c.Height = layoutRows(ratingRows(&q, &qr, lang), uint64(r.Ballots), k)
 			out = append(out, c)
 			continue
 		}
@@ -149,6 +151,47 @@ func questionCharts(m *ballot.Manifest, r *tally.Results, lang string) []barChar
 		out = append(out, c)
 	}
 	return out
+}
+
+// ratingRows are a rating question's distribution (SPEC.md §9.4), one row
+// per value from min to max, the ends labelled with minLabel and maxLabel
+// when the manifest has them. Results without a count for every value
+// (none are published so) give no rows rather than wrong ones.
+func ratingRows(q *ballot.Question, qr *tally.QuestionResult, lang string) []barRow {
+	if len(qr.Values) != q.Max-q.Min+1 {
+		return nil
+	}
+	var rows []barRow
+	for i, v := range qr.Values {
+		if v.Value != q.Min+i {
+			return nil
+		}
+		rows = append(rows, barRow{Label: ratingLabel(q, v.Value, lang), Count: v.Count})
+	}
+	return rows
+}
+
+// ratingLabel is a value of a rating's scale as the results show it: the
+// number, and at the ends the scale's label, e.g. "1（まったく感じない）".
+func ratingLabel(q *ballot.Question, v int, lang string) string {
+	end := scaleEndLabel(q, v)
+	if end == nil {
+		return strconv.Itoa(v)
+	}
+	return msg(lang, "results.scaleend", v, end.In(lang))
+}
+
+// scaleEndLabel is the manifest's label of value v of a rating's scale:
+// minLabel for the lowest, maxLabel for the highest, nil for the values
+// between and for an end without a label.
+func scaleEndLabel(q *ballot.Question, v int) *ballot.Text {
+	switch v {
+	case q.Min:
+		return q.MinLabel
+	case q.Max:
+		return q.MaxLabel
+	}
+	return nil
 }
 
 // layoutRows places horizontal bars: each row's label lines, its bar of

@@ -141,6 +141,23 @@ func (d *exportData) question(i int, c *barChart) sheet {
 	add := func(cells ...cell) { sh.Rows = append(sh.Rows, cells) }
 	switch q.Kind {
 	case ballot.KindRating:
+		// The distribution, value by value (SPEC.md §9.5): the value as a
+		// number, so that a spreadsheet can compute with it, and the
+		// scale's labels in a column of their own.
+		add(str(d.t("results.value")), str(d.t("results.answercount")), str(d.t("export.percent")), str(d.t("export.scalelabel")))
+		for j, r := range c.Rows {
+			pct := num(roundTo(r.Percent, 1))
+			if r.Hidden {
+				pct = str("")
+			}
+			v := q.Min + j
+			label := ""
+			if end := scaleEndLabel(q, v); end != nil {
+				label = end.In(d.lang)
+			}
+			add(count(v), d.countCell(r.Count), pct, str(label))
+		}
+		add()
 		add(str(d.t("export.mean")), num(roundTo(c.Rating.Mean, 2)))
 		add(str(d.t("export.min")), count(q.Min))
 		add(str(d.t("export.max")), count(q.Max))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/tally"
 )
@@ -203,5 +204,63 @@ func TestSuppression(t *testing.T) {
 	mr.Valid = 0
 	if rv = newRankView(q, mr, "en", 0); len(rv.Winners) != 0 {
 		t.Errorf("winners without valid rankings: %q", rv.Winners)
+	}
+}
+
+// A rating question's results are its distribution, one row per value
+// with the scale's labels at the ends, suppressed like option counts, and
+// its mean; the exports have the same rows with the value as a number.
+func TestRatingDistribution(t *testing.T) {
+	k := 3
+	m := &ballot.Manifest{ID: "r", Kind: "survey", Title: ballot.Text{Ja: "評価"}, Privacy: &k, Questions: []ballot.Question{{
+		ID: "score", Kind: ballot.KindRating, Label: ballot.Text{Ja: "満足度", En: "Satisfaction"}, Min: 1, Max: 5,
+		MinLabel: &ballot.Text{Ja: "不満", En: "Unhappy"}, MaxLabel: &ballot.Text{Ja: "満足", En: "Happy"},
+	}}}
+	total := uint64(1*2 + 2*0 + 3*5 + 4*4 + 5*9)
+	res := &tally.Results{Ballots: 20, Questions: []tally.QuestionResult{{ID: "score", Kind: ballot.KindRating,
+		Values: []tally.ValueResult{{Value: 1, Count: 2}, {Value: 2, Count: 0}, {Value: 3, Count: 5}, {Value: 4, Count: 4}, {Value: 5, Count: 9}}, Total: &total}}}
+	c := questionCharts(m, res, "en")[0]
+	var labels []string
+	var hid []bool
+	for _, r := range c.Rows {
+		labels = append(labels, r.Label)
+		hid = append(hid, r.Hidden)
+	}
+	if want := []string{"1 (Unhappy)", "2", "3", "4", "5 (Happy)"}; !slices.Equal(labels, want) {
+		t.Errorf("labels %q, want %q", labels, want)
+	}
+	if !slices.Equal(hid, []bool{true, true, false, false, false}) || c.Rows[4].Percent != 45 || c.Rows[0].Percent != 0 {
+		t.Errorf("hidden %v, rows %+v", hid, c.Rows)
+	}
+	if c.Rating == nil || c.Rating.Mean != 3.9 {
+		t.Errorf("mean %+v", c.Rating)
+	}
+	if ja := questionCharts(m, res, "ja")[0].Rows; ja[0].Label != "1（不満）" || ja[4].Label != "5（満足）" {
+		t.Errorf("Japanese labels %q, %q", ja[0].Label, ja[4].Label)
+	}
+
+	ev := &electionView{Manifest: m, Info: &api.ElectionInfo{ID: "r", Kind: "survey", Title: m.Title}}
+	sh := newExport(ev, res, nil, "en").sheets[0]
+	body, err := writeCSV(sh.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"Value,Answers,Share (percent),Scale label\r\n",
+		"1,fewer than 3,,Unhappy\r\n", "2,fewer than 3,,\r\n", "3,5,25,\r\n", "5,9,45,Happy\r\n",
+		"\r\nMean,3.9\r\n", "Scale minimum,1\r\n", "Scale maximum,5\r\n",
+	} {
+		if !strings.Contains(string(body), w) {
+			t.Errorf("the CSV does not contain %q:\n%s", w, body)
+		}
+	}
+
+	// Results without a count for every value (none are published so)
+	// give no rows, rather than rows for the wrong values.
+	for _, values := range [][]tally.ValueResult{nil, {{Value: 1, Count: 2}, {Value: 2, Count: 0}}, {{Value: 2, Count: 2}, {Value: 3, Count: 0}, {Value: 4, Count: 5}, {Value: 5, Count: 4}, {Value: 6, Count: 9}}} {
+		res.Questions[0].Values = values
+		if rows := questionCharts(m, res, "en")[0].Rows; rows != nil {
+			t.Errorf("values %v give rows %+v", values, rows)
+		}
 	}
 }
