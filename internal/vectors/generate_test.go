@@ -476,7 +476,10 @@ func genBallots(t *testing.T) *ballotFile {
 	cv.Tracking, cv.TrackingText = hx(cc[:]), ballot.FormatTrackingCode(cc)
 	f.Vectors = append(f.Vectors, cv)
 	// A rank component's ciphertext replaced, keeping its proof.
-	rankAt := ballot.HeaderSize + 7*(elgamal.CiphertextSize+zkp.RangeSize(0, 1)) + zkp.RangeSize(0, 1) + elgamal.CiphertextSize + zkp.RangeSize(0, 4)
+	// Before it: the optional age group (7 options, total [0, 1]) and the
+	// rating 1..5 (5 one-hot selections, total [1, 1]).
+	selSize := elgamal.CiphertextSize + zkp.RangeSize(0, 1)
+	rankAt := ballot.HeaderSize + 7*selSize + zkp.RangeSize(0, 1) + 5*selSize + zkp.RangeSize(1, 1)
 	other := elgamal.Encrypt(group.BaseMul(secrets(seedPrefix+"ballot/key", 1)[0]), 1, secrets(seedPrefix+"ballot/rank", 1)[0])
 	rv := city2
 	rb := replace(c2, rankAt, other.Bytes())
@@ -485,6 +488,39 @@ func genBallots(t *testing.T) *ballotFile {
 	rv.Secret, rv.Answers, rv.Plaintext, rv.Seed = "", nil, nil, ""
 	rv.Tracking, rv.TrackingText = hx(rc[:]), ballot.FormatTrackingCode(rc)
 	f.Vectors = append(f.Vectors, rv)
+
+	// A rating with two values chosen, or none: the survey ballot (4 on
+	// science-city's 1..5) with one selection of the rating taken from a
+	// ballot of the same binding that gave 2. Every selection's proof
+	// holds; the rating's total proof [1, 1] fails.
+	survey := f.Vectors[2]
+	surveyE := ballotElection(t, "survey")
+	var surveyBinding [32]byte
+	copy(surveyBinding[:], unhexT(survey.Binding))
+	otherPt, err := surveyE.Manifest.Plaintext(ballot.Answers{"age": "40s", "fields": []any{"disaster"}, "science-city": 2.0, "internet-voting": "for"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherBallot, _, err := ballot.Encrypt(shake(survey.Seed+"/other"), surveyE, surveyBinding, otherPt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := unhexT(survey.Ballot), otherBallot.Bytes()
+	// Before the rating: age (8 options, total [1, 1]) and fields (8
+	// options, total [1, 3]).
+	ratingAt := ballot.HeaderSize + 8*selSize + zkp.RangeSize(1, 1) + 8*selSize + zkp.RangeSize(1, 3)
+	splice := func(name, reason string, sel int) {
+		at := ratingAt + sel*selSize
+		b := append(append(bytes.Clone(s1[:at]), s2[at:at+selSize]...), s1[at+selSize:]...)
+		v := survey
+		code := ballot.TrackingCode(b)
+		v.Name, v.Reason, v.Valid, v.Ballot = name, reason, false, hx(b)
+		v.Secret, v.Answers, v.Plaintext, v.Seed = "", nil, nil, ""
+		v.Tracking, v.TrackingText = hx(code[:]), ballot.FormatTrackingCode(code)
+		f.Vectors = append(f.Vectors, v)
+	}
+	splice("rating with two values", "science-city's selections for 2 and 4 both encrypt 1 (each proof holds); its total proof [1, 1] fails", 1)
+	splice("rating with no value", "none of science-city's selections encrypts 1 (each proof holds); its total proof [1, 1] fails", 3)
 
 	raw := unhexT(first.Ballot)
 	bad := func(name, reason string, b []byte) {
@@ -513,6 +549,24 @@ func genBallots(t *testing.T) *ballotFile {
 	bad("non-canonical element", "selection 1's A is not canonical", replace(raw, ballot.HeaderSize, allOnes32))
 	bad("non-canonical scalar", "the total proof's last s is not canonical", replace(raw, n-32, scalarL))
 	return f
+}
+
+// ballotElection is the election of ballot.json's vectors for one example
+// manifest: its key and registrar drawn as genBallots draws them.
+func ballotElection(t *testing.T, name string) *ballot.Election {
+	t.Helper()
+	data, err := examples.Manifest(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := secrets(seedPrefix+"ballot/key", 1)[0]
+	var registrar [32]byte
+	shake(seedPrefix + "ballot/registrar").Read(registrar[:])
+	e, err := ballot.NewElection(data, group.BaseMul(x), registrar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func genRecord(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gtank/ristretto255"
@@ -558,8 +559,14 @@ func TestBallots(t *testing.T) {
 				t.Fatalf("binding %x, want %s", b.Binding, v.Binding)
 			}
 			batch := group.NewBatch()
-			if ok := agree(t, b.Verify(e), b.AddTo(batch, e), batch); ok != v.Valid {
+			verr := b.Verify(e)
+			if ok := agree(t, verr, b.AddTo(batch, e), batch); ok != v.Valid {
 				t.Fatalf("accepted = %v, want %v (%s)", ok, v.Valid, v.Reason)
+			}
+			// A rating with two values or none: every selection's proof
+			// holds, the total proof [1, 1] does not (SPEC §8.1).
+			if strings.HasPrefix(v.Name, "rating with") && (verr == nil || !strings.Contains(verr.Error(), "question 3 (science-city) total")) {
+				t.Fatalf("%v, want the rating's total proof to fail", verr)
 			}
 		})
 	}
