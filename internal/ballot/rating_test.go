@@ -3,6 +3,7 @@ package ballot
 import (
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -173,4 +174,35 @@ func FuzzRatingPlaintext(f *testing.F) {
 			t.Fatalf("Plaintext(%v) = %v, %v; want %v", v, back, err, pt[0])
 		}
 	})
+}
+
+// BenchmarkRating encrypts and verifies (in a batch) a ballot of one
+// rating question on scales of 5, 11 and 101 values: the cost of one-hot.
+func BenchmarkRating(b *testing.B) {
+	for _, span := range []int{4, 10, 100} {
+		e := ratingElection(b, 0, span)
+		pt, err := e.Manifest.Plaintext(Answers{"r": float64(span / 2)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ballot, _, err := Encrypt(rand.Reader, e, [32]byte{}, pt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("encrypt/%d-values", span+1), func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := Encrypt(rand.Reader, e, [32]byte{}, pt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("verify/%d-values", span+1), func(b *testing.B) {
+			for b.Loop() {
+				batch := group.NewBatch()
+				if err := ballot.AddTo(batch, e); err != nil || !batch.Verify() {
+					b.Fatal("an honest ballot does not verify")
+				}
+			}
+		})
+	}
 }
