@@ -214,8 +214,10 @@ func checkCharts(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 5 { // four questions and the turnout
-		t.Errorf("%d charts, want 5: %q", len(names), names)
+	// Four questions, the rating's with its mean and its distribution,
+	// and the turnout.
+	if len(names) != 6 {
+		t.Errorf("%d charts, want 6: %q", len(names), names)
 	}
 	for i, n := range names {
 		if n == "" {
