@@ -490,6 +490,9 @@ func trusteeKeygen(args []string, stdout, stderr io.Writer) error {
 	where, err := s.place.publish(ceremony.RoundAnnounce, *index, ann)
 	if err != nil {
 		os.Remove(*s.f.key)
+		if client.IsCode(err, api.CodeStaleManifest) {
+			return withHint(err, "the administrator edited the draft's manifest after koe read it; nothing was published and %s was removed: run the same koe trustee keygen command again, it reads the current manifest", *s.f.key)
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "Trustee %d (%s): secret key written to %s (encrypted with your passphrase).\n", *index, *name, *s.f.key)

@@ -58,6 +58,7 @@ const (
 	CodeMixMoved              = "mix-moved"      // a round checked against a list that another round followed meanwhile
 	CodeNoQuestion            = "no-question"    // a path names no mixed question of the election
 	CodeManifestFixed         = "manifest-fixed" // editing a draft's manifest once a trustee has begun the key ceremony
+	CodeStaleManifest         = "stale-manifest" // a ceremony message bound to a superseded manifest of a draft
 	CodeDeletedID             = "deleted-id"     // creating an election with the id of a deleted draft
 	CodeRevoked               = "revoked"        // a one-time code replaced by a re-issued letter (SPEC.md §15.3)
 )

@@ -257,6 +257,9 @@ func (s *Server) postCeremony(w http.ResponseWriter, r *http.Request) error {
 			return httpx.Errorf(http.StatusConflict, api.CodeDuplicate, "trustee %d has already posted its %s message", j, round)
 		}
 	}
+	if err := s.checkBound(r.Context(), el, round, j, data, msgs); err != nil {
+		return err
+	}
 	entry, err := s.entry(el, typ, board.CeremonyBody{Trustee: j, Message: compact.Bytes()})
 	if err != nil {
 		return httpx.Errorf(http.StatusBadRequest, api.CodeTooLarge, "%v", err)

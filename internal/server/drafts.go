@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -10,8 +11,10 @@ import (
 	"github.com/koe-vote/koe/internal/ballot"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
+	"github.com/koe-vote/koe/internal/group"
 	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
+	"github.com/koe-vote/koe/internal/strictjson"
 )
 
 // An election in setup is a draft (SPEC.md §15.2 *Drafts*): until a
@@ -152,4 +155,92 @@ func (s *Server) forget(el *election) {
 	}
 	s.mu.Unlock()
 	el.stop()
+}
+
+// checkBound refuses trustee j's ceremony message of a round unless it is
+// bound to the election's current manifest (SPEC.md §15.2 *Drafts*): its
+// proofs (an announcement) or its signature under the trustee's announced
+// C_{j,0} (a dealing or a verdict) must verify under the current manifest
+// hash. Otherwise the first message would fix a manifest the ceremony can
+// never verify under, and the draft could only be deleted. A message that
+// verifies under a superseded manifest of the board is stale (409
+// stale-manifest: the trustee read the manifest before an edit); one that
+// verifies under none is invalid. A response is checked when the election
+// opens (its signature covers the verdict it answers), as is everything
+// else of the transcript. Callers hold el.mu, after refresh.
+func (s *Server) checkBound(ctx context.Context, el *election, round string, j int, data []byte, msgs map[string][]board.CeremonyBody) error {
+	p := ceremony.Params{N: el.manifest.Trustees, T: el.manifest.Threshold}
+	var check func(context []byte) error
+	switch round {
+	case ceremony.RoundAnnounce:
+		a, err := ceremony.DecodeAnnouncement(p, data)
+		if err != nil {
+			return err
+		}
+		check = func(c []byte) error { return ceremony.VerifyAnnouncement(c, p, a) }
+	case ceremony.RoundDeal, ceremony.RoundVerdict:
+		var c0 *group.Element
+		for _, m := range msgs[ceremony.RoundAnnounce] {
+			if m.Trustee != j {
+				continue
+			}
+			a, err := ceremony.DecodeAnnouncement(p, m.Message)
+			if err != nil {
+				return err
+			}
+			c0 = a.Commitments[0]
+		}
+		if c0 == nil {
+			return nil // no key to check against: Transcript.Verify refuses it at opening
+		}
+		if round == ceremony.RoundDeal {
+			d, err := ceremony.DecodeDealing(p, data)
+			if err != nil {
+				return err
+			}
+			check = func(c []byte) error { return ceremony.VerifyDealingSignature(c, d, c0) }
+		} else {
+			v, err := ceremony.DecodeVerdict(p, data)
+			if err != nil {
+				return err
+			}
+			check = func(c []byte) error { return ceremony.VerifyVerdictSignature(c, v, c0) }
+		}
+	default:
+		return nil
+	}
+	cur := ballot.Hash(el.manifestBytes)
+	bad := check(cur[:])
+	if bad == nil {
+		return nil
+	}
+	stale := int64(-1)
+	var staleHash [32]byte
+	err := s.scan(ctx, el, func(i int64, e board.Entry) bool {
+		if e.Type != board.TypeManifest {
+			return true
+		}
+		var b board.ManifestBody
+		if strictjson.Decode(e.Body, &b) != nil {
+			return true
+		}
+		raw, err := base64.StdEncoding.DecodeString(b.Manifest)
+		if err != nil {
+			return true
+		}
+		if h := ballot.Hash(raw); h != cur && check(h[:]) == nil {
+			stale, staleHash = i, h
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if stale >= 0 {
+		return httpx.Errorf(http.StatusConflict, api.CodeStaleManifest,
+			"trustee %d's %s message is bound to a superseded manifest (board entry %d, SHA-256 %x…), not to the election's current manifest (SHA-256 %x…): the draft was edited after the trustee read it; read the manifest again and redo the ceremony from a new announcement (koe trustee keygen with a new key file)",
+			j, round, stale, staleHash[:8], cur[:8])
+	}
+	return httpx.Errorf(http.StatusBadRequest, api.CodeInvalidMessage, "trustee %d's %s message does not verify under the election's manifest (SHA-256 %x…): %v", j, round, cur[:8], bad)
 }

@@ -132,3 +132,54 @@ func runDrafts(t *testing.T, h *harness) {
 	wantCode(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", withID("sakujo-2027"), nil), api.CodeDeletedID)
 	wantCode(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", withID(id), nil), api.CodeExists)
 }
+
+// TestStaleAnnouncement: a trustee who read the draft's manifest just
+// before the administrator edited it makes an announcement bound to the
+// superseded manifest. Posted, it would fix the manifest (no more edits)
+// while the ceremony could never verify under the current one: the
+// election would never open and could only be deleted. The server refuses
+// it (409 stale-manifest) and the trustee, announcing again under the
+// current manifest, completes a ceremony that opens.
+func TestStaleAnnouncement(t *testing.T) {
+	h := start(t, sqliteStore(t))
+	ctx := context.Background()
+	survey, _ := examples.Manifest("survey") // 5 trustees, threshold 3
+	var created api.Created
+	must(t, h.admin.Do(ctx, "POST", "/api/v1/elections", "application/json", survey, &created))
+	id := created.ID
+	old, err := demo.ServerManifest(ctx, h.url, id, survey)
+	must(t, err)
+	oldHash := ballot.Hash(old) // what the trustee read
+
+	edited := bytes.Replace(survey, []byte("市民意見アンケート"), []byte("市民意見アンケート（改訂）"), 1)
+	must(t, h.admin.Do(ctx, "PUT", api.ElectionPath(id, "/manifest"), "application/json", edited, nil))
+
+	p := ceremony.Params{N: 5, T: 3}
+	_, stale, err := ceremony.NewTrustee(rand.Reader, p, oldHash[:], 1, "受託者 1")
+	must(t, err)
+	first := client.New(h.url, created.TrusteeTokens[0])
+	err = first.PostCeremony(ctx, id, ceremony.RoundAnnounce, stale)
+	wantCode(t, err, api.CodeStaleManifest)
+	if !strings.Contains(err.Error(), "superseded manifest") {
+		t.Errorf("the refusal does not name its reason: %v", err)
+	}
+
+	// An announcement bound to no manifest of the election at all is a bad
+	// message, not a stale one.
+	var zero [32]byte
+	_, bogus, err := ceremony.NewTrustee(rand.Reader, p, zero[:], 1, "受託者 1")
+	must(t, err)
+	wantCode(t, first.PostCeremony(ctx, id, ceremony.RoundAnnounce, bogus), api.CodeInvalidMessage)
+
+	// Nothing was posted: the draft may still be edited, and a ceremony
+	// under the current manifest opens the election.
+	edited2 := bytes.Replace(edited, []byte("（改訂）"), []byte("（第二版）"), 1)
+	must(t, h.admin.Do(ctx, "PUT", api.ElectionPath(id, "/manifest"), "application/json", edited2, nil))
+	cur, err := demo.ServerManifest(ctx, h.url, id, edited2)
+	must(t, err)
+	_, err = demo.ServerCeremony(ctx, h.url, id, cur, created.TrusteeTokens)
+	must(t, err)
+	_, err = demo.ImportRoll(ctx, h.admin, id, "S", 2)
+	must(t, err)
+	must(t, h.admin.Do(ctx, "POST", api.ElectionPath(id, "/open"), "", nil, nil))
+}
