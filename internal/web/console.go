@@ -92,6 +92,7 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/new", c.handle(c.newElection, true))
 	mux.HandleFunc("POST /admin/new", c.handle(c.editElection, true))
 	mux.HandleFunc("GET /admin/elections/{id}", c.handle(c.election, true))
+	mux.HandleFunc("GET /admin/elections/{id}/live", c.handle(c.live, true))
 	mux.HandleFunc("POST /admin/elections/{id}/roll", c.handle(c.importRoll, true))
 	mux.HandleFunc("POST /admin/elections/{id}/codes", c.handle(c.codes, true))
 	mux.HandleFunc("POST /admin/elections/{id}/reissue", c.handle(c.reissue, true))
@@ -533,6 +534,15 @@ type electionData struct {
 	ReissueError *apiProblem
 	Server       string // this site's URL, for commands
 	Booth        string // the booth's URL
+	// What the page refreshes by itself (progress.go): the trustees'
+	// progress, the turnout and who has cast, and whether anything is in
+	// progress (Refresh) and since when the page shows it.
+	Progress     *progressView
+	Turnout      *turnoutChart
+	Voted        int64
+	VotedPercent float64 // of the roll, when there is one
+	Refresh      bool
+	Updated      time.Time
 	status       int
 }
 
@@ -587,6 +597,14 @@ func (c *console) loadElectionPage(r *creq) (*electionData, error) {
 		d.Actions = append(d.Actions, v)
 	}
 	d.Actions = append(d.Actions, draftActions(ev.Info.State)...)
+	d.Progress = trusteesProgress(ev.Manifest, ev.Info.State, cer, sum.Trustees)
+	d.Turnout = turnout(sum.PerHour, c.s.opts.Location)
+	d.Voted = int64(len(sum.Voted))
+	if sum.Voters > 0 {
+		d.VotedPercent = 100 * float64(d.Voted) / float64(sum.Voters)
+	}
+	d.Refresh = inProgress(ev, cer)
+	d.Updated = c.now()
 	if k := "console.done." + r.URL.Query().Get("done"); catalogue["ja"][k] != "" {
 		d.Done = k
 	}
@@ -662,6 +680,31 @@ func (c *console) election(r *creq) (string, any, error) {
 		return "", nil, err
 	}
 	return "console-election", d, nil
+}
+
+// live is the live part of an election's page alone, on a page without
+// forms that a browser without script refreshes with a meta refresh, and
+// from which the election's page fetches it (static/console-live.js).
+func (c *console) live(r *creq) (string, any, error) {
+	d, err := c.loadElectionPage(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return "console-live", d, nil
+}
+
+// inProgress reports whether something on the election's page may change
+// without the administrator: a ceremony under way, an election scheduled
+// to open, an open election, or the trustees' mix and decryption after
+// the tally. A closed election waits for the administrator to count it.
+func inProgress(ev *electionView, cer *ceremonyView) bool {
+	switch ev.Info.State {
+	case api.StateSetup:
+		return cer.JointKey == "" || ev.Manifest.Opens != ""
+	case api.StateOpen, api.StateTallied:
+		return true
+	}
+	return false
 }
 
 func (c *console) backToElection(r *creq) (string, any, error) {

@@ -47,12 +47,13 @@ var errConsoleRole = &pageError{status: http.StatusForbidden, title: "console.er
 // out. Every other route is the administrator's, including those added
 // later.
 var observerPages = map[string]bool{
-	"GET /admin":                true,
-	"GET /admin/elections/{id}": true,
-	"GET /admin/audit":          true,
-	"POST /admin/signout":       true,
-	"GET /admin/signin":         true,
-	"GET /admin/signout":        true,
+	"GET /admin":                     true,
+	"GET /admin/elections/{id}":      true,
+	"GET /admin/elections/{id}/live": true,
+	"GET /admin/audit":               true,
+	"POST /admin/signout":            true,
+	"GET /admin/signin":              true,
+	"GET /admin/signout":             true,
 }
 
 // tokenActor names the administrator's token in the audit log.

@@ -18,14 +18,18 @@ import (
 // summary is what the pages show of a whole board: counts of its entries
 // and the ballots cast in each hour.
 type summary struct {
-	Size      int64            // entries summarised
-	Types     map[string]int64 // entries by type
-	Voters    int64            // the roll's size after its last roll entry
-	HasRoll   bool
-	Issued    int64               // credentials issued
-	Ballots   int64               // ballot entries (re-votes included)
-	Spoiled   int64               // spoiled ballots
-	PerHour   map[time.Time]int64 // ballot entries by hour (UTC)
+	Size    int64            // entries summarised
+	Types   map[string]int64 // entries by type
+	Voters  int64            // the roll's size after its last roll entry
+	HasRoll bool
+	Issued  int64               // credentials issued
+	Ballots int64               // ballot entries (re-votes included)
+	Spoiled int64               // spoiled ballots
+	PerHour map[time.Time]int64 // ballot entries by hour (UTC)
+	// Voted holds the distinct credentials among the ballot entries
+	// (voterKey): how many voters have cast, re-votes counted once.
+	Voted     map[uint64]struct{}
+	Trustees  *trusteeBoard // the trustees' work after the tally (progress.go)
 	OpenedAt  time.Time
 	ClosedAt  time.Time
 	LastEntry time.Time
@@ -35,6 +39,8 @@ func (s *summary) clone() *summary {
 	c := *s
 	c.Types = maps.Clone(s.Types)
 	c.PerHour = maps.Clone(s.PerHour)
+	c.Voted = maps.Clone(s.Voted)
+	c.Trustees = s.Trustees.clone()
 	return &c
 }
 
@@ -53,13 +59,22 @@ func (s *summary) add(e board.Entry) {
 	case board.TypeBallot:
 		s.Ballots++
 		s.PerHour[e.Time.UTC().Truncate(time.Hour)]++
+		if k, ok := voterKey(e.Body); ok {
+			s.Voted[k] = struct{}{}
+		}
 	case board.TypeSpoiled:
 		s.Spoiled++
 	case board.TypeOpen:
 		s.OpenedAt = e.Time
 	case board.TypeClose:
 		s.ClosedAt = e.Time
+	case board.TypeDecryption, board.TypeMix, board.TypeMixDecryption:
+		s.Trustees.add(e)
 	}
+}
+
+func newSummary() *summary {
+	return &summary{Types: map[string]int64{}, PerHour: map[time.Time]int64{}, Voted: map[uint64]struct{}{}, Trustees: newTrusteeBoard()}
 }
 
 // boardSummary summarises the election's board up to size entries,
@@ -72,7 +87,7 @@ func (s *Site) boardSummary(ctx context.Context, id string, size int64) (*summar
 	if prev != nil && prev.Size <= size {
 		sum = prev.clone()
 	} else {
-		sum = &summary{Types: map[string]int64{}, PerHour: map[time.Time]int64{}}
+		sum = newSummary()
 	}
 	if sum.Size < size {
 		raws, err := s.readEntries(ctx, id, sum.Size, size)

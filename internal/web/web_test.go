@@ -124,7 +124,10 @@ func checkPage(t *testing.T, resp *http.Response, body string) {
 			t.Errorf("page has no %s", want)
 		}
 	}
-	if strings.Contains(body, "<script") || strings.Contains(body, " style=") {
+	// The console's election pages refresh their live part with one
+	// script of the site's own (static/console-live.js); they work without.
+	rest := strings.Replace(body, `<script src="/static/console-live.js" defer></script>`, "", 1)
+	if strings.Contains(rest, "<script") || strings.Contains(body, " style=") {
 		t.Error("page has a script or an inline style")
 	}
 	if m := untranslated.FindString(body); m != "" {
