@@ -759,3 +759,61 @@ func TestConsoleWithheld(t *testing.T) {
 		checkConsolePage(t, resp, body)
 	}
 }
+
+// TestConsoleLive: the live part of an election's page, and its page of
+// its own that refreshes without script while something is in progress
+// (and only then), with no form on it but signing out.
+func TestConsoleLive(t *testing.T) {
+	f := getConsole(t)
+	ctx := context.Background()
+	f.readyElection(t, "referendum", "console-live")
+	a := signIn(t, f, "en")
+	path := "/admin/elections/console-live"
+	const meta = `<noscript><meta http-equiv="refresh" content="10"></noscript>`
+
+	// Ready to open: nothing moves without the administrator.
+	resp, body := a.get(path + "/live")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
+	checkConsolePage(t, resp, body)
+	if strings.Contains(body, meta) || strings.Contains(body, "data-refresh") {
+		t.Error("a ready election's live page refreshes")
+	}
+	contains(t, body, "Nothing is in progress", "3 of 3 trustees have finished every round")
+
+	if err := f.admin.Do(ctx, "POST", api.ElectionPath("console-live", "/open"), "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = a.get(path + "/live")
+	checkConsolePage(t, resp, body)
+	contains(t, body, meta, `data-refresh="10"`, `data-state="open"`, "Turnout so far", "Voters who have cast: 0.",
+		"No ballots yet.", "The trustees&#39; progress", "<th scope=\"col\">Decryption share</th>", "Not yet: after the tally")
+	if n := strings.Count(body, "<form"); n != 1 {
+		t.Errorf("the live page has %d forms, want only signing out's", n)
+	}
+	_, body = a.get(path)
+	contains(t, body, `<script src="/static/console-live.js" defer></script>`, `data-live="/admin/elections/console-live/live"`,
+		`href="/admin/elections/console-live/live"`, `id="live-status" class="visually-hidden" role="status" aria-live="polite"`, `id="live-stale" class="notice" hidden`)
+	if strings.Contains(body, meta) {
+		t.Error("the election's page, with its forms, refreshes without script")
+	}
+	resp, js := a.get("/static/console-live.js")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") || !strings.Contains(js, "visibilitychange") {
+		t.Errorf("console-live.js: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	// Closed: it waits for the administrator to count.
+	if err := f.admin.Do(ctx, "POST", api.ElectionPath("console-live", "/close"), "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, body = a.get(path + "/live")
+	if strings.Contains(body, meta) || strings.Contains(body, "data-refresh") {
+		t.Error("a closed election's live page refreshes")
+	}
+	// Signed out, the live page is the sign-in's.
+	anon := &adminSession{t: t, base: f.url, lang: "en"}
+	if resp, _ := anon.get(path + "/live"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the live page signed out: %d", resp.StatusCode)
+	}
+}
