@@ -780,7 +780,7 @@ func TestConsoleLive(t *testing.T) {
 	if strings.Contains(body, meta) || strings.Contains(body, "data-refresh") {
 		t.Error("a ready election's live page refreshes")
 	}
-	contains(t, body, "Nothing is in progress", "3 of 3 trustees have finished every round")
+	contains(t, body, "Nothing is in progress, so this part no longer refreshes.", "3 of 3 trustees have finished every round")
 
 	if err := f.admin.Do(ctx, "POST", api.ElectionPath("console-live", "/open"), "", nil, nil); err != nil {
 		t.Fatal(err)
