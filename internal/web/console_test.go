@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -816,4 +817,79 @@ func TestConsoleLive(t *testing.T) {
 	if resp, _ := anon.get(path + "/live"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the live page signed out: %d", resp.StatusCode)
 	}
+}
+
+// TestConsoleMixProgress: after the tally of a survey with a text and a
+// rank question, the trustees' table says who mixed each question in
+// which round, whose list shares and decryption shares are posted, read
+// from the board the trustees posted to.
+func TestConsoleMixProgress(t *testing.T) {
+	f := getConsole(t)
+	ctx := context.Background()
+	manifest, trustees, tokens := f.readyElection(t, "city-survey", "console-mix")
+	codes, err := demo.ImportRoll(ctx, f.admin, "console-mix", "X", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.admin.Do(ctx, "POST", api.ElectionPath("console-mix", "/open"), "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	voter := client.New(f.url, "")
+	el, err := voter.Election(ctx, "console-mix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range []ballot.Answers{
+		{"science-city": float64(4), "priorities": []any{"shelters", "bike-lanes"}, "opinion": "図書館を夜も開けてほしい"},
+		{"science-city": float64(2), "priorities": []any{"bus-stops"}},
+	} {
+		vid := fmt.Sprintf("X%05d", i)
+		cred, err := voter.Register(ctx, el, vid, codes[vid])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, err := el.E.Manifest.Plaintext(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _, _, err := client.Seal(el, cred, pt, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := voter.Cast(ctx, "console-mix", env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []string{"/close", "/tally"} {
+		if err := f.admin.Do(ctx, "POST", api.ElectionPath("console-mix", step), "", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := signIn(t, f, "en")
+	_, body := a.get("/admin/elections/console-mix/live")
+	contains(t, body, "<th scope=\"col\">Mix: Rank up to three city projects", "Waiting for round 1 of 2", "Waiting for the mix")
+	// Trustees 2 and 3 mix every question (2 the first round, 3 the
+	// second), post their list shares, then their shares of the tally.
+	if err := demo.ServerDecrypt(ctx, f.url, "console-mix", manifest, trustees, tokens, []int{2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := a.get("/admin/elections/console-mix/live")
+	checkConsolePage(t, resp, body)
+	table := body[strings.Index(body, `<table class="ceremony trustees">`):]
+	rows := regexp.MustCompile(`(?s)<tr><th scope="row">(\d).*?</tr>`).FindAllString(table[:strings.Index(table, "</table>")], -1)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows in the trustees' table", len(rows))
+	}
+	for i, want := range [][]string{
+		{"Mix done; list share not yet", "Not posted yet"},
+		{"Mixed round 1 of 2; list share posted", `<td class="yes">Posted</td>`},
+		{"Mixed round 2 of 2; list share posted", `<td class="yes">Posted</td>`},
+	} {
+		for _, w := range want {
+			if strings.Count(rows[i], w) < 1 {
+				t.Errorf("trustee %d's row does not say %q:\n%s", i+1, w, rows[i])
+			}
+		}
+	}
+	contains(t, body, "Questions mixed: 2 of 2.", "Decryption shares: 2 (2 needed).")
 }
