@@ -122,15 +122,35 @@ func (b *consoleBrowser) liveFlow(f *consoleFixture, lang, id string, manifest [
 		}
 		b.run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#reissue-voters").value = ""; document.activeElement.blur()`))
 		waitFor("a ballot cast while typing, once done", say("投票した人: 2。", "Voters who have cast: 2."))
+
+		// A hidden tab is not refreshed; shown again, it is at once.
+		hide := func(hidden bool) {
+			b.run(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`Object.defineProperty(document, "hidden", {value: %v, configurable: true});
+  document.dispatchEvent(new Event("visibilitychange"))`, hidden)))
+		}
+		hide(true)
+		cast(2)
+		time.Sleep(12 * time.Second)
+		if s := summary(); !strings.Contains(s, say("投票した人: 2。", "Voters who have cast: 2.")) {
+			t.Errorf("the live part changed while the tab was hidden: %q", s)
+		}
+		hide(false)
+		deadline := time.Now().Add(3 * time.Second)
+		for !strings.Contains(summary(), say("投票した人: 3。", "Voters who have cast: 3.")) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the tab shown again was not refreshed at once: %q", summary())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	} else {
 		cast(1)
 		waitFor("a ballot cast", say("投票した人: 2。", "Voters who have cast: 2."))
 	}
-	if st := b.eval(`new Promise(r => setTimeout(() => r(document.querySelector("#live-status").textContent), 200))`); !strings.Contains(st, say("投票した人: 2", "Voters who have cast: 2")) {
+	if st := b.eval(`new Promise(r => setTimeout(() => r(document.querySelector("#live-status").textContent), 200))`); !strings.Contains(st, say("投票した人: ", "Voters who have cast: ")) {
 		t.Errorf("the change was not announced: %q", st)
 	}
 	b.scrollTo("#live-turnout-h")
-	b.audit("live-cast", say("投票した人: 2。", "Voters who have cast: 2."))
+	b.audit("live-cast", say("これまでの投票状況", "Turnout so far"))
 
 	// Counted, and trustee 1's decryption share: the state's change is
 	// said, and the trustees' table follows.
