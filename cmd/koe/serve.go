@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
@@ -36,6 +37,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	origin := fs.String("origin", "", "host name that names this server's boards in checkpoints (default: the listen host)")
+	staffOIDCFile := fs.String("staff-oidc", "", "JSON file naming the OpenID provider that the console's staff sign in with (issuer, clientID, clientSecret, redirectURL <site>/admin/oidc/callback; SPEC §15.8)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN, or a new one in DATA/admin-token)")
 	boardKeyFile := fs.String("board-key", "", "file holding the board's signing key; several front ends share it (default: DATA/board.key, made if missing)")
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
@@ -56,6 +58,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
 		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
+	}
+	var staffOIDC *oidcreg.Config
+	if *staffOIDCFile != "" {
+		raw, err := os.ReadFile(*staffOIDCFile)
+		if err != nil {
+			return err
+		}
+		if staffOIDC, err = oidcreg.ParseStaff(raw); err != nil {
+			return withHint(err, "see docs/staff-sign-in.md: the file is the staff's OpenID provider as registered for the console")
+		}
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -107,7 +119,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), web.Options{AdminToken: token, Staff: st, StaffOIDC: staffOIDC, Logger: log}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -141,12 +153,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // siteAndAPI serves the API's paths with the API and everything else with
 // the public web pages, which read the API in process.
-func siteAndAPI(api http.Handler, adminToken string, st store.Staff, log *slog.Logger) http.Handler {
+func siteAndAPI(api http.Handler, opts web.Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/healthz", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Logger: log}))
+	mux.Handle("/", web.New(api, opts))
 	return mux
 }
 

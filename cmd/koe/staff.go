@@ -10,10 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -32,6 +34,7 @@ func runStaff(args []string, stdout, stderr io.Writer) error {
 		{"add", "add an account: koe staff add NAME --role admin|observer", runStaffAdd},
 		{"list", "list the accounts", runStaffList},
 		{"passwd", "set an account's password", runStaffPasswd},
+		{"oidc", "bind an account to a person at the staff's OpenID provider, or unbind it", runStaffOIDC},
 		{"remove", "remove an account", runStaffRemove},
 		{"audit", "print the audit log, newest first", runStaffAudit},
 	})
@@ -118,6 +121,9 @@ func oneName(rest []string, what string) (string, error) {
 func runStaffAdd(args []string, stdout, stderr io.Writer) error {
 	fs, data, db := staffFlags("koe staff add", "koe staff add NAME --role admin|observer [--data DIR | --db URL] (the password on the terminal or stdin)", stderr)
 	role := fs.String("role", "", "the account's role: admin (everything) or observer (reads the console only)")
+	issuer := fs.String("oidc-issuer", "", "with --oidc-subject: the staff's OpenID provider, its issuer URL exactly as in koe serve's --staff-oidc file")
+	subject := fs.String("oidc-subject", "", "bind the account to this person (their \"sub\") at the provider; the account then has no password unless --password is given")
+	withPassword := fs.Bool("password", false, "with --oidc-subject: also give the account a password")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -129,9 +135,19 @@ func runStaffAdd(args []string, stdout, stderr io.Writer) error {
 	if !staff.ValidRole(*role) {
 		return usagef("--role must be admin or observer")
 	}
-	password, err := newPassword(stderr)
-	if err != nil {
+	if err := checkBinding(*issuer, *subject); err != nil {
 		return err
+	}
+	if *withPassword && *subject == "" {
+		return usagef("--password is only with --oidc-subject (an account without one always has a password)")
+	}
+	a := store.Account{Name: name, Role: *role, Created: time.Now(), OIDCIssuer: *issuer, OIDCSubject: *subject}
+	if *subject == "" || *withPassword {
+		password, err := newPassword(stderr)
+		if err != nil {
+			return err
+		}
+		a.Password = staff.HashPassword(password)
 	}
 	st, err := staffStore(*data, *db)
 	if err != nil {
@@ -139,11 +155,17 @@ func runStaffAdd(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	err = st.CreateAccount(ctx, store.Account{Name: name, Role: *role, Password: staff.HashPassword(password), Created: time.Now()})
-	if errors.Is(err, store.ErrExists) {
+	err = st.CreateAccount(ctx, a)
+	if errors.Is(err, store.ErrExists) && *subject == "" {
 		err = withHint(fmt.Errorf("an account %q exists already", name), "koe staff passwd %s sets its password", name)
+	} else if errors.Is(err, store.ErrExists) {
+		err = withHint(fmt.Errorf("an account %q, or one bound to that OpenID subject, exists already", name), "koe staff list shows the accounts and their bindings")
 	}
-	if err := auditCLI(ctx, st, "staff-add", name+" "+*role, err); err != nil {
+	detail := name + " " + *role
+	if *subject != "" {
+		detail += " oidc"
+	}
+	if err := auditCLI(ctx, st, "staff-add", detail, err); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Account %s added (%s). It signs in at /admin.\n", name, *role)
@@ -182,6 +204,78 @@ func runStaffPasswd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "The password of %s was changed; its sessions ended.\n", name)
+	return nil
+}
+
+// checkBinding checks an OpenID binding given on the command line: both
+// or neither, an absolute http(s) issuer URL, and a subject of at most 255
+// characters (OpenID Connect Core §2).
+func checkBinding(issuer, subject string) error {
+	if (issuer == "") != (subject == "") {
+		return usagef("--oidc-issuer and --oidc-subject go together")
+	}
+	if issuer == "" {
+		return nil
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return usagef("--oidc-issuer %q is not an issuer URL (https://…, exactly as in the --staff-oidc file)", issuer)
+	}
+	if len(subject) > 255 || !utf8.ValidString(subject) || strings.TrimSpace(subject) != subject || strings.ContainsAny(subject, "\x00\r\n\t") {
+		return usagef("--oidc-subject must be the provider's \"sub\": at most 255 characters, without spaces around it")
+	}
+	return nil
+}
+
+func runStaffOIDC(args []string, stdout, stderr io.Writer) error {
+	fs, data, db := staffFlags("koe staff oidc", "koe staff oidc NAME --oidc-issuer URL --oidc-subject SUB | --clear [--data DIR | --db URL]", stderr)
+	issuer := fs.String("oidc-issuer", "", "the staff's OpenID provider, its issuer URL exactly as in koe serve's --staff-oidc file")
+	subject := fs.String("oidc-subject", "", "the person's \"sub\" at the provider (the console's sign-in page shows it to a person with no account)")
+	clear := fs.Bool("clear", false, "unbind the account (it then signs in with its password only)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	name, err := oneName(rest, "oidc")
+	if err != nil {
+		return err
+	}
+	if *clear == (*subject != "") {
+		return usagef("give either --oidc-issuer and --oidc-subject, or --clear")
+	}
+	if err := checkBinding(*issuer, *subject); err != nil {
+		return err
+	}
+	st, err := staffStore(*data, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	a, err := st.Account(ctx, name)
+	if err == nil {
+		if *clear && len(a.Password) == 0 {
+			err = withHint(fmt.Errorf("account %q has no password: unbound, it could not sign in", name), "koe staff passwd %s gives it one first, or koe staff remove %s", name, name)
+		} else {
+			a.OIDCIssuer, a.OIDCSubject = *issuer, *subject
+			err = st.UpdateAccount(ctx, a)
+		}
+	}
+	if errors.Is(err, store.ErrExists) {
+		err = withHint(errors.New("another account is bound to that OpenID subject"), "koe staff list shows the bindings")
+	}
+	action := "staff-oidc"
+	if *clear {
+		action = "staff-oidc-clear"
+	}
+	if err := auditCLI(ctx, st, action, name, noAccount(err, name)); err != nil {
+		return err
+	}
+	if *clear {
+		fmt.Fprintf(stdout, "Account %s is bound to no OpenID subject now; its sessions ended.\n", name)
+	} else {
+		fmt.Fprintf(stdout, "Account %s is bound to %s at %s; its sessions ended.\n", name, *subject, *issuer)
+	}
 	return nil
 }
 
@@ -234,7 +328,14 @@ func runStaffList(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "No accounts: the administrator's token signs in to the console.")
 	}
 	for _, a := range as {
-		fmt.Fprintf(stdout, "%s\t%s\tcreated %s\n", a.Name, a.Role, a.Created.UTC().Format(time.RFC3339))
+		how := "password"
+		switch {
+		case a.OIDCSubject != "" && len(a.Password) == 0:
+			how = "oidc " + a.OIDCSubject + " at " + a.OIDCIssuer
+		case a.OIDCSubject != "":
+			how = "password, oidc " + a.OIDCSubject + " at " + a.OIDCIssuer
+		}
+		fmt.Fprintf(stdout, "%s\t%s\tcreated %s\t%s\n", a.Name, a.Role, a.Created.UTC().Format(time.RFC3339), how)
 	}
 	return nil
 }

@@ -159,6 +159,7 @@ func (s *Server) createElection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("election created", "election", el.id)
+	noteElection(r, el.id)
 	in, err := s.info(r.Context(), el, true)
 	if err != nil {
 		return err

@@ -20,6 +20,12 @@ type Account struct {
 	// never the password.
 	Password []byte
 	Created  time.Time
+	// OIDCIssuer and OIDCSubject bind the account to one person at the
+	// console's OpenID provider (its issuer URL and that person's "sub"):
+	// that person signs in as this account. Both "" for an account that
+	// signs in with its password only; an account bound this way may have
+	// no password (an empty Password, which no password matches).
+	OIDCIssuer, OIDCSubject string
 }
 
 // Session is a console session kept on the server.
@@ -58,6 +64,10 @@ type Staff interface {
 	Account(ctx context.Context, name string) (Account, error)
 	// Accounts lists every account, by name.
 	Accounts(ctx context.Context) ([]Account, error)
+	// AccountByOIDC returns the account bound to subject at issuer;
+	// ErrNotFound if there is none. (CreateAccount and UpdateAccount
+	// return ErrExists for a binding that another account has.)
+	AccountByOIDC(ctx context.Context, issuer, subject string) (Account, error)
 
 	// PutSession keeps a session and removes those expired by now;
 	// ErrExists if its id is kept already.
@@ -73,4 +83,22 @@ type Staff interface {
 	// Audit returns at most n entries with Seq below before (before ≤ 0:
 	// from the newest), newest first.
 	Audit(ctx context.Context, before int64, n int) ([]AuditEntry, error)
+}
+
+type auditedKey struct{}
+
+// Audited marks a request's context as recorded in the audit log already:
+// the console records each of its actions itself, with the account that
+// acted, and marks the API requests it makes in process for it, so that
+// the API does not record them a second time as the administrator's
+// token's. A context is the only carrier: no request from the network can
+// set it.
+func Audited(ctx context.Context) context.Context {
+	return context.WithValue(ctx, auditedKey{}, true)
+}
+
+// IsAudited reports whether ctx was marked by Audited.
+func IsAudited(ctx context.Context) bool {
+	v, _ := ctx.Value(auditedKey{}).(bool)
+	return v
 }

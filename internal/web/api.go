@@ -15,6 +15,7 @@ import (
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/tally"
 )
 
@@ -22,6 +23,14 @@ import (
 // http.Handler in process: the site calls the API as any client would,
 // without a network.
 type handlerTransport struct{ h http.Handler }
+
+// auditedTransport marks each request's context as recorded in the audit
+// log already (store.Audited).
+type auditedTransport struct{ next http.RoundTripper }
+
+func (t auditedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.next.RoundTrip(req.WithContext(store.Audited(req.Context())))
+}
 
 func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())

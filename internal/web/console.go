@@ -43,6 +43,7 @@ import (
 	"github.com/koe-vote/koe/internal/board"
 	"github.com/koe-vote/koe/internal/ceremony"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/staff"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/tally"
@@ -72,6 +73,7 @@ type console struct {
 	st        store.Staff
 	throttle  *staff.Throttle
 	deviceKey []byte
+	oidc      *oidcreg.Client // the staff's OpenID provider, if any
 
 	mu        sync.Mutex
 	notBefore int64 // Unix ms: sessions issued at or before it are refused
@@ -108,6 +110,7 @@ func (s *Site) mountConsole(mux *http.ServeMux) {
 		mux.HandleFunc("POST /admin/staff/add", c.handle(c.staffAdd, true))
 		mux.HandleFunc("POST /admin/staff/{name}/{op}", c.handle(c.staffChange, true))
 		mux.HandleFunc("GET /admin/audit", c.handle(c.auditLog, true))
+		c.mountOIDC(mux)
 	}
 }
 
@@ -123,6 +126,11 @@ func newConsole(s *Site) *console {
 		now:       time.Now,
 		st:        s.opts.Staff,
 		throttle:  &staff.Throttle{Free: 5, Max: time.Minute},
+	}
+	if c.st != nil {
+		// The console records its actions in the audit log itself, with
+		// the account that acted; the API is told not to again.
+		c.admin.HTTP = &http.Client{Transport: auditedTransport{s.api.HTTP.Transport}}
 	}
 	d := hmac.New(sha256.New, []byte(s.opts.AdminToken))
 	d.Write([]byte("koe/v1/console/device-key"))
@@ -419,6 +427,11 @@ type signinData struct {
 	// admin account exists, and the name last typed.
 	Accounts, Token bool
 	Name            string
+	// OIDC: the staff may sign in with the OpenID provider; Subject: the
+	// provider's subject that no account is bound to; SignedOut: the
+	// browser just signed out.
+	OIDC, SignedOut bool
+	Subject         string
 }
 
 func (d *signinData) statusCode() int {
@@ -443,7 +456,12 @@ func (c *console) home(r *creq) (string, any, error) {
 				return "", nil, err
 			}
 			d.Accounts, d.Token = true, n == 0
+			d.OIDC = c.oidc != nil
+			if d.OIDC {
+				d.Error, d.Subject = c.oidcFailure(r)
+			}
 		}
+		d.SignedOut = r.URL.Query().Get("signedout") == "1" && d.Error == ""
 		return "console-signin", d, nil
 	}
 	// With the administrator's token: elections in setup are listed to the

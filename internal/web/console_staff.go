@@ -186,7 +186,7 @@ func (c *console) signinStaff(r *creq) (string, any, error) {
 			c.throttle.Fail(k, now)
 		}
 		r.auditOutcome = "failed: " + key
-		return "console-signin", &signinData{Error: msg(r.lang, key), Accounts: true, Token: admins == 0, Name: name}, nil
+		return "console-signin", &signinData{Error: msg(r.lang, key), Accounts: true, Token: admins == 0, Name: name, OIDC: c.oidc != nil}, nil
 	}
 	if useToken {
 		typed := sha256.Sum256([]byte(strings.TrimSpace(token[0])))

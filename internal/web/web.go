@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -48,9 +49,13 @@ type Options struct {
 	// Staff keeps the console's named staff accounts, their sessions and
 	// the audit log (console_staff.go). Without it the console signs in
 	// with the administrator's token only, in sessions of this process.
-	Staff  store.Staff
-	Logger *slog.Logger
-	now    func() time.Time // the console's clock (tests); default time.Now
+	Staff store.Staff
+	// StaffOIDC is the OpenID provider that staff sign in with besides
+	// their passwords (console_oidc.go; oidcreg.ParseStaff validates it).
+	// Only with Staff.
+	StaffOIDC *oidcreg.Config
+	Logger    *slog.Logger
+	now       func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the

@@ -25,7 +25,7 @@
 //	revoked     (election, voter, code)    -- codes revoked by a re-issue
 //	credentials (election, credential, last_counter, log_index)
 //	tracking    (election, tracking, log_index)
-//	staff_accounts (name, role, password, created) -- console accounts; password is an argon2id hash
+//	staff_accounts (name, role, password, created, oidc_issuer, oidc_subject) -- console accounts; password is an argon2id hash
 //	staff_sessions (id, account, expires)      -- console sessions; id is SHA-256 of the cookie's value
 //	audit_log   (seq, time, actor, action, election, detail, outcome)
 //
@@ -168,6 +168,11 @@ CREATE TABLE audit_log (
 	detail   text   NOT NULL,
 	outcome  text   NOT NULL
 );`,
+	// 7 (staff OIDC): a staff account's binding to a person at the
+	// console's OpenID provider, unique when set.
+	`ALTER TABLE staff_accounts ADD COLUMN oidc_issuer text NOT NULL DEFAULT '';
+ALTER TABLE staff_accounts ADD COLUMN oidc_subject text NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX staff_accounts_oidc ON staff_accounts (oidc_issuer, oidc_subject) WHERE oidc_subject <> '';`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

@@ -13,13 +13,16 @@ import (
 
 // CreateAccount implements [store.Store].
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO staff_accounts (name, role, password, created) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, a.Name, a.Role, nonNil(a.Password), a.Created.UnixNano())
+	// ON CONFLICT without a target also covers the OIDC binding's unique
+	// index.
+	tag, err := s.pool.Exec(ctx, `INSERT INTO staff_accounts (name, role, password, created, oidc_issuer, oidc_subject)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		a.Name, a.Role, nonNil(a.Password), a.Created.UnixNano(), a.OIDCIssuer, a.OIDCSubject)
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("account %q: %w", a.Name, store.ErrExists)
+		return fmt.Errorf("account %q or its OpenID binding: %w", a.Name, store.ErrExists)
 	}
 	return nil
 }
@@ -27,8 +30,18 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 // UpdateAccount implements [store.Store].
 func (s *Store) UpdateAccount(ctx context.Context, a store.Account) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE staff_accounts SET role = $1, password = $2 WHERE name = $3`,
-			a.Role, nonNil(a.Password), a.Name)
+		if a.OIDCSubject != "" {
+			var other string
+			err := tx.QueryRow(ctx, `SELECT name FROM staff_accounts WHERE oidc_issuer = $1 AND oidc_subject = $2 AND name <> $3`,
+				a.OIDCIssuer, a.OIDCSubject, a.Name).Scan(&other)
+			if err == nil {
+				return fmt.Errorf("the OpenID binding of account %q: %w", other, store.ErrExists)
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `UPDATE staff_accounts SET role = $1, password = $2, oidc_issuer = $3, oidc_subject = $4 WHERE name = $5`,
+			a.Role, nonNil(a.Password), a.OIDCIssuer, a.OIDCSubject, a.Name)
 		if err != nil {
 			return err
 		}
@@ -55,37 +68,53 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	})
 }
 
-// Account implements [store.Store].
-func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
-	a := store.Account{Name: name}
+const accountColumns = `name, role, password, created, oidc_issuer, oidc_subject`
+
+func scanAccount(row pgx.Row) (store.Account, error) {
+	var a store.Account
 	var created int64
-	err := s.pool.QueryRow(ctx, `SELECT role, password, created FROM staff_accounts WHERE name = $1`, name).
-		Scan(&a.Role, &a.Password, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
+	if err := row.Scan(&a.Name, &a.Role, &a.Password, &created, &a.OIDCIssuer, &a.OIDCSubject); err != nil {
 		return store.Account{}, err
 	}
 	a.Created = time.Unix(0, created)
 	return a, nil
 }
 
+// Account implements [store.Store].
+func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM staff_accounts WHERE name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNotFound)
+	}
+	return a, err
+}
+
+// AccountByOIDC implements [store.Store].
+func (s *Store) AccountByOIDC(ctx context.Context, issuer, subject string) (store.Account, error) {
+	if subject == "" {
+		return store.Account{}, fmt.Errorf("account of no OpenID subject: %w", store.ErrNotFound)
+	}
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM staff_accounts
+		WHERE oidc_issuer = $1 AND oidc_subject = $2`, issuer, subject))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Account{}, fmt.Errorf("account of an OpenID subject: %w", store.ErrNotFound)
+	}
+	return a, err
+}
+
 // Accounts implements [store.Store].
 func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, role, password, created FROM staff_accounts ORDER BY name COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM staff_accounts ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Account
 	for rows.Next() {
-		var a store.Account
-		var created int64
-		if err := rows.Scan(&a.Name, &a.Role, &a.Password, &created); err != nil {
+		a, err := scanAccount(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.Created = time.Unix(0, created)
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -23,7 +23,7 @@
 //	tracking    (election, tracking, log_index)
 //	spoiled     (election, tracking, log_index)
 //	ciphertexts (election, a, credential)      -- A components; credential NULL if spoiled
-//	staff_accounts (name, role, password, created) -- console accounts; password is an argon2id hash
+//	staff_accounts (name, role, password, created, oidc_issuer, oidc_subject) -- console accounts; password is an argon2id hash
 //	staff_sessions (id, account, expires)      -- console sessions; id is SHA-256 of the cookie's value
 //	audit_log   (seq, time, actor, action, election, detail, outcome)
 //
@@ -168,6 +168,11 @@ CREATE TABLE audit_log (
 	detail   TEXT    NOT NULL,
 	outcome  TEXT    NOT NULL
 );`,
+	// 7 (staff OIDC): a staff account's binding to a person at the
+	// console's OpenID provider, unique when set.
+	`ALTER TABLE staff_accounts ADD COLUMN oidc_issuer TEXT NOT NULL DEFAULT '';
+ALTER TABLE staff_accounts ADD COLUMN oidc_subject TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX staff_accounts_oidc ON staff_accounts (oidc_issuer, oidc_subject) WHERE oidc_subject != '';`,
 }
 
 // Store is a SQLite-backed [store.Store].

@@ -13,15 +13,18 @@ import (
 // CreateAccount implements [store.Store].
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO staff_accounts (name, role, password, created) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, a.Name, a.Role, nonNil(a.Password), a.Created.UnixNano())
+		// ON CONFLICT without a target also covers the OIDC binding's
+		// unique index.
+		res, err := tx.ExecContext(ctx, `INSERT INTO staff_accounts (name, role, password, created, oidc_issuer, oidc_subject)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			a.Name, a.Role, nonNil(a.Password), a.Created.UnixNano(), a.OIDCIssuer, a.OIDCSubject)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return fmt.Errorf("account %q: %w", a.Name, store.ErrExists)
+			return fmt.Errorf("account %q or its OpenID binding: %w", a.Name, store.ErrExists)
 		}
 		return nil
 	})
@@ -30,8 +33,18 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 // UpdateAccount implements [store.Store].
 func (s *Store) UpdateAccount(ctx context.Context, a store.Account) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE staff_accounts SET role = ?, password = ? WHERE name = ?`,
-			a.Role, nonNil(a.Password), a.Name)
+		if a.OIDCSubject != "" {
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM staff_accounts WHERE oidc_issuer = ? AND oidc_subject = ? AND name != ?`,
+				a.OIDCIssuer, a.OIDCSubject, a.Name).Scan(&other)
+			if err == nil {
+				return fmt.Errorf("the OpenID binding of account %q: %w", other, store.ErrExists)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE staff_accounts SET role = ?, password = ?, oidc_issuer = ?, oidc_subject = ? WHERE name = ?`,
+			a.Role, nonNil(a.Password), a.OIDCIssuer, a.OIDCSubject, a.Name)
 		if err != nil {
 			return err
 		}
@@ -62,37 +75,53 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	})
 }
 
-// Account implements [store.Store].
-func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
-	a := store.Account{Name: name}
+const accountColumns = `name, role, password, created, oidc_issuer, oidc_subject`
+
+func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
+	var a store.Account
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT role, password, created FROM staff_accounts WHERE name = ?`, name).
-		Scan(&a.Role, &a.Password, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNotFound)
-	}
-	if err != nil {
+	if err := row.Scan(&a.Name, &a.Role, &a.Password, &created, &a.OIDCIssuer, &a.OIDCSubject); err != nil {
 		return store.Account{}, err
 	}
 	a.Created = time.Unix(0, created)
 	return a, nil
 }
 
+// Account implements [store.Store].
+func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM staff_accounts WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNotFound)
+	}
+	return a, err
+}
+
+// AccountByOIDC implements [store.Store].
+func (s *Store) AccountByOIDC(ctx context.Context, issuer, subject string) (store.Account, error) {
+	if subject == "" {
+		return store.Account{}, fmt.Errorf("account of no OpenID subject: %w", store.ErrNotFound)
+	}
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM staff_accounts
+		WHERE oidc_issuer = ? AND oidc_subject = ?`, issuer, subject))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Account{}, fmt.Errorf("account of an OpenID subject: %w", store.ErrNotFound)
+	}
+	return a, err
+}
+
 // Accounts implements [store.Store].
 func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, role, password, created FROM staff_accounts ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+accountColumns+` FROM staff_accounts ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Account
 	for rows.Next() {
-		var a store.Account
-		var created int64
-		if err := rows.Scan(&a.Name, &a.Role, &a.Password, &created); err != nil {
+		a, err := scanAccount(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.Created = time.Unix(0, created)
 		out = append(out, a)
 	}
 	return out, rows.Err()

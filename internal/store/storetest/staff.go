@@ -108,6 +108,74 @@ func testAccounts(t *testing.T, s store.Store) {
 	if as, err := s.Accounts(ctx); err != nil || len(as) != 1 || as[0].Name != "tanaka.jiro" {
 		t.Fatalf("Accounts after DeleteAccount = %+v, %v", as, err)
 	}
+	testOIDCBinding(t, s, created)
+}
+
+// testOIDCBinding checks the accounts' bindings to an OpenID subject:
+// found by issuer and subject together, unique, changed and cleared.
+func testOIDCBinding(t *testing.T, s store.Store, created time.Time) {
+	ctx := t.Context()
+	const iss, other = "https://id.city.example", "https://id.elsewhere.example"
+	sato := store.Account{Name: "sato.ichiro", Role: store.RoleObserver, Created: created, OIDCIssuer: iss, OIDCSubject: "u-1001"}
+	if err := s.CreateAccount(ctx, sato); err != nil {
+		t.Fatalf("CreateAccount of an account without password, bound to a subject: %v", err)
+	}
+	got, err := s.AccountByOIDC(ctx, iss, "u-1001")
+	if err != nil || got.Name != "sato.ichiro" || got.OIDCIssuer != iss || got.OIDCSubject != "u-1001" || len(got.Password) != 0 || !got.Created.Equal(created) {
+		t.Fatalf("AccountByOIDC = %+v, %v; want sato.ichiro", got, err)
+	}
+	if a, err := s.Account(ctx, "sato.ichiro"); err != nil || a.OIDCSubject != "u-1001" || a.OIDCIssuer != iss {
+		t.Fatalf("Account of a bound account = %+v, %v", a, err)
+	}
+	for _, q := range [][2]string{{other, "u-1001"}, {iss, "u-1002"}, {iss, ""}, {"", ""}} {
+		if _, err := s.AccountByOIDC(ctx, q[0], q[1]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AccountByOIDC(%q, %q) = %v, want ErrNotFound", q[0], q[1], err)
+		}
+	}
+	dup := store.Account{Name: "sato.jiro", Role: store.RoleAdmin, Created: created, OIDCIssuer: iss, OIDCSubject: "u-1001"}
+	if err := s.CreateAccount(ctx, dup); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("CreateAccount with another account's binding = %v, want ErrExists", err)
+	}
+	if _, err := s.Account(ctx, "sato.jiro"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused account was kept: %v", err)
+	}
+	// The same subject at another issuer is another person.
+	dup.OIDCIssuer = other
+	if err := s.CreateAccount(ctx, dup); err != nil {
+		t.Fatalf("CreateAccount with the subject at another issuer: %v", err)
+	}
+	tanaka, err := s.Account(ctx, "tanaka.jiro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tanaka.OIDCIssuer, tanaka.OIDCSubject = iss, "u-1001"
+	if err := s.UpdateAccount(ctx, tanaka); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("UpdateAccount to another account's binding = %v, want ErrExists", err)
+	}
+	tanaka.OIDCSubject = "u-2002"
+	if err := s.UpdateAccount(ctx, tanaka); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.AccountByOIDC(ctx, iss, "u-2002"); err != nil || a.Name != "tanaka.jiro" || a.Role != store.RoleAdmin {
+		t.Fatalf("AccountByOIDC after UpdateAccount = %+v, %v", a, err)
+	}
+	// Several accounts have no binding at all.
+	sato.OIDCIssuer, sato.OIDCSubject, sato.Password = "", "", []byte("$argon2id$hash-4")
+	if err := s.UpdateAccount(ctx, sato); err != nil {
+		t.Fatalf("UpdateAccount clearing a binding: %v", err)
+	}
+	tanaka.OIDCIssuer, tanaka.OIDCSubject = "", ""
+	if err := s.UpdateAccount(ctx, tanaka); err != nil {
+		t.Fatalf("UpdateAccount clearing a second binding: %v", err)
+	}
+	if _, err := s.AccountByOIDC(ctx, iss, "u-1001"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AccountByOIDC of a cleared binding = %v, want ErrNotFound", err)
+	}
+	for _, n := range []string{"sato.ichiro", "sato.jiro"} {
+		if err := s.DeleteAccount(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func testAudit(t *testing.T, s store.Store) {
