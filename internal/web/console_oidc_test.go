@@ -162,6 +162,8 @@ func TestConsoleStaffOIDC(t *testing.T) {
 	}
 	_, body = b.get(s.url + "/admin")
 	contains(t, body, "suzuki.hanako (administrator)", `href="/admin/staff"`)
+	_, body = b.get(s.url + "/admin/staff")
+	contains(t, body, "<code>staff-observer</code> (no password)", "<code>staff-admin</code></p>")
 	if len(b.callbacks) != 1 {
 		t.Fatalf("callbacks: %v", b.callbacks)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -174,4 +175,31 @@ func msgOf(page string) string {
 	}
 	m, _, _ := strings.Cut(after, "</p>")
 	return m
+}
+
+// FuzzOIDCPending: the staff's OpenID sign-in cookie is accepted only as
+// a canonical expiry in the next ten minutes, a dot and a value.
+func FuzzOIDCPending(f *testing.F) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	c := &console{now: func() time.Time { return now }}
+	f.Add(strconv.FormatInt(now.Add(5*time.Minute).UnixMilli(), 10) + ".ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	f.Add(strconv.FormatInt(now.Add(-time.Minute).UnixMilli(), 10) + ".x")
+	f.Add("0.")
+	f.Add("+1.x")
+	f.Fuzz(func(t *testing.T, value string) {
+		r := httptest.NewRequest("GET", "/admin/oidc/callback", nil)
+		r.Header.Set("Cookie", "koe_oidc="+value)
+		got, ok := c.oidcPending(&creq{request: &request{Request: r}})
+		if !ok {
+			return
+		}
+		e, rest, _ := strings.Cut(got, ".")
+		exp, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || strconv.FormatInt(exp, 10) != e || rest == "" || len(got) > 100 {
+			t.Fatalf("accepted %q", got)
+		}
+		if at := time.UnixMilli(exp); !at.After(now) || at.After(now.Add(11*time.Minute)) {
+			t.Fatalf("accepted %q, expiring at %v", got, at)
+		}
+	})
 }
