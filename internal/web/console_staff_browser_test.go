@@ -76,6 +76,10 @@ func staffFlow(b *consoleBrowser, s *staffOIDCSite, lang, id string) {
 	if p := b.eval(`location.pathname`); p != "/admin" {
 		t.Errorf("after the OpenID sign-in the browser is at %s, want /admin", p)
 	}
+	// That page, held still (without its refresh) to be audited.
+	b.eval(`fetch("/admin/oidc/done").then(r => r.text()).then(h => { document.open(); document.write(h.replace(/<meta http-equiv="refresh"[^>]*>/, "")); document.close(); return "" })`)
+	b.run(chromedp.WaitReady(chromedp.CSS(`main a.button[href="/admin"]`)))
+	b.audit("staff-oidc-done", say("市の職員IDでサインインしました", "You are signed in with the city's staff ID"))
 	b.run(chromedp.Navigate(election), chromedp.WaitReady(chromedp.CSS("#observer-actions")))
 	b.audit("staff-observer", say("閲覧者として読み取り専用でサインインしています", "You are signed in read-only"),
 		say("tanaka.jiro（閲覧者）としてサインイン中", "Signed in as tanaka.jiro (observer)"))
