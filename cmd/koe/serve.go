@@ -31,7 +31,7 @@ import (
 const boardKeyPrefix = "koe-board-secret-v1:"
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS [--demo-manifest NAME]]", stderr)
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--site FILE] [--demo VOTERS [--demo-manifest NAME]]", stderr)
 	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -49,6 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		"publish credential issuances in batches at this interval, shuffled, with the batch's time, so that no one links a registration to its ballot by board order or time (a registration waits for its batch; 0: one by one, linkable)")
 	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
 		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
+	siteFile := fs.String("site", "", "the city's site file (JSON: name, logo, contact, privacy notice; SPEC §15.9), shown on every page; examples/site/tsukuba.json is one")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	demoManifest := fs.String("demo-manifest", "survey", "with --demo: the example to set up: "+strings.Join(examples.Names(), ", ")+" (city-survey has free-text and ranking questions, which the demo's trustees mix)")
 	if _, err := parse(fs, args); err != nil {
@@ -56,6 +57,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
 		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
+	}
+	var branding *web.Branding
+	if *siteFile != "" {
+		var err error
+		if branding, err = web.LoadBranding(*siteFile); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -107,7 +115,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, branding, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -141,12 +149,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // siteAndAPI serves the API's paths with the API and everything else with
 // the public web pages, which read the API in process.
-func siteAndAPI(api http.Handler, adminToken string, st store.Staff, log *slog.Logger) http.Handler {
+func siteAndAPI(api http.Handler, adminToken string, st store.Staff, branding *web.Branding, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/healthz", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Logger: log}))
+	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Branding: branding, Logger: log}))
 	return mux
 }
 

@@ -48,8 +48,11 @@ type Options struct {
 	// Staff keeps the console's named staff accounts, their sessions and
 	// the audit log (console_staff.go). Without it the console signs in
 	// with the administrator's token only, in sessions of this process.
-	Staff  store.Staff
-	Logger *slog.Logger
+	Staff store.Staff
+	// Branding is the city's name, logo, contact and privacy notice,
+	// shown on every page (branding.go); nil: koe's own.
+	Branding *Branding
+	Logger   *slog.Logger
 	now    func() time.Time // the console's clock (tests); default time.Now
 }
 
@@ -92,6 +95,8 @@ func New(api http.Handler, opts Options) *Site {
 	mux.HandleFunc("GET /{$}", s.page(s.elections))
 	mux.HandleFunc("GET /verify", s.page(s.verify))
 	mux.HandleFunc("GET /help", s.page(func(*request) (string, any, error) { return "help", nil, nil }))
+	mux.HandleFunc("GET /privacy", s.page(s.privacy))
+	mux.HandleFunc("GET /site/logo", s.logo)
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
 	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
 	mux.HandleFunc("GET /elections/{id}/results/{file}", s.export)
