@@ -22,6 +22,7 @@ import (
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
 	"github.com/koe-vote/koe/internal/store/sqlite"
@@ -39,7 +40,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	tokenFile := fs.String("admin-token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN, or a new one in DATA/admin-token)")
 	boardKeyFile := fs.String("board-key", "", "file holding the board's signing key; several front ends share it (default: DATA/board.key, made if missing)")
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
-	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
+	registerRate := fs.Float64("register-rate", 1, "failed registrations per second allowed from one client address (IPv6: one /64); registrations that succeed are not limited")
+	trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDR prefixes of the reverse proxies in front of this server, whose X-Forwarded-For or Forwarded names the client for the rate limits (default: none; every client is its peer address)")
 	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
 	castRate := fs.Float64("cast-rate", 3.0/60, "casts per second allowed for one credential (re-votes)")
 	castBurst := fs.Int("cast-burst", 4, "casts one credential may make at once")
@@ -58,9 +60,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
 		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
 	}
+	clients, err := httpx.ParseProxies(*trustedProxy)
+	if err != nil {
+		return usagef("--trusted-proxy: %v", err)
+	}
 	var branding *web.Branding
 	if *siteFile != "" {
-		var err error
 		if branding, err = web.LoadBranding(*siteFile); err != nil {
 			return err
 		}
@@ -71,7 +76,6 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
 	var st store.Store
-	var err error
 	if *db != "" {
 		st, err = postgres.Open(context.Background(), *db)
 		if err != nil {
@@ -104,7 +108,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
-		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
+		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Clients: clients, Logger: log,
 		CastRate: *castRate, CastBurst: *castBurst, SpoilRate: *spoilRate, SpoilBurst: *spoilBurst,
 		RegisterInterval: *registerInterval, CastInterval: *castInterval,
 		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
@@ -115,7 +119,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, branding, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, branding, clients, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -149,12 +153,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // siteAndAPI serves the API's paths with the API and everything else with
 // the public web pages, which read the API in process.
-func siteAndAPI(api http.Handler, adminToken string, st store.Staff, branding *web.Branding, log *slog.Logger) http.Handler {
+func siteAndAPI(api http.Handler, adminToken string, st store.Staff, branding *web.Branding, clients httpx.Clients, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/healthz", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Branding: branding, Logger: log}))
+	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Branding: branding, Clients: clients, Logger: log}))
 	return mux
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -52,8 +53,11 @@ type Options struct {
 	// Branding is the city's name, logo, contact and privacy notice,
 	// shown on every page (branding.go); nil: koe's own.
 	Branding *Branding
-	Logger   *slog.Logger
-	now    func() time.Time // the console's clock (tests); default time.Now
+	// Clients says how a request's client is known behind a reverse
+	// proxy, for the console's sign-in throttle (as the API's limits).
+	Clients httpx.Clients
+	Logger  *slog.Logger
+	now     func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the
