@@ -23,6 +23,7 @@ import (
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/oidcreg"
 	"github.com/koe-vote/koe/internal/server"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
 	"github.com/koe-vote/koe/internal/store/sqlite"
@@ -32,7 +33,7 @@ import (
 const boardKeyPrefix = "koe-board-secret-v1:"
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS [--demo-manifest NAME]]", stderr)
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--site FILE] [--demo VOTERS [--demo-manifest NAME]]", stderr)
 	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
@@ -41,7 +42,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	tokenFile := fs.String("admin-token-file", "", "file holding the administrator's token (default: $KOE_ADMIN_TOKEN, or a new one in DATA/admin-token)")
 	boardKeyFile := fs.String("board-key", "", "file holding the board's signing key; several front ends share it (default: DATA/board.key, made if missing)")
 	registrarBits := fs.Int("registrar-bits", 3072, "RSA modulus size of each election's registrar key")
-	registerRate := fs.Float64("register-rate", 1, "registrations per second allowed from one client address")
+	registerRate := fs.Float64("register-rate", 1, "failed registrations per second allowed from one client address (IPv6: one /64); registrations that succeed are not limited")
+	trustedProxy := fs.String("trusted-proxy", "", "comma-separated addresses or CIDR prefixes of the reverse proxies in front of this server, whose X-Forwarded-For or Forwarded names the client for the rate limits (default: none; every client is its peer address)")
 	registerBurst := fs.Int("register-burst", 10, "registrations one client address may make at once")
 	castRate := fs.Float64("cast-rate", 3.0/60, "casts per second allowed for one credential (re-votes)")
 	castBurst := fs.Int("cast-burst", 4, "casts one credential may make at once")
@@ -51,6 +53,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		"publish credential issuances in batches at this interval, shuffled, with the batch's time, so that no one links a registration to its ballot by board order or time (a registration waits for its batch; 0: one by one, linkable)")
 	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
 		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
+	siteFile := fs.String("site", "", "the city's site file (JSON: name, logo, contact, privacy notice; SPEC §15.9), shown on every page; examples/site/tsukuba.json is one")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	demoManifest := fs.String("demo-manifest", "survey", "with --demo: the example to set up: "+strings.Join(examples.Names(), ", ")+" (city-survey has free-text and ranking questions, which the demo's trustees mix)")
 	if _, err := parse(fs, args); err != nil {
@@ -58,6 +61,16 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	if *registerInterval < 0 || *castInterval < 0 || *registerInterval > 2*time.Minute || *castInterval > time.Minute {
 		return usagef("--register-interval must be between 0 and 2m and --cast-interval between 0 and 1m: requests wait for their batch")
+	}
+	clients, err := httpx.ParseProxies(*trustedProxy)
+	if err != nil {
+		return usagef("--trusted-proxy: %v", err)
+	}
+	var branding *web.Branding
+	if *siteFile != "" {
+		if branding, err = web.LoadBranding(*siteFile); err != nil {
+			return err
+		}
 	}
 	var staffOIDC *oidcreg.Config
 	if *staffOIDCFile != "" {
@@ -75,7 +88,6 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
 	var st store.Store
-	var err error
 	if *db != "" {
 		st, err = postgres.Open(context.Background(), *db)
 		if err != nil {
@@ -108,7 +120,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	srv, err := server.New(server.Config{Store: st, Origin: host, BoardKey: key, AdminToken: token, RegistrarBits: *registrarBits,
-		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Logger: log,
+		RegisterRate: *registerRate, RegisterBurst: *registerBurst, Clients: clients, Logger: log,
 		CastRate: *castRate, CastBurst: *castBurst, SpoilRate: *spoilRate, SpoilBurst: *spoilBurst,
 		RegisterInterval: *registerInterval, CastInterval: *castInterval,
 		OIDCReturn: func(id string) string { return "/elections/" + url.PathEscape(id) + "/vote" }})
@@ -119,7 +131,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), web.Options{AdminToken: token, Staff: st, StaffOIDC: staffOIDC, Logger: log}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	site := web.Options{AdminToken: token, Staff: st, StaffOIDC: staffOIDC, Branding: branding, Clients: clients, Logger: log}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), site), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)

@@ -348,12 +348,17 @@ func bad(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrManifest, fmt.Sprintf(format, args...))
 }
 
-func checkText(where string, t Text) error {
+func checkText(where string, t Text) error { return CheckText(where, t, maxLabel) }
+
+// CheckText checks a label as a manifest's are checked (SPEC §7.1): a
+// Japanese text, other languages under canonical BCP 47 tags, none empty,
+// each at most maxBytes long.
+func CheckText(where string, t Text, maxBytes int) error {
 	if t.Ja == "" {
 		return bad("%s: Japanese label is empty", where)
 	}
-	if len(t.Ja) > maxLabel || len(t.En) > maxLabel {
-		return bad("%s: label longer than %d bytes", where, maxLabel)
+	if len(t.Ja) > maxBytes || len(t.En) > maxBytes {
+		return bad("%s: label longer than %d bytes", where, maxBytes)
 	}
 	if len(t.Other) > maxTextLanguages-2 {
 		return bad("%s: labels in %d languages, limit %d", where, len(t.Other)+2, maxTextLanguages)
@@ -372,8 +377,8 @@ func checkText(where string, t Text) error {
 		if s == "" {
 			return bad("%s: %s label is empty", where, tag)
 		}
-		if len(s) > maxLabel {
-			return bad("%s: label longer than %d bytes", where, maxLabel)
+		if len(s) > maxBytes {
+			return bad("%s: label longer than %d bytes", where, maxBytes)
 		}
 	}
 	return nil

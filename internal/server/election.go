@@ -157,7 +157,7 @@ func (s *Server) load(ctx context.Context, row store.Election) (*election, error
 		Election: row.ID, Key: key, RollKey: rollKey, Roll: roll, Pending: s.cfg.OIDCPending,
 		State: s.storedState(row.ID), Closes: m.Closes, OIDC: cfg.OIDC, OIDCReturn: s.cfg.OIDCReturn,
 		Interval: s.cfg.RegisterInterval, Manual: s.manualBatches, Now: s.cfg.Now,
-		Limiter: s.limiter, Issued: s.metrics.issued, Log: s.log,
+		Limiter: s.limiter, VoterFails: s.voterFails, Issued: s.metrics.issued, Log: s.log,
 	})
 	el.box = castbox.New(castbox.Config{
 		Election: row.ID, Registrar: key.PublicKey(), Casts: casts, Board: el.log,

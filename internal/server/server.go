@@ -58,10 +58,17 @@ type Config struct {
 	AdminToken string
 	// RegistrarBits is the registrar's RSA modulus size (default 3072).
 	RegistrarBits int
-	// RegisterRate and RegisterBurst limit registrations per client address
-	// (the address is held in memory only, never logged or stored).
-	RegisterRate  float64
-	RegisterBurst int
+	// RegisterRate and RegisterBurst limit failed registrations per client
+	// address (the address is held in memory only, never logged or
+	// stored); VoterFailRate and VoterFailBurst wrong codes per voter id
+	// (default one a minute, burst 5; SPEC §15.10).
+	RegisterRate   float64
+	RegisterBurst  int
+	VoterFailRate  float64
+	VoterFailBurst int
+	// Clients says how a request's client is known: behind a reverse
+	// proxy, the proxies whose X-Forwarded-For or Forwarded to believe.
+	Clients httpx.Clients
 	// SpoilRate and SpoilBurst limit spoiled (challenged) ballots per
 	// client address, held in memory only; a spoiled ballot names no
 	// credential and none is looked up for it (default 0.1/s, burst 10).
@@ -100,13 +107,14 @@ type Config struct {
 
 // Server serves koe's API.
 type Server struct {
-	cfg       Config
-	adminHash [32]byte
-	log       *slog.Logger
-	metrics   *metrics
-	limiter   *httpx.Limiter // registrations, per client address
-	spoils    *httpx.Limiter // spoiled ballots, per client address
-	casts     *httpx.Limiter // casts, per credential key
+	cfg        Config
+	adminHash  [32]byte
+	log        *slog.Logger
+	metrics    *metrics
+	limiter    *httpx.Limiter // failed registrations, per client address
+	voterFails *httpx.Limiter // wrong codes, per voter id
+	spoils     *httpx.Limiter // spoiled ballots, per client address
+	casts      *httpx.Limiter // casts, per credential key
 
 	mu        sync.Mutex
 	elections map[string]*election
@@ -130,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RegisterRate == 0 {
 		cfg.RegisterRate, cfg.RegisterBurst = 1, 10
+	}
+	if cfg.VoterFailRate == 0 {
+		cfg.VoterFailRate, cfg.VoterFailBurst = 1.0/60, 5
 	}
 	if cfg.SpoilRate == 0 {
 		cfg.SpoilRate, cfg.SpoilBurst = 0.1, 10
@@ -155,8 +166,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, adminHash: tokenHash(cfg.AdminToken), log: cfg.Logger, configKey: ck,
-		metrics: newMetrics(cfg.Registry), limiter: httpx.NewLimiter(cfg.RegisterRate, cfg.RegisterBurst),
-		spoils: httpx.NewLimiter(cfg.SpoilRate, cfg.SpoilBurst), casts: httpx.NewLimiter(cfg.CastRate, cfg.CastBurst),
+		metrics: newMetrics(cfg.Registry), limiter: httpx.NewLimiter(cfg.Clients, cfg.RegisterRate, cfg.RegisterBurst),
+		voterFails: httpx.NewLimiter(cfg.Clients, cfg.VoterFailRate, cfg.VoterFailBurst),
+		spoils:     httpx.NewLimiter(cfg.Clients, cfg.SpoilRate, cfg.SpoilBurst), casts: httpx.NewLimiter(cfg.Clients, cfg.CastRate, cfg.CastBurst),
 		elections: map[string]*election{}, stopSchedule: make(chan struct{}),
 	}
 	if cfg.ScheduleInterval == 0 {

@@ -328,6 +328,43 @@ func TestBooth(t *testing.T) {
 		t.Logf("booth in Chromium: encryption and proofs of this 22-selection ballot: %.1f ms", ms)
 	})
 
+	t.Run("answer-ko", func(t *testing.T) {
+		// A Korean reader registers and answers up to the review, on a
+		// phone and on a desktop; the pages are in Korean, worded for a
+		// survey, and pass axe. (Nothing is cast: the results below
+		// count the two ballots above.)
+		do(t, chromedp.Evaluate[chromedp.Void](`localStorage.clear(); sessionStorage.clear()`), chromedp.EmulateViewport(360, 780),
+			chromedp.Navigate(booth+"?lang=ko"), chromedp.WaitVisible(chromedp.CSS("#step-register")))
+		if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); lang != "ko" {
+			t.Errorf("the booth's page is in %q, not ko", lang)
+		}
+		if got := text(t, "#register-submit"); got != "자격 증명 받기" {
+			t.Errorf("the register button says %q", got)
+		}
+		check(t, 360, "booth-register-ko")
+		register(t, "B00005", b.codes["B00005"])
+		do(t, chromedp.WaitVisible(chromedp.CSS("#step-answer")))
+		check(t, 360, "booth-answer-ko")
+		// Unanswered: the error is in Korean too (the script's messages).
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#booth-error")))
+		if e := text(t, "#booth-error"); !strings.ContainsFunc(e, func(r rune) bool { return r >= 0xAC00 && r <= 0xD7A3 }) {
+			t.Errorf("the error for an unanswered question is not in Korean: %q", e)
+		}
+		answer(t, "40s", []string{"environment"}, 3, "dont-know")
+		do(t, chromedp.Click(chromedp.CSS("#answers-submit")), chromedp.WaitVisible(chromedp.CSS("#step-review")))
+		if got, want := text(t, "#cast"), "이 응답 보내기"; got != want {
+			t.Errorf("the cast button says %q, want the survey's %q", got, want)
+		}
+		check(t, 360, "booth-review-ko")
+		do(t, chromedp.EmulateViewport(1280, 900))
+		check(t, 1280, "booth-review-ko")
+		do(t, chromedp.Navigate(f.url+"/help?lang=ko"), chromedp.WaitVisible(chromedp.CSS("main")))
+		if !strings.Contains(text(t, "h1"), "도움말") {
+			t.Errorf("the help page's heading in Korean is %q", text(t, "h1"))
+		}
+		check(t, 1280, "")
+	})
+
 	t.Run("results", func(t *testing.T) {
 		if first == "" || revote == "" || second == "" {
 			t.Skip("the votes did not complete")

@@ -30,7 +30,6 @@ import (
 	"errors"
 	"html/template"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -237,13 +236,9 @@ func (l *signinLimiter) fail(addr string, now time.Time) {
 	f.n++
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientAddr is the client's key for the sign-in throttle: its address
+// (IPv6: its /64), believing a trusted proxy's forwarding headers.
+func (c *console) clientAddr(r *http.Request) string { return c.s.opts.Clients.Key(r) }
 
 // --- The console's handlers.
 
@@ -477,7 +472,7 @@ func (c *console) signin(r *creq) (string, any, error) {
 	if c.st != nil {
 		return c.signinStaff(r)
 	}
-	addr, now := clientAddr(r.Request), c.now()
+	addr, now := c.clientAddr(r.Request), c.now()
 	if wait := c.limiter.wait(addr, now); wait > 0 {
 		return "", nil, &pageError{status: http.StatusTooManyRequests, title: "console.err.limit.title",
 			detail: "console.err.limit.detail", args: []any{int(wait.Minutes()) + 1}}

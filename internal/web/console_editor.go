@@ -12,12 +12,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/language"
 
 	"github.com/koe-vote/koe/examples"
 	"github.com/koe-vote/koe/internal/api"
@@ -37,7 +40,54 @@ type draft struct {
 	Opens, Closes                    string // datetime-local, in the site's time zone
 	Trustees, Threshold              string
 	Privacy                          string // the privacy threshold; empty: the default
-	Questions                        []*draftQuestion
+	// Langs are the label languages besides Japanese and English the
+	// editor shows fields for (BCP 47 tags, space- or comma-separated),
+	// besides those the labels already have.
+	Langs     string
+	Tr        translations // title, desc
+	Questions []*draftQuestion
+}
+
+// translations are a draft's labels in languages other than Japanese and
+// English: field ("title", "label", "desc", …) → tag → text. They are
+// kept with their question or option, so that moving or removing one
+// moves its translations too.
+type translations map[string]map[string]string
+
+// readTranslations reads the fields prefix+field+"."+tag of f.
+func readTranslations(f map[string][]string, prefix string, fields ...string) translations {
+	var tr translations
+	for name, v := range f {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || len(v) == 0 {
+			continue
+		}
+		field, tag, ok := strings.Cut(rest, ".")
+		if !ok || tag == "ja" || tag == "en" || strings.Contains(tag, ".") || !slices.Contains(fields, field) {
+			continue
+		}
+		if t := strings.TrimSpace(v[0]); t != "" {
+			if tr == nil {
+				tr = translations{}
+			}
+			if tr[field] == nil {
+				tr[field] = map[string]string{}
+			}
+			tr[field][tag] = t
+		}
+	}
+	return tr
+}
+
+// put keeps a manifest label's other languages as field's.
+func (tr *translations) put(field string, t *ballot.Text) {
+	if t == nil || len(t.Other) == 0 {
+		return
+	}
+	if *tr == nil {
+		*tr = translations{}
+	}
+	(*tr)[field] = maps.Clone(t.Other)
 }
 
 type draftQuestion struct {
@@ -47,10 +97,12 @@ type draftQuestion struct {
 	Optional                                       bool
 	MinLabelJa, MinLabelEn, MaxLabelJa, MaxLabelEn string
 	Options                                        []*draftOption
+	Tr                                             translations // label, minlabel, maxlabel
 }
 
 type draftOption struct {
 	ID, LabelJa, LabelEn, DescJa, DescEn string
+	Tr                                   translations // label, desc
 }
 
 // fieldErrors maps a form field's name to what is wrong with it.
@@ -256,7 +308,8 @@ func readDraft(f map[string][]string) *draft {
 	}
 	d := &draft{Editing: g("editing"), ID: g("id"), Kind: g("kind"), TitleJa: g("title.ja"), TitleEn: g("title.en"),
 		DescJa: g("desc.ja"), DescEn: g("desc.en"), Opens: g("opens"), Closes: g("closes"),
-		Trustees: g("trustees"), Threshold: g("threshold"), Privacy: g("privacy")}
+		Trustees: g("trustees"), Threshold: g("threshold"), Privacy: g("privacy"), Langs: g("langs"),
+		Tr: readTranslations(f, "", "title", "desc")}
 	for i := 0; i < ballot.MaxQuestions; i++ {
 		p := fmt.Sprintf("q%d.", i)
 		if _, ok := f[p+"kind"]; !ok {
@@ -264,14 +317,15 @@ func readDraft(f map[string][]string) *draft {
 		}
 		q := &draftQuestion{ID: g(p + "id"), Kind: g(p + "kind"), LabelJa: g(p + "label.ja"), LabelEn: g(p + "label.en"),
 			Min: g(p + "min"), Max: g(p + "max"), Optional: g(p+"optional") == "on",
-			MinLabelJa: g(p + "minlabel.ja"), MinLabelEn: g(p + "minlabel.en"), MaxLabelJa: g(p + "maxlabel.ja"), MaxLabelEn: g(p + "maxlabel.en")}
+			MinLabelJa: g(p + "minlabel.ja"), MinLabelEn: g(p + "minlabel.en"), MaxLabelJa: g(p + "maxlabel.ja"), MaxLabelEn: g(p + "maxlabel.en"),
+			Tr: readTranslations(f, p, "label", "minlabel", "maxlabel")}
 		for k := 0; k < ballot.MaxOptions; k++ {
 			op := fmt.Sprintf("%so%d.", p, k)
 			if _, ok := f[op+"id"]; !ok {
 				break
 			}
 			q.Options = append(q.Options, &draftOption{ID: g(op + "id"), LabelJa: g(op + "label.ja"), LabelEn: g(op + "label.en"),
-				DescJa: g(op + "desc.ja"), DescEn: g(op + "desc.en")})
+				DescJa: g(op + "desc.ja"), DescEn: g(op + "desc.en"), Tr: readTranslations(f, op, "label", "desc")})
 		}
 		d.Questions = append(d.Questions, q)
 	}
@@ -289,11 +343,16 @@ func fromManifest(m *ballot.Manifest, loc *time.Location) *draft {
 	if m.Description != nil {
 		d.DescJa, d.DescEn = m.Description.Ja, m.Description.En
 	}
+	d.Tr.put("title", &m.Title)
+	d.Tr.put("desc", m.Description)
 	for i, mq := range m.Questions {
 		if i == ballot.MaxQuestions {
 			break
 		}
 		q := &draftQuestion{ID: mq.ID, Kind: mq.Kind, LabelJa: mq.Label.Ja, LabelEn: mq.Label.En, Optional: mq.Optional}
+		q.Tr.put("label", &mq.Label)
+		q.Tr.put("minlabel", mq.MinLabel)
+		q.Tr.put("maxlabel", mq.MaxLabel)
 		switch mq.Kind {
 		case ballot.KindSingle:
 		case ballot.KindText:
@@ -314,6 +373,8 @@ func fromManifest(m *ballot.Manifest, loc *time.Location) *draft {
 				break
 			}
 			o := &draftOption{ID: mo.ID, LabelJa: mo.Label.Ja, LabelEn: mo.Label.En}
+			o.Tr.put("label", &mo.Label)
+			o.Tr.put("desc", mo.Description)
 			if mo.Description != nil {
 				o.DescJa, o.DescEn = mo.Description.Ja, mo.Description.En
 			}
@@ -404,9 +465,9 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 			d.Order = append(d.Order, field)
 		}
 	}
-	text := func(field string, ja, en string, required bool) *ballot.Text {
+	text := func(field string, ja, en string, other map[string]string, required bool) *ballot.Text {
 		switch {
-		case ja == "" && en == "" && !required:
+		case ja == "" && en == "" && len(other) == 0 && !required:
 			return nil
 		case ja == "":
 			e(field+".ja", "console.e.ja")
@@ -415,7 +476,12 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 		case len(en) > 2000:
 			e(field+".en", "console.e.long")
 		}
-		return &ballot.Text{Ja: ja, En: en}
+		for _, tag := range slices.Sorted(maps.Keys(other)) {
+			if len(other[tag]) > 2000 {
+				e(field+"."+tag, "console.e.long")
+			}
+		}
+		return &ballot.Text{Ja: ja, En: en, Other: maps.Clone(other)}
 	}
 	num := func(field, s string) int {
 		n, err := strconv.Atoi(s)
@@ -445,8 +511,11 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 	if D.Kind != "vote" && D.Kind != "survey" {
 		e("kind", "console.e.kind")
 	}
-	m.Title = *text("title", D.TitleJa, D.TitleEn, true)
-	m.Description = text("desc", D.DescJa, D.DescEn, false)
+	if _, err := draftLangs(D); err != nil {
+		e("langs", "console.e.langs", err.Error())
+	}
+	m.Title = *text("title", D.TitleJa, D.TitleEn, D.Tr["title"], true)
+	m.Description = text("desc", D.DescJa, D.DescEn, D.Tr["desc"], false)
 	m.Opens, m.Closes = when("opens", D.Opens), when("closes", D.Closes)
 	if m.Opens != "" && m.Closes != "" && m.Closes <= m.Opens {
 		// Both are in the same zone and format, so they compare as strings.
@@ -480,7 +549,7 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 			e(p+"id", "console.e.dupid")
 		}
 		qids[dq.ID] = true
-		q.Label = *text(p+"label", dq.LabelJa, dq.LabelEn, true)
+		q.Label = *text(p+"label", dq.LabelJa, dq.LabelEn, dq.Tr["label"], true)
 		switch dq.Kind {
 		case ballot.KindSingle, ballot.KindMultiple, ballot.KindRank:
 			if len(dq.Options) == 0 {
@@ -496,8 +565,8 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 					e(op+"id", "console.e.dupid")
 				}
 				oids[do.ID] = true
-				q.Options = append(q.Options, ballot.Option{ID: do.ID, Label: *text(op+"label", do.LabelJa, do.LabelEn, true),
-					Description: text(op+"desc", do.DescJa, do.DescEn, false)})
+				q.Options = append(q.Options, ballot.Option{ID: do.ID, Label: *text(op+"label", do.LabelJa, do.LabelEn, do.Tr["label"], true),
+					Description: text(op+"desc", do.DescJa, do.DescEn, do.Tr["desc"], false)})
 			}
 			if dq.Kind == ballot.KindSingle {
 				q.Optional = dq.Optional
@@ -530,8 +599,8 @@ func (d *editorData) build(lang string, loc *time.Location) (*ballot.Manifest, [
 			if _, bad := d.Errors[p+"max"]; !bad && (q.Max <= q.Min || q.Max > q.Min+ballot.MaxRatingSpan || q.Max > ballot.MaxRatingValue) {
 				e(p+"max", "console.e.rating.max", ballot.MaxRatingSpan)
 			}
-			q.MinLabel = text(p+"minlabel", dq.MinLabelJa, dq.MinLabelEn, false)
-			q.MaxLabel = text(p+"maxlabel", dq.MaxLabelJa, dq.MaxLabelEn, false)
+			q.MinLabel = text(p+"minlabel", dq.MinLabelJa, dq.MinLabelEn, dq.Tr["minlabel"], false)
+			q.MaxLabel = text(p+"maxlabel", dq.MaxLabelJa, dq.MaxLabelEn, dq.Tr["maxlabel"], false)
 		case ballot.KindText:
 			q.MaxLength, q.Optional = num(p+"max", dq.Max), dq.Optional
 			if _, bad := d.Errors[p+"max"]; !bad && (q.MaxLength < 1 || q.MaxLength > ballot.MaxTextLength) {
@@ -568,14 +637,56 @@ func client409(err error) bool {
 }
 
 // fieldView is the argument of the "consolefield" and "consolepair"
-// templates: one input, or a Japanese and an English input.
+// templates: one input, or a Japanese and an English input (and one for
+// each other language of the draft).
 type fieldView struct {
 	V                           *view
 	Name, ID, Label, Hint, Type string
 	Value, Err                  string // one input
 	Ja, En, ErrJa, ErrEn        string // a pair
+	Others                      []otherField
 	Required, Area              bool
 	Min, Max                    string // number inputs
+}
+
+// otherField is a label's input in a language other than ja and en.
+type otherField struct {
+	Tag, Name, Value, Err string
+}
+
+// draftLangs lists the draft's other label languages: those named in
+// Langs and those its labels have, sorted; an ill-formed or non-canonical
+// tag in Langs is an error.
+func draftLangs(d *draft) ([]string, error) {
+	seen := map[string]bool{}
+	var bad error
+	for _, tag := range strings.FieldsFunc(d.Langs, func(r rune) bool { return r == ',' || r == ' ' || r == '、' }) {
+		lt, err := language.Parse(tag)
+		switch {
+		case err != nil:
+			bad = fmt.Errorf("%q: %v", tag, err)
+		case lt.String() != tag:
+			bad = fmt.Errorf("%q: write %q", tag, lt.String())
+		case tag == "ja" || tag == "en":
+		default:
+			seen[tag] = true
+		}
+	}
+	add := func(tr translations) {
+		for _, m := range tr {
+			for tag := range m {
+				seen[tag] = true
+			}
+		}
+	}
+	add(d.Tr)
+	for _, q := range d.Questions {
+		add(q.Tr)
+		for _, o := range q.Options {
+			add(o.Tr)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), bad
 }
 
 // ConsoleField is an input of the editor: name is the field's name,
@@ -596,9 +707,27 @@ func (v *view) ConsoleNumber(d *editorData, name, label, value, hint string, lo,
 }
 
 // ConsolePair is a label's Japanese and English inputs; a textarea if area.
-func (v *view) ConsolePair(d *editorData, name, label, ja, en string, required, area bool) fieldView {
-	return fieldView{V: v, Name: name, ID: d.FieldID(name), Label: v.T(label), Ja: ja, En: en,
+// other holds the label's other languages (a translations entry); the
+// pair has an input for each language of the draft (draftLangs).
+func (v *view) ConsolePair(d *editorData, name, label, ja, en string, other map[string]string, required, area bool) fieldView {
+	f := fieldView{V: v, Name: name, ID: d.FieldID(name), Label: v.T(label), Ja: ja, En: en,
 		ErrJa: d.E(name + ".ja"), ErrEn: d.E(name + ".en"), Required: required, Area: area}
+	tags, _ := draftLangs(d.D)
+	for _, tag := range tags {
+		f.Others = append(f.Others, otherField{Tag: tag, Name: name + "." + tag, Value: other[tag], Err: d.E(name + "." + tag)})
+	}
+	return f
+}
+
+// LangName names a label language in itself where the site knows it
+// ("简体中文"), else by its tag.
+func (v *view) LangName(tag string) string {
+	for _, l := range languages {
+		if l.code == tag {
+			return l.name
+		}
+	}
+	return tag
 }
 
 // summaryItem is a link of the error summary to a field in error.
@@ -626,7 +755,11 @@ func fieldLabel(v *view, name string) string {
 		}
 		label := v.T("console.f." + p)
 		if len(parts) > 1 {
-			label += v.T("console.lang." + parts[1])
+			if parts[1] == "ja" || parts[1] == "en" {
+				label += v.T("console.lang." + parts[1])
+			} else {
+				label += v.T("console.lang.other", v.LangName(parts[1]), parts[1])
+			}
 		}
 		where = append(where, label)
 		break

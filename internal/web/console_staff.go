@@ -165,7 +165,7 @@ func (c *console) signinStaff(r *creq) (string, any, error) {
 	}
 	name, password := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
 	token, useToken := r.PostForm["token"]
-	keys := []string{"client:" + clientAddr(r.Request)}
+	keys := []string{"client:" + c.clientAddr(r.Request)}
 	switch {
 	case useToken:
 		r.auditDetail = "token"

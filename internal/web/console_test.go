@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -757,5 +758,80 @@ func TestConsoleWithheld(t *testing.T) {
 		}
 		contains(t, body, want, `<button type="button" disabled aria-describedby="why-publish">`)
 		checkConsolePage(t, resp, body)
+	}
+}
+
+// TestConsoleEditorOtherLanguages: labels in languages other than Japanese
+// and English survive the editor (each gets its own field), the editor
+// adds fields for a language named in "other languages", and an
+// ill-formed tag there is pointed at.
+func TestConsoleEditorOtherLanguages(t *testing.T) {
+	f := getConsole(t)
+	a := signIn(t, f, "en")
+	csrf := a.csrf()
+	survey, _ := examples.Manifest("survey")
+	var m map[string]any
+	if err := json.Unmarshal(survey, &m); err != nil {
+		t.Fatal(err)
+	}
+	title := m["title"].(map[string]any)
+	title["zh-Hans"], title["ko"] = "科学都市问卷", "과학 도시 설문"
+	q0 := m["questions"].([]any)[0].(map[string]any)
+	q0["label"].(map[string]any)["ko"] = "인터넷 투표에 대해 어떻게 생각하십니까?"
+	o0 := q0["options"].([]any)[0].(map[string]any)
+	o0["label"].(map[string]any)["zh-Hans"] = "赞成"
+	data, _ := json.Marshal(m)
+	resp, body := a.post("/admin/new", url.Values{"csrf": {csrf}, "action": {"import"}, "manifest": {string(data)}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("import: %d\n%s", resp.StatusCode, body)
+	}
+	contains(t, body, `lang="zh-Hans"`, `for="title-ko"`, "Title (한국어, ko)")
+	form := editorForm(t, body)
+	if form.Get("title.zh-Hans") != "科学都市问卷" || form.Get("q0.label.ko") == "" || form.Get("q0.o0.label.zh-Hans") != "赞成" {
+		t.Fatalf("the other languages' fields: %v", form)
+	}
+	// Every label has a field in both languages, empty where it has none.
+	if _, ok := form["q0.o1.label.ko"]; !ok {
+		t.Error("an option without a Korean label has no Korean field")
+	}
+
+	// Moving the first question down moves its translations with it.
+	form.Set("langs", "vi")
+	resp, body = a.post("/admin/new", withAction(form, "down:0"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("move: %d\n%s", resp.StatusCode, body)
+	}
+	form = editorForm(t, body)
+	if form.Get("q1.label.ko") == "" || form.Get("q0.label.ko") != "" {
+		t.Errorf("the Korean label did not move with its question: q0 %q, q1 %q", form.Get("q0.label.ko"), form.Get("q1.label.ko"))
+	}
+	if _, ok := form["title.vi"]; !ok {
+		t.Error("no Vietnamese field after naming vi")
+	}
+	form.Set("title.vi", "Khảo sát thành phố khoa học")
+
+	resp, body = a.post("/admin/new", withAction(form, "json"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("json: %d\n%s", resp.StatusCode, body)
+	}
+	got, err := ballot.ParseManifest([]byte(body))
+	if err != nil {
+		t.Fatalf("the editor's manifest: %v\n%s", err, body)
+	}
+	if got.Title.Other["zh-Hans"] != "科学都市问卷" || got.Title.Other["ko"] != "과학 도시 설문" || got.Title.Other["vi"] != "Khảo sát thành phố khoa học" ||
+		got.Questions[1].Label.Other["ko"] == "" || got.Questions[1].Options[0].Label.Other["zh-Hans"] != "赞成" {
+		t.Errorf("the manifest lost a translation:\n%s", body)
+	}
+	if _, ok := got.Questions[1].Options[1].Label.Other["ko"]; ok {
+		t.Error("an empty field became an empty label")
+	}
+
+	for _, bad := range []string{"zh-hans", "not a tag!"} {
+		form.Set("langs", bad)
+		resp, body = a.post("/admin/new", withAction(form, "preview"))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("langs %q: status %d", bad, resp.StatusCode)
+		}
+		contains(t, body, "A language tag is wrong", `href="#langs"`)
 	}
 }

@@ -34,6 +34,7 @@ const adminToken = "test-admin-token-web"
 // states: a survey run to its published results and a referendum in setup.
 type fixture struct {
 	url        string
+	api        http.Handler // the server's API, for another site in front of it
 	survey     string // published
 	setup      string // in setup
 	withheld   string // tallied with fewer ballots than its privacy threshold
@@ -124,12 +125,12 @@ func newFixture() (*fixture, error) {
 	ctx := context.Background()
 	jst := time.FixedZone("JST", 9*60*60)
 	clk := &clock{now: time.Date(2026, 11, 23, 8, 30, 0, 0, jst)}
-	base, _, err := startSite(adminToken, clk.Now)
+	base, apiHandler, err := startSite(adminToken, clk.Now)
 	if err != nil {
 		return nil, err
 	}
 
-	f := &fixture{url: base}
+	f := &fixture{url: base, api: apiHandler}
 	admin := client.New(base, adminToken)
 
 	// A referendum that stays in setup.

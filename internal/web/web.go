@@ -25,6 +25,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/client"
 	"github.com/koe-vote/koe/internal/oidcreg"
+	"github.com/koe-vote/koe/internal/server/httpx"
 	"github.com/koe-vote/koe/internal/store"
 )
 
@@ -54,8 +55,14 @@ type Options struct {
 	// their passwords (console_oidc.go; oidcreg.ParseStaff validates it).
 	// Only with Staff.
 	StaffOIDC *oidcreg.Config
-	Logger    *slog.Logger
-	now       func() time.Time // the console's clock (tests); default time.Now
+	// Branding is the city's name, logo, contact and privacy notice,
+	// shown on every page (branding.go); nil: koe's own.
+	Branding *Branding
+	// Clients says how a request's client is known behind a reverse
+	// proxy, for the console's sign-in throttle (as the API's limits).
+	Clients httpx.Clients
+	Logger  *slog.Logger
+	now     func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the
@@ -97,6 +104,8 @@ func New(api http.Handler, opts Options) *Site {
 	mux.HandleFunc("GET /{$}", s.page(s.elections))
 	mux.HandleFunc("GET /verify", s.page(s.verify))
 	mux.HandleFunc("GET /help", s.page(func(*request) (string, any, error) { return "help", nil, nil }))
+	mux.HandleFunc("GET /privacy", s.page(s.privacy))
+	mux.HandleFunc("GET /site/logo", s.logo)
 	mux.HandleFunc("GET /elections/{id}", s.page(s.overview))
 	mux.HandleFunc("GET /elections/{id}/results", s.page(s.results))
 	mux.HandleFunc("GET /elections/{id}/results/{file}", s.export)

@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -15,6 +14,8 @@ import (
 // ten idle minutes; they are never logged or stored, and no limiter is
 // keyed by two kinds of key, so none joins an address to a credential.
 type Limiter struct {
+	clients Clients // how a request's client is known (Allow, Blocked, Fail)
+
 	mu      sync.Mutex
 	rate    rate.Limit
 	burst   int
@@ -27,23 +28,52 @@ type bucket struct {
 	seen time.Time
 }
 
-// NewLimiter returns a limiter of perSecond requests per key, with burst.
-func NewLimiter(perSecond float64, burst int) *Limiter {
-	return &Limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+// NewLimiter returns a limiter of perSecond requests per key, with burst,
+// which knows a request's client as clients says.
+func NewLimiter(clients Clients, perSecond float64, burst int) *Limiter {
+	return &Limiter{clients: clients, rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
 }
 
-// ClientAddr is the request's client address, without its port.
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// Allow reports whether the request's client may make another request now.
+// Allow reports whether the request's client may make another request
+// now, and counts this one.
 func (l *Limiter) Allow(r *http.Request) bool {
-	return l.AllowKey(ClientAddr(r))
+	return l.AllowKey(l.clients.Key(r))
+}
+
+// Blocked reports whether the request's client has used up its allowance,
+// counting nothing: a limit of failures checks Blocked first and calls
+// Fail once the request has failed, so that requests that succeed are
+// never limited (SPEC §15.10).
+func (l *Limiter) Blocked(r *http.Request) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[l.clients.Key(r)]
+	return ok && b.l.TokensAt(now) < 1
+}
+
+// Fail counts n failures of the request's client.
+func (l *Limiter) Fail(r *http.Request, n int) {
+	l.FailKey(l.clients.Key(r), n)
+}
+
+// FailKey counts n failures of key.
+func (l *Limiter) FailKey(key string, n int) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, now)
+	b.l.ReserveN(now, min(n, l.burst))
+}
+
+// BlockedKey reports whether key has used up its allowance, counting
+// nothing.
+func (l *Limiter) BlockedKey(key string) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	return ok && b.l.TokensAt(now) < 1
 }
 
 // AllowKey reports whether key may make another request now.
@@ -51,6 +81,11 @@ func (l *Limiter) AllowKey(key string) bool {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.bucket(key, now).l.AllowN(now, 1)
+}
+
+// bucket is key's bucket, made if missing; l.mu is held.
+func (l *Limiter) bucket(key string, now time.Time) *bucket {
 	if now.Sub(l.sweep) > time.Minute {
 		for a, b := range l.buckets {
 			if now.Sub(b.seen) > 10*time.Minute {
@@ -65,5 +100,5 @@ func (l *Limiter) AllowKey(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.l.AllowN(now, 1)
+	return b
 }

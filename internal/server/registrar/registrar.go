@@ -56,7 +56,11 @@ type Config struct {
 	Interval   time.Duration // the registration interval of SPEC.md §15.5; zero: at once
 	Manual     bool          // batches close only on Flush (tests)
 	Now        func() time.Time
-	Limiter    *httpx.Limiter // registrations per client address
+	// Limiter counts failed registrations per client address, and
+	// VoterFails wrong codes per voter id (its keyed hash), both in
+	// memory only (SPEC §15.10).
+	Limiter    *httpx.Limiter
+	VoterFails *httpx.Limiter
 	Issued     prometheus.Counter
 	Log        *slog.Logger
 }
@@ -118,35 +122,74 @@ func (rg *Registrar) hash(kind, value string) [32]byte {
 }
 
 // Register answers POST /elections/{id}/register (SPEC.md §15.3).
+//
+// Only failures count against the client's address (SPEC §15.10): a
+// registration that succeeds, or a retry of one, is never limited, so
+// junk from one address cannot keep the voters who share it (a proxy, a
+// city hall's network) from registering. A wrong code counts once, and
+// ten times once its voter id has had too many wrong codes, which slows
+// down whoever guesses one voter's code; the voter's own right code is
+// always accepted.
 func (rg *Registrar) Register(w http.ResponseWriter, r *http.Request) error {
-	if !rg.cfg.Limiter.Allow(r) {
+	if rg.cfg.Limiter.Blocked(r) {
 		w.Header().Set("Retry-After", "10")
-		return httpx.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many registration attempts; wait a little and try again")
+		return httpx.Errorf(http.StatusTooManyRequests, api.CodeRateLimited, "too many failed registration attempts from this address; wait a little and try again")
 	}
+	cost, err := rg.register(w, r)
+	if cost > 0 {
+		rg.cfg.Limiter.Fail(r, cost)
+	}
+	return err
+}
+
+// register registers; cost is how many failures the attempt counts.
+func (rg *Registrar) register(w http.ResponseWriter, r *http.Request) (cost int, err error) {
 	var req api.RegisterRequest
 	if err := httpx.DecodeBody(w, r, MaxRegisterBody, &req); err != nil {
-		return err
+		return 1, err
 	}
 	if err := rg.open(r.Context()); err != nil {
-		return err
+		return 0, err
 	}
 	id := rg.cfg.Election
 	voter, err := credential.NormalizeVoter(req.Voter)
 	if err != nil || req.Code == "" {
-		return httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "voter and code are required (a voter id has 1 to %d bytes)", credential.MaxVoterID)
+		return 1, httpx.Errorf(http.StatusBadRequest, api.CodeMalformed, "voter and code are required (a voter id has 1 to %d bytes)", credential.MaxVoterID)
 	}
+	vh := rg.hash("voter", voter)
 	code, err := credential.NormalizeCode(req.Code)
 	if err != nil {
-		return httpx.Errorf(http.StatusForbidden, api.CodeNotEligible, "this voter id and code are not on the voter roll of %s (%v)", id, err)
+		return rg.wrongCode(vh), httpx.Errorf(http.StatusForbidden, api.CodeNotEligible, "this voter id and code are not on the voter roll of %s (%v)", id, err)
 	}
 	c, _ := credential.RollCommitment(id, voter, code)
 	in := board.Issuance{Value: c}
-	sig, err := rg.issue(r.Context(), rg.hash("voter", voter), rg.hash("code", code), req.Blinded, in)
-	if err != nil {
-		return err
+	sig, err := rg.issue(r.Context(), vh, rg.hash("code", code), req.Blinded, in)
+	var he *httpx.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &he) && he.Code == api.CodeNotEligible:
+		return rg.wrongCode(vh), err
+	case errors.As(err, &he) && he.Status < 500 && he.Code != api.CodeClosed:
+		return 1, err
+	default:
+		return 0, err
 	}
 	httpx.WriteJSON(w, http.StatusOK, api.RegisterResponse{BlindSignature: sig, Issuance: hex.EncodeToString(c[:])})
-	return nil
+	return 0, nil
+}
+
+// wrongCode counts a wrong code for voter hash vh and says what it costs
+// the client's address.
+func (rg *Registrar) wrongCode(vh [32]byte) int {
+	if rg.cfg.VoterFails == nil {
+		return 1
+	}
+	key := rg.cfg.Election + "/" + hex.EncodeToString(vh[:])
+	if rg.cfg.VoterFails.BlockedKey(key) {
+		return 10
+	}
+	rg.cfg.VoterFails.FailKey(key, 1)
+	return 1
 }
 
 // issue records the issuance of a credential to the voter hash vh (code

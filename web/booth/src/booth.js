@@ -272,7 +272,7 @@ class Booth {
     if (e instanceof BoothError) {
       text = this.t(e.key, e.detail);
     } else if (e instanceof koe.AnswerError) {
-      text = e.text[this.cfg.lang] ?? e.message;
+      text = e.text[this.cfg.lang] ?? this.answerText(e);
     } else {
       text = this.t('err.other', e?.message ?? String(e));
     }
@@ -287,6 +287,18 @@ class Booth {
       const first = document.querySelector(`fieldset[data-question="${CSS.escape(e.question)}"] input`);
       first?.focus();
     }
+  }
+
+  // answerText words an answer's fault in a language the script has no
+  // text of its own for (koe.AnswerError carries Japanese and English):
+  // the page's message for the fault's code, with the question's label as
+  // the page shows it; English where the page has no such message.
+  answerText(e) {
+    const legend = e.question && document.querySelector(`fieldset[data-question="${CSS.escape(e.question)}"] legend`);
+    const label = legend ? legend.textContent.replace(/^\s*\d+\.\s*/, '').trim() : '';
+    if (!label) return e.text.en ?? e.message;
+    const key = `answer.${e.code}`;
+    return this.t(this.cfg.messages[key] !== undefined ? key : 'answer.other', label);
   }
 
   // --- The API, without cookies.
