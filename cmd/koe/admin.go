@@ -1,26 +1,31 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/letters"
 	"github.com/koe-vote/koe/internal/server/registrar"
 	"github.com/koe-vote/koe/internal/tally"
+	"github.com/koe-vote/koe/internal/web"
 )
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
 	return subcommand("admin", args, stdout, stderr, []command{
 		{"create", "create an election on a server from a manifest", adminCreate},
 		{"roll", "import the voter roll (CSV of voter ids); write the one-time codes", adminRoll},
+		{"letters", "write the letters of a codes CSV as a print-ready PDF (A4 or postcard)", adminLetters},
 		{"reissue", "issue new one-time codes for voters who lost their letter (the old codes stop working)", adminReissue},
 		{"open", "check the key ceremony and open the election", adminStep("open")},
 		{"close", "close the election: no more ballots", adminStep("close")},
@@ -187,6 +192,73 @@ func adminRoll(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d voters added to the roll of %s; their one-time codes are in %s (print and mail them, then delete the file).\n", strings.Count(string(codes), "\n")-1, *f.election, *out)
+	return nil
+}
+
+// adminLetters writes the letters of a codes file (koe admin roll's or
+// reissue's -o, or the console's CSV) as a PDF (SPEC.md §15.3 Letters).
+// The election's title and dates come from the server; the codes only
+// from the file, and they go nowhere but into the PDF.
+func adminLetters(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("koe admin letters", "koe admin letters --election ID [--format a4|postcard] CODES.csv -o LETTERS.pdf", stderr)
+	f := addAdminFlags(fs)
+	out := fs.String("o", "", "where to write the letters (PDF)")
+	format := fs.String("format", "a4", "a4 (a letter a page) or postcard (100 × 148 mm, the code under a peel-off seal)")
+	public := fs.String("public", "", "the site's public address printed on the letters, as its QR code (default: --server)")
+	font := fs.String("letter-font", os.Getenv("KOE_LETTER_FONT"), "TrueType font (.ttf) to embed (default: $KOE_LETTER_FONT, or Debian's IPAex Gothic)")
+	city := fs.String("city", "", "the city's name, printed on the letters")
+	contact := fs.String("contact", "", "the city's contact line, printed on the letters")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		return usagef("koe admin letters needs a codes CSV and -o LETTERS.pdf")
+	}
+	size, err := letters.ParseSize(*format)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	ft, err := letters.LoadFont(*font)
+	if err != nil {
+		return withHint(err, letters.FontHint)
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	ls, err := web.ParseCodes(data)
+	if err != nil {
+		return withHint(fmt.Errorf("%s: %w", pos[0], err), "give the voter_id,code file that koe admin roll -o or reissue -o wrote")
+	}
+	if len(ls) > letters.MaxLetters {
+		return withHint(fmt.Errorf("%s has %d codes: %w", pos[0], len(ls), letters.ErrTooMany), "split the file and write a PDF of each part")
+	}
+	c, err := f.client(true)
+	if err != nil {
+		return err
+	}
+	var info api.ElectionInfo
+	if err := c.Do(context.Background(), "GET", api.ElectionPath(*f.election, ""), "", nil, &info); err != nil {
+		return err
+	}
+	base := strings.TrimRight(*public, "/")
+	if base == "" {
+		base = strings.TrimRight(*f.server, "/")
+	}
+	overview := base + "/elections/" + url.PathEscape(info.ID)
+	sheet, err := web.LetterSheet(&info, size, overview+"/vote", overview, *city, *contact, nil)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := letters.Write(&b, ft, sheet, ls); err != nil {
+		return err
+	}
+	if err := writePrivate(*out, b.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d letters (%s) for %s are in %s, with a QR code to %s (print and mail them, then delete the file).\n", len(ls), size, info.ID, *out, overview+"/vote")
 	return nil
 }
 

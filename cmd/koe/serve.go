@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/koe-vote/koe/examples"
+	"github.com/koe-vote/koe/internal/letters"
 	"github.com/koe-vote/koe/internal/server"
 	"github.com/koe-vote/koe/internal/store"
 	"github.com/koe-vote/koe/internal/store/postgres"
@@ -49,6 +50,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		"publish credential issuances in batches at this interval, shuffled, with the batch's time, so that no one links a registration to its ballot by board order or time (a registration waits for its batch; 0: one by one, linkable)")
 	castInterval := fs.Duration("cast-interval", server.DefaultCastInterval,
 		"append ballots in batches at this interval, shuffled, with the batch's time (a cast waits for its batch before its receipt; 0: one by one, linkable)")
+	letterFont := fs.String("letter-font", os.Getenv("KOE_LETTER_FONT"), "TrueType font (.ttf) for the letters' PDFs (default: $KOE_LETTER_FONT, or Debian's IPAex Gothic, fonts-ipaexfont-gothic)")
+	city := fs.String("city", "", "the city's name, printed on the letters")
+	contact := fs.String("contact", "", "the city's contact line (who to ask, a telephone number), printed on the letters")
 	demoVoters := fs.Int("demo", 0, "set up a survey to try koe with, with this many voters (trustees inside this server: for trying only)")
 	demoManifest := fs.String("demo-manifest", "survey", "with --demo: the example to set up: "+strings.Join(examples.Names(), ", ")+" (city-survey has free-text and ranking questions, which the demo's trustees mix)")
 	if _, err := parse(fs, args); err != nil {
@@ -107,7 +111,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), token, st, log), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Without the letters' font the server runs, and its console says
+	// where it offers the PDFs why it cannot make them.
+	if _, err := letters.LoadFont(*letterFont); err != nil {
+		log.Warn("the letters cannot be made as PDF", "err", err.Error(), "hint", letters.FontHint)
+	}
+	site := web.Options{AdminToken: token, Staff: st, Logger: log, LetterFont: *letterFont, City: *city, Contact: *contact}
+	hs := &http.Server{Handler: siteAndAPI(srv.Handler(), site), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "koe serving on http://%s (boards named %s/koe/…)\n", ln.Addr(), host)
 	if where != "" {
 		fmt.Fprintf(stdout, "The administrator's token is in %s\n", where)
@@ -141,12 +151,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 // siteAndAPI serves the API's paths with the API and everything else with
 // the public web pages, which read the API in process.
-func siteAndAPI(api http.Handler, adminToken string, st store.Staff, log *slog.Logger) http.Handler {
+func siteAndAPI(api http.Handler, site web.Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/healthz", api)
-	mux.Handle("/", web.New(api, web.Options{AdminToken: adminToken, Staff: st, Logger: log}))
+	mux.Handle("/", web.New(api, site))
 	return mux
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/koe-vote/koe/internal/api"
 	"github.com/koe-vote/koe/internal/client"
+	"github.com/koe-vote/koe/internal/letters"
 )
 
 // lettersPerPage bounds the letters in one printable page.
@@ -41,6 +42,8 @@ type codesData struct {
 	// re-issue left as they were.
 	Reissued            bool
 	Registered, Unknown []string
+	// FontProblem says why the letters cannot be made as PDF ("" if they can).
+	FontProblem string
 }
 
 type batch struct{ From, To int } // 1-based, inclusive
@@ -81,7 +84,8 @@ func (c *console) importRoll(r *creq) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: string(raw), Count: len(codes), Batches: batches(len(codes))}, nil
+	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: string(raw), Count: len(codes), Batches: batches(len(codes)),
+		FontProblem: c.s.font.problem()}, nil
 }
 
 // reissue asks the API for new codes for the voters named (pasted, one a
@@ -124,7 +128,7 @@ func (c *console) reissue(r *creq) (string, any, error) {
 	}
 	cw.Flush()
 	return "console-codes", &codesData{consoleBase: r.base(), electionView: ev, CSV: b.String(), Count: len(out.Codes),
-		Batches: batches(len(out.Codes)), Reissued: true, Registered: out.Registered, Unknown: out.Unknown}, nil
+		Batches: batches(len(out.Codes)), Reissued: true, Registered: out.Registered, Unknown: out.Unknown, FontProblem: c.s.font.problem()}, nil
 }
 
 // parseVoterList reads voter ids, one a line or in the first column of a
@@ -211,7 +215,8 @@ type lettersData struct {
 
 var errNotCodes = &pageError{status: http.StatusBadRequest, title: "console.err.codes.title", detail: "console.err.codes.detail"}
 
-// codes formats posted codes as a CSV download or as printable letters.
+// codes formats posted codes as a CSV download, as printable letters, or
+// as letters in a PDF (format a4 or postcard).
 func (c *console) codes(r *creq) (string, any, error) {
 	data := []byte(r.PostFormValue("codes"))
 	if f, err := formFile(r, "file", consoleMaxBody); err != nil {
@@ -249,6 +254,13 @@ func (c *console) codes(r *creq) (string, any, error) {
 		Booth:   base + c.s.opts.BoothPath(ev.Info.ID), Overview: base + "/elections/" + url.PathEscape(ev.Info.ID)}
 	if ev.Manifest.Closes != "" {
 		d.Closes = ev.Manifest.Closes
+	}
+	if f := r.PostFormValue("format"); f != "letters" && f != "" {
+		size, err := letters.ParseSize(f)
+		if err != nil {
+			return "", nil, &pageError{status: http.StatusBadRequest, title: "console.err.format.title", detail: "console.err.format.detail"}
+		}
+		return "", nil, c.letterPDF(r, size, d)
 	}
 	return "console-letters", d, nil
 }

@@ -48,9 +48,16 @@ type Options struct {
 	// Staff keeps the console's named staff accounts, their sessions and
 	// the audit log (console_staff.go). Without it the console signs in
 	// with the administrator's token only, in sessions of this process.
-	Staff  store.Staff
-	Logger *slog.Logger
-	now    func() time.Time // the console's clock (tests); default time.Now
+	Staff store.Staff
+	// LetterFont is the TrueType font file the letters' PDFs embed
+	// (default: Debian's IPAex Gothic, letters.DefaultFonts). Without one
+	// the console still runs and says, where it offers the PDFs, why not.
+	LetterFont string
+	// City and Contact are the city's name and its contact line (who to
+	// ask, a telephone number), printed on the letters.
+	City, Contact string
+	Logger        *slog.Logger
+	now           func() time.Time // the console's clock (tests); default time.Now
 }
 
 // Site is the public web site. It is an http.Handler for "/"; mount the
@@ -62,6 +69,7 @@ type Site struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	cache *boardCache
+	font  *letterFont // the letters' PDFs' font (console_letters.go)
 	// assets are the static files: the style sheets, and the booth's
 	// script when it was built before the binary (web/booth/build.sh).
 	assets fs.FS
@@ -85,6 +93,7 @@ func New(api http.Handler, opts Options) *Site {
 		log:   opts.Logger,
 		pages: parseTemplates(),
 		cache: newBoardCache(),
+		font:  &letterFont{path: opts.LetterFont},
 	}
 	s.assets, _ = fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
