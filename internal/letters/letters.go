@@ -178,9 +178,22 @@ func (l *layout) grey(on bool) {
 
 // mono writes s in fixed cells of cell mm each, every character centred
 // in its cell, so that a code reads as a monospace one in any font: the
-// groups line up and no character crowds another. It returns the width.
-func (l *layout) mono(x, baseline, size, cell float64, s string) float64 {
+// groups line up and no character crowds another. The size shrinks so
+// that the widest character (of s and of ref: the code alphabet, for the
+// same size on every letter) fills at most 92% of a cell, and cell and size shrink together so that s fits in
+// maxW mm (a long voter id). It returns the width written.
+func (l *layout) mono(x, baseline, size, cell, maxW float64, ref, s string) float64 {
+	if w := monoWidth(s, cell); w > maxW {
+		size, cell = size*maxW/w, cell*maxW/w
+	}
 	l.pdf.SetFontSize(size)
+	widest := 0.0
+	for _, r := range ref + s {
+		widest = max(widest, l.pdf.GetStringWidth(string(r)))
+	}
+	if widest > 0.92*cell {
+		l.pdf.SetFontSize(size * 0.92 * cell / widest)
+	}
 	at := x
 	for _, r := range s {
 		c, w := string(r), cellWidth(r, cell)
@@ -189,6 +202,9 @@ func (l *layout) mono(x, baseline, size, cell float64, s string) float64 {
 	}
 	return at - x
 }
+
+// codeAlphabet is the one-time codes' (SPEC.md §15.3).
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 // cellWidth is a character's cell: a hyphen, which only separates the
 // groups, has a narrower one.
@@ -260,12 +276,12 @@ func (l *layout) a4(lt Letter) {
 	l.grey(true)
 	y = l.text(left+6, y+5, width-12, 9.5, l.labels(func(w Words) string { return w.VoterLabel }))
 	l.grey(false)
-	l.mono(left+6, y+6, 15, 4.6, lt.Voter)
+	l.mono(left+6, y+6, 15, 5, width-12, "", lt.Voter)
 	y += 10
 	l.grey(true)
 	y = l.text(left+6, y+2, width-12, 9.5, l.labels(func(w Words) string { return w.CodeLabel }))
 	l.grey(false)
-	l.mono(left+6, y+10, 27, 7.6, lt.Code)
+	l.mono(left+6, y+10, 27, 8.4, width-12, codeAlphabet, lt.Code)
 	y += 16
 	p.RoundedRect(left, boxTop, width, y-boxTop, 3, "1234", "D")
 
@@ -335,7 +351,7 @@ func (l *layout) postcard(lt Letter) {
 	l.grey(true)
 	y = l.text(left, y+1.5, width, 7.5, l.labels(func(w Words) string { return w.VoterLabel }))
 	l.grey(false)
-	l.mono(left, y+4.2, 11, 3.3, lt.Voter)
+	l.mono(left, y+4.2, 11, 3.5, width, "", lt.Voter)
 	y += 6.5
 
 	// The code, in the area a seal covers: a dashed frame with corner
@@ -353,10 +369,10 @@ func (l *layout) postcard(lt Letter) {
 		p.Line(c[0]-c[2]*1, c[1], c[0]-c[2]*3, c[1])
 		p.Line(c[0], c[1]-c[3]*1, c[0], c[1]-c[3]*3)
 	}
-	const cell = 3.7
-	cw := monoWidth(lt.Code, cell)
-	l.mono(sx+(SealW-cw)/2, y+SealH/2+1.8, 15, cell, lt.Code)
-	y += SealH + 4
+	const cell = 4.2
+	cw := min(monoWidth(lt.Code, cell), SealW-4)
+	l.mono(sx+(SealW-cw)/2, y+SealH/2+1.8, 15, cell, SealW-4, codeAlphabet, lt.Code)
+	y += SealH + 6
 
 	const qrSide = 27.0
 	top := y

@@ -11,6 +11,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/koe-vote/koe/internal/letters"
 )
 
 // TestConsoleBrowser is an administrator at work in headless Chromium, at
@@ -37,6 +39,32 @@ func TestConsoleBrowser(t *testing.T) {
 				b.adminFlow(lang, fmt.Sprintf("browser-survey-%d-%s", vp.w, lang), ready)
 			})
 		}
+	}
+}
+
+// checkPDFs fetches the codes page's letters as PDF, A4 and postcard, as
+// their buttons post them: each is a PDF of n pages (the letters' own
+// tests read the pages back).
+func (b *consoleBrowser) checkPDFs(n int) {
+	b.t.Helper()
+	if _, err := letters.LoadFont(os.Getenv("KOE_LETTER_FONT")); err != nil {
+		if os.Getenv("CI") != "" {
+			b.t.Errorf("no font for the letters' PDFs: %v", err)
+		}
+		return
+	}
+	got := b.eval(`(async () => { const out = [];
+  for (const size of ["a4", "postcard"]) {
+    const button = document.querySelector('.batches button[value="' + size + '"]');
+    if (!button) { out.push("no " + size + " button"); continue; }
+    const form = new FormData(button.form); form.set("format", size);
+    const r = await fetch(button.form.action, {method: "POST", body: new URLSearchParams(form)});
+    const text = new TextDecoder("latin1").decode(await r.arrayBuffer());
+    out.push([size, r.headers.get("Content-Type"), text.slice(0, 5), (text.match(/\/Type \/Page\n/g) || []).length].join(" "));
+  }
+  return out.join("; ") })()`)
+	if want := fmt.Sprintf("a4 application/pdf %%PDF- %d; postcard application/pdf %%PDF- %d", n, n); got != want {
+		b.t.Errorf("the letters' PDFs: %s, want %s", got, want)
 	}
 }
 
@@ -203,6 +231,7 @@ func (b *consoleBrowser) adminFlow(lang, surveyID, ready string) {
 	if len(lines) != 5 || !strings.Contains(lines[0], ready+"-codes.csv") || lines[1] != "voter_id,code" || !strings.HasPrefix(lines[2], "V0001,") {
 		t.Errorf("the codes CSV: %q", csv)
 	}
+	b.checkPDFs(3)
 	b.click(`.batches button`, `.letter`)
 	b.audit("letters", "V0002", "/elections/"+ready+"/vote", "One-time code", "ワンタイムコード")
 	breaks := b.eval(`(() => { const s = [...document.styleSheets].flatMap(s => [...s.cssRules]);
@@ -230,6 +259,7 @@ func (b *consoleBrowser) adminFlow(lang, surveyID, ready string) {
 			b.set("#reissue-voters", "Ｖ０００２")
 			b.click(`form[action$="/reissue"] button`, `.batches`)
 			b.audit("reissued", say("1人に新しいコードを発行しました", "New codes for 1 voters"))
+			b.checkPDFs(1)
 		}
 	}
 	// Keyboard: the first Tab reaches the skip link, and the console's
