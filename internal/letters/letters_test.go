@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 	"rsc.io/qr"
@@ -418,4 +419,62 @@ func TestWrap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkWrite writes a console batch: 1,000 letters.
+func BenchmarkWrite(b *testing.B) {
+	font := testFont(b)
+	ls := sampleLetters(1000)
+	for _, size := range []Size{A4, Postcard} {
+		b.Run(size.String(), func(b *testing.B) {
+			s := sampleSheet(size)
+			var n int
+			for b.Loop() {
+				var buf bytes.Buffer
+				if err := Write(&buf, font, s, ls); err != nil {
+					b.Fatal(err)
+				}
+				n = buf.Len()
+			}
+			b.ReportMetric(float64(n)/1000, "bytes/letter")
+		})
+	}
+}
+
+// FuzzWrap: wrapping loses no character but spaces, and no line is wider
+// than asked unless it is a single character.
+func FuzzWrap(f *testing.F) {
+	font := testFont(f)
+	pdf := fpdf.NewCustom(&fpdf.InitType{UnitStr: "mm", Size: fpdf.SizeType{Wd: 210, Ht: 297}})
+	pdf.AddUTF8FontFromBytes(fontName, "", font.data)
+	pdf.AddPage()
+	pdf.SetFont(fontName, "", 10)
+	l := &layout{pdf: pdf}
+	for _, s := range sampleSheet(A4).Words[0].Steps {
+		f.Add(s, 40.0)
+	}
+	f.Add("Open the survey page and enter your reference number.", 30.0)
+	f.Add("https://koe.example/elections/x/vote（「一度」）、。", 10.0)
+	f.Fuzz(func(t *testing.T, s string, w float64) {
+		if !utf8.ValidString(s) || math.IsNaN(w) || w < 1 || w > 300 || len(s) > 500 {
+			return
+		}
+		lines := l.wrap(s, w)
+		strip := func(s string) string {
+			return strings.Map(func(r rune) rune {
+				if r == ' ' || r == '\n' {
+					return -1
+				}
+				return r
+			}, s)
+		}
+		if got := strip(strings.Join(lines, "")); got != strip(s) {
+			t.Fatalf("wrap(%q, %v) = %q: characters lost or added", s, w, lines)
+		}
+		for _, line := range lines {
+			if utf8.RuneCountInString(line) > 1 && l.pdf.GetStringWidth(line) > w {
+				t.Fatalf("wrap(%q, %v): line %q is %.1f mm wide", s, w, line, l.pdf.GetStringWidth(line))
+			}
+		}
+	})
 }

@@ -173,3 +173,35 @@ func TestConsoleLetterNoFont(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCodes: a codes file the letters accept has a voter and a code
+// of the codes' form on every row.
+func FuzzParseCodes(f *testing.F) {
+	f.Add([]byte("voter_id,code\nP0001,ABCD-EFGH-JKLM-2345\n"))
+	f.Add([]byte("\ufeffvoter_id,code\r\n\"P,1\",WXYZ-2345-6789-NPQR\r\n"))
+	f.Add([]byte("voter_id\nP0001\n"))
+	code := regexp.MustCompile(`^[A-HJ-NP-Z2-9]{4}(-[A-HJ-NP-Z2-9]{4}){3}$`)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ls, err := web.ParseCodes(data)
+		if err != nil {
+			return
+		}
+		if len(ls) == 0 {
+			t.Fatal("accepted a file without codes")
+		}
+		for _, l := range ls {
+			if l.Voter == "" || !code.MatchString(l.Code) {
+				t.Fatalf("accepted %q", l)
+			}
+		}
+	})
+}
+
+func TestParseCodesErrors(t *testing.T) {
+	for _, bad := range []string{"", "voter_id,code\n", "voter,code\nP1,ABCD-EFGH-JKLM-2345\n", "voter_id,code\nP1,abcd-efgh-jklm-2345\n",
+		"voter_id,code\n,ABCD-EFGH-JKLM-2345\n", "voter_id,code\nP1,ABCD-EFGH-JKLM-2345,x\n", "voter_id,code\nP1,ABCD-EFGH-JKLM-O345\n"} {
+		if _, err := web.ParseCodes([]byte(bad)); err == nil {
+			t.Errorf("ParseCodes(%q) succeeded", bad)
+		}
+	}
+}
