@@ -89,6 +89,9 @@ const MaxLetters = 5000
 // ErrTooMany is returned for more letters than MaxLetters.
 var ErrTooMany = fmt.Errorf("more than %d letters in one PDF", MaxLetters)
 
+// ErrTooLong is returned when a letter's words do not fit on its page.
+var ErrTooLong = errors.New("the letter's words do not fit on one")
+
 // Write writes the letters as a PDF to w, one a page.
 func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 	switch {
@@ -141,6 +144,9 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 		if pdf.Err() {
 			return pdf.Error()
 		}
+		if l.overflow {
+			return fmt.Errorf("%w %s page: shorten the title or the contact line", ErrTooLong, s.Size)
+		}
 	}
 	return pdf.Output(w)
 }
@@ -148,9 +154,10 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 const fontName = "koe"
 
 type layout struct {
-	pdf *fpdf.Fpdf
-	s   *Sheet
-	qr  *qr.Code
+	pdf      *fpdf.Fpdf
+	s        *Sheet
+	qr       *qr.Code
+	overflow bool // the words ran into the footer
 }
 
 const ptmm = 25.4 / 72 // millimetres in a point
@@ -327,9 +334,7 @@ func (l *layout) a4(lt Letter) {
 		}
 		y = l.text(left, y+0.5, width, 8.5, w.MoreLabel+" "+s.Overview)
 	}
-	if s.Contact != "" {
-		l.footer(left, width, 297-14, 9)
-	}
+	l.footer(left, width, 297-14, 9, y)
 }
 
 // postcard lays out one postcard's message side (the address side is the
@@ -394,9 +399,7 @@ func (l *layout) postcard(lt Letter) {
 		y = l.text(left, y, width, 7.5, fmt.Sprintf("%d. %s", i+1, step))
 	}
 	y = l.text(left, y+1, width, 7, w0.Private)
-	if s.Contact != "" {
-		l.footer(left, width, 148-9, 7)
-	}
+	l.footer(left, width, 148-6, 7, y)
 }
 
 // SealW and SealH are the postcard's seal area, in millimetres: a seal at
@@ -404,17 +407,25 @@ func (l *layout) postcard(lt Letter) {
 const SealW, SealH = 80.0, 13.0
 
 // footer writes the contact line at the foot of the page, above baseline y.
-func (l *layout) footer(left, width, y, size float64) {
-	w0 := s0(l.s)
-	line := l.s.Contact
-	if w0.ContactHead != "" {
-		line = w0.ContactHead + "：" + line
+// above is the y the letter's words reached: they must end above the
+// footer (or, without one, the bottom margin), else the letter is refused.
+func (l *layout) footer(left, width, y, size, above float64) {
+	top := y
+	if l.s.Contact != "" {
+		w0 := s0(l.s)
+		line := l.s.Contact
+		if w0.ContactHead != "" {
+			line = w0.ContactHead + "：" + line
+		}
+		l.pdf.SetFontSize(size)
+		top = y - float64(len(l.wrap(line, width)))*size*ptmm*1.45
+		l.pdf.SetLineWidth(0.2)
+		l.pdf.Line(left, top-1.5, left+width, top-1.5)
+		l.text(left, top, width, size, line)
 	}
-	lines := len(l.wrap(line, width))
-	top := y - float64(lines)*size*ptmm*1.45
-	l.pdf.SetLineWidth(0.2)
-	l.pdf.Line(left, top-1.5, left+width, top-1.5)
-	l.text(left, top, width, size, line)
+	if above > top-2 {
+		l.overflow = true
+	}
 }
 
 // labels joins a label in every language: 選挙人番号 Voter number.

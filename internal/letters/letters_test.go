@@ -291,6 +291,8 @@ func TestWriteErrors(t *testing.T) {
 		"bad utf-8":    {font, s, []Letter{{"T-\xff", "ABCD"}}, "without a valid"},
 		"size":         {font, &Sheet{Size: 9, Booth: s.Booth, Words: s.Words}, sampleLetters(1), "size 9"},
 		"long address": {font, &Sheet{Booth: strings.Repeat("x", 4000), Words: s.Words}, sampleLetters(1), "QR code"},
+		"overflow":     {font, &Sheet{Size: Postcard, Booth: s.Booth, Contact: strings.Repeat("長い連絡先。", 60), Words: s.Words}, sampleLetters(1), "do not fit on one postcard page"},
+		"overflow a4":  {font, &Sheet{Size: A4, Booth: s.Booth, Words: longWords(s.Words)}, sampleLetters(1), "do not fit on one a4 page"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := Write(io.Discard, tc.font, tc.sheet, tc.letters)
@@ -299,6 +301,12 @@ func TestWriteErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func longWords(ws []Words) []Words {
+	out := append([]Words(nil), ws...)
+	out[0].Title = strings.Repeat("とても長い題名の調査です。", 100)
+	return out
 }
 
 func TestParseSize(t *testing.T) {

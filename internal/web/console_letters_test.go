@@ -205,3 +205,31 @@ func TestParseCodesErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleLetterTooLong: a contact line too long for a postcard is a
+// clear error, and A4 still has room for it.
+func TestConsoleLetterTooLong(t *testing.T) {
+	needLetterFont(t)
+	f := getConsole(t)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", f.api)
+	mux.Handle("/", web.New(f.api, web.Options{AdminToken: consoleToken, City: "つくば市", Contact: strings.Repeat("つくば市役所 市民協働課（本庁舎2階）電話 029-883-1111。", 8),
+		Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))}))
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	id := "console-toolong"
+	f.readyElection(t, "referendum", id)
+	path := "/admin/elections/" + id
+	a := signInAs(t, ts.URL, "ja", url.Values{"token": {consoleToken}})
+	csrf := a.csrf()
+	_, body := a.post(path+"/roll", url.Values{"csrf": {csrf}, "voters": {"L0001"}})
+	codes := codesOnPage(t, body)
+	csvText := "voter_id,code\n" + codes[0][0] + "," + codes[0][1] + "\n"
+	resp, body := a.post(path+"/codes", url.Values{"csrf": {csrf}, "codes": {csvText}, "format": {"postcard"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a postcard too long: %d, want 422", resp.StatusCode)
+	}
+	contains(t, body, "お知らせに収まりません", "A4 を選んでください")
+	resp, body = a.post(path+"/codes", url.Values{"csrf": {csrf}, "codes": {csvText}, "format": {"a4"}, "from": {"1"}})
+	checkPDF(t, resp, body, "a4", codes)
+}
