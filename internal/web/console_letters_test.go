@@ -35,7 +35,7 @@ var pdfPage = regexp.MustCompile(`/Type /Page\n`)
 // checkPDF checks a letters download: a PDF of one page a voter of the
 // paper size, whose text has each voter's number and code (read back
 // with pdftotext where poppler-utils is installed, as scripts/fonts does).
-func checkPDF(t *testing.T, resp *http.Response, body, size string, codes [][]string) {
+func checkPDF(t *testing.T, resp *http.Response, body, size string, codes [][]string, want ...string) {
 	t.Helper()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" ||
 		!strings.Contains(resp.Header.Get("Content-Disposition"), "-letters-"+size+"-1-") || resp.Header.Get("Cache-Control") != "no-store" {
@@ -69,6 +69,11 @@ func checkPDF(t *testing.T, resp *http.Response, body, size string, codes [][]st
 		if !strings.Contains(text, vc[0]) || !strings.Contains(text, vc[1]) || !strings.Contains(text, "/vote") {
 			t.Errorf("%s page %d has not %s's number and code:\n%s", size, i+1, vc[0], out)
 		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s page %d has no %q:\n%s", size, i+1, w, out)
+			}
+		}
 	}
 }
 
@@ -101,7 +106,8 @@ func TestConsoleLetterPDF(t *testing.T) {
 	}
 	for _, size := range []string{"a4", "postcard"} {
 		resp, body := a.post(path+"/codes", url.Values{"csrf": {csrf}, "codes": {csvText}, "format": {size}, "from": {"1"}})
-		checkPDF(t, resp, body, size, codes)
+		// A survey's words: 整理番号 and 回答ページ, not 選挙人番号 and 投票ページ.
+		checkPDF(t, resp, body, size, codes, "整理番号", "回答ページ", "One-timecode")
 	}
 	// From a codes file, on the election page.
 	_, body = a.get(path)
