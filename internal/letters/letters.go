@@ -124,8 +124,9 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 	pdf.SetCreator("koe", false)
 	pdf.SetTitle(s.Words[0].Title, true)
 	pdf.SetLang(s.Words[0].Lang)
-	pdf.SetCreationDate(time.Unix(0, 0).UTC())
-	pdf.SetModificationDate(time.Unix(0, 0).UTC())
+	now := time.Now().UTC().Truncate(time.Minute)
+	pdf.SetCreationDate(now)
+	pdf.SetModificationDate(now)
 	pdf.AddUTF8FontFromBytes(fontName, "", font.data)
 	if pdf.Err() {
 		return pdf.Error()

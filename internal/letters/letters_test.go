@@ -175,6 +175,10 @@ func TestWrite(t *testing.T) {
 						t.Errorf("page %d has no %q:\n%s", i+1, want, out)
 					}
 				}
+				// Once: on a postcard only under the seal.
+				if n := strings.Count(text, lt.Code); n != 1 {
+					t.Errorf("page %d has its code %d times, want once", i+1, n)
+				}
 				for _, other := range letters {
 					if other != lt && strings.Contains(text, other.Code) {
 						t.Errorf("page %d has %s's code", i+1, other.Voter)
@@ -255,8 +259,8 @@ func TestQRDecodes(t *testing.T) {
 		file := filepath.Join(dir, size.String()+".pdf")
 		os.WriteFile(file, write(t, font, s, sampleLetters(1)), 0o600)
 		png := filepath.Join(dir, size.String())
-		if out, err := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", file, png).CombinedOutput(); err != nil {
-			t.Fatalf("pdftoppm: %v\n%s", err, out)
+		if out, err := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", file, png).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Fatalf("pdftoppm (no warning expected): %v\n%s", err, out)
 		}
 		out, err := exec.Command(zbarimg, "-q", "--raw", png+".png").Output()
 		if err != nil {
