@@ -32,7 +32,7 @@ import (
 const boardKeyPrefix = "koe-board-secret-v1:"
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--demo VOTERS [--demo-manifest NAME]]", stderr)
+	fs := newFlags("koe serve", "koe serve [--data DIR] [--db postgres://…] [--listen ADDR] [--origin HOST] [--city NAME] [--contact LINE] [--letter-font FILE] [--demo VOTERS [--demo-manifest NAME]]", stderr)
 	data := fs.String("data", "koe-data", "directory for the SQLite database and the server's keys")
 	db := fs.String("db", "", "PostgreSQL URL (postgres://…); default: SQLite in --data")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
