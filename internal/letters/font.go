@@ -11,8 +11,9 @@ import (
 // the glyphs a document uses go into it (a subset), so a PDF of a
 // Japanese font's few hundred glyphs is tens of kilobytes, not megabytes.
 type Font struct {
-	data []byte
-	path string
+	data  []byte
+	path  string
+	glyph func(rune) int // the cmap: a character's glyph, 0 if none
 }
 
 // DefaultFonts are where Debian's Japanese TrueType fonts are installed,
@@ -141,8 +142,13 @@ func ParseFont(data []byte) (*Font, error) {
 			return nil, fmt.Errorf("the font has no glyph for %q: it is not a Japanese font", r)
 		}
 	}
-	return &Font{data: data}, nil
+	return &Font{data: data, glyph: cmap}, nil
 }
+
+// Has reports whether the font has a glyph for r. The PDF writer reads
+// only the Basic Multilingual Plane, so a character beyond it (𠮷, an
+// emoji) is one the letters cannot print.
+func (f *Font) Has(r rune) bool { return r <= 0xFFFF && f.glyph(r) != 0 }
 
 // unicodeCmap finds the font's Unicode BMP subtable (platform 3 encoding
 // 1, or platform 0, format 4: the one the subsetter reads) and returns its

@@ -97,6 +97,8 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 	switch {
 	case font == nil:
 		return ErrNoFont
+	case s == nil:
+		return errors.New("letters without a sheet")
 	case len(letters) == 0:
 		return errors.New("no letters to write")
 	case len(letters) > MaxLetters:
@@ -131,10 +133,15 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 	if pdf.Err() {
 		return pdf.Error()
 	}
-	l := &layout{pdf: pdf, s: s, qr: code}
-	for _, lt := range letters {
+	l := &layout{pdf: pdf, font: font, s: s, qr: code}
+	for i, lt := range letters {
 		if !utf8.ValidString(lt.Voter) || !utf8.ValidString(lt.Code) || lt.Voter == "" || lt.Code == "" {
 			return errors.New("a letter without a valid voter number or code")
+		}
+		// Checked before the writer sees them (it panics beyond the BMP);
+		// the error names the letter by position, never by its voter.
+		if l.check(lt.Voter + lt.Code); l.missing != 0 {
+			return fmt.Errorf("%w in the voter number or code of letter %d: U+%04X", ErrGlyph, i+1, l.missing)
 		}
 		pdf.AddPage()
 		if s.Size == Postcard {
@@ -144,6 +151,9 @@ func Write(w io.Writer, font *Font, s *Sheet, letters []Letter) (err error) {
 		}
 		if pdf.Err() {
 			return pdf.Error()
+		}
+		if l.missing != 0 {
+			return fmt.Errorf("%w of the letter's words (U+%04X %q)", ErrGlyph, l.missing, l.missing)
 		}
 		if l.overflow {
 			return fmt.Errorf("%w %s page: shorten the title or the contact line", ErrTooLong, s.Size)
@@ -156,9 +166,24 @@ const fontName = "koe"
 
 type layout struct {
 	pdf      *fpdf.Fpdf
+	font     *Font
 	s        *Sheet
 	qr       *qr.Code
 	overflow bool // the words ran into the footer
+	missing  rune // a character of the words the font lacks (0: none)
+}
+
+// ErrGlyph is returned for a character the font has no glyph for: the
+// letter is refused rather than printed with a blank box in its place.
+var ErrGlyph = errors.New("the letters' font has no glyph for a character")
+
+// check notes a character of s the font cannot print.
+func (l *layout) check(s string) {
+	for _, r := range s {
+		if l.missing == 0 && !unicode.IsSpace(r) && !l.font.Has(r) {
+			l.missing = r
+		}
+	}
 }
 
 const ptmm = 25.4 / 72 // millimetres in a point
@@ -166,6 +191,9 @@ const ptmm = 25.4 / 72 // millimetres in a point
 // text writes s wrapped to width w at (x, y) (y is the top of the first
 // line), size in points, and returns the y below it.
 func (l *layout) text(x, y, w, size float64, s string) float64 {
+	if l.check(s); l.missing != 0 {
+		return y
+	}
 	l.pdf.SetFontSize(size)
 	lead := size * ptmm * 1.45
 	for _, line := range l.wrap(s, w) {

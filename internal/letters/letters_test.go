@@ -295,6 +295,8 @@ func TestWriteErrors(t *testing.T) {
 		"bad utf-8":    {font, s, []Letter{{"T-\xff", "ABCD"}}, "without a valid"},
 		"size":         {font, &Sheet{Size: 9, Booth: s.Booth, Words: s.Words}, sampleLetters(1), "size 9"},
 		"long address": {font, &Sheet{Booth: strings.Repeat("x", 4000), Words: s.Words}, sampleLetters(1), "QR code"},
+		"emoji voter":  {font, s, []Letter{{"山田🙂", "ABCD-EFGH-JKLM-2345"}}, "no glyph for a character in the voter number or code of letter 1: U+1F642"},
+		"rare kanji":   {font, &Sheet{Booth: s.Booth, Words: []Words{{Title: "𠮷野町の調査"}}}, sampleLetters(1), "no glyph for a character of the letter's words (U+20BB7"},
 		"overflow":     {font, &Sheet{Size: Postcard, Booth: s.Booth, Contact: strings.Repeat("長い連絡先。", 60), Words: s.Words}, sampleLetters(1), "do not fit on one postcard page"},
 		"overflow a4":  {font, &Sheet{Size: A4, Booth: s.Booth, Words: longWords(s.Words)}, sampleLetters(1), "do not fit on one a4 page"},
 	} {

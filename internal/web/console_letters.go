@@ -117,6 +117,9 @@ func (c *console) letterPDF(r *creq, size letters.Size, d *lettersData) error {
 		if errors.Is(err, letters.ErrNoFont) {
 			return errLetterFont(err)
 		}
+		if errors.Is(err, letters.ErrGlyph) {
+			return &pageError{status: http.StatusUnprocessableEntity, title: "console.err.glyph.title", detail: "console.err.glyph.detail", args: []any{err.Error()}}
+		}
 		if errors.Is(err, letters.ErrTooLong) {
 			return &pageError{status: http.StatusUnprocessableEntity, title: "console.err.fit.title", detail: "console.err.fit.detail"}
 		}

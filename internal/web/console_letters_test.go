@@ -114,6 +114,16 @@ func TestConsoleLetterPDF(t *testing.T) {
 	contains(t, body, `name="format" value="a4"`, `name="format" value="postcard"`)
 	resp, body = a.postFile(path+"/codes", url.Values{"csrf": {csrf}, "format": {"postcard"}}, "file", "codes.csv", []byte(csvText))
 	checkPDF(t, resp, body, "postcard", codes)
+	// A character the font lacks: a clear error naming the letter by
+	// position, not by its voter.
+	resp, body = a.post(path+"/codes", url.Values{"csrf": {csrf}, "codes": {"voter_id,code\n山田🙂,ABCD-EFGH-JKLM-2345\n"}, "format": {"a4"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a voter number the font cannot print: %d, want 422", resp.StatusCode)
+	}
+	contains(t, body, "フォントにない文字があります", "letter 1: U&#43;1F642")
+	if strings.Contains(body, "山田") {
+		t.Error("the error page names the voter")
+	}
 	// No such format.
 	resp, body = a.post(path+"/codes", url.Values{"csrf": {csrf}, "codes": {csvText}, "format": {"b5"}})
 	if resp.StatusCode != http.StatusBadRequest {
