@@ -3,15 +3,16 @@ package web
 import (
 	"bytes"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/koe-vote/koe/internal/ballot"
+	"github.com/koe-vote/koe/internal/record"
 	"github.com/koe-vote/koe/internal/strictjson"
 )
 
@@ -49,7 +50,7 @@ const (
 
 // LoadBranding reads a site file; its logo is a file named relative to it.
 func LoadBranding(file string) (*Branding, error) {
-	data, err := readBounded(file, maxSiteFile)
+	data, err := record.ReadBinary(file, maxSiteFile)
 	if err != nil {
 		return nil, fmt.Errorf("site file: %w", err)
 	}
@@ -58,24 +59,8 @@ func LoadBranding(file string) (*Branding, error) {
 		if !filepath.IsLocal(name) {
 			return nil, fmt.Errorf("%q is not a file name inside the site file's directory", name)
 		}
-		return readBounded(filepath.Join(dir, name), maxLogo)
+		return record.ReadBinary(filepath.Join(dir, name), maxLogo)
 	})
-}
-
-func readBounded(file string, limit int64) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", file, limit)
-	}
-	return data, nil
 }
 
 // ParseBranding reads a site file strictly: the fields of SPEC §15.9 and
@@ -136,20 +121,12 @@ func checkSiteText(field string, t ballot.Text, max int, lines bool) error {
 	if err := ballot.CheckText(field, t, max); err != nil {
 		return fmt.Errorf("site file: %w", err)
 	}
-	for _, s := range append([]string{t.Ja, t.En}, mapValues(t.Other)...) {
+	for _, s := range append([]string{t.Ja, t.En}, slices.Collect(maps.Values(t.Other))...) {
 		if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && !(lines && r == '\n') }) {
 			return fmt.Errorf("site file: %s: a control character (only line breaks are allowed%s)", field, map[bool]string{false: ", and not in a name", true: ""}[lines])
 		}
 	}
 	return nil
-}
-
-func mapValues(m map[string]string) []string {
-	var vs []string
-	for _, v := range m {
-		vs = append(vs, v)
-	}
-	return vs
 }
 
 // imageType is the media type of a logo, by its first bytes; "" for any

@@ -35,11 +35,11 @@ const adminToken = "test-admin-token-web"
 type fixture struct {
 	url        string
 	api        http.Handler // the server's API, for another site in front of it
-	survey     string // published
-	setup      string // in setup
-	withheld   string // tallied with fewer ballots than its privacy threshold
-	tracking   string // a cast ballot's tracking code
-	superseded string // a ballot replaced by a re-vote
+	survey     string       // published
+	setup      string       // in setup
+	withheld   string       // tallied with fewer ballots than its privacy threshold
+	tracking   string       // a cast ballot's tracking code
+	superseded string       // a ballot replaced by a re-vote
 	ballots    int
 	receipt    []byte         // the receipt of tracking, as the ballot box gave it
 	booth      *boothElection // open, for the booth's tests
